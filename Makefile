@@ -1,0 +1,62 @@
+# demoseed: `make demo` and `make test` are all a fresh machine needs (plus Python 3.11).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) backend/manage.py
+STAMP := $(VENV)/.installed
+
+.PHONY: help
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP)  ## create .venv and install the pinned requirements
+
+.PHONY: migrate
+migrate: $(STAMP)  ## apply migrations to the configured database (SQLite file by default)
+	$(MANAGE) migrate --verbosity 0
+
+.PHONY: demo
+demo: migrate  ## install, migrate, and seed the demo dataset (replacing earlier demo data)
+	$(MANAGE) seed_demo_data --clear --applications 500 --assets 5000 --deployments 10000 --events 100000
+	@echo
+	@echo "Look at it: 'make superuser' once, then 'make serve' and open http://127.0.0.1:8000/admin/"
+
+.PHONY: superuser
+superuser: migrate  ## create an admin login
+	$(MANAGE) createsuperuser
+
+.PHONY: serve
+serve: migrate  ## run the web app (admin) on http://127.0.0.1:8000/
+	$(MANAGE) runserver 127.0.0.1:8000
+
+.PHONY: test
+test: $(STAMP)  ## run the suite on SQLite, then on PostgreSQL (required when CI=true)
+	$(PY) scripts/run_tests.py
+
+.PHONY: bench
+bench: $(STAMP)  ## seed plan L through the service and the raw paths, on SQLite and PostgreSQL
+	$(PY) scripts/bench.py
+
+.PHONY: lint
+lint: $(STAMP)  ## ruff check and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: format
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: clean
+clean:  ## remove the venv and local data (var/)
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

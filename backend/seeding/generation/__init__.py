@@ -1,0 +1,1 @@
+"""Deterministic, vectorised generation of demo rows (no writes happen here)."""

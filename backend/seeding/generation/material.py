@@ -1,0 +1,341 @@
+"""Realistic raw material, built once per seed with Faker and then sampled.
+
+Calling Faker for every field of every row runs at a few thousand rows per
+second; sampling pools it filled once costs nanoseconds. The pools depend only on
+the seed and the pinned Faker version, so they are as reproducible as the rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import random
+
+from faker import Faker
+
+from seeding.generation.rng import WeightTable
+
+POOL_SIZE = 500
+
+TEAMS = (
+    "Platform Engineering",
+    "Site Reliability",
+    "Payments",
+    "Checkout",
+    "Identity & Access",
+    "Data Platform",
+    "Analytics",
+    "Customer Support Tools",
+    "Finance Systems",
+    "HR Systems",
+    "Supply Chain",
+    "Logistics",
+    "Mobile",
+    "Web Frontend",
+    "Search",
+    "Recommendations",
+    "Security Operations",
+    "Network Operations",
+    "End-User Computing",
+    "Marketing Tech",
+    "Billing",
+    "Risk & Fraud",
+    "Developer Experience",
+    "Messaging",
+    "Storage & Backup",
+)
+APP_CATEGORIES = (
+    "Finance",
+    "HR",
+    "CRM",
+    "Analytics",
+    "Infrastructure",
+    "Security",
+    "Collaboration",
+    "DevOps",
+    "E-commerce",
+    "Logistics",
+    "Monitoring",
+    "Data",
+)
+#: Product code names; with a domain word and a suffix: "Orion Payments API".
+APP_CODENAMES = (
+    "Atlas",
+    "Orion",
+    "Nimbus",
+    "Falcon",
+    "Aurora",
+    "Beacon",
+    "Cobalt",
+    "Comet",
+    "Cypress",
+    "Delta",
+    "Ember",
+    "Everest",
+    "Fjord",
+    "Galaxy",
+    "Granite",
+    "Harbor",
+    "Helix",
+    "Horizon",
+    "Iris",
+    "Jade",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+    "Magnet",
+    "Maple",
+    "Meridian",
+    "Mercury",
+    "Mosaic",
+    "Neptune",
+    "Nova",
+    "Onyx",
+    "Opal",
+    "Osprey",
+    "Pegasus",
+    "Phoenix",
+    "Pinnacle",
+    "Polaris",
+    "Prism",
+    "Pulse",
+    "Quartz",
+    "Raven",
+    "Redwood",
+    "Sage",
+    "Sapphire",
+    "Sequoia",
+    "Sierra",
+    "Solstice",
+    "Spark",
+    "Sterling",
+    "Summit",
+    "Tango",
+    "Tempest",
+    "Titan",
+    "Topaz",
+    "Trident",
+    "Tundra",
+    "Vega",
+    "Vertex",
+    "Voyager",
+    "Zephyr",
+)
+APP_DOMAINS = (
+    "Billing",
+    "Payments",
+    "Payroll",
+    "Inventory",
+    "Orders",
+    "Customer",
+    "Identity",
+    "Pricing",
+    "Shipping",
+    "Catalog",
+    "Claims",
+    "Ledger",
+    "Booking",
+    "Reporting",
+    "Onboarding",
+    "Notifications",
+    "Search",
+    "Risk",
+)
+APP_SUFFIXES = (
+    "API",
+    "Portal",
+    "Service",
+    "Gateway",
+    "Worker",
+    "Scheduler",
+    "Dashboard",
+    "Engine",
+    "Hub",
+    "Sync",
+    "Vault",
+    "Ledger",
+    "Tracker",
+    "Console",
+    "Broker",
+    "Index",
+    "Connector",
+    "Manager",
+    "Registry",
+    "Reporter",
+    "Monitor",
+    "Exporter",
+    "Cache",
+    "Store",
+)
+
+#: (type value, hostname prefix, weight, [(manufacturer, [models])], operating systems: a list
+#: for any maker, or a dict per maker where the firmware comes with the hardware)
+ASSET_TYPES = (
+    (
+        "virtual_machine",
+        "vm",
+        45,
+        [("VMware", ["Virtual Platform"]), ("KVM", ["Standard PC (Q35)"])],
+        [
+            "Ubuntu 22.04 LTS",
+            "Ubuntu 24.04 LTS",
+            "Red Hat Enterprise Linux 9",
+            "Debian 12",
+            "Windows Server 2022",
+            "Rocky Linux 9",
+        ],
+    ),
+    (
+        "server",
+        "srv",
+        18,
+        [
+            ("Dell", ["PowerEdge R650", "PowerEdge R750", "PowerEdge R760"]),
+            ("HPE", ["ProLiant DL360 Gen10", "ProLiant DL380 Gen11"]),
+            ("Lenovo", ["ThinkSystem SR650 V3"]),
+        ],
+        [
+            "Red Hat Enterprise Linux 8",
+            "Red Hat Enterprise Linux 9",
+            "VMware ESXi 8.0",
+            "Ubuntu 22.04 LTS",
+            "Windows Server 2019",
+        ],
+    ),
+    (
+        "laptop",
+        "lt",
+        17,
+        [
+            ("Dell", ["Latitude 7440", "Latitude 5540"]),
+            ("Lenovo", ["ThinkPad T14 Gen 4", "ThinkPad X1 Carbon Gen 11"]),
+            ("Apple", ["MacBook Pro 14", "MacBook Air 13"]),
+        ],
+        ["Windows 11 Enterprise", "Windows 10 Enterprise", "macOS 14 Sonoma", "macOS 15 Sequoia"],
+    ),
+    (
+        "desktop",
+        "ws",
+        8,
+        [("Dell", ["OptiPlex 7010"]), ("HP", ["EliteDesk 800 G9"]), ("Lenovo", ["ThinkCentre M90q"])],
+        ["Windows 11 Enterprise", "Windows 10 Enterprise", "Ubuntu 22.04 LTS"],
+    ),
+    (
+        "network",
+        "net",
+        7,
+        [("Cisco", ["Catalyst 9300", "Nexus 93180YC"]), ("Juniper", ["EX4400", "MX204"]), ("Arista", ["7050X3"])],
+        {
+            "Cisco": ["Cisco IOS XE 17.9", "Cisco NX-OS 10.3"],
+            "Juniper": ["Junos OS 23.2"],
+            "Arista": ["Arista EOS 4.31"],
+        },
+    ),
+    (
+        "storage",
+        "sto",
+        5,
+        [("NetApp", ["AFF A400", "FAS8300"]), ("Pure Storage", ["FlashArray//X70"]), ("Dell", ["PowerStore 1200T"])],
+        {"NetApp": ["ONTAP 9.14"], "Pure Storage": ["Purity//FA 6.5"], "Dell": ["PowerStoreOS 3.6"]},
+    ),
+)
+END_USER_TYPES = frozenset({"laptop", "desktop"})
+
+EVENT_TEMPLATES = {
+    "alert": (
+        ("CPU usage at {pct}% for {mins} minutes", "Prometheus"),
+        ("Memory usage at {pct}% (threshold 90%)", "Prometheus"),
+        ("Disk /var at {pct}% capacity", "Zabbix"),
+        ("Disk /data at {pct}% capacity", "Zabbix"),
+        ("HTTP 5xx rate {small}% over the last {mins} minutes", "Datadog"),
+        ("p95 latency {ms} ms above SLO", "Datadog"),
+        ("Certificate for {word}.internal expires in {days} days", "cert-manager"),
+        ("Host unreachable for {mins} minutes", "Nagios"),
+        ("Backup job {word} did not complete", "Veeam"),
+        ("Packet loss {small}% on uplink", "LibreNMS"),
+    ),
+    "change": (
+        ("Configuration change {ticket} applied: {word} settings", "ServiceNow"),
+        ("Patched {pkg} to {version}", "Ansible"),
+        ("Security updates installed ({count} packages)", "WSUS"),
+        ("Firewall rule {ticket} updated", "ServiceNow"),
+        ("Scaled {word} workers from {count} to {count2}", "Kubernetes"),
+        ("Feature flag {word}_{word2} enabled", "LaunchDarkly"),
+        ("Rolled out release {version}", "Argo CD"),
+    ),
+    "incident": (
+        ("{ticket}: service degradation, {word} unavailable", "PagerDuty"),
+        ("{ticket}: database failover triggered", "PagerDuty"),
+        ("{ticket}: elevated error rate after deploy", "Opsgenie"),
+        ("{ticket}: storage latency spike affecting {word}", "PagerDuty"),
+        ("{ticket}: network partition between zones", "Opsgenie"),
+    ),
+    "maintenance": (
+        ("Scheduled reboot for kernel update", "ServiceNow"),
+        ("Maintenance window {ticket}: firmware upgrade", "ServiceNow"),
+        ("Disk replaced in bay {count}", "Field Services"),
+        ("Log rotation and cleanup of {word}", "cron"),
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Material:
+    """Pools of realistic values for one seed."""
+
+    sites: tuple[tuple[str, str], ...]  # (site code, "FRA1 · Frankfurt")
+    people: tuple[str, ...]
+    companies: tuple[str, ...]
+    messages: dict[str, tuple[tuple[str, str], ...]]  # kind -> ((message, source), ...)
+    type_weights: WeightTable
+
+
+@functools.lru_cache(maxsize=8)
+def material_for(seed: int) -> Material:
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rnd = random.Random(seed)
+
+    sites: list[tuple[str, str]] = []
+    seen_codes: set[str] = set()
+    while len(sites) < 12:
+        city = fake.unique.city()
+        letters = "".join(ch for ch in city.upper() if ch.isalpha())
+        code = (letters[:3] if len(letters) >= 3 else (letters + "XXX")[:3]).lower()
+        number = 1
+        while f"{code}{number}" in seen_codes:
+            number += 1
+        seen_codes.add(f"{code}{number}")
+        sites.append((f"{code}{number}", f"{code.upper()}{number} · {city}"))
+
+    messages = {
+        kind: tuple(_render_messages(kind, templates, fake, rnd)) for kind, templates in EVENT_TEMPLATES.items()
+    }
+    return Material(
+        sites=tuple(sites),
+        people=tuple(fake.name() for _ in range(POOL_SIZE)),
+        companies=tuple(fake.company() for _ in range(POOL_SIZE // 5)),
+        messages=messages,
+        type_weights=WeightTable([weight for _, _, weight, _, _ in ASSET_TYPES]),
+    )
+
+
+def _render_messages(kind, templates, fake: Faker, rnd: random.Random):
+    """Turn templates into concrete messages with believable numbers and names."""
+    for _ in range(POOL_SIZE):
+        template, source = templates[rnd.randrange(len(templates))]
+        message = template.format(
+            pct=rnd.randint(85, 99),
+            mins=rnd.choice((5, 10, 15, 30, 45, 60)),
+            small=round(rnd.uniform(1.0, 12.0), 1),
+            ms=rnd.randrange(350, 4000, 10),
+            days=rnd.randint(3, 30),
+            word=fake.word(),
+            word2=fake.word(),
+            ticket=f"{'CHG' if kind == 'change' else 'INC'}{rnd.randint(10000, 99999)}",
+            pkg=rnd.choice(("openssl", "openssh", "nginx", "postgresql", "glibc", "kernel", "java-17")),
+            version=f"{rnd.randint(1, 9)}.{rnd.randint(0, 20)}.{rnd.randint(0, 30)}",
+            count=rnd.randint(2, 40),
+            count2=rnd.randint(4, 80),
+        )
+        yield message[:255], source

@@ -1,0 +1,394 @@
+"""Row generators: one function per kind, turning ordinals into column lists.
+
+Every column is computed with numpy from the rows' ordinals (see ``rng``), so a
+chunk's content is a pure function of the run spec and the ordinal range. The
+functions return plain Python lists in model-field order, ready for a bulk writer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from seeding.generation.material import (
+    APP_CATEGORIES,
+    APP_CODENAMES,
+    APP_DOMAINS,
+    APP_SUFFIXES,
+    ASSET_TYPES,
+    END_USER_TYPES,
+    POOL_SIZE,
+    TEAMS,
+    material_for,
+)
+from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.spec import (
+    DEPLOYMENT_HISTORY_DAYS,
+    EVENT_WINDOW_DAYS,
+    PURCHASE_HISTORY_DAYS,
+    SECONDS_PER_DAY,
+    RunSpec,
+)
+
+if TYPE_CHECKING:
+    from seeding.generation.pools import ApplicationPool, AssetPool, DeploymentPool
+
+#: Field name -> values, in the order the model declares them.
+Columns = dict[str, list]
+
+_BASE36 = np.frombuffer(b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ", dtype=np.uint8)  # no I/O: easy to read aloud
+_SERIAL_SPACE = len(_BASE36) ** 8
+_SERIAL_MULTIPLIER = 2_654_435_761  # odd and not a multiple of 3 or 17: a bijection on the serial space
+_IPV4_HOSTS = 254 * 256 * 256  # 10.0.0.1 .. 10.255.255.254, skipping .0 and .255 host octets
+
+APP_TIERS = WeightTable([10, 30, 60])
+APP_TIER_VALUES = np.array(["tier_1", "tier_2", "tier_3"], dtype=object)
+APP_LIFECYCLE = WeightTable([4, 82, 11, 3])
+APP_LIFECYCLE_VALUES = np.array(["planned", "active", "deprecated", "retired"], dtype=object)
+ASSET_LIFECYCLE = WeightTable([3, 6, 80, 4, 7])
+ASSET_LIFECYCLE_VALUES = np.array(["ordered", "in_stock", "in_use", "maintenance", "retired"], dtype=object)
+ENVIRONMENTS = WeightTable([45, 20, 20, 15])
+ENVIRONMENT_VALUES = np.array(["production", "staging", "test", "development"], dtype=object)
+DEPLOYMENT_STATUS = WeightTable([86, 4, 5, 3, 2])
+DEPLOYMENT_STATUS_VALUES = np.array(["running", "degraded", "stopped", "failed", "deploying"], dtype=object)
+EVENT_KINDS = WeightTable([52, 30, 4, 14])
+EVENT_KIND_VALUES = np.array(["alert", "change", "incident", "maintenance"], dtype=object)
+SEVERITY_VALUES = np.array(["info", "warning", "error", "critical"], dtype=object)
+SEVERITY_USUAL = WeightTable([70, 20, 8, 2])
+SEVERITY_BURST = WeightTable([10, 25, 40, 25])
+#: Relative event volume per hour of day (UTC): quiet nights, busy office hours.
+HOURLY = WeightTable([2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 9, 10, 12, 12, 11, 9, 7, 5, 4, 3, 3, 2])
+#: Share (in %) of weekend events moved to a weekday: weekends are quieter.
+WEEKEND_DAMPING_PERCENT = 60
+#: Share (in %) of events tied to a deployment, when deployments exist.
+DEPLOYMENT_EVENT_PERCENT = 60
+#: Share (per mille) of events that belong to an incident burst.
+BURST_PER_MILLE = 40
+#: Primes above any pool size: stepping by one of them visits every asset once.
+_STRIDES = np.array([1_000_000_007, 998_244_353, 1_000_000_009, 2_147_483_647], dtype=np.int64)
+
+
+def _ordinals(start: int, stop: int) -> np.ndarray:
+    return np.arange(start, stop, dtype=np.int64)
+
+
+def _pick(values: np.ndarray, idx: np.ndarray) -> list:
+    return values[idx].tolist()
+
+
+def _day_strings(days: np.ndarray) -> list[str]:
+    return np.datetime_as_string(days.astype("datetime64[D]")).tolist()
+
+
+def _timestamp_strings(seconds: np.ndarray) -> list[str]:
+    """'YYYY-MM-DD HH:MM:SS' in UTC: the text Django itself stores on SQLite, and
+    what PostgreSQL reads in a UTC session (Django sets the session time zone)."""
+    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
+    raw = text.astype("S19").view(np.uint8).reshape(-1, 19).copy()
+    raw[:, 10] = ord(" ")
+    return raw.view("S19").ravel().astype("U19").tolist()
+
+
+# --- applications ------------------------------------------------------------
+
+
+def application_versions(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
+    s = spec.seed
+    major = 1 + Stream(s, "application.version.major").ints(ordinals, 6)
+    minor = Stream(s, "application.version.minor").ints(ordinals, 25)
+    patch = Stream(s, "application.version.patch").ints(ordinals, 30)
+    return np.array([f"{a}.{b}.{c}" for a, b, c in zip(major.tolist(), minor.tolist(), patch.tolist())], dtype=object)
+
+
+def _application_names(seed: int, ordinals: np.ndarray) -> list[str]:
+    """ "Orion Payments API": distinct within a run while the run has fewer
+    applications than combinations (60 x 18 x 24 = 25,920), by walking a seeded permutation."""
+    combos = len(APP_CODENAMES) * len(APP_DOMAINS) * len(APP_SUFFIXES)
+    stride = _STRIDES[Stream(seed, "application.name.stride").ints(np.zeros(1, dtype=np.int64), len(_STRIDES))[0]]
+    start = Stream(seed, "application.name.start").ints(np.zeros(1, dtype=np.int64), combos)[0]
+    combo = (start + ordinals * (stride % combos)) % combos
+    lap = ordinals // combos
+    code, rest = combo % len(APP_CODENAMES), combo // len(APP_CODENAMES)
+    domain, suffix = rest % len(APP_DOMAINS), rest // len(APP_DOMAINS)
+    return [
+        f"{APP_CODENAMES[c]} {APP_DOMAINS[d]} {APP_SUFFIXES[x]}" + (f" {n + 1}" if n else "")
+        for c, d, x, n in zip(code.tolist(), domain.tolist(), suffix.tolist(), lap.tolist())
+    ]
+
+
+def applications(spec: RunSpec, start: int, stop: int) -> Columns:
+    ordinals = _ordinals(start, stop)
+    s, material = spec.seed, material_for(spec.seed)
+    ids = spec.id_base("applications") + ordinals
+    names = _application_names(spec.seed, ordinals)
+    in_house = Stream(s, "application.vendor.in_house").below(ordinals, 55, 100)
+    company = Stream(s, "application.vendor.company").ints(ordinals, len(material.companies))
+    companies = np.array(material.companies, dtype=object)
+    vendor = np.where(in_house, "In-house", companies[company])
+    return {
+        "id": ids.tolist(),
+        "code": [f"APP{pk:06d}" for pk in ids.tolist()],
+        "name": names,
+        "vendor": vendor.tolist(),
+        "category": _pick(
+            np.array(APP_CATEGORIES, dtype=object),
+            Stream(s, "application.category").ints(ordinals, len(APP_CATEGORIES)),
+        ),
+        "version": application_versions(spec, ordinals).tolist(),
+        "owner_team": _pick(np.array(TEAMS, dtype=object), Stream(s, "application.team").ints(ordinals, len(TEAMS))),
+        "tier": _pick(APP_TIER_VALUES, Stream(s, "application.tier").weighted(ordinals, APP_TIERS)),
+        "lifecycle": _pick(APP_LIFECYCLE_VALUES, Stream(s, "application.lifecycle").weighted(ordinals, APP_LIFECYCLE)),
+    }
+
+
+# --- assets ------------------------------------------------------------------
+
+
+def asset_purchase_days(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
+    """Epoch day of purchase; the smaller of two draws skews the fleet towards recent kit."""
+    a = Stream(spec.seed, "asset.purchase.a").ints(ordinals, PURCHASE_HISTORY_DAYS)
+    b = Stream(spec.seed, "asset.purchase.b").ints(ordinals, PURCHASE_HISTORY_DAYS)
+    return spec.as_of_day - np.minimum(a, b)
+
+
+def _ip_addresses(ids: np.ndarray) -> list[str]:
+    """Unique by construction: the id picks the address, sequentially through 10/8."""
+    n = ids - 1
+    if len(ids) and int(n.max()) >= _IPV4_HOSTS:  # beyond 16.6M assets: IPv6 ULA space
+        import ipaddress
+
+        return [
+            f"10.{k // 65024 % 256}.{k // 254 % 256}.{k % 254 + 1}"
+            if k < _IPV4_HOSTS
+            else ipaddress.IPv6Address((0xFD00 << 112) | k).compressed
+            for k in n.tolist()
+        ]
+    a, b, c = (n // 65024).tolist(), (n // 254 % 256).tolist(), (n % 254 + 1).tolist()
+    return [f"10.{x}.{y}.{z}" for x, y, z in zip(a, b, c)]
+
+
+def _serial_codes(ids: np.ndarray) -> list[str]:
+    """Eight base-34 characters, a bijection of the id: unique, yet random-looking."""
+    scrambled = (ids.astype(np.int64) % _SERIAL_SPACE * _SERIAL_MULTIPLIER + 12_345_678) % _SERIAL_SPACE
+    digits = np.empty((len(ids), 8), dtype=np.uint8)
+    for position in range(7, -1, -1):
+        digits[:, position] = _BASE36[scrambled % len(_BASE36)]
+        scrambled //= len(_BASE36)
+    return digits.view("S8").ravel().astype("U8").tolist()
+
+
+@functools.lru_cache(maxsize=1)
+def _asset_type_tables():
+    prefixes = np.array([prefix for _, prefix, *_ in ASSET_TYPES], dtype=object)
+    types = np.array([value for value, *_ in ASSET_TYPES], dtype=object)
+    end_user = np.array([value in END_USER_TYPES for value in types])
+    return types, prefixes, end_user
+
+
+def assets(spec: RunSpec, start: int, stop: int) -> Columns:
+    ordinals = _ordinals(start, stop)
+    s, material = spec.seed, material_for(spec.seed)
+    ids = spec.id_base("assets") + ordinals
+    types, prefixes, end_user_types = _asset_type_tables()
+    type_idx = Stream(s, "asset.type").weighted(ordinals, material.type_weights)
+    site_idx = Stream(s, "asset.site").ints(ordinals, len(material.sites))
+    hardware = Stream(s, "asset.hardware").ints(ordinals, 1 << 30).tolist()
+    os_draw = Stream(s, "asset.os").ints(ordinals, 1 << 30).tolist()
+    manufacturers, models, systems = [], [], []
+    for t, h, o in zip(type_idx.tolist(), hardware, os_draw):
+        _, _, _, makers, os_names = ASSET_TYPES[t]
+        maker, maker_models = makers[h % len(makers)]
+        manufacturers.append(maker)
+        models.append(maker_models[(h >> 8) % len(maker_models)])
+        if isinstance(os_names, dict):
+            os_names = os_names[maker]
+        systems.append(os_names[o % len(os_names)])
+    site_codes = np.array([code for code, _ in material.sites], dtype=object)[site_idx]
+    site_names = np.array([name for _, name in material.sites], dtype=object)[site_idx]
+    end_user = end_user_types[type_idx]
+    people = np.array(material.people, dtype=object)[Stream(s, "asset.person").ints(ordinals, len(material.people))]
+    lifecycle = Stream(s, "asset.lifecycle").weighted(ordinals, ASSET_LIFECYCLE)
+    serials = _serial_codes(ids)
+    return {
+        "id": ids.tolist(),
+        "hostname": [
+            f"{p}-{c}-{pk:06d}" for p, c, pk in zip(prefixes[type_idx].tolist(), site_codes.tolist(), ids.tolist())
+        ],
+        "ip_address": _ip_addresses(ids),
+        "serial_number": [f"{m[:2].upper()}{code}" for m, code in zip(manufacturers, serials)],
+        "asset_type": types[type_idx].tolist(),
+        "manufacturer": manufacturers,
+        "model": models,
+        "operating_system": systems,
+        "location": site_names.tolist(),
+        "lifecycle_status": ASSET_LIFECYCLE_VALUES[lifecycle].tolist(),
+        "purchase_date": _day_strings(asset_purchase_days(spec, ordinals)),
+        "owner_team": _pick(np.array(TEAMS, dtype=object), Stream(s, "asset.team").ints(ordinals, len(TEAMS))),
+        "assigned_to": np.where(end_user, people, "").tolist(),
+    }
+
+
+# --- deployments -------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    app_idx: np.ndarray
+    asset_idx: np.ndarray
+    deployed_at: np.ndarray  # epoch seconds
+
+
+@functools.lru_cache(maxsize=4)
+def application_quotas(deployments: int, applications: int, assets: int) -> np.ndarray:
+    """Deployments per application: Zipf-skewed (a few big apps, a long tail), each
+    at most one per asset. Integer water-filling, so identical on every machine."""
+    weights = (np.int64(1) << 32) // np.arange(1, applications + 1, dtype=np.int64)
+    quotas = np.zeros(applications, dtype=np.int64)
+    remaining = deployments
+    while remaining > 0:
+        room = assets - quotas
+        open_weights = np.where(room > 0, weights, 0)
+        add = np.minimum(room, remaining * open_weights // int(open_weights.sum()))
+        if not add.any():
+            add = np.zeros_like(quotas)
+            add[np.flatnonzero(room > 0)[:remaining]] = 1
+        quotas += add
+        remaining -= int(add.sum())
+    return quotas
+
+
+def deployment_placement(spec: RunSpec, ordinals: np.ndarray, apps: ApplicationPool, assets_: AssetPool) -> Placement:
+    """Which application on which asset, and when: pure functions of the ordinal.
+
+    Deployment ordinals are laid out application by application; the i-th
+    deployment of an application lands on asset (offset + i * stride) mod N with
+    a prime stride, so no application is installed twice on one asset.
+    """
+    quotas = application_quotas(spec.count("deployments"), apps.size, assets_.size)
+    ends = np.cumsum(quotas)
+    app_idx = np.searchsorted(ends, ordinals, side="right")
+    nth = ordinals - (ends[app_idx] - quotas[app_idx])
+    offset = Stream(spec.seed, "deployment.asset.offset").ints(app_idx, assets_.size)
+    stride = _STRIDES[Stream(spec.seed, "deployment.asset.stride").ints(app_idx, len(_STRIDES))] % assets_.size
+    asset_idx = (offset + nth * stride) % assets_.size
+    earliest = np.maximum(
+        assets_.purchase_days(asset_idx) * SECONDS_PER_DAY, spec.as_of - DEPLOYMENT_HISTORY_DAYS * SECONDS_PER_DAY
+    )
+    deployed_at = earliest + Stream(spec.seed, "deployment.time").ints(ordinals, 1 << 40) % (spec.as_of - earliest + 1)
+    return Placement(app_idx=app_idx, asset_idx=asset_idx, deployed_at=deployed_at)
+
+
+def deployments(spec: RunSpec, start: int, stop: int, apps: ApplicationPool, assets_: AssetPool) -> Columns:
+    from seeding.generation.pools import older_version
+
+    ordinals = _ordinals(start, stop)
+    s = spec.seed
+    placement = deployment_placement(spec, ordinals, apps, assets_)
+    current = apps.versions(placement.app_idx).tolist()
+    lag = Stream(s, "deployment.version.lag").ints(ordinals, 100)
+    versions = [v if k < 75 else older_version(v, 1 + k % 3) for v, k in zip(current, lag.tolist())]
+    # Environment belongs to the asset (a host serves one environment), so it is
+    # drawn from the asset's key, not the deployment's.
+    asset_ids = assets_.ids(placement.asset_idx)
+    return {
+        "id": (spec.id_base("deployments") + ordinals).tolist(),
+        "application": apps.ids(placement.app_idx).tolist(),
+        "asset": asset_ids.tolist(),
+        "version": versions,
+        "environment": _pick(ENVIRONMENT_VALUES, Stream(s, "asset.environment").weighted(asset_ids, ENVIRONMENTS)),
+        "status": _pick(DEPLOYMENT_STATUS_VALUES, Stream(s, "deployment.status").weighted(ordinals, DEPLOYMENT_STATUS)),
+        "deployed_at": _timestamp_strings(placement.deployed_at),
+    }
+
+
+# --- events ------------------------------------------------------------------
+
+
+def _burst_windows(spec: RunSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Incident bursts: short windows where many events pile up, more of them severe."""
+    count = max(1, min(60, spec.count("events") // 20_000))
+    ids = np.arange(count, dtype=np.int64)
+    starts = spec.window_start + Stream(spec.seed, "burst.start").ints(ids, EVENT_WINDOW_DAYS * SECONDS_PER_DAY)
+    lengths = 1_800 + Stream(spec.seed, "burst.length").ints(ids, 4 * 3_600)
+    return starts, lengths
+
+
+def _event_times(spec: RunSpec, ordinals: np.ndarray, not_before: np.ndarray) -> np.ndarray:
+    """Times with a daily and weekly rhythm, each within [not_before, as_of]."""
+    s = spec.seed
+    first_day = not_before // SECONDS_PER_DAY
+    days = spec.as_of_day - first_day + 1
+    day = first_day + Stream(s, "event.day").ints(ordinals, 1 << 40) % days
+    weekend = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+    redraw = weekend & Stream(s, "event.weekend").below(ordinals, WEEKEND_DAMPING_PERCENT, 100)
+    day = np.where(redraw, first_day + Stream(s, "event.day2").ints(ordinals, 1 << 40) % days, day)
+    hour = Stream(s, "event.hour").weighted(ordinals, HOURLY)
+    second = Stream(s, "event.second").ints(ordinals, 3_600)
+    return day * SECONDS_PER_DAY + hour * 3_600 + second
+
+
+@functools.lru_cache(maxsize=4)
+def _message_tables(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every kind's message pool laid end to end: row k * POOL_SIZE + i is message i of kind k."""
+    pools = [material_for(seed).messages[kind] for kind in EVENT_KIND_VALUES]
+    messages = np.array([message for pool in pools for message, _ in pool], dtype=object)
+    sources = np.array([source for pool in pools for _, source in pool], dtype=object)
+    return messages, sources
+
+
+def events(spec: RunSpec, start: int, stop: int, assets_: AssetPool, deployments_: DeploymentPool) -> Columns:
+    ordinals = _ordinals(start, stop)
+    s = spec.seed
+    n = len(ordinals)
+
+    # Some assets are noisier than others: the smaller of two draws favours a subset.
+    a = Stream(s, "event.asset.a").ints(ordinals, assets_.size)
+    b = Stream(s, "event.asset.b").ints(ordinals, assets_.size)
+    asset_idx = np.where(Stream(s, "event.asset.noisy").below(ordinals, 1, 2), np.minimum(a, b), a)
+    asset_ids = assets_.ids(asset_idx)
+    not_before = assets_.purchase_days(asset_idx) * SECONDS_PER_DAY
+    deployment_ids = np.full(n, None, dtype=object)
+    if deployments_.size:
+        tied = Stream(s, "event.tied").below(ordinals, DEPLOYMENT_EVENT_PERCENT, 100)
+        dep_idx = Stream(s, "event.deployment").ints(ordinals, deployments_.size)[tied]
+        asset_ids[tied] = deployments_.asset_ids(dep_idx)
+        not_before[tied] = deployments_.not_before(dep_idx)
+        deployment_ids[tied] = deployments_.ids(dep_idx)
+    not_before = np.maximum(not_before, spec.window_start)
+
+    times = _event_times(spec, ordinals, not_before)
+    burst_starts, burst_lengths = _burst_windows(spec)
+    in_burst = Stream(s, "event.burst").below(ordinals, BURST_PER_MILLE, 1_000)
+    burst = Stream(s, "event.burst.which").ints(ordinals, len(burst_starts))
+    burst_time = burst_starts[burst] + Stream(s, "event.burst.offset").ints(ordinals, 1 << 30) % burst_lengths[burst]
+    times = np.where(in_burst, burst_time, times)
+    # Out-of-range draws (a burst before the asset existed, an hour later today
+    # than the base time) move to a random moment inside the allowed range rather
+    # than piling up on its edges.
+    span = np.minimum(spec.as_of - not_before + 1, SECONDS_PER_DAY)
+    shift = Stream(s, "event.shift").ints(ordinals, 1 << 30) % span
+    times = np.where(times < not_before, not_before + shift, times)
+    times = np.where(times > spec.as_of, spec.as_of - shift, times)
+
+    kind_idx = Stream(s, "event.kind").weighted(ordinals, EVENT_KINDS)
+    kind_idx = np.where(in_burst, np.where(Stream(s, "event.burst.kind").below(ordinals, 1, 3), 2, 0), kind_idx)
+    severity = np.where(
+        in_burst,
+        Stream(s, "event.burst.severity").weighted(ordinals, SEVERITY_BURST),
+        Stream(s, "event.severity").weighted(ordinals, SEVERITY_USUAL),
+    )
+    message_idx = kind_idx * POOL_SIZE + Stream(s, "event.message").ints(ordinals, POOL_SIZE)
+    messages, sources = _message_tables(spec.seed)
+    return {
+        "id": (spec.id_base("events") + ordinals).tolist(),
+        "asset": asset_ids.tolist(),
+        "deployment": deployment_ids.tolist(),
+        "kind": _pick(EVENT_KIND_VALUES, kind_idx),
+        "severity": _pick(SEVERITY_VALUES, severity),
+        "source": _pick(sources, message_idx),
+        "message": _pick(messages, message_idx),
+        "occurred_at": _timestamp_strings(times),
+    }

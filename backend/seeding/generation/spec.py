@@ -1,0 +1,50 @@
+"""The immutable facts a chunk generator needs about its run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from seeding.models import KINDS
+
+SECONDS_PER_DAY = 86_400
+#: Events fall within this many days before the run's base time.
+EVENT_WINDOW_DAYS = 90
+#: Assets were bought up to this many days before the base time.
+PURCHASE_HISTORY_DAYS = 6 * 365
+#: Deployments happened up to this many days before the base time.
+DEPLOYMENT_HISTORY_DAYS = 3 * 365
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines a run's rows: plan counts, seed, base time and key bases."""
+
+    run_id: int
+    seed: int
+    as_of: int  # epoch seconds, UTC
+    counts: tuple[tuple[str, int], ...]
+    id_bases: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def from_run(cls, run) -> RunSpec:
+        return cls(
+            run_id=run.pk,
+            seed=run.seed,
+            as_of=int(run.as_of.timestamp()),
+            counts=tuple((kind, run.planned(kind)) for kind in KINDS),
+            id_bases=tuple((kind, run.id_base(kind)) for kind in KINDS),
+        )
+
+    def count(self, kind: str) -> int:
+        return dict(self.counts)[kind]
+
+    def id_base(self, kind: str) -> int:
+        return dict(self.id_bases)[kind]
+
+    @property
+    def as_of_day(self) -> int:
+        return self.as_of // SECONDS_PER_DAY
+
+    @property
+    def window_start(self) -> int:
+        return self.as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY

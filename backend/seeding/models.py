@@ -1,0 +1,119 @@
+"""Seed runs and their per-chunk checkpoints.
+
+The database, not the process, holds a run's state: a ``SeedChunk`` row is
+written in the same transaction as the chunk's data, so "is this chunk done?"
+has exactly one answer whatever crashed in between.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+#: The order chunks are written in; references point backwards in this list.
+KINDS: tuple[str, ...] = ("applications", "assets", "deployments", "events")
+
+
+class SeedRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    class Source(models.TextChoices):
+        COMMAND = "command", "Management command"
+        API = "api", "Admin API"
+        ADMIN = "admin", "Django admin"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # The plan. Together with `seed` and `as_of` it fully determines the data.
+    applications = models.PositiveIntegerField(default=0)
+    assets = models.PositiveIntegerField(default=0)
+    deployments = models.PositiveIntegerField(default=0)
+    events = models.PositiveIntegerField(default=0)
+    seed = models.BigIntegerField()
+    as_of = models.DateTimeField(help_text="Base time: the newest timestamp any generated row may carry.")
+    chunk_size = models.PositiveIntegerField()
+    # First primary key of each kind, reserved when the run was created; row k of
+    # a kind gets id base + k, so a retried chunk rewrites the very same keys.
+    applications_id_base = models.BigIntegerField(default=1)
+    assets_id_base = models.BigIntegerField(default=1)
+    deployments_id_base = models.BigIntegerField(default=1)
+    events_id_base = models.BigIntegerField(default=1)
+    # Progress, incremented in each chunk's transaction.
+    applications_done = models.PositiveIntegerField(default=0)
+    assets_done = models.PositiveIntegerField(default=0)
+    deployments_done = models.PositiveIntegerField(default=0)
+    events_done = models.PositiveIntegerField(default=0)
+
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.COMMAND)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_label = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="Who asked, for runs with no user account (e.g. the OS user of a command).",
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    cleared_at = models.DateTimeField(null=True, blank=True, help_text="When this run's rows were deleted.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("run_seed", "Can seed and clear demo data")]
+
+    def __str__(self) -> str:
+        return f"Seed run #{self.pk} ({self.status})"
+
+    # --- derived values, kept on the model because every entry point shows them ---
+    def planned(self, kind: str) -> int:
+        return getattr(self, kind)
+
+    def done(self, kind: str) -> int:
+        return getattr(self, f"{kind}_done")
+
+    def id_base(self, kind: str) -> int:
+        return getattr(self, f"{kind}_id_base")
+
+    @property
+    def total_planned(self) -> int:
+        return sum(self.planned(kind) for kind in KINDS)
+
+    @property
+    def total_done(self) -> int:
+        return sum(self.done(kind) for kind in KINDS)
+
+    @property
+    def progress(self) -> float:
+        """Fraction of rows written, 0..1 (1 for an empty plan)."""
+        total = self.total_planned
+        return self.total_done / total if total else 1.0
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class SeedChunk(models.Model):
+    """A committed chunk: the checkpoint written in the chunk's own transaction."""
+
+    run = models.ForeignKey(SeedRun, on_delete=models.CASCADE, related_name="chunks")
+    kind = models.CharField(max_length=16)
+    index = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField()
+    committed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "kind", "index"], name="seedchunk_unique_per_run")]
+
+    def __str__(self) -> str:
+        return f"run #{self.run_id} {self.kind}[{self.index}] ({self.rows} rows)"
