@@ -23,8 +23,12 @@ def postgres_reachable(url: str) -> tuple[bool, str]:
     parts = urlsplit(url)
     try:
         with psycopg.connect(
-            host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
-            dbname="postgres", connect_timeout=3,
+            host=parts.hostname,
+            port=parts.port or 5432,
+            user=parts.username,
+            password=parts.password,
+            dbname="postgres",
+            connect_timeout=3,
         ):
             return True, ""
     except psycopg.Error as exc:

@@ -18,7 +18,8 @@ import getpass
 import logging
 from collections.abc import Callable, Iterator
 
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -28,7 +29,6 @@ from seeding.generation.spec import RunSpec
 from seeding.keys import reserve_ids
 from seeding.models import KINDS, SeedChunk, SeedRun
 from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, validate_plan
-from seeding.selectors import inventory_counts
 from seeding.writers import write_rows
 
 logger = logging.getLogger(__name__)
@@ -59,9 +59,7 @@ def seed_run_create(
 
     Raises PlanError (with per-field messages) and writes nothing if the plan is bad.
     """
-    validate_plan(plan)  # cheap checks first, before touching the database
-    existing = {kind: counts["total"] for kind, counts in inventory_counts().items()}
-    validate_plan(plan, existing=existing)
+    validate_plan(plan, existing=_existing_parents(plan))
     as_of = (plan.as_of or timezone.now()).replace(microsecond=0)
     with transaction.atomic():
         run = SeedRun(
@@ -101,6 +99,10 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
     """
     if run.status == SeedRun.Status.SUCCEEDED:
         raise RunNotResumable(f"{run} already succeeded; there is nothing left to write")
+    if run.cleared_at is not None:
+        # Its checkpoints describe rows that no longer exist, and its reserved keys
+        # may have been handed out again: finishing it would report a lie.
+        raise RunNotResumable(f"{run}'s rows were cleared; start a new run instead")
     _set_status(run, SeedRun.Status.RUNNING, started_at=run.started_at or timezone.now(), error="", finished_at=None)
     spec = RunSpec.from_run(run)
     chunk: Chunk | None = None
@@ -167,7 +169,7 @@ def seed(*, plan: SeedPlan, on_progress: ProgressCallback | None = None, **creat
 
 @dataclasses.dataclass(frozen=True)
 class ClearResult:
-    deleted: dict[str, int]
+    deleted: dict[str, int]  # rows deleted per kind
 
     @property
     def total(self) -> int:
@@ -189,17 +191,43 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
 
     scope = {"seed_run": run} if run is not None else {"seed_run__isnull": False}
     _refuse_if_real_rows_depend_on(scope)
-    deleted: dict[str, int] = {}
     with transaction.atomic():
-        # Children first; each is one DELETE statement (Django's collector would
-        # load every row into memory to emulate cascades we do not need here).
-        for kind in reversed(KINDS):
-            queryset = MODELS[kind].objects.filter(**scope)
-            deleted[kind] = queryset._raw_delete(queryset.db)
+        if run is None and not any(MODELS[kind].objects.real().exists() for kind in KINDS):
+            deleted = {kind: MODELS[kind].objects.count() for kind in KINDS}
+            _flush_inventory()
+        else:
+            deleted = {}
+            # Children first; each is one DELETE statement (Django's collector
+            # would load every row to emulate cascades that cannot occur here).
+            for kind in reversed(KINDS):
+                queryset = MODELS[kind].objects.filter(**scope)
+                deleted[kind] = queryset._raw_delete(queryset.db)
+            if not any(MODELS[kind].objects.exists() for kind in KINDS):
+                _flush_inventory()
         runs = SeedRun.objects.filter(pk=run.pk) if run is not None else SeedRun.objects.filter(cleared_at=None)
         runs.update(cleared_at=timezone.now())
     logger.info("Cleared demo data%s: %s", f" of {run}" if run else "", deleted)
     return ClearResult(deleted={kind: deleted[kind] for kind in KINDS})
+
+
+def _existing_parents(plan: SeedPlan) -> dict[str, int]:
+    """Row counts of the parent kinds the plan needs but does not write itself."""
+    needed = set()
+    if plan.deployments:
+        needed |= {"applications", "assets"}
+    if plan.events:
+        needed.add("assets")
+    return {kind: MODELS[kind].objects.count() for kind in needed if not plan.count(kind)}
+
+
+def _flush_inventory() -> None:
+    """Empty the inventory tables and restart their id counters (Django's own
+    ``flush`` SQL: TRUNCATE on PostgreSQL). Only called when no row in them was
+    entered by people. With counters back at 1, seeding the same plan, seed and
+    base time again reproduces the earlier rows exactly, keys and host names included."""
+    tables = [MODELS[kind]._meta.db_table for kind in KINDS]
+    statements = connection.ops.sql_flush(no_style(), tables, reset_sequences=True)
+    connection.ops.execute_sql_flush(statements)
 
 
 def _refuse_if_real_rows_depend_on(scope: dict) -> None:

@@ -85,9 +85,10 @@ class Command(BaseCommand):
                     "--resume continues an existing plan: it cannot be combined with count flags or --clear"
                 )
             run = self._get_run(options["resume"], "--resume")
-            if run.status == SeedRun.Status.SUCCEEDED:
-                raise CommandError(f"--resume: run #{run.pk} already succeeded; there is nothing left to write")
-            self._execute(run, options)
+            try:
+                self._execute(run, options)
+            except services.RunNotResumable as exc:
+                raise CommandError(f"--resume: {exc}") from None
             return
 
         counts_given = any(options[kind] is not None for kind in KINDS)
@@ -140,6 +141,8 @@ class Command(BaseCommand):
                 f"Interrupted: run #{run.pk} stopped with {run.total_done:,} of {run.total_planned:,} rows committed. "
                 f"Resume it with --resume {run.pk}, or delete its rows with --clear-run {run.pk}."
             ) from None
+        except services.RunNotResumable:
+            raise
         except services.SeedingError as exc:
             raise CommandError(
                 f"{exc}. {run.total_done:,} rows in earlier chunks are committed; "

@@ -1,0 +1,126 @@
+"""Pure generation: determinism, independence from chunking, skew. No database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from seeding.generation import rows
+from seeding.generation.pools import ApplicationPool, AssetPool
+from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.spec import RunSpec
+
+MASK = (1 << 64) - 1
+
+
+def reference_splitmix(value: int) -> int:
+    """SplitMix64's finaliser written with Python integers, as in the original paper's code."""
+    z = value & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def spec(**counts) -> RunSpec:
+    plan = {"applications": 40, "assets": 300, "deployments": 900, "events": 3_000, **counts}
+    return RunSpec(
+        run_id=1,
+        seed=11,
+        as_of=1_790_000_000,
+        counts=tuple(plan.items()),
+        id_bases=(("applications", 1), ("assets", 1), ("deployments", 1), ("events", 1)),
+    )
+
+
+def test_vectorised_mixer_matches_scalar_reference():
+    stream = Stream(3, "some.field")
+    ordinals = np.array([0, 1, 2, 10**12], dtype=np.int64)
+    expected = [reference_splitmix((o * 0x9E3779B97F4A7C15 + int(stream.key)) & MASK) for o in ordinals.tolist()]
+    assert stream.bits(ordinals).tolist() == expected
+
+
+def test_streams_differ_by_seed_and_field_but_not_by_call():
+    ordinals = np.arange(1_000, dtype=np.int64)
+    a = Stream(1, "x").ints(ordinals, 1_000)
+    assert np.array_equal(a, Stream(1, "x").ints(ordinals, 1_000))
+    assert not np.array_equal(a, Stream(2, "x").ints(ordinals, 1_000))
+    assert not np.array_equal(a, Stream(1, "y").ints(ordinals, 1_000))
+
+
+def test_weighted_draws_follow_the_weights():
+    draws = Stream(5, "w").weighted(np.arange(100_000, dtype=np.int64), WeightTable([70, 20, 8, 2]))
+    shares = np.bincount(draws, minlength=4) / len(draws)
+    assert shares == pytest.approx([0.70, 0.20, 0.08, 0.02], abs=0.01)
+
+
+def _pools(s: RunSpec) -> tuple[ApplicationPool, AssetPool]:
+    apps = np.arange(s.count("applications"), dtype=np.int64)
+    assets = np.arange(s.count("assets"), dtype=np.int64)
+    return (
+        ApplicationPool(apps + 1, rows.application_versions(s, apps)),
+        AssetPool(assets + 1, rows.asset_purchase_days(s, assets)),
+    )
+
+
+@pytest.mark.parametrize("kind", ["applications", "assets", "deployments", "events"])
+def test_rows_do_not_depend_on_how_the_plan_is_chunked(kind):
+    s = spec()
+    apps, assets = _pools(s)
+    from seeding.generation.pools import DeploymentPool
+
+    placement = rows.deployment_placement(s, np.arange(900, dtype=np.int64), apps, assets)
+    deployments = DeploymentPool(
+        np.arange(900, dtype=np.int64) + 1, assets.ids(placement.asset_idx), placement.deployed_at
+    )
+
+    def generate(start: int, stop: int) -> dict[str, list]:
+        if kind == "applications":
+            return rows.applications(s, start, stop)
+        if kind == "assets":
+            return rows.assets(s, start, stop)
+        if kind == "deployments":
+            return rows.deployments(s, start, stop, apps, assets)
+        return rows.events(s, start, stop, assets, deployments)
+
+    whole = generate(0, 40)
+    pieces = [generate(0, 7), generate(7, 30), generate(30, 40)]
+    for column, values in whole.items():
+        assert values == [v for piece in pieces for v in piece[column]], column
+
+
+def test_application_quotas_are_skewed_capped_and_exact():
+    quotas = rows.application_quotas(10_000, 500, 5_000)
+    assert quotas.sum() == 10_000
+    assert quotas.max() <= 5_000 and quotas.min() >= 0
+    top_tenth = np.sort(quotas)[::-1][:50].sum()
+    assert top_tenth > 0.4 * 10_000  # a few big applications...
+    assert (quotas <= 10).sum() > 250  # ...and a long tail
+
+
+def test_application_quotas_fill_every_slot_when_the_plan_is_full():
+    quotas = rows.application_quotas(12, 3, 4)
+    assert quotas.tolist() == [4, 4, 4]
+
+
+def test_deployments_never_repeat_an_application_asset_pair():
+    s = spec(applications=7, assets=13, deployments=7 * 13)
+    apps, assets = _pools(s)
+    columns = rows.deployments(s, 0, 7 * 13, apps, assets)
+    pairs = list(zip(columns["application"], columns["asset"]))
+    assert len(set(pairs)) == len(pairs) == 91
+
+
+def test_unique_columns_are_unique_by_construction():
+    s = spec(assets=20_000)
+    columns = rows.assets(s, 0, 20_000)
+    for column in ("hostname", "ip_address", "serial_number"):
+        assert len(set(columns[column])) == 20_000, column
+
+
+def test_timestamps_use_djangos_sqlite_text_format():
+    """The same text Django writes for a UTC datetime on SQLite (str() of a naive value)."""
+    seconds = [0, 1_790_000_000, 1_790_000_059]
+    text = rows._timestamp_strings(np.array(seconds, dtype=np.int64))
+    assert text == [str(datetime.fromtimestamp(s, UTC).replace(tzinfo=None)) for s in seconds]

@@ -1,0 +1,254 @@
+"""The seeding service against the real database of the current pass (SQLite or PostgreSQL).
+
+Tests use real transactions (``transaction=True``): chunk commits, deferred
+foreign-key checks and rollbacks behave exactly as in production.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db.models import F
+
+from inventory.models import Application, Asset, Deployment, Event
+from seeding import services
+from seeding.generation.spec import EVENT_WINDOW_DAYS
+from seeding.models import SeedChunk, SeedRun
+from seeding.selectors import inventory_counts, seed_run_digest
+from tests.conftest import AS_OF, SMALL
+from tests.helpers import counts, snapshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_writes_exact_counts_and_records_the_run(make_plan):
+    run = services.seed(plan=make_plan())
+    run.refresh_from_db()
+    assert counts() == SMALL
+    assert run.status == SeedRun.Status.SUCCEEDED
+    assert {kind: run.done(kind) for kind in SMALL} == SMALL
+    assert run.started_at and run.finished_at and run.finished_at >= run.started_at
+    assert run.as_of == AS_OF and run.seed == 7
+    assert SeedChunk.objects.filter(run=run).count() == make_plan().chunk_count == 1 + 3 + 6 + 25
+    assert all(
+        model.objects.filter(seed_run=run).count() == n
+        for model, n in zip((Application, Asset, Deployment, Event), SMALL.values())
+    )
+
+
+def test_every_reference_is_valid(make_plan):
+    services.seed(plan=make_plan())
+    app_ids = set(Application.objects.values_list("pk", flat=True))
+    asset_ids = set(Asset.objects.values_list("pk", flat=True))
+    deployments = dict(Deployment.objects.values_list("pk", "asset_id"))
+    assert set(Deployment.objects.values_list("application_id", flat=True)) <= app_ids
+    assert set(deployments.values()) <= asset_ids
+    tied = 0
+    for asset_id, deployment_id in Event.objects.values_list("asset_id", "deployment_id"):
+        assert asset_id in asset_ids
+        if deployment_id is not None:
+            tied += 1
+            assert deployments[deployment_id] == asset_id  # an event about a deployment is on its asset
+    assert 0.5 < tied / SMALL["events"] < 0.7
+
+
+def test_same_plan_seed_and_as_of_reproduce_every_row(make_plan):
+    services.demo_data_clear()  # an empty inventory: keys restart at 1
+    services.seed(plan=make_plan())
+    first = snapshot()
+    services.demo_data_clear()
+    assert counts() == dict.fromkeys(SMALL, 0)
+    services.seed(plan=make_plan())
+    assert snapshot() == first  # keys, host names, timestamps: everything
+
+
+def test_digest_depends_on_seed_and_as_of_but_not_on_chunk_size(make_plan):
+    def digest_of_fresh(plan) -> str:
+        services.demo_data_clear()
+        return seed_run_digest(services.seed(plan=plan))
+
+    reference = digest_of_fresh(make_plan())
+    assert digest_of_fresh(make_plan(chunk_size=1_000)) == reference
+    assert digest_of_fresh(make_plan(chunk_size=137)) == reference
+    assert digest_of_fresh(make_plan(seed=8)) != reference
+    assert digest_of_fresh(make_plan(as_of=AS_OF - timedelta(days=1))) != reference
+
+
+def test_stacked_runs_get_their_own_keys_and_unique_names(make_plan):
+    first = services.seed(plan=make_plan())
+    second = services.seed(plan=make_plan())  # same seed, on top of the first
+    assert second.assets_id_base == first.assets_id_base + SMALL["assets"]
+    assert Asset.objects.count() == 2 * SMALL["assets"]
+    assert Asset.objects.values("hostname").distinct().count() == 2 * SMALL["assets"]
+
+
+def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, monkeypatch):
+    services.demo_data_clear()
+    clean_digest = seed_run_digest(services.seed(plan=make_plan()))
+    services.demo_data_clear()
+    run = services.seed_run_create(plan=make_plan())
+    real_write = services.write_rows
+
+    def write_then_fail_on_fourth_event_chunk(model, columns, **kwargs):
+        written = real_write(model, columns, **kwargs)  # the rows really reach the table...
+        if model is Event and columns["id"][0] == run.events_id_base + 300:
+            raise RuntimeError("disk on fire")  # ...then the chunk's transaction fails
+        return written
+
+    monkeypatch.setattr(services, "write_rows", write_then_fail_on_fourth_event_chunk)
+    with pytest.raises(services.SeedingError, match="events chunk 3"):
+        services.seed_run_execute(run=run)
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.FAILED
+    assert "disk on fire" in run.error and "events chunk 3" in run.error
+    assert counts() == {**SMALL, "events": 300}
+    assert run.events_done == 300
+    assert sorted(SeedChunk.objects.filter(run=run, kind="events").values_list("index", flat=True)) == [0, 1, 2]
+    assert not Event.objects.filter(pk__gte=run.events_id_base + 300).exists()
+
+    monkeypatch.setattr(services, "write_rows", real_write)
+    services.seed_run_execute(run=run)  # resume
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED and run.error == ""
+    assert counts() == SMALL
+    assert run.events_done == SMALL["events"]
+    assert seed_run_digest(run) == clean_digest  # no duplicates, nothing missing, same content
+
+
+def test_rerunning_a_finished_chunk_is_a_no_op(make_plan):
+    run = services.seed(plan=make_plan())
+    chunk = next(iter(make_plan().chunks()))
+    from seeding.generation.spec import RunSpec
+
+    assert services.seed_chunk_write(run=run, spec=RunSpec.from_run(run), chunk=chunk) is False
+    assert counts() == SMALL
+
+
+def test_a_succeeded_run_cannot_be_resumed(make_plan):
+    run = services.seed(plan=make_plan())
+    with pytest.raises(services.RunNotResumable):
+        services.seed_run_execute(run=run)
+
+
+def test_a_cleared_run_cannot_be_resumed(make_plan, monkeypatch):
+    monkeypatch.setattr(services, "write_rows", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    run = services.seed_run_create(plan=make_plan())
+    with pytest.raises(services.SeedingError):
+        services.seed_run_execute(run=run)
+    services.demo_data_clear(run=run)
+    run.refresh_from_db()
+    with pytest.raises(services.RunNotResumable, match="cleared"):
+        services.seed_run_execute(run=run)
+
+
+def test_cancel_stops_at_a_chunk_boundary_and_keeps_committed_chunks(make_plan):
+    run = services.seed_run_create(plan=make_plan())
+
+    def cancel_after_two_asset_chunks(current, chunk):
+        if chunk.kind == "assets" and chunk.index == 1:
+            services.seed_run_cancel(run=SeedRun.objects.get(pk=current.pk))
+
+    services.seed_run_execute(run=run, on_progress=cancel_after_two_asset_chunks)
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.CANCELLED
+    # Asset chunks 0 and 1 committed; the cancel landed before chunk 2 started.
+    assert counts() == {"applications": 30, "assets": 200, "deployments": 0, "events": 0}
+    assert SeedChunk.objects.filter(run=run).count() == 1 + 2
+
+
+def test_children_can_reference_parents_already_in_the_database(make_plan):
+    services.seed(plan=make_plan(deployments=0, events=0))
+    run = services.seed(plan=make_plan(applications=0, assets=0, deployments=500, events=1_000, seed=9))
+    assert Deployment.objects.filter(seed_run=run).count() == 500
+    assert Event.objects.filter(seed_run=run).count() == 1_000
+    assert Event.objects.filter(seed_run=run, asset__seed_run__isnull=False).count() == 1_000
+    assert Deployment.objects.filter(seed_run=run).values("application", "asset").distinct().count() == 500
+
+
+def test_events_respect_purchase_dates_deploy_times_and_the_window(make_plan):
+    services.seed(plan=make_plan(assets=400, events=6_000))
+    events = Event.objects.all()
+    assert not events.filter(occurred_at__date__lt=F("asset__purchase_date")).exists()
+    assert not events.filter(deployment__isnull=False, occurred_at__lt=F("deployment__deployed_at")).exists()
+    assert not events.filter(occurred_at__gt=AS_OF).exists()
+    assert not events.filter(occurred_at__lt=AS_OF - timedelta(days=EVENT_WINDOW_DAYS)).exists()
+    assert not Deployment.objects.filter(deployed_at__date__lt=F("asset__purchase_date")).exists()
+    assert not Deployment.objects.filter(deployed_at__gt=AS_OF).exists()
+
+
+def test_data_looks_like_an_inventory(make_plan):
+    services.seed(plan=make_plan(applications=50, assets=1_000, deployments=3_000, events=20_000))
+    severities = Counter(Event.objects.values_list("severity", flat=True))
+    assert severities["info"] > severities["warning"] > severities["error"] > severities["critical"] > 0
+    per_app = sorted(Counter(Deployment.objects.values_list("application_id", flat=True)).values(), reverse=True)
+    assert per_app[0] > 5 * per_app[len(per_app) // 2]  # a few big applications, a long tail
+    times = list(Event.objects.values_list("occurred_at", flat=True))
+    by_weekday = Counter(t.weekday() for t in times)
+    assert by_weekday[5] + by_weekday[6] < 0.7 * (by_weekday[0] + by_weekday[1])  # quieter weekends
+    by_hour = Counter(t.hour for t in times)
+    assert by_hour[10] > 3 * by_hour[3]  # busier office hours
+    busiest_hour = max(Counter(t.replace(minute=0, second=0) for t in times).values())
+    assert busiest_hour > 5 * len(times) / (EVENT_WINDOW_DAYS * 24)  # incident bursts
+    assert Asset.objects.exclude(assigned_to="").filter(asset_type__in=["server", "virtual_machine"]).count() == 0
+    assert Asset.objects.filter(asset_type="laptop").exclude(assigned_to="").exists()
+
+
+def test_clear_removes_only_demo_rows(make_plan):
+    app = Application.objects.create(
+        code="REAL001",
+        name="Real app",
+        vendor="Us",
+        category="Finance",
+        version="1.0.0",
+        owner_team="Finance Systems",
+        tier="tier_1",
+    )
+    asset = Asset.objects.create(
+        hostname="real-host",
+        ip_address="192.168.1.10",
+        serial_number="REAL1",
+        asset_type="server",
+        manufacturer="Dell",
+        model="R650",
+        operating_system="Debian 12",
+        location="HQ",
+        lifecycle_status="in_use",
+        purchase_date=AS_OF.date(),
+        owner_team="Platform Engineering",
+    )
+    Event.objects.create(asset=asset, kind="alert", severity="info", source="me", message="hi", occurred_at=AS_OF)
+    services.seed(plan=make_plan())
+    result = services.demo_data_clear()
+    assert result.deleted == SMALL
+    assert counts() == {"applications": 1, "assets": 1, "deployments": 0, "events": 1}
+    assert Application.objects.get().pk == app.pk and Asset.objects.get().pk == asset.pk
+    assert inventory_counts()["events"] == {"total": 1, "demo": 0}
+
+
+def test_clear_refuses_when_real_rows_point_at_demo_rows(make_plan):
+    services.seed(plan=make_plan())
+    demo_asset = Asset.objects.demo().first()
+    Event.objects.create(asset=demo_asset, kind="alert", severity="info", source="me", message="x", occurred_at=AS_OF)
+    with pytest.raises(services.ClearRefused, match="not written by seeding"):
+        services.demo_data_clear()
+    assert counts() == {**SMALL, "events": SMALL["events"] + 1}
+
+
+def test_clear_one_run_leaves_other_runs(make_plan):
+    first = services.seed(plan=make_plan())
+    second = services.seed(plan=make_plan(seed=8))
+    result = services.demo_data_clear(run=first)
+    assert result.deleted == SMALL
+    assert counts() == SMALL
+    assert not Event.objects.filter(seed_run=first).exists()
+    assert Event.objects.filter(seed_run=second).count() == SMALL["events"]
+    first.refresh_from_db()
+    assert first.cleared_at is not None
+
+
+def test_clear_refuses_while_a_run_is_active(make_plan):
+    services.seed_run_create(plan=make_plan())
+    with pytest.raises(services.ClearRefused, match="still active"):
+        services.demo_data_clear()
