@@ -1,13 +1,14 @@
-"""Run the test suite on SQLite, then again on PostgreSQL.
+"""Run the test suite twice: SQLite with the in-memory broker, then PostgreSQL with Redis.
 
-The PostgreSQL pass runs whenever the server answers; with CI=true an
-unreachable server fails the run instead of being skipped. Tests marked
-``postgres`` only run in the PostgreSQL pass.
+The second pass runs whenever the servers answer; with CI=true an unreachable
+PostgreSQL or Redis fails the run instead of being skipped. Tests marked
+``postgres`` only run in the second pass, tests marked ``stub`` only in the first.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,11 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demoseed")
+# A database number of its own, so tests never flush a developer's queues.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def postgres_reachable(url: str) -> tuple[bool, str]:
+def postgres_problem(url: str) -> str | None:
     import psycopg
 
     parts = urlsplit(url)
@@ -30,32 +33,55 @@ def postgres_reachable(url: str) -> tuple[bool, str]:
             dbname="postgres",
             connect_timeout=3,
         ):
-            return True, ""
+            return None
     except psycopg.Error as exc:
-        return False, str(exc).strip()
+        return f"PostgreSQL at {parts.hostname}:{parts.port or 5432} is not reachable ({str(exc).strip()})"
 
 
-def pytest(label: str, extra_env: dict[str, str], args: list[str]) -> int:
+def redis_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=3) as sock:
+            sock.sendall(b"PING\r\n")
+            if sock.recv(16).startswith(b"+PONG"):
+                return None
+            return f"Redis at {parts.hostname}:{parts.port or 6379} did not answer PING"
+    except OSError as exc:
+        return f"Redis at {parts.hostname}:{parts.port or 6379} is not reachable ({exc})"
+
+
+def pytest(label: str, env_changes: dict[str, str | None], args: list[str]) -> int:
     print(f"\n=== tests on {label} ===", flush=True)
-    env = {**os.environ, **extra_env}
+    env = dict(os.environ)
+    for key, value in env_changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=REPO, env=env)
 
 
 def main() -> int:
     args = sys.argv[1:]
     in_ci = os.environ.get("CI", "").lower() == "true"
-    sqlite_env = {"DATABASE_URL": "sqlite:///:memory:"}
-    status = pytest("SQLite", sqlite_env, ["-m", "not postgres", *args])
-    reachable, reason = postgres_reachable(POSTGRES_URL)
-    if not reachable:
-        where = urlsplit(POSTGRES_URL).netloc
-        message = f"PostgreSQL at {where} is not reachable ({reason})."
+    status = pytest(
+        "SQLite, in-memory broker",
+        {"DATABASE_URL": "sqlite:///:memory:", "REDIS_URL": None},
+        ["-m", "not postgres", *args],
+    )
+    problems = [p for p in (postgres_problem(POSTGRES_URL), redis_problem(REDIS_URL)) if p]
+    if problems:
+        message = "; ".join(problems)
         if in_ci:
-            print(f"\nFAILED: {message} CI requires it: start it (see README, 'Services').", flush=True)
+            print(f"\nFAILED: {message}. CI requires both: start them (see README, 'Services').", flush=True)
             return 1
-        print(f"\nWARNING: {message} The PostgreSQL pass was NOT run. Start PostgreSQL to run it.", flush=True)
+        print(f"\nWARNING: {message}. The PostgreSQL + Redis pass was NOT run.", flush=True)
         return status
-    pg_status = pytest("PostgreSQL", {"DATABASE_URL": POSTGRES_URL}, args)
+    pg_status = pytest(
+        "PostgreSQL, Redis broker, real workers",
+        {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL},
+        ["-m", "not stub", *args],
+    )
     return status or pg_status
 
 

@@ -21,3 +21,30 @@ def make_plan():
         return SeedPlan(**values)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_embedded_worker(settings):
+    """Unit tests inspect queued messages instead of letting a thread run them."""
+    settings.SEED_EMBEDDED_WORKER = False
+
+
+@pytest.fixture(autouse=True)
+def broker():
+    """The configured broker, emptied around each test: the in-memory stub in the
+    SQLite pass (no REDIS_URL), real Redis in the PostgreSQL pass."""
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+
+
+@pytest.fixture
+def stub_broker(broker):
+    """For tests marked ``stub`` (routing unit tests, deselected in the Redis pass)."""
+    from dramatiq.brokers.stub import StubBroker
+
+    assert isinstance(broker, StubBroker), "tests marked 'stub' run in the pass without REDIS_URL"
+    return broker

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from inventory.models import Application, Event
 from seeding import services
+from seeding.services import chunks as chunk_service
 from seeding.models import SeedRun
 from seeding.selectors import seed_run_digest
 from tests.conftest import AS_OF, SMALL
@@ -131,14 +132,14 @@ def test_digest_flag_prints_the_runs_digest():
 
 
 def test_failed_run_reports_how_to_resume_and_resume_finishes_it(monkeypatch):
-    real_write = services.write_rows
+    real_write = chunk_service.write_rows
 
     def fail_on_events(model, columns, **kwargs):
         if model is Event:
             raise RuntimeError("lost the disk")
         return real_write(model, columns, **kwargs)
 
-    monkeypatch.setattr(services, "write_rows", fail_on_events)
+    monkeypatch.setattr(chunk_service, "write_rows", fail_on_events)
     with pytest.raises(CommandError) as caught:
         run(*SMALL_FLAGS)
     run_row = SeedRun.objects.get()
@@ -146,7 +147,7 @@ def test_failed_run_reports_how_to_resume_and_resume_finishes_it(monkeypatch):
     assert "lost the disk" in message and f"--resume {run_row.pk}" in message
     assert counts() == {**SMALL, "events": 0}
 
-    monkeypatch.setattr(services, "write_rows", real_write)
+    monkeypatch.setattr(chunk_service, "write_rows", real_write)
     output = run(f"--resume={run_row.pk}")
     assert "succeeded" in output
     assert counts() == SMALL

@@ -14,6 +14,7 @@ from django.db.models import F
 
 from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
+from seeding.services import chunks as chunk_service
 from seeding.generation.spec import EVENT_WINDOW_DAYS
 from seeding.models import SeedChunk, SeedRun
 from seeding.selectors import inventory_counts, seed_run_digest
@@ -89,7 +90,7 @@ def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, m
     clean_digest = seed_run_digest(services.seed(plan=make_plan()))
     services.demo_data_clear()
     run = services.seed_run_create(plan=make_plan())
-    real_write = services.write_rows
+    real_write = chunk_service.write_rows
 
     def write_then_fail_on_fourth_event_chunk(model, columns, **kwargs):
         written = real_write(model, columns, **kwargs)  # the rows really reach the table...
@@ -97,7 +98,7 @@ def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, m
             raise RuntimeError("disk on fire")  # ...then the chunk's transaction fails
         return written
 
-    monkeypatch.setattr(services, "write_rows", write_then_fail_on_fourth_event_chunk)
+    monkeypatch.setattr(chunk_service, "write_rows", write_then_fail_on_fourth_event_chunk)
     with pytest.raises(services.SeedingError, match="events chunk 3"):
         services.seed_run_execute(run=run)
     run.refresh_from_db()
@@ -108,7 +109,7 @@ def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, m
     assert sorted(SeedChunk.objects.filter(run=run, kind="events").values_list("index", flat=True)) == [0, 1, 2]
     assert not Event.objects.filter(pk__gte=run.events_id_base + 300).exists()
 
-    monkeypatch.setattr(services, "write_rows", real_write)
+    monkeypatch.setattr(chunk_service, "write_rows", real_write)
     services.seed_run_execute(run=run)  # resume
     run.refresh_from_db()
     assert run.status == SeedRun.Status.SUCCEEDED and run.error == ""
@@ -133,7 +134,7 @@ def test_a_succeeded_run_cannot_be_resumed(make_plan):
 
 
 def test_a_cleared_run_cannot_be_resumed(make_plan, monkeypatch):
-    monkeypatch.setattr(services, "write_rows", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(chunk_service, "write_rows", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     run = services.seed_run_create(plan=make_plan())
     with pytest.raises(services.SeedingError):
         services.seed_run_execute(run=run)

@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Before our apps, so its broker is configured when their actors are imported.
+    "django_dramatiq",
     "inventory",
     "seeding",
 ]
@@ -48,6 +50,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# API clients get CSRF rejections as JSON; pages keep Django's own.
+CSRF_FAILURE_VIEW = "seeding.views.csrf_failure"
 
 TEMPLATES = [
     {
@@ -89,6 +93,50 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# --- Background work (Dramatiq through django-dramatiq) ----------------------------
+# With REDIS_URL, workers are separate `rundramatiq` processes on any number of
+# machines. Without it, an embedded in-process broker and worker let the web app
+# work alone (see seeding/embedded.py for its limits).
+SEED_QUEUE = "seeding"
+#: Milliseconds one chunk message may run before Dramatiq interrupts it. A chunk
+#: takes well under a second; the margin covers a slow, busy database.
+SEED_CHUNK_TIME_LIMIT_MS = env.int("SEED_CHUNK_TIME_LIMIT_MS", default=5 * 60_000)
+#: Attempts at one chunk (crashes included) before its run is marked failed.
+SEED_CHUNK_MAX_ATTEMPTS = env.int("SEED_CHUNK_MAX_ATTEMPTS", default=3)
+#: A queued or running run with no progress for this long is re-dispatched.
+SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=60.0)
+#: How often each worker process looks for stalled runs.
+SEED_SWEEP_INTERVAL_SECONDS = env.float("SEED_SWEEP_INTERVAL_SECONDS", default=20.0)
+
+_DRAMATIQ_MIDDLEWARE = [
+    # Explicit: setting MIDDLEWARE replaces django-dramatiq's defaults entirely.
+    "dramatiq.middleware.AgeLimit",
+    "dramatiq.middleware.TimeLimit",
+    "dramatiq.middleware.Retries",
+    "dramatiq.middleware.CurrentMessage",
+    "django_dramatiq.middleware.DbConnectionsMiddleware",
+    # Re-dispatches stalled runs from inside every worker process.
+    "seeding.sweeper.StalledRunSweeper",
+]
+DRAMATIQ_BROKER = {
+    "BROKER": "dramatiq.brokers.redis.RedisBroker" if REDIS_URL else "dramatiq.brokers.stub.StubBroker",
+    "OPTIONS": (
+        {
+            "url": REDIS_URL,
+            # A dead worker's unacknowledged messages come back after this; the
+            # sweeper does not wait for it (see docs/architecture.md).
+            "heartbeat_timeout": env.int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", default=60_000),
+            "dead_message_ttl": 7 * 24 * 3_600_000,
+        }
+        if REDIS_URL
+        else {}
+    ),
+    "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+#: Without REDIS_URL, run an in-process worker in the web process (seeding/embedded.py).
+SEED_EMBEDDED_WORKER = env.bool("SEED_EMBEDDED_WORKER", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

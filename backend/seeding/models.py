@@ -7,8 +7,11 @@ has exactly one answer whatever crashed in between.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 #: The order chunks are written in; references point backwards in this list.
 KINDS: tuple[str, ...] = ("applications", "assets", "deployments", "events")
@@ -24,12 +27,21 @@ class SeedRun(models.Model):
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
+    class Executor(models.TextChoices):
+        INLINE = "inline", "Inline (in the requesting process)"
+        WORKERS = "workers", "Background workers"
+
     class Source(models.TextChoices):
         COMMAND = "command", "Management command"
         API = "api", "Admin API"
         ADMIN = "admin", "Django admin"
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # True while queued or running, NULL otherwise: a partial unique index on it
+    # lets the database itself refuse a second active run.
+    is_active = models.BooleanField(null=True, default=True, editable=False)
+    executor = models.CharField(max_length=8, choices=Executor.choices, default=Executor.INLINE)
+    task_id = models.CharField(max_length=64, blank=True, help_text="Message id of the run's start message.")
     # The plan. Together with `seed` and `as_of` it fully determines the data.
     applications = models.PositiveIntegerField(default=0)
     assets = models.PositiveIntegerField(default=0)
@@ -69,6 +81,11 @@ class SeedRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [("run_seed", "Can seed and clear demo data")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="seedrun_one_active_run"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Seed run #{self.pk} ({self.status})"
@@ -97,9 +114,20 @@ class SeedRun(models.Model):
         total = self.total_planned
         return self.total_done / total if total else 1.0
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
+    def rows_per_second(self, *, now: datetime | None = None) -> float | None:
+        """Average write rate since the run started (None before it starts)."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or now or timezone.now()
+        seconds = (end - self.started_at).total_seconds()
+        return self.total_done / seconds if seconds > 0 else None
+
+    def eta_seconds(self, *, now: datetime | None = None) -> float | None:
+        """Seconds left at the average rate so far (0 when finished, None when unknown)."""
+        if not self.is_active:
+            return 0.0
+        rate = self.rows_per_second(now=now)
+        return (self.total_planned - self.total_done) / rate if rate else None
 
 
 class SeedChunk(models.Model):
@@ -117,3 +145,24 @@ class SeedChunk(models.Model):
 
     def __str__(self) -> str:
         return f"run #{self.run_id} {self.kind}[{self.index}] ({self.rows} rows)"
+
+
+class SeedChunkAttempt(models.Model):
+    """How often a chunk was started, counted before its work begins.
+
+    Dramatiq's retry counter misses attempts that kill the worker (SIGKILL, OOM),
+    which would otherwise be redelivered forever; this one sees every start.
+    """
+
+    run = models.ForeignKey(SeedRun, on_delete=models.CASCADE, related_name="chunk_attempts")
+    kind = models.CharField(max_length=16)
+    index = models.PositiveIntegerField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "kind", "index"], name="seedchunkattempt_unique_per_run")]
+
+    def __str__(self) -> str:
+        return f"run #{self.run_id} {self.kind}[{self.index}]: {self.attempts} attempts"

@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, date, datetime
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
 from seeding.models import KINDS, SeedRun
@@ -46,3 +47,41 @@ def _canonical(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def seed_run_status(run: SeedRun) -> dict:
+    """A run as plain JSON-ready data: the shape the API, the admin and the monitor show."""
+    now = timezone.now()
+    rate = run.rows_per_second(now=now)
+    eta = run.eta_seconds(now=now)
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "executor": run.executor,
+        "source": run.source,
+        "requested_by": run.requested_by_label,
+        "seed": run.seed,
+        "as_of": run.as_of,
+        "chunk_size": run.chunk_size,
+        "planned": {kind: run.planned(kind) for kind in KINDS},
+        "done": {kind: run.done(kind) for kind in KINDS},
+        "total_planned": run.total_planned,
+        "total_done": run.total_done,
+        "progress": round(run.progress, 4),
+        "rows_per_second": round(rate, 1) if rate is not None else None,
+        "eta_seconds": round(eta, 1) if eta is not None else None,
+        "task_id": run.task_id or None,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "cleared_at": run.cleared_at,
+        "error": run.error or None,
+    }
+
+
+def active_seed_run() -> SeedRun | None:
+    return SeedRun.objects.filter(is_active=True).first()
+
+
+def recent_seed_runs(*, limit: int = 10) -> list[SeedRun]:
+    return list(SeedRun.objects.order_by("-created_at", "-id")[:limit])

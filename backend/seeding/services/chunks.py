@@ -1,0 +1,145 @@
+"""Writing chunks: the one transaction that holds a chunk's rows and its checkpoint,
+and the worker-side step that wraps it with attempts, phases and completion."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from seeding.generation.chunks import generate_chunk
+from seeding.generation.spec import RunSpec
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.plan import Chunk, chunks_of
+from seeding.services.status import seed_run_fail, set_status
+from seeding.writers import write_rows
+
+logger = logging.getLogger("seeding.services")
+
+#: Chunks of one phase only reference rows of earlier phases, so they can be
+#: written in any order and in parallel; phases run one after the other.
+PHASES: tuple[tuple[str, ...], ...] = (("applications", "assets"), ("deployments",), ("events",))
+
+
+def seed_chunk_write(*, run: SeedRun, spec: RunSpec, chunk: Chunk) -> bool:
+    """Write one chunk and its checkpoint atomically. False if it was already written."""
+    with transaction.atomic():
+        if SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists():
+            return False
+        model, columns = generate_chunk(spec, chunk)
+        write_rows(model, columns, seed_run_id=run.pk)
+        SeedChunk.objects.create(run=run, kind=chunk.kind, index=chunk.index, rows=chunk.rows)
+        SeedRun.objects.filter(pk=run.pk).update(
+            **{f"{chunk.kind}_done": F(f"{chunk.kind}_done") + chunk.rows}, updated_at=timezone.now()
+        )
+    return True
+
+
+def phase_of(kind: str) -> int:
+    return next(number for number, kinds in enumerate(PHASES) if kind in kinds)
+
+
+def phase_chunks(run: SeedRun, phase: int) -> list[Chunk]:
+    return [chunk for kind in PHASES[phase] for chunk in chunks_of(kind, run.planned(kind), run.chunk_size)]
+
+
+def current_phase(run: SeedRun) -> int | None:
+    """The first phase with uncommitted chunks, or None when every chunk is committed."""
+    done = set(SeedChunk.objects.filter(run=run).values_list("kind", "index"))
+    for number in range(len(PHASES)):
+        if any((chunk.kind, chunk.index) not in done for chunk in phase_chunks(run, number)):
+            return number
+    return None
+
+
+def seed_chunk_process(*, run_id: int, kind: str, index: int, send_phase) -> str:
+    """Worker step for one chunk message; safe to deliver any number of times.
+
+    Returns what happened ("written", "already written", "skipped", "failed") for
+    logs and tests. ``send_phase(run, phase)`` sends a phase's chunk messages; it
+    is called after the commit that completes the previous phase.
+    Raises to ask the broker for a retry while attempts remain.
+    """
+    run = SeedRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != SeedRun.Status.RUNNING:
+        return "skipped"  # cancelled, failed, finished, or deleted: nothing to do
+    chunk = next((c for c in chunks_of(kind, run.planned(kind), run.chunk_size) if c.index == index), None)
+    if chunk is None:
+        return "skipped"
+    if SeedChunk.objects.filter(run=run, kind=kind, index=index).exists():
+        # A redelivery; the first delivery may have died between its commit and
+        # sending the next phase, so make sure the run moves on.
+        _advance(run_id, phase_of(kind), send_phase)
+        return "already written"
+
+    attempt = _begin_attempt(run, chunk)
+    if attempt > settings.SEED_CHUNK_MAX_ATTEMPTS:
+        _give_up(run, chunk, attempt - 1)
+        return "failed"
+    try:
+        wrote = seed_chunk_write(run=run, spec=RunSpec.from_run(run), chunk=chunk)
+    except IntegrityError as exc:
+        if SeedChunk.objects.filter(run=run, kind=kind, index=index).exists():
+            return "already written"  # a concurrent delivery of the same chunk won
+        return _failed_attempt(run, chunk, attempt, exc)
+    except Exception as exc:
+        return _failed_attempt(run, chunk, attempt, exc)
+    _advance(run_id, phase_of(kind), send_phase)
+    return "written" if wrote else "already written"
+
+
+def _advance(run_id: int, finished_phase: int, send_phase) -> None:
+    """After a commit: finish the run, or start the next phase once this one is complete.
+
+    The run row is locked while deciding, so of several workers finishing chunks
+    at once exactly one sees the phase complete (duplicates would be harmless).
+    """
+    with transaction.atomic():
+        run = SeedRun.objects.select_for_update().get(pk=run_id)
+        if run.status != SeedRun.Status.RUNNING:
+            return
+        phase = current_phase(run)
+        if phase is None:
+            set_status(run, SeedRun.Status.SUCCEEDED, finished_at=timezone.now())
+            logger.info("%s succeeded: %s rows", run, run.total_done)
+            return
+        if phase > finished_phase:  # the chunk just written completed its phase
+            transaction.on_commit(lambda: send_phase(run, phase))
+
+
+def _begin_attempt(run: SeedRun, chunk: Chunk) -> int:
+    """Count this start in its own committed transaction, before any work: a crash
+    that kills the worker still leaves the count behind."""
+    with transaction.atomic():
+        attempt, _ = SeedChunkAttempt.objects.select_for_update().get_or_create(
+            run=run, kind=chunk.kind, index=chunk.index
+        )
+        attempt.attempts += 1
+        attempt.save(update_fields=["attempts", "updated_at"])
+    return attempt.attempts
+
+
+def _failed_attempt(run: SeedRun, chunk: Chunk, attempt: int, exc: Exception) -> str:
+    error = f"{type(exc).__name__}: {exc}".strip()[:2000]
+    SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index).update(last_error=error)
+    if attempt >= settings.SEED_CHUNK_MAX_ATTEMPTS:
+        _give_up(run, chunk, attempt)
+        return "failed"
+    logger.warning("%s %s chunk %s attempt %s failed: %s", run, chunk.kind, chunk.index, attempt, error)
+    raise exc  # the broker retries it with backoff
+
+
+def _give_up(run: SeedRun, chunk: Chunk, attempts: int) -> None:
+    last_error = (
+        SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index)
+        .values_list("last_error", flat=True)
+        .first()
+    ) or "the worker stopped while writing it (killed, out of memory, or timed out)"
+    seed_run_fail(
+        run=run,
+        error=f"{chunk.kind} chunk {chunk.index} failed {attempts} times; last error: {last_error}. "
+        "Committed chunks are kept.",
+    )

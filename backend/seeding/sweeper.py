@@ -1,0 +1,44 @@
+"""A Dramatiq middleware that, inside every worker process, re-dispatches stalled runs.
+
+Living in the workers means no extra process to deploy, and a stalled run is
+picked up as soon as any worker is alive, within SEED_STALL_AFTER_SECONDS plus
+SEED_SWEEP_INTERVAL_SECONDS (80 s with the defaults), instead of waiting for
+Redis to requeue a dead worker's messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from dramatiq.middleware import Middleware
+
+logger = logging.getLogger("seeding.sweeper")
+
+
+class StalledRunSweeper(Middleware):
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker, worker) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="seed-run-sweeper", daemon=True)
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker, worker) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        from seeding.services import seed_runs_sweep
+
+        while not self._stop.wait(settings.SEED_SWEEP_INTERVAL_SECONDS):
+            try:
+                close_old_connections()
+                seed_runs_sweep()
+            except Exception:  # keep sweeping: a database hiccup must not end the thread
+                logger.exception("sweeping stalled seed runs failed")
+            finally:
+                connection.close()

@@ -1,0 +1,39 @@
+"""Dramatiq actors: thin, id-only wrappers over the seeding services.
+
+Delivery is at least once, so every actor is idempotent: the database, not the
+message, says what is left to do. Limits are set here on purpose instead of
+Dramatiq's defaults (10-minute time limit, 20 retries backing off for up to a
+week): a chunk takes about a second, and after SEED_CHUNK_MAX_ATTEMPTS starts
+(counted in the database, crashes included) its run is failed with the error.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from django.conf import settings
+
+_OPTIONS = {
+    "queue_name": settings.SEED_QUEUE,
+    "time_limit": settings.SEED_CHUNK_TIME_LIMIT_MS,
+    # Upper bound for the broker; the attempt counter in the database fails the
+    # run first. Short backoff: a user is watching the progress bar.
+    "max_retries": settings.SEED_CHUNK_MAX_ATTEMPTS + 2,
+    "min_backoff": 500,
+    "max_backoff": 10_000,
+}
+
+
+@dramatiq.actor(**_OPTIONS)
+def start_seed_run(run_id: int) -> None:
+    """Mark a queued run running and send the chunk messages of its current phase."""
+    from seeding.services import seed_run_start
+
+    seed_run_start(run_id=run_id)
+
+
+@dramatiq.actor(**_OPTIONS)
+def write_seed_chunk(run_id: int, kind: str, index: int) -> None:
+    """Write one chunk (skipped if already written); the last chunk of a phase starts the next."""
+    from seeding.services import seed_chunk_process, send_phase
+
+    seed_chunk_process(run_id=run_id, kind=kind, index=index, send_phase=send_phase)

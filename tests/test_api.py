@@ -1,0 +1,307 @@
+"""The admin JSON API: routing, the answers' shape, access, CSRF and every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+from dramatiq.brokers.redis import RedisBroker
+
+from seeding import services, tasks
+from seeding.models import SeedRun
+from tests.helpers import counts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEED_URL = "/api/v1/admin/seed-demo-data"
+STATS_URL = "/api/v1/admin/demo-data-stats"
+EMPTY = {"applications": 0, "assets": 0, "deployments": 0, "events": 0}
+
+
+def make_user(django_user_model, name: str, *, staff: bool, perms: tuple[str, ...] = ()):
+    user = django_user_model.objects.create_user(name, password="pw-" + name, is_staff=staff)
+    for codename in perms:
+        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="seeding"))
+    return user
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return make_user(django_user_model, "seeder", staff=True, perms=("run_seed", "view_seedrun"))
+
+
+@pytest.fixture
+def api(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def post(client: Client, body, url: str = SEED_URL, **extra):
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(url, data=data, content_type="application/json", **extra)
+
+
+# --- routing and the answers' shape -------------------------------------------------
+
+
+def test_a_plan_at_the_threshold_runs_inline_and_answers_200_with_counts(api, settings):
+    settings.SEED_INLINE_THRESHOLD = 5_000
+    response = post(api, {"applications": 50, "assets": 450, "deployments": 500, "events": 4_000, "seed": 3})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "success"
+    assert body["counts"] == {"applications": 50, "assets": 450, "deployments": 500, "events": 4_000}
+    assert body["task_id"] is None
+    run = SeedRun.objects.get(pk=body["run_id"])
+    assert run.status == SeedRun.Status.SUCCEEDED and run.executor == SeedRun.Executor.INLINE
+    assert run.source == SeedRun.Source.API and run.requested_by.username == "seeder"
+    assert body["status_url"].endswith(f"/api/v1/admin/seed-runs/{run.pk}")
+    assert counts() == body["counts"]
+
+
+def test_a_plan_over_the_threshold_is_queued_with_202_and_location(api, settings, broker):
+    settings.SEED_INLINE_THRESHOLD = 5_000
+    response = post(api, {"assets": 5_001})
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued"
+    assert body["message"] == ("Demo data seeding started in background. Check demo-data-stats endpoint for progress.")
+    assert response["Location"] == body["status_url"]
+    run = SeedRun.objects.get(pk=body["run_id"])
+    assert run.status == SeedRun.Status.QUEUED and run.executor == SeedRun.Executor.WORKERS
+    assert body["task_id"] == run.task_id and len(run.task_id) == 36
+    assert set(body) == {"status", "message", "run_id", "task_id", "status_url", "counts", "planned"}
+    assert counts() == EMPTY  # nothing written yet: the workers do it
+    # Both answers share one shape.
+    inline = post(api, {"assets": 1}).json()
+    assert inline["status"] == "error"  # one active run at a time...
+    services.seed_run_cancel(run=run)
+    assert set(post(api, {"assets": 1}).json()) == set(body)  # ...and once it is gone, the same keys
+
+
+@pytest.mark.stub
+def test_the_queued_run_is_one_start_message_on_the_seeding_queue(api, settings, stub_broker):
+    settings.SEED_INLINE_THRESHOLD = 10
+    body = post(api, {"assets": 11}).json()
+    messages = stub_broker.queues[settings.SEED_QUEUE]
+    assert messages.qsize() == 1
+    message = tasks.start_seed_run.broker.queues[settings.SEED_QUEUE].get()
+    decoded = json.loads(message)
+    assert decoded["actor_name"] == "start_seed_run"
+    assert decoded["args"] == [body["run_id"]] and decoded["message_id"] == body["task_id"]
+
+
+@pytest.mark.stub
+def test_worker_steps_write_the_run_phase_by_phase(api, settings, stub_broker, make_plan):
+    """Drive the actors by hand from the stub queue: the phase logic, without threads."""
+    settings.SEED_INLINE_THRESHOLD = 10
+    body = post(api, {"applications": 30, "assets": 250, "deployments": 600, "events": 2_500, "seed": 7}).json()
+    run = SeedRun.objects.get(pk=body["run_id"])
+    SeedRun.objects.filter(pk=run.pk).update(chunk_size=100)
+    queue = stub_broker.queues[settings.SEED_QUEUE]
+    seen = []
+    while not queue.empty():
+        message = json.loads(queue.get())
+        seen.append((message["actor_name"], *message["args"][1:]))
+        actor = {"start_seed_run": tasks.start_seed_run, "write_seed_chunk": tasks.write_seed_chunk}
+        actor[message["actor_name"]].fn(*message["args"])
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED
+    assert counts() == {"applications": 30, "assets": 250, "deployments": 600, "events": 2_500}
+    kinds_in_order = [kind for _, *rest in seen if rest for kind in rest[:1]]
+    assert kinds_in_order.index("deployments") > max(i for i, k in enumerate(kinds_in_order) if k == "assets")
+    assert kinds_in_order.index("events") > max(i for i, k in enumerate(kinds_in_order) if k == "deployments")
+    assert len([m for m in seen if m[0] == "write_seed_chunk"]) == 1 + 3 + 6 + 25
+
+
+# --- conflicts and outages -------------------------------------------------------------
+
+
+def test_a_second_run_while_one_is_active_gets_409_with_its_id(api, settings):
+    settings.SEED_INLINE_THRESHOLD = 10
+    first = post(api, {"assets": 100}).json()
+    response = post(api, {"assets": 5})
+    assert response.status_code == 409
+    assert response.json()["active_run_id"] == first["run_id"]
+    assert SeedRun.objects.count() == 1
+
+
+def test_broker_down_gives_503_and_leaves_no_active_run(api, settings, monkeypatch):
+    settings.SEED_INLINE_THRESHOLD = 10
+    dead = RedisBroker(url="redis://127.0.0.1:1/0", socket_connect_timeout=1)  # nothing listens on port 1
+    monkeypatch.setattr(tasks.start_seed_run, "broker", dead)
+    response = post(api, {"assets": 100})
+    assert response.status_code == 503
+    assert "unreachable" in response.json()["message"] and "Traceback" not in response.content.decode()
+    run = SeedRun.objects.get()
+    assert run.status == SeedRun.Status.FAILED and run.is_active is None
+    assert "broker" in run.error
+    monkeypatch.undo()
+    assert post(api, {"assets": 3}).status_code == 200  # nothing dangling blocks the next run
+
+
+# --- reading and cancelling ---------------------------------------------------------------
+
+
+def test_stats_show_counts_and_runs_with_progress(api, settings):
+    post(api, {"applications": 2, "assets": 10, "events": 40})
+    settings.SEED_INLINE_THRESHOLD = 10
+    queued = post(api, {"assets": 100}).json()
+    body = api.get(STATS_URL).json()
+    assert body["counts"]["events"] == {"total": 40, "demo": 40}
+    assert body["active_run"]["id"] == queued["run_id"]
+    assert body["active_run"]["status"] == "queued"
+    assert [run["id"] for run in body["recent_runs"]][:2] == [queued["run_id"], queued["run_id"] - 1]
+    finished = body["recent_runs"][1]
+    assert finished["progress"] == 1.0 and finished["total_done"] == 52 and finished["eta_seconds"] == 0.0
+    assert finished["rows_per_second"] > 0
+
+
+def test_run_status_and_cancel(api, settings):
+    settings.SEED_INLINE_THRESHOLD = 10
+    queued = post(api, {"assets": 100}).json()
+    status = api.get(queued["status_url"]).json()
+    assert status["id"] == queued["run_id"] and status["planned"]["assets"] == 100
+    cancelled = api.post(f"/api/v1/admin/seed-runs/{queued['run_id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = api.post(f"/api/v1/admin/seed-runs/{queued['run_id']}/cancel")
+    assert again.status_code == 409
+    assert api.get("/api/v1/admin/seed-runs/999999").status_code == 404
+    assert api.post("/api/v1/admin/seed-runs/999999/cancel").json()["status"] == "error"
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "text"),
+    [
+        ({"assets": -1}, "assets", "non-negative"),
+        ({"assets": True}, "assets", "boolean"),
+        ({"assets": 1.5}, "assets", "fraction"),
+        ({"assets": 10.0}, "assets", "fraction"),
+        ({"assets": "10"}, "assets", "string"),
+        ({"assets": None}, "assets", "null"),
+        ({"assets": [1]}, "assets", "array"),
+        ({"assets": {"n": 1}}, "assets", "object"),
+        ('{"assets": 1e400}', "assets", "fraction"),
+        ('{"assets": ' + "9" * 5_000 + "}", "assets", "at most"),
+        ('{"assets": -' + "9" * 50 + "}", "assets", "negative"),
+        ({"assets": 5_000_001}, "assets", "at most"),
+        ({"assets": 1, "seed": -1}, "seed", "integer from 0"),
+        ({"assets": 1, "servers": 3}, "servers", "unknown field"),
+        ({"deployments": 10}, "deployments", "need applications"),
+        ({"events": 10}, "events", "need assets"),
+        ({}, "assets", "at least one"),
+    ],
+)
+def test_bad_fields_get_400_naming_the_field_and_write_nothing(api, body, field, text):
+    response = post(api, body)
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]
+    assert field in errors and text in errors[field], errors
+    assert counts() == EMPTY and not SeedRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ('{"assets": NaN}', "NaN is not allowed"),
+        ('{"assets": Infinity}', "Infinity is not allowed"),
+        ('{"assets": 10', "malformed JSON"),
+        ("", "malformed JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('"assets"', "must be a JSON object"),
+        (b"\xff\xfe", "UTF-8"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_gets_400(api, body, text):
+    response = post(api, body)
+    assert response.status_code == 400
+    assert text in response.json()["errors"]["body"]
+    assert not SeedRun.objects.exists()
+
+
+def test_totals_over_the_cap_get_400(api, settings):
+    settings.SEED_MAX_TOTAL = 1_000
+    response = post(api, {"assets": 600, "events": 401})
+    assert response.status_code == 400
+    assert "limit is 1,000" in response.json()["errors"]["total"]
+
+
+def test_a_body_over_the_upload_limit_gets_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = post(api, json.dumps({"assets": 1, "seed": 1}) + " " * 200)
+    assert response.status_code == 413
+
+
+def test_wrong_methods_get_405_in_json(api):
+    response = api.get(SEED_URL)
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert response.json()["status"] == "error"
+    assert api.post(STATS_URL).status_code == 405
+    assert api.delete("/api/v1/admin/seed-runs/1").status_code == 405
+
+
+def test_unknown_api_paths_get_404_in_json(api):
+    response = api.get("/api/v1/admin/nothing-here")
+    assert response.status_code == 404 and response.json()["status"] == "error"
+
+
+def test_unexpected_errors_get_a_generic_500_without_traceback(api, monkeypatch):
+    def explode(**kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(services, "seed_request", explode)
+    response = post(api, {"assets": 1})
+    assert response.status_code == 500
+    assert "secret internals" not in response.content.decode()
+    assert response.json() == {"status": "error", "message": "internal error; it has been logged"}
+
+
+# --- access -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "method"), [(SEED_URL, "post"), (STATS_URL, "get")])
+def test_access_matrix(django_user_model, url, method):
+    anonymous = Client()
+    non_staff = Client()
+    non_staff.force_login(make_user(django_user_model, "plain", staff=False, perms=("run_seed", "view_seedrun")))
+    staff_without = Client()
+    staff_without.force_login(make_user(django_user_model, "nostaffperm", staff=True))
+    allowed = Client()
+    allowed.force_login(make_user(django_user_model, "ok", staff=True, perms=("run_seed", "view_seedrun")))
+
+    def call(client):
+        if method == "post":
+            return post(client, {"assets": 1})
+        return client.get(url)
+
+    response = call(anonymous)
+    assert response.status_code == 401 and response.json()["status"] == "error"  # JSON, not a login redirect
+    assert call(non_staff).status_code == 403
+    assert call(staff_without).status_code == 403
+    assert call(allowed).status_code == 200
+
+
+def test_viewing_permission_alone_cannot_seed(django_user_model):
+    viewer = Client()
+    viewer.force_login(make_user(django_user_model, "viewer", staff=True, perms=("view_seedrun",)))
+    assert viewer.get(STATS_URL).status_code == 200
+    assert post(viewer, {"assets": 1}).status_code == 403
+
+
+def test_csrf_is_enforced_for_session_posts(staff):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+    rejected = post(client, {"assets": 1})
+    assert rejected.status_code == 403 and "CSRF" in rejected.json()["message"]
+    assert not SeedRun.objects.exists()
+    client.get(reverse("admin:index"))  # any admin page sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+    accepted = post(client, {"assets": 1}, HTTP_X_CSRFTOKEN=token)
+    assert accepted.status_code == 200
