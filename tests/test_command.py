@@ -9,10 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inventory.models import Application, Event
-from seeding import services
-from seeding.services import chunks as chunk_service
 from seeding.models import SeedRun
 from seeding.selectors import seed_run_digest
+from seeding.services import chunks as chunk_service
 from tests.conftest import AS_OF, SMALL
 from tests.helpers import counts
 

@@ -14,10 +14,10 @@ from django.db.models import F
 
 from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
-from seeding.services import chunks as chunk_service
 from seeding.generation.spec import EVENT_WINDOW_DAYS
 from seeding.models import SeedChunk, SeedRun
 from seeding.selectors import inventory_counts, seed_run_digest
+from seeding.services import chunks as chunk_service
 from tests.conftest import AS_OF, SMALL
 from tests.helpers import counts, snapshot
 
