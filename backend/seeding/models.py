@@ -138,6 +138,7 @@ class SeedChunk(models.Model):
     index = models.PositiveIntegerField()
     rows = models.PositiveIntegerField()
     committed_at = models.DateTimeField(auto_now_add=True)
+    written_by = models.CharField(max_length=120, blank=True, help_text="host:pid of the process that wrote it.")
 
     class Meta:
         ordering = ["run", "id"]

@@ -27,7 +27,9 @@ def write_rows(model: type[Model], columns: Columns, *, seed_run_id: int, using:
     connection = connections[using]
     quote = connection.ops.quote_name
     table, column_list = quote(model._meta.db_table), ", ".join(quote(c) for c in db_columns)
-    with connection.cursor() as cursor:
+    # wrap_database_errors: the raw driver cursors below raise the driver's own
+    # exceptions; callers expect Django's (IntegrityError for a duplicate key).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
                 for row in rows:

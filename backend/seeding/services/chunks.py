@@ -4,6 +4,8 @@ and the worker-side step that wraps it with attempts, phases and completion."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,6 +21,12 @@ from seeding.writers import write_rows
 
 logger = logging.getLogger("seeding.services")
 
+
+def _writer() -> str:
+    """host:pid of this process (looked up per call: worker processes are forked)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 #: Chunks of one phase only reference rows of earlier phases, so they can be
 #: written in any order and in parallel; phases run one after the other.
 PHASES: tuple[tuple[str, ...], ...] = (("applications", "assets"), ("deployments",), ("events",))
@@ -31,7 +39,7 @@ def seed_chunk_write(*, run: SeedRun, spec: RunSpec, chunk: Chunk) -> bool:
             return False
         model, columns = generate_chunk(spec, chunk)
         write_rows(model, columns, seed_run_id=run.pk)
-        SeedChunk.objects.create(run=run, kind=chunk.kind, index=chunk.index, rows=chunk.rows)
+        SeedChunk.objects.create(run=run, kind=chunk.kind, index=chunk.index, rows=chunk.rows, written_by=_writer())
         SeedRun.objects.filter(pk=run.pk).update(
             **{f"{chunk.kind}_done": F(f"{chunk.kind}_done") + chunk.rows}, updated_at=timezone.now()
         )

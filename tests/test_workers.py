@@ -1,0 +1,257 @@
+"""End to end with real `rundramatiq` worker processes, real Redis and real PostgreSQL.
+
+Workers are started the documented way (`python backend/manage.py rundramatiq`
+from the repo root) against the test database. The sweeper's stall threshold and
+the broker's heartbeat timeout are shortened so recovery from a killed worker
+takes seconds instead of a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test import Client
+
+from inventory.models import Asset, Event
+from seeding import services
+from seeding.generation.rows import _ip_addresses
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.plan import SeedPlan
+from seeding.selectors import seed_run_digest
+from tests.conftest import AS_OF
+from tests.helpers import counts
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+REPO = Path(__file__).resolve().parent.parent
+PLAN = {"applications": 40, "assets": 4_000, "deployments": 6_000, "events": 40_000}
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class Workers:
+    """Starts and stops `rundramatiq` process groups; their logs go to tmp_path."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, *, threads: int = 1) -> subprocess.Popen:
+        from django.conf import settings
+
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "SEED_STALL_AFTER_SECONDS": "3",
+            "SEED_SWEEP_INTERVAL_SECONDS": "0.5",
+            "DRAMATIQ_HEARTBEAT_TIMEOUT_MS": "3000",
+            "SEEDING_LOG_LEVEL": "INFO",
+        }
+        log = open(self.tmp_path / f"worker-{len(self.processes)}.log", "w")  # noqa: SIM115 (closed with the process)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "backend/manage.py",
+                "rundramatiq",
+                "--processes",
+                "1",
+                "--threads",
+                str(threads),
+                "--worker-shutdown-timeout",
+                "3000",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def kill(self, process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        process.wait(timeout=15)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                self.kill(process, signal.SIGTERM)
+
+    def logs(self) -> str:
+        return "\n".join(path.read_text()[-3000:] for path in sorted(self.tmp_path.glob("worker-*.log")))
+
+
+@pytest.fixture
+def workers(tmp_path, settings):
+    assert settings.REDIS_URL, "end-to-end tests run in the pass with REDIS_URL set"
+    pool = Workers(tmp_path)
+    yield pool
+    pool.stop_all()
+
+
+def queue_run(settings, *, chunk_size: int = 1_000, **plan) -> SeedRun:
+    settings.SEED_INLINE_THRESHOLD = 0
+    outcome = services.seed_request(
+        plan=SeedPlan(**(plan or PLAN), seed=5, as_of=AS_OF, chunk_size=chunk_size), source=SeedRun.Source.API
+    )
+    assert outcome.queued
+    return outcome.run
+
+
+def wait_for(run: SeedRun, predicate, workers: Workers, timeout: float = 90.0) -> SeedRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if predicate(run):
+            return run
+        time.sleep(0.2)
+    pytest.fail(f"timed out: {run} at {run.total_done}/{run.total_planned}, error={run.error!r}\n{workers.logs()}")
+
+
+def finished(run: SeedRun) -> bool:
+    return not run.is_active
+
+
+def inline_digest_of_same_plan(run: SeedRun) -> str:
+    """The digest the same plan gets when written inline into an emptied inventory."""
+    services.demo_data_clear()
+    plan = services.plan_of(run)
+    return seed_run_digest(services.seed(plan=plan))
+
+
+def test_a_queued_run_is_written_by_a_worker_with_exact_counts(settings, workers):
+    services.demo_data_clear()  # keys from 1, to compare with a clean inline run afterwards
+    run = queue_run(settings)
+    workers.start(threads=2)
+    run = wait_for(run, finished, workers)
+    assert run.status == SeedRun.Status.SUCCEEDED, run.error
+    assert counts() == PLAN
+    assert {kind: run.done(kind) for kind in PLAN} == PLAN
+    assert SeedChunk.objects.filter(run=run).count() == 1 + 4 + 6 + 40
+    assert run.rows_per_second() > 0 and run.eta_seconds() == 0.0
+    # Written by a worker or inline into an emptied inventory: the same rows.
+    digest = seed_run_digest(run)
+    assert inline_digest_of_same_plan(run) == digest
+
+
+def test_two_workers_share_one_run(settings, workers):
+    run = queue_run(settings)
+    workers.start()
+    workers.start()
+    run = wait_for(run, finished, workers)
+    assert run.status == SeedRun.Status.SUCCEEDED, run.error
+    assert counts() == PLAN
+    writers = set(SeedChunk.objects.filter(run=run).values_list("written_by", flat=True))
+    assert len(writers) == 2, writers
+
+
+def test_a_killed_worker_is_replaced_and_the_run_completes_without_duplicates(settings, workers):
+    services.demo_data_clear()  # keys from 1, to compare with a clean inline run afterwards
+    plan = {**PLAN, "events": 120_000}
+    run = queue_run(settings, chunk_size=2_000, **plan)
+    victim = workers.start()
+    wait_for(run, lambda r: r.events_done >= 10_000, workers)
+    workers.kill(victim)  # SIGKILL, mid-chunk most likely
+    killed_at = run.total_done
+    time.sleep(1)
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.RUNNING and run.total_done < run.total_planned
+    workers.start()
+    run = wait_for(run, finished, workers)
+    assert run.status == SeedRun.Status.SUCCEEDED, run.error
+    assert run.total_done > killed_at
+    assert counts() == plan
+    assert Event.objects.values("pk").distinct().count() == plan["events"]
+    digest = seed_run_digest(run)
+    assert inline_digest_of_same_plan(run) == digest  # nothing missing, nothing doubled
+
+
+def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, workers):
+    run = queue_run(settings)
+    # A row entered by a person holds the IP address that asset ordinal 1,500 will
+    # derive from its key: every attempt at assets chunk 1 violates the unique index.
+    taken_ip = _ip_addresses(np.array([run.assets_id_base + 1_500]))[0]
+    Asset.objects.create(
+        hostname="printer-3rd-floor",
+        ip_address=taken_ip,
+        serial_number="HP-REAL-1",
+        asset_type="network",
+        manufacturer="HP",
+        model="LaserJet",
+        operating_system="FutureSmart 5",
+        location="HQ",
+        lifecycle_status="in_use",
+        purchase_date=AS_OF.date(),
+        owner_team="End-User Computing",
+    )
+    workers.start()
+    run = wait_for(run, finished, workers)
+    assert run.status == SeedRun.Status.FAILED
+    assert "assets chunk 1 failed 3 times" in run.error
+    assert "IntegrityError" in run.error and "ip_address" in run.error
+    attempt = SeedChunkAttempt.objects.get(run=run, kind="assets", index=1)
+    assert attempt.attempts == settings.SEED_CHUNK_MAX_ATTEMPTS == 3
+    assert not Asset.objects.filter(
+        seed_run=run, pk__gte=run.assets_id_base + 1_000, pk__lt=run.assets_id_base + 2_000
+    ).exists()
+    assert run.deployments_done == run.events_done == 0  # later phases never started
+
+
+def test_cancel_mid_run_stops_at_a_chunk_boundary(settings, workers):
+    run = queue_run(settings, chunk_size=1_000, **{**PLAN, "events": 200_000})
+    workers.start()
+    wait_for(run, lambda r: r.events_done >= 5_000, workers)
+    services.seed_run_cancel(run=run)
+    time.sleep(2)  # let an in-flight chunk finish
+    run.refresh_from_db()
+    settled = counts()
+    time.sleep(2)
+    assert counts() == settled  # nothing more is written
+    assert run.status == SeedRun.Status.CANCELLED
+    assert settled["events"] < 200_000
+    committed = sum(SeedChunk.objects.filter(run=run, kind="events").values_list("rows", flat=True))
+    assert settled["events"] == committed == run.events_done  # whole chunks only
+
+
+def test_twenty_concurrent_posts_start_exactly_one_run(settings, django_user_model):
+    settings.SEED_INLINE_THRESHOLD = 100
+    user = django_user_model.objects.create_superuser("root", password="pw")
+    results: list[int] = []
+    barrier = threading.Barrier(20)
+
+    def post() -> None:
+        client = Client()
+        client.force_login(user)
+        barrier.wait()
+        response = client.post(
+            "/api/v1/admin/seed-demo-data", data=json.dumps({"assets": 1_000}), content_type="application/json"
+        )
+        results.append(response.status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [202] + [409] * 19
+    assert SeedRun.objects.count() == 1
