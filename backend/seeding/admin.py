@@ -1,17 +1,32 @@
-"""Seed runs in the admin: read-only history with progress (seeding itself is a service call)."""
+"""Seed runs in the Django admin: history with live progress, a "Seed demo data"
+page, and actions to run a plan again or cancel. All of it calls the services."""
 
-from django.contrib import admin
+from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django_dramatiq.models import Task
+
+from seeding import services
+from seeding.forms import SeedDemoDataForm
 from seeding.models import KINDS, SeedChunk, SeedRun
+
+SEED_PERMISSION = "seeding.run_seed"
 
 
 class SeedChunkInline(admin.TabularInline):
     model = SeedChunk
     extra = 0
     can_delete = False
-    fields = ("kind", "index", "rows", "committed_at")
+    fields = ("kind", "index", "rows", "committed_at", "written_by")
     readonly_fields = fields
     show_change_link = False
+    classes = ["collapse"]  # a large run has hundreds of chunks
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -23,21 +38,52 @@ class SeedRunAdmin(admin.ModelAdmin):
         "id",
         "status",
         "progress_display",
+        "rate_display",
+        "eta_display",
         "plan_display",
-        "seed",
-        "as_of",
+        "executor",
         "source",
         "requested",
         "created_at",
-        "finished_at",
+        "error_display",
     )
-    list_filter = ("status", "source")
+    list_filter = ("status", "source", "executor")
+    fieldsets = [
+        (None, {"fields": ["status", "error", "executor", "source", "requested_by", "requested_by_label", "task_id"]}),
+        ("Plan", {"fields": [*KINDS, "seed", "as_of", "chunk_size"]}),
+        ("Progress", {"fields": [f"{kind}_done" for kind in KINDS]}),
+        ("Times", {"fields": ["created_at", "started_at", "finished_at", "updated_at", "cleared_at"]}),
+        ("Reserved keys", {"classes": ["collapse"], "fields": [f"{kind}_id_base" for kind in KINDS]}),
+    ]
     readonly_fields = [field.name for field in SeedRun._meta.fields]
     inlines = [SeedChunkInline]
+    actions = ["run_again", "cancel_runs"]
+    change_list_template = "admin/seeding/seedrun/change_list.html"
+    change_form_template = "admin/seeding/seedrun/change_form.html"
+
+    # --- columns -----------------------------------------------------------------
 
     @admin.display(description="Progress")
     def progress_display(self, run: SeedRun) -> str:
-        return f"{run.total_done:,} / {run.total_planned:,} ({run.progress:.0%})"
+        return format_html(
+            '<progress value="{}" max="100" style="width:6em"></progress> {} / {} ({}%)',
+            int(run.progress * 100),
+            f"{run.total_done:,}",
+            f"{run.total_planned:,}",
+            int(run.progress * 100),
+        )
+
+    @admin.display(description="Rows/s")
+    def rate_display(self, run: SeedRun) -> str:
+        rate = run.rows_per_second()
+        return f"{rate:,.0f}" if rate else "—"
+
+    @admin.display(description="ETA")
+    def eta_display(self, run: SeedRun) -> str:
+        eta = run.eta_seconds()
+        if not run.is_active:
+            return "—"
+        return f"{eta:,.0f} s" if eta is not None else "…"
 
     @admin.display(description="Plan")
     def plan_display(self, run: SeedRun) -> str:
@@ -47,8 +93,110 @@ class SeedRunAdmin(admin.ModelAdmin):
     def requested(self, run: SeedRun) -> str:
         return run.requested_by_label or "—"
 
+    @admin.display(description="Error")
+    def error_display(self, run: SeedRun) -> str:
+        return (run.error[:120] + "…") if len(run.error) > 120 else run.error
+
+    # --- permissions: runs are written by the services only ---------------------------
+
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A run's rows point at it: clear them first (seed_demo_data --clear-run).
+        if obj is not None and (obj.is_active or (obj.cleared_at is None and obj.total_done)):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_run_seed_permission(self, request) -> bool:
+        return request.user.has_perm(SEED_PERMISSION)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "any_active": SeedRun.objects.filter(is_active=True).exists()}
+        return super().changelist_view(request, extra_context)
+
+    # --- the "Seed demo data" page ------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path("seed/", self.admin_site.admin_view(self.seed_view), name="seeding_seedrun_seed"),
+            *super().get_urls(),
+        ]
+
+    def seed_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_run_seed_permission(request):
+            raise PermissionDenied
+        form = SeedDemoDataForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            response = self._start(request, form.cleaned_data["plan"], form=form)
+            if response is not None:
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Seed demo data",
+            "form": form,
+            "active_run": SeedRun.objects.filter(is_active=True).first(),
+            "inline_threshold": f"{settings.SEED_INLINE_THRESHOLD:,}",
+        }
+        return TemplateResponse(request, "admin/seeding/seedrun/seed_form.html", context)
+
+    def _start(self, request: HttpRequest, plan, *, form=None) -> HttpResponse | None:
+        """Start a run; on success redirect to it, otherwise report why (form error or message)."""
+        try:
+            outcome = services.seed_request(plan=plan, source=SeedRun.Source.ADMIN, requested_by=request.user)
+        except services.PlanError as exc:
+            self._report(request, form, "; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+            return None
+        except services.SeedingError as exc:  # already active, broker down, or an inline failure
+            self._report(request, form, str(exc))
+            if getattr(exc, "run", None) is not None:
+                return HttpResponseRedirect(reverse("admin:seeding_seedrun_change", args=[exc.run.pk]))
+            return None
+        run = outcome.run
+        if outcome.queued:
+            self.message_user(request, f"Seed run #{run.pk} is queued: workers are writing it in the background.")
+        else:
+            self.message_user(request, f"Seed run #{run.pk} wrote {run.total_done:,} rows.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:seeding_seedrun_change", args=[run.pk]))
+
+    def _report(self, request, form, message: str) -> None:
+        if form is not None:
+            form.add_error(None, message)
+        else:
+            self.message_user(request, message, messages.ERROR)
+
+    # --- actions -------------------------------------------------------------------------
+
+    @admin.action(description="Run again with the same plan", permissions=["run_seed"])
+    def run_again(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one run to run again.", messages.WARNING)
+            return None
+        run = queryset.get()
+        plan = services.plan_of(run)
+        plan = type(plan)(**{**plan.__dict__, "as_of": None})  # a fresh base time, like a new request
+        return self._start(request, plan)
+
+    @admin.action(description="Cancel", permissions=["run_seed"])
+    def cancel_runs(self, request: HttpRequest, queryset) -> None:
+        cancelled = 0
+        for run in queryset.filter(is_active=True):
+            try:
+                services.seed_run_cancel(run=run)
+                cancelled += 1
+            except services.RunNotResumable:
+                pass
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} run(s); committed chunks are kept.", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of the selected runs was active.", messages.WARNING)
+
+
+# django-dramatiq registers its Task model, which stays empty here (its
+# AdminMiddleware is not used: runs and chunks are tracked in SeedRun/SeedChunk).
+if admin.site.is_registered(Task):
+    admin.site.unregister(Task)

@@ -42,7 +42,7 @@ def seed_run_create(
 
     Raises PlanError (per-field messages) or RunAlreadyActive, writing nothing.
     """
-    validate_plan(plan, existing=_existing_parents(plan))
+    validate_plan(plan, existing=existing_parents(plan))
     _abandon_stale_inline_runs()
     run = SeedRun(
         applications=plan.applications,
@@ -171,7 +171,7 @@ def plan_summary(run_or_plan: SeedRun | SeedPlan) -> str:
     return ", ".join(f"{run_or_plan.count(kind):,} {kind}" for kind in KINDS)
 
 
-def _existing_parents(plan: SeedPlan) -> dict[str, int]:
+def existing_parents(plan: SeedPlan) -> dict[str, int]:
     """Row counts of the parent kinds the plan needs but does not write itself."""
     needed = set()
     if plan.deployments:

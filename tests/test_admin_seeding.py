@@ -1,0 +1,112 @@
+"""The admin's seed page and actions: same validation, same routing, same services."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from seeding import services
+from seeding.models import SeedRun
+from tests.helpers import counts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEED_PAGE = "admin:seeding_seedrun_seed"
+FORM = {"applications": 3, "assets": 20, "deployments": 30, "events": 100, "seed": 4}
+
+
+def test_the_list_links_to_the_seed_page(admin_client):
+    response = admin_client.get(reverse("admin:seeding_seedrun_changelist"))
+    assert reverse(SEED_PAGE).encode() in response.content
+
+
+def test_a_small_plan_runs_inline_and_redirects_to_the_run(admin_client):
+    response = admin_client.post(reverse(SEED_PAGE), FORM)
+    run = SeedRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "admin:seeding_seedrun_change", args=[run.pk]
+    )
+    assert run.status == SeedRun.Status.SUCCEEDED and run.source == SeedRun.Source.ADMIN
+    assert counts() == {k: v for k, v in FORM.items() if k != "seed"}
+    page = admin_client.get(response["Location"])
+    assert b"succeeded" in page.content and b"wrote 153 rows" in page.content
+
+
+def test_a_large_plan_is_queued(admin_client, settings):
+    settings.SEED_INLINE_THRESHOLD = 50
+    admin_client.post(reverse(SEED_PAGE), FORM)
+    run = SeedRun.objects.get()
+    assert run.status == SeedRun.Status.QUEUED and run.executor == SeedRun.Executor.WORKERS
+    page = admin_client.get(reverse("admin:seeding_seedrun_change", args=[run.pk]))
+    assert b'http-equiv="refresh"' in page.content  # follows progress while active
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "text"),
+    [
+        ({**FORM, "assets": -1}, "assets", "greater than or equal to 0"),
+        ({**FORM, "assets": "many"}, "assets", "Enter a whole number"),
+        ({**FORM, "assets": 0, "applications": 0}, "deployments", "need applications"),
+        ({**FORM, "seed": -2}, "seed", "greater than or equal to 0"),
+    ],
+)
+def test_bad_input_shows_the_field_error_and_writes_nothing(admin_client, data, field, text):
+    response = admin_client.post(reverse(SEED_PAGE), data)
+    assert response.status_code == 200
+    assert text in str(response.context["form"].errors[field])
+    assert not SeedRun.objects.exists()
+
+
+def test_total_over_the_cap_is_a_form_error(admin_client, settings):
+    settings.SEED_MAX_TOTAL = 100
+    response = admin_client.post(reverse(SEED_PAGE), FORM)
+    assert "limit is 100" in str(response.context["form"].non_field_errors())
+
+
+def test_an_active_run_blocks_the_form_with_a_clear_error(admin_client, settings):
+    settings.SEED_INLINE_THRESHOLD = 50
+    admin_client.post(reverse(SEED_PAGE), FORM)
+    response = admin_client.post(reverse(SEED_PAGE), FORM)
+    assert response.status_code == 200
+    assert "wait for it or cancel it" in str(response.context["form"].non_field_errors())
+    assert SeedRun.objects.count() == 1
+
+
+def test_staff_without_the_permission_cannot_open_the_page(client, django_user_model):
+    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_seedrun"))
+    client.force_login(user)
+    assert client.get(reverse(SEED_PAGE)).status_code == 403
+    listing = client.get(reverse("admin:seeding_seedrun_changelist"))
+    assert listing.status_code == 200 and reverse(SEED_PAGE).encode() not in listing.content
+
+
+def test_run_again_action_repeats_the_plan(admin_client, make_plan):
+    first = services.seed(plan=make_plan())
+    response = admin_client.post(
+        reverse("admin:seeding_seedrun_changelist"), {"action": "run_again", ACTION_CHECKBOX_NAME: [first.pk]}
+    )
+    assert response.status_code == 302
+    second = SeedRun.objects.exclude(pk=first.pk).get()
+    assert services.plan_summary(second) == services.plan_summary(first) and second.seed == first.seed
+    assert second.status == SeedRun.Status.SUCCEEDED
+
+
+def test_cancel_action(admin_client, settings):
+    settings.SEED_INLINE_THRESHOLD = 50
+    admin_client.post(reverse(SEED_PAGE), FORM)
+    run = SeedRun.objects.get()
+    admin_client.post(
+        reverse("admin:seeding_seedrun_changelist"), {"action": "cancel_runs", ACTION_CHECKBOX_NAME: [run.pk]}
+    )
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.CANCELLED and run.is_active is None
+
+
+def test_the_list_shows_rate_eta_and_error_columns(admin_client, make_plan):
+    services.seed(plan=make_plan())
+    response = admin_client.get(reverse("admin:seeding_seedrun_changelist"))
+    for header in (b"Progress", b"Rows/s", b"ETA", b"Error"):
+        assert header in response.content
