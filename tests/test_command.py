@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inventory.models import Application, Event
+from seeding import services
 from seeding.models import SeedRun
 from seeding.selectors import seed_run_digest
 from seeding.services import chunks as chunk_service
@@ -161,3 +162,38 @@ def test_clear_run_deletes_one_runs_rows():
     output = run(f"--clear-run={first.pk}")
     assert f"run #{first.pk}'s demo data" in output
     assert counts() == {**EMPTY, "applications": 4}
+
+
+def test_async_without_redis_is_refused_and_writes_nothing(settings):
+    settings.REDIS_URL = ""
+    with pytest.raises(CommandError, match="--async: REDIS_URL is not set"):
+        run("--assets=10", "--async")
+    assert not SeedRun.objects.exists()
+
+
+def test_without_redis_large_plans_run_inline(settings):
+    settings.REDIS_URL = ""
+    settings.SEED_INLINE_THRESHOLD = 10
+    run("--assets=50")
+    assert SeedRun.objects.get().executor == SeedRun.Executor.INLINE
+    assert counts() == {**EMPTY, "assets": 50}
+
+
+def test_with_a_broker_large_plans_are_queued_and_sync_forces_inline(settings):
+    settings.REDIS_URL = settings.REDIS_URL or "redis://configured-for-this-test"  # the stub broker takes it
+    settings.SEED_INLINE_THRESHOLD = 10
+    output = run("--assets=50")
+    queued = SeedRun.objects.get()
+    assert queued.executor == SeedRun.Executor.WORKERS and queued.status == SeedRun.Status.QUEUED
+    assert f"Seed run #{queued.pk} is queued" in output and "--wait" in output
+    assert counts() == EMPTY
+    with pytest.raises(CommandError, match="is queued; wait for it or cancel it"):
+        run("--assets=5", "--sync")
+    services.seed_run_cancel(run=queued)
+    run("--assets=50", "--sync")
+    assert counts() == {**EMPTY, "assets": 50}
+
+
+def test_async_and_sync_exclude_each_other():
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        run("--assets=5", "--async", "--sync")

@@ -255,3 +255,19 @@ def test_twenty_concurrent_posts_start_exactly_one_run(settings, django_user_mod
         thread.join(timeout=60)
     assert sorted(results) == [202] + [409] * 19
     assert SeedRun.objects.count() == 1
+
+
+def test_the_command_can_queue_and_follow_a_run(settings, workers):
+    import io
+
+    from django.core.management import call_command
+
+    workers.start(threads=2)
+    out = io.StringIO()
+    call_command(
+        "seed_demo_data", "--async", "--wait", "--assets=3000", "--events=20000", "--chunk-size=1000", stdout=out
+    )
+    run = SeedRun.objects.get()
+    assert run.executor == SeedRun.Executor.WORKERS and run.status == SeedRun.Status.SUCCEEDED
+    assert "is queued for the workers" in out.getvalue() and "succeeded" in out.getvalue()
+    assert counts() == {"applications": 0, "assets": 3_000, "deployments": 0, "events": 20_000}

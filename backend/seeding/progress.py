@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from tqdm import tqdm
 
-from seeding.models import SeedRun
+from seeding.models import KINDS, SeedRun
 from seeding.plan import Chunk
 
 #: Seconds between two progress lines when output is not a terminal.
@@ -52,6 +52,11 @@ class ProgressReporter:
             if now - self._last_line >= LOG_INTERVAL or run.total_done == run.total_planned:
                 self._last_line = now
                 self.write(self.line(run, chunk.kind, elapsed=now - self._started))
+
+    def poll(self, run: SeedRun) -> None:
+        """Update from a run re-read from the database (a run written by workers)."""
+        kind = next((k for k in KINDS if run.done(k) < run.planned(k)), KINDS[-1])
+        self.update(run, Chunk(kind=kind, index=0, start=0, stop=0))
 
     def line(self, run: SeedRun, kind: str, *, elapsed: float) -> str:
         written = run.total_done - self._initial

@@ -73,6 +73,16 @@ class Command(BaseCommand):
         parser.add_argument("--resume", type=int, metavar="RUN_ID", help="continue a failed or interrupted run")
         parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimate; write nothing")
         parser.add_argument("--digest", action="store_true", help="print a SHA-256 of the run's rows at the end")
+        where = parser.add_mutually_exclusive_group()
+        where.add_argument(
+            "--async",
+            dest="queued",
+            action="store_true",
+            help="queue the run for Dramatiq workers (needs REDIS_URL); by default plans over "
+            "SEED_INLINE_THRESHOLD are queued when REDIS_URL is set, and everything runs here otherwise",
+        )
+        where.add_argument("--sync", dest="inline", action="store_true", help="write the run in this process")
+        parser.add_argument("--wait", action="store_true", help="after queueing, follow the run until it ends")
 
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
@@ -99,15 +109,71 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self._print_dry_run(plan, clear=options["clear"])
             return
+        queued = self._queued(plan, options)
         if options["clear"]:
             self._clear(run=None)
         try:
-            run = services.seed_run_create(plan=plan, source=SeedRun.Source.COMMAND)
+            if queued:
+                outcome = services.seed_request(plan=plan, source=SeedRun.Source.COMMAND, mode="queued")
+            else:
+                run = services.seed_run_create(plan=plan, source=SeedRun.Source.COMMAND)
         except PlanError as exc:
             raise CommandError(self._describe_plan_error(exc)) from None
-        self._execute(run, options)
+        except (services.RunAlreadyActive, services.BrokerUnavailable) as exc:
+            raise CommandError(str(exc)) from None
+        if queued:
+            self._report_queued(outcome.run, wait=options["wait"], digest=options["digest"])
+        else:
+            self._execute(run, options)
 
     # --- steps ------------------------------------------------------------------
+
+    def _queued(self, plan: SeedPlan, options: dict) -> bool:
+        """Inline or queued: the service's routing rule, where a broker exists to queue on."""
+        if options["inline"]:
+            return False
+        if not settings.REDIS_URL:
+            if options["queued"]:
+                raise CommandError(
+                    "--async: REDIS_URL is not set, so there are no workers to queue for "
+                    "(an embedded worker would die with this command); drop --async or set REDIS_URL"
+                )
+            return False
+        return options["queued"] or not services.runs_inline(plan)
+
+    def _report_queued(self, run: SeedRun, *, wait: bool, digest: bool) -> None:
+        self._say(
+            f"Seed run #{run.pk} is queued for the workers: {services.plan_summary(run)} "
+            f"(seed {run.seed}, as of {run.as_of:%Y-%m-%dT%H:%M:%SZ})."
+        )
+        if not wait:
+            self._say(f"Follow it in the admin, with GET /api/v1/admin/seed-runs/{run.pk}, or add --wait.")
+            return
+        reporter = self._reporter(run)
+        started = time.monotonic()
+        try:
+            with reporter:
+                while run.is_active:
+                    time.sleep(0.5)
+                    run.refresh_from_db()
+                    reporter.poll(run)
+        except KeyboardInterrupt:
+            raise CommandError(
+                f"Stopped following; run #{run.pk} goes on in the background (cancel it in the admin or with "
+                f"POST /api/v1/admin/seed-runs/{run.pk}/cancel)."
+            ) from None
+        if run.status != SeedRun.Status.SUCCEEDED:
+            raise CommandError(f"Seed run #{run.pk} {run.status}: {run.error}")
+        self._print_summary(run, time.monotonic() - started)
+        if digest:
+            self.stdout.write(f"digest: {seed_run_digest(run)}")
+
+    def _reporter(self, run: SeedRun) -> ProgressReporter:
+        return ProgressReporter(
+            run,
+            mode="off" if self.verbosity == 0 else ("bar" if sys.stderr.isatty() else "log"),
+            write=lambda line: self.stdout.write(line),
+        )
 
     def _plan_from(self, options: dict, counts_given: bool) -> SeedPlan:
         counts = {kind: options[kind] or 0 for kind in KINDS} if counts_given else dict(DEMO_PLAN)
@@ -124,11 +190,7 @@ class Command(BaseCommand):
         return plan
 
     def _execute(self, run: SeedRun, options: dict) -> None:
-        reporter = ProgressReporter(
-            run,
-            mode="off" if self.verbosity == 0 else ("bar" if sys.stderr.isatty() else "log"),
-            write=lambda line: self.stdout.write(line),
-        )
+        reporter = self._reporter(run)
         self._say(
             f"Seed run #{run.pk}: {services.plan_summary(run)} (seed {run.seed}, as of {run.as_of:%Y-%m-%dT%H:%M:%SZ})"
         )
@@ -143,6 +205,8 @@ class Command(BaseCommand):
             ) from None
         except services.RunNotResumable:
             raise
+        except services.RunAlreadyActive as exc:
+            raise CommandError(str(exc)) from None
         except services.SeedingError as exc:
             raise CommandError(
                 f"{exc}. {run.total_done:,} rows in earlier chunks are committed; "
