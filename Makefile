@@ -58,6 +58,10 @@ test: $(STAMP)  ## run the suite on SQLite, then on PostgreSQL (required when CI
 bench: $(STAMP)  ## seed plan L through the service and the raw paths, on SQLite and PostgreSQL
 	$(PY) scripts/bench.py
 
+.PHONY: bench-async
+bench-async: $(STAMP)  ## POST latency and plan L end to end with 1 and 2 workers (PostgreSQL + Redis)
+	$(PY) scripts/measure_async.py
+
 .PHONY: lint
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check .
