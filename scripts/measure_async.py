@@ -220,7 +220,8 @@ def main() -> int:
     for name, row in results["post_latency_ms"].items():
         verdict = "PASS" if row["p95"] < row["target_p95"] else "MISS"
         print(
-            f"  {name:<13} p50 {row['p50']:7.1f} ms   p95 {row['p95']:7.1f} ms   target p95 < {row['target_p95']} ms: {verdict}"
+            f"  {name:<13} p50 {row['p50']:7.1f} ms   p95 {row['p95']:7.1f} ms   "
+            f"target p95 < {row['target_p95']} ms: {verdict}"
         )
     raw = results["raw_copy_L_seconds"]
     print(f"\nPlan L end to end through the API (POST to succeeded); raw single-connection COPY: {raw:.1f} s")
