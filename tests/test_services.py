@@ -253,3 +253,11 @@ def test_clear_refuses_while_a_run_is_active(make_plan):
     services.seed_run_create(plan=make_plan())
     with pytest.raises(services.ClearRefused, match="still active"):
         services.demo_data_clear()
+
+
+def test_events_are_chronological_by_key(make_plan):
+    """Like a real event log: a later key never has an earlier minute."""
+    services.seed(plan=make_plan(events=5_000))
+    minutes = [t.replace(second=0) for t in Event.objects.order_by("pk").values_list("occurred_at", flat=True)]
+    assert minutes == sorted(minutes)
+    assert minutes[0] < minutes[-1]

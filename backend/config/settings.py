@@ -77,10 +77,15 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DEFAULT_SQLI
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while a seed writes; NORMAL sync is durable in
     # WAL mode except on power loss; IMMEDIATE avoids lock-upgrade deadlocks between
-    # concurrent writers (Django 5.1+ options).
+    # concurrent writers (Django 5.1+ options). A 64 MB page cache (default: 2 MB)
+    # keeps the event indexes in memory while a million rows go in, and a 40 MB WAL
+    # between checkpoints halves their number; measured with `make bench`.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=10000;"
+            ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         }
@@ -158,6 +163,8 @@ STATIC_ROOT = REPO_DIR / "var" / "static"
 SEED_INLINE_THRESHOLD = env.int("SEED_INLINE_THRESHOLD", default=5_000)
 #: Rows per chunk; each chunk is one transaction together with its checkpoint.
 SEED_CHUNK_SIZE = env.int("SEED_CHUNK_SIZE", default=20_000)
+#: Chunks of one phase written at once by an inline run on PostgreSQL (connections).
+SEED_WRITER_THREADS = env.int("SEED_WRITER_THREADS", default=2)
 #: Cap on the total item count of one plan (a guard against typos and abuse).
 SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=5_000_000)
 

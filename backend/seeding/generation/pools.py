@@ -37,6 +37,13 @@ class AssetPool:
     def __init__(self, ids: np.ndarray, purchase_days: np.ndarray):
         self._ids, self._purchase_days = ids, purchase_days
         self.size = len(ids)
+        self._bought_by: dict[int, np.ndarray] = {}
+
+    def bought_by(self, moment: int) -> np.ndarray:
+        """Positions of the assets purchased on or before ``moment`` (epoch seconds)."""
+        if moment not in self._bought_by:
+            self._bought_by[moment] = np.flatnonzero(self._purchase_days * SECONDS_PER_DAY <= moment)
+        return self._bought_by[moment]
 
     def ids(self, idx: np.ndarray) -> np.ndarray:
         return self._ids[idx]

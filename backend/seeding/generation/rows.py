@@ -60,13 +60,13 @@ SEVERITY_VALUES = np.array(["info", "warning", "error", "critical"], dtype=objec
 SEVERITY_USUAL = WeightTable([70, 20, 8, 2])
 SEVERITY_BURST = WeightTable([10, 25, 40, 25])
 #: Relative event volume per hour of day (UTC): quiet nights, busy office hours.
-HOURLY = WeightTable([2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 9, 10, 12, 12, 11, 9, 7, 5, 4, 3, 3, 2])
-#: Share (in %) of weekend events moved to a weekday: weekends are quieter.
-WEEKEND_DAMPING_PERCENT = 60
+HOURLY_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 9, 10, 12, 12, 11, 9, 7, 5, 4, 3, 3, 2])
+#: Weekend days carry 40% of a weekday's volume.
+WEEKDAY_WEIGHT, WEEKEND_WEIGHT = 10, 4
+#: Inside an incident burst, events come this many times faster (and are mostly severe).
+BURST_BOOST = 12
 #: Share (in %) of events tied to a deployment, when deployments exist.
 DEPLOYMENT_EVENT_PERCENT = 60
-#: Share (per mille) of events that belong to an incident burst.
-BURST_PER_MILLE = 40
 #: Primes above any pool size: stepping by one of them visits every asset once.
 _STRIDES = np.array([1_000_000_007, 998_244_353, 1_000_000_009, 2_147_483_647], dtype=np.int64)
 
@@ -307,27 +307,53 @@ def deployments(spec: RunSpec, start: int, stop: int, apps: ApplicationPool, ass
 # --- events ------------------------------------------------------------------
 
 
-def _burst_windows(spec: RunSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Incident bursts: short windows where many events pile up, more of them severe."""
-    count = max(1, min(60, spec.count("events") // 20_000))
-    ids = np.arange(count, dtype=np.int64)
-    starts = spec.window_start + Stream(spec.seed, "burst.start").ints(ids, EVENT_WINDOW_DAYS * SECONDS_PER_DAY)
-    lengths = 1_800 + Stream(spec.seed, "burst.length").ints(ids, 4 * 3_600)
-    return starts, lengths
+@dataclasses.dataclass(frozen=True)
+class Timeline:
+    """The event rate over the window, minute by minute, as integer weights."""
+
+    start: int  # epoch second of minute 0
+    cumulative: np.ndarray  # running total of the weights
+    in_burst: np.ndarray  # per minute: inside an incident burst
+
+    @property
+    def total(self) -> int:
+        return int(self.cumulative[-1])
 
 
-def _event_times(spec: RunSpec, ordinals: np.ndarray, not_before: np.ndarray) -> np.ndarray:
-    """Times with a daily and weekly rhythm, each within [not_before, as_of]."""
-    s = spec.seed
-    first_day = not_before // SECONDS_PER_DAY
-    days = spec.as_of_day - first_day + 1
-    day = first_day + Stream(s, "event.day").ints(ordinals, 1 << 40) % days
-    weekend = (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
-    redraw = weekend & Stream(s, "event.weekend").below(ordinals, WEEKEND_DAMPING_PERCENT, 100)
-    day = np.where(redraw, first_day + Stream(s, "event.day2").ints(ordinals, 1 << 40) % days, day)
-    hour = Stream(s, "event.hour").weighted(ordinals, HOURLY)
-    second = Stream(s, "event.second").ints(ordinals, 3_600)
-    return day * SECONDS_PER_DAY + hour * 3_600 + second
+@functools.lru_cache(maxsize=4)
+def event_timeline(seed: int, as_of: int, events: int) -> Timeline:
+    """Office hours, quieter weekends and a few incident bursts where events pile up.
+
+    Event ordinals are laid along this curve in order (see ``_event_times``), so
+    events are chronological by key, as in a real event log, and the timestamp
+    index is written in order instead of at random places.
+    """
+    start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
+    minute_starts = start + 60 * np.arange(EVENT_WINDOW_DAYS * 24 * 60, dtype=np.int64)
+    hour = minute_starts // 3_600 % 24
+    weekend = (minute_starts // SECONDS_PER_DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+    weights = HOURLY_WEIGHTS[hour] * np.where(weekend, WEEKEND_WEIGHT, WEEKDAY_WEIGHT)
+    bursts = np.arange(max(1, min(60, events // 20_000)), dtype=np.int64)
+    burst_starts = Stream(seed, "burst.start").ints(bursts, len(minute_starts))
+    burst_lengths = 30 + Stream(seed, "burst.length").ints(bursts, 240)
+    in_burst = np.zeros(len(minute_starts), dtype=bool)
+    for first, length in zip(burst_starts.tolist(), burst_lengths.tolist()):
+        in_burst[first : first + length] = True
+    weights = np.where(in_burst, weights * BURST_BOOST, weights)
+    return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst)
+
+
+def _event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified draws along the timeline: ordinal e falls in the e-th of E equal slices
+    of the cumulative weight, at a random point within it. Times never decrease with
+    the ordinal, and a chunk needs nothing but its own ordinals. Returns (epoch
+    seconds, whether the minute is inside a burst)."""
+    total, events = timeline.total, spec.count("events")
+    jitter = Stream(spec.seed, "event.time").ints(ordinals, total)
+    position = (ordinals * total + jitter) // events
+    minute = np.searchsorted(timeline.cumulative, position, side="right")
+    second = Stream(spec.seed, "event.second").ints(ordinals, 60)
+    return timeline.start + minute * 60 + second, timeline.in_burst[minute]
 
 
 @functools.lru_cache(maxsize=4)
@@ -343,36 +369,37 @@ def events(spec: RunSpec, start: int, stop: int, assets_: AssetPool, deployments
     ordinals = _ordinals(start, stop)
     s = spec.seed
     n = len(ordinals)
+    times, burst_minute = _event_times(spec, ordinals, event_timeline(spec.seed, spec.as_of, spec.count("events")))
 
-    # Some assets are noisier than others: the smaller of two draws favours a subset.
+    # The asset: some are noisier than others (the smaller of two draws favours a
+    # subset), and it must have been bought by then; a second draw, then one of the
+    # assets bought before the window, stand in for one bought too late.
     a = Stream(s, "event.asset.a").ints(ordinals, assets_.size)
     b = Stream(s, "event.asset.b").ints(ordinals, assets_.size)
     asset_idx = np.where(Stream(s, "event.asset.noisy").below(ordinals, 1, 2), np.minimum(a, b), a)
+    late = assets_.purchase_days(asset_idx) * SECONDS_PER_DAY > times
+    asset_idx = np.where(late, Stream(s, "event.asset.retry").ints(ordinals, assets_.size), asset_idx)
+    late = assets_.purchase_days(asset_idx) * SECONDS_PER_DAY > times
+    if late.any():
+        settled = assets_.bought_by(spec.window_start)
+        if len(settled):
+            asset_idx[late] = settled[Stream(s, "event.asset.settled").ints(ordinals[late], len(settled))]
+        else:  # every asset is newer than the window: the event waits for its asset
+            times = np.maximum(times, assets_.purchase_days(asset_idx) * SECONDS_PER_DAY)
     asset_ids = assets_.ids(asset_idx)
-    not_before = assets_.purchase_days(asset_idx) * SECONDS_PER_DAY
+
+    # Most events concern a deployment (on its asset), one already deployed by then.
     deployment_ids = np.full(n, None, dtype=object)
     if deployments_.size:
+        dep_idx = Stream(s, "event.deployment").ints(ordinals, deployments_.size)
+        retry = Stream(s, "event.deployment.retry").ints(ordinals, deployments_.size)
+        dep_idx = np.where(deployments_.not_before(dep_idx) > times, retry, dep_idx)
         tied = Stream(s, "event.tied").below(ordinals, DEPLOYMENT_EVENT_PERCENT, 100)
-        dep_idx = Stream(s, "event.deployment").ints(ordinals, deployments_.size)[tied]
-        asset_ids[tied] = deployments_.asset_ids(dep_idx)
-        not_before[tied] = deployments_.not_before(dep_idx)
-        deployment_ids[tied] = deployments_.ids(dep_idx)
-    not_before = np.maximum(not_before, spec.window_start)
+        tied &= deployments_.not_before(dep_idx) <= times
+        asset_ids[tied] = deployments_.asset_ids(dep_idx[tied])
+        deployment_ids[tied] = deployments_.ids(dep_idx[tied])
 
-    times = _event_times(spec, ordinals, not_before)
-    burst_starts, burst_lengths = _burst_windows(spec)
-    in_burst = Stream(s, "event.burst").below(ordinals, BURST_PER_MILLE, 1_000)
-    burst = Stream(s, "event.burst.which").ints(ordinals, len(burst_starts))
-    burst_time = burst_starts[burst] + Stream(s, "event.burst.offset").ints(ordinals, 1 << 30) % burst_lengths[burst]
-    times = np.where(in_burst, burst_time, times)
-    # Out-of-range draws (a burst before the asset existed, an hour later today
-    # than the base time) move to a random moment inside the allowed range rather
-    # than piling up on its edges.
-    span = np.minimum(spec.as_of - not_before + 1, SECONDS_PER_DAY)
-    shift = Stream(s, "event.shift").ints(ordinals, 1 << 30) % span
-    times = np.where(times < not_before, not_before + shift, times)
-    times = np.where(times > spec.as_of, spec.as_of - shift, times)
-
+    in_burst = burst_minute & Stream(s, "event.burst").below(ordinals, BURST_BOOST - 1, BURST_BOOST)
     kind_idx = Stream(s, "event.kind").weighted(ordinals, EVENT_KINDS)
     kind_idx = np.where(in_burst, np.where(Stream(s, "event.burst.kind").below(ordinals, 1, 3), 2, 0), kind_idx)
     severity = np.where(

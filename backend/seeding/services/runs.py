@@ -10,10 +10,11 @@ from __future__ import annotations
 import getpass
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from seeding.generation.chunks import MODELS
@@ -21,7 +22,7 @@ from seeding.generation.spec import RunSpec
 from seeding.keys import reserve_ids
 from seeding.models import KINDS, SeedChunk, SeedRun
 from seeding.plan import Chunk, SeedPlan, chunks_of, validate_plan
-from seeding.services.chunks import seed_chunk_write
+from seeding.services.chunks import PHASES, seed_chunk_write
 from seeding.services.errors import RunAlreadyActive, RunNotResumable, SeedingError
 from seeding.services.status import seed_run_fail, set_status
 
@@ -103,17 +104,21 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
     except IntegrityError:
         raise _already_active_error() from None
     spec = RunSpec.from_run(run)
+    threads = writer_threads()
     chunk: Chunk | None = None
     try:
-        for chunk in seed_run_pending_chunks(run):
-            if _cancel_requested(run):
-                logger.info("%s cancelled before %s[%s]", run, chunk.kind, chunk.index)
+        for kinds in PHASES:
+            for chunk, wrote in write_chunks(run, spec, list(seed_run_pending_chunks(run, kinds)), threads):
+                if wrote:
+                    setattr(run, f"{chunk.kind}_done", run.done(chunk.kind) + chunk.rows)
+                if on_progress:
+                    on_progress(run, chunk)
+            if run.status == SeedRun.Status.CANCELLED:
+                logger.info("%s cancelled; committed chunks are kept", run)
                 return run
-            if seed_chunk_write(run=run, spec=spec, chunk=chunk):
-                setattr(run, f"{chunk.kind}_done", run.done(chunk.kind) + chunk.rows)
-            if on_progress:
-                on_progress(run, chunk)
     except BaseException as exc:
+        if isinstance(exc, ChunkFailed):
+            chunk, exc = exc.chunk, exc.__cause__
         where = f" in {chunk.kind} chunk {chunk.index}" if chunk else ""
         interrupted = isinstance(exc, KeyboardInterrupt)
         message = "interrupted" if interrupted else f"{type(exc).__name__}: {exc}"
@@ -124,7 +129,7 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
             finished_at=timezone.now(),
         )
         if interrupted:
-            raise
+            raise exc from None
         raise SeedingError(f"{run} failed{where}: {message}", run=run) from exc
     set_status(run, SeedRun.Status.SUCCEEDED, finished_at=timezone.now())
     logger.info("%s succeeded: %s rows", run, run.total_done)
@@ -199,6 +204,73 @@ def _abandon_stale_inline_runs() -> None:
 def _already_active_error() -> SeedingError:
     active = SeedRun.objects.filter(is_active=True).first()
     return RunAlreadyActive(active) if active else SeedingError("could not record the run; try again")
+
+
+class ChunkFailed(Exception):
+    """Carries which chunk failed out of a writer thread (the cause is the error)."""
+
+    def __init__(self, chunk: Chunk):
+        super().__init__(f"{chunk.kind} chunk {chunk.index}")
+        self.chunk = chunk
+
+
+def writer_threads() -> int:
+    """How many chunks of one phase to write at once in this process.
+
+    PostgreSQL does a chunk's foreign-key checks at commit, one backend busy per
+    connection: a second connection keeps the other core working meanwhile.
+    SQLite has a single writer, and a caller's open transaction cannot be shared
+    with other connections; both write one chunk at a time.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, settings.SEED_WRITER_THREADS)
+
+
+def write_chunks(run: SeedRun, spec: RunSpec, chunks: list[Chunk], threads: int) -> Iterator[tuple[Chunk, bool]]:
+    """Write ``chunks`` (of one phase), yielding (chunk, written) as each commits.
+
+    Stops early, with ``run.status`` set to cancelled, when the run is cancelled;
+    raises ChunkFailed from the first error after letting chunks in flight finish.
+    """
+    if threads <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            if _cancel_requested(run):
+                return
+            try:
+                yield chunk, seed_chunk_write(run=run, spec=spec, chunk=chunk)
+            except Exception as exc:
+                raise ChunkFailed(chunk) from exc
+        return
+    queue = iter(chunks)
+    with ThreadPoolExecutor(threads, thread_name_prefix="seed-writer") as pool:
+        in_flight: dict[Future, Chunk] = {}
+
+        def submit_next() -> None:
+            if (chunk := next(queue, None)) is not None:
+                in_flight[pool.submit(_write_on_own_connection, run, spec, chunk)] = chunk
+
+        for _ in range(threads):
+            submit_next()
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = in_flight.pop(future)
+                try:
+                    written = future.result()
+                except Exception as exc:
+                    wait(in_flight)  # chunks in flight commit or roll back on their own
+                    raise ChunkFailed(chunk) from exc
+                yield chunk, written
+                if not _cancel_requested(run):
+                    submit_next()
+
+
+def _write_on_own_connection(run: SeedRun, spec: RunSpec, chunk: Chunk) -> bool:
+    try:
+        return seed_chunk_write(run=run, spec=spec, chunk=chunk)
+    finally:
+        connection.close()  # this thread's connection; the pool's threads end with the phase
 
 
 def _cancel_requested(run: SeedRun) -> bool:
