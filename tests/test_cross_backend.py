@@ -28,6 +28,7 @@ PLAN = [
     "--as-of=2026-06-30T08:00:00Z",
     "--chunk-size=500",
     "--digest",
+    "--sync",  # the pass sets REDIS_URL; this compares the inline writers
 ]
 
 pytestmark = pytest.mark.postgres

@@ -104,10 +104,13 @@ def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, m
     run.refresh_from_db()
     assert run.status == SeedRun.Status.FAILED
     assert "disk on fire" in run.error and "events chunk 3" in run.error
-    assert counts() == {**SMALL, "events": 300}
-    assert run.events_done == 300
-    assert sorted(SeedChunk.objects.filter(run=run, kind="events").values_list("index", flat=True)) == [0, 1, 2]
-    assert not Event.objects.filter(pk__gte=run.events_id_base + 300).exists()
+    committed = set(SeedChunk.objects.filter(run=run, kind="events").values_list("index", flat=True))
+    # Every chunk before the failing one is committed, nothing of it; on PostgreSQL
+    # the chunk a second writer had in flight may have committed too.
+    assert {0, 1, 2} <= committed and 3 not in committed and committed <= {0, 1, 2, 4}
+    assert counts() == {**SMALL, "events": 100 * len(committed)}
+    assert run.events_done == 100 * len(committed)
+    assert not Event.objects.filter(pk__gte=run.events_id_base + 300, pk__lt=run.events_id_base + 400).exists()
 
     monkeypatch.setattr(chunk_service, "write_rows", real_write)
     services.seed_run_execute(run=run)  # resume
@@ -154,9 +157,12 @@ def test_cancel_stops_at_a_chunk_boundary_and_keeps_committed_chunks(make_plan):
     services.seed_run_execute(run=run, on_progress=cancel_after_two_asset_chunks)
     run.refresh_from_db()
     assert run.status == SeedRun.Status.CANCELLED
-    # Asset chunks 0 and 1 committed; the cancel landed before chunk 2 started.
-    assert counts() == {"applications": 30, "assets": 200, "deployments": 0, "events": 0}
-    assert SeedChunk.objects.filter(run=run).count() == 1 + 2
+    # Asset chunks 0 and 1 committed when the cancel landed; on PostgreSQL a second
+    # writer may already have chunk 2 in flight, which finishes. Nothing starts after.
+    written = counts()
+    assert written["assets"] in (200, 250) and written["deployments"] == written["events"] == 0
+    assert written["assets"] == sum(SeedChunk.objects.filter(run=run, kind="assets").values_list("rows", flat=True))
+    assert run.assets_done == written["assets"]
 
 
 def test_children_can_reference_parents_already_in_the_database(make_plan):
