@@ -198,6 +198,9 @@ def test_data_looks_like_an_inventory(make_plan):
     assert by_hour[10] > 3 * by_hour[3]  # busier office hours
     busiest_hour = max(Counter(t.replace(minute=0, second=0) for t in times).values())
     assert busiest_hour > 5 * len(times) / (EVENT_WINDOW_DAYS * 24)  # incident bursts
+    in_key_order = list(Event.objects.order_by("pk").values_list("asset_id", flat=True))
+    repeats = sum(a == b for a, b in zip(in_key_order, in_key_order[1:])) / len(in_key_order)
+    assert 0.25 < repeats < 0.6  # trouble comes in runs: a host raises several alerts at once
     assert Asset.objects.exclude(assigned_to="").filter(asset_type__in=["server", "virtual_machine"]).count() == 0
     assert Asset.objects.filter(asset_type="laptop").exclude(assigned_to="").exists()
 

@@ -18,6 +18,8 @@ from seeding.generation import rows
 from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
 
 _EPOCH = np.datetime64("1970-01-01")
+#: Rows per slice when a whole pool is computed, bounding temporary arrays.
+_SLICE = 20_000
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -106,10 +108,18 @@ def deployment_pool(spec: RunSpec, apps: ApplicationPool, assets: AssetPool) -> 
     """
     count = spec.count("deployments")
     if count:
-        ordinals = np.arange(count, dtype=np.int64)
-        placement = rows.deployment_placement(spec, ordinals, apps, assets)
-        not_before = np.maximum(placement.deployed_at, assets.purchase_days(placement.asset_idx) * SECONDS_PER_DAY)
-        return DeploymentPool(spec.id_base("deployments") + ordinals, assets.ids(placement.asset_idx), not_before)
+        ids = spec.id_base("deployments") + np.arange(count, dtype=np.int64)
+        asset_ids = np.empty(count, dtype=np.int64)
+        not_before = np.empty(count, dtype=np.int64)
+        # In slices: the placement's temporaries would otherwise grow with the plan.
+        for start in range(0, count, _SLICE):
+            ordinals = np.arange(start, min(start + _SLICE, count), dtype=np.int64)
+            placement = rows.deployment_placement(spec, ordinals, apps, assets)
+            asset_ids[start : start + len(ordinals)] = assets.ids(placement.asset_idx)
+            not_before[start : start + len(ordinals)] = np.maximum(
+                placement.deployed_at, assets.purchase_days(placement.asset_idx) * SECONDS_PER_DAY
+            )
+        return DeploymentPool(ids, asset_ids, not_before)
     if spec.count("assets"):
         return DeploymentPool(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
     existing = list(

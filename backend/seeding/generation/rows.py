@@ -65,6 +65,12 @@ HOURLY_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 9, 10, 12, 12
 WEEKDAY_WEIGHT, WEEKEND_WEIGHT = 10, 4
 #: Inside an incident burst, events come this many times faster (and are mostly severe).
 BURST_BOOST = 12
+#: Events come in groups of this many consecutive keys...
+EVENT_RUN = 4
+#: ...and this share (in %) of them concern the same asset as their group.
+EVENT_RUN_FOLLOW_PERCENT = 75
+#: Offset that keeps an event's own draws apart from any group's draws.
+_OWN_DRAW = 1 << 48
 #: Share (in %) of events tied to a deployment, when deployments exist.
 DEPLOYMENT_EVENT_PERCENT = 60
 #: Primes above any pool size: stepping by one of them visits every asset once.
@@ -371,14 +377,21 @@ def events(spec: RunSpec, start: int, stop: int, assets_: AssetPool, deployments
     n = len(ordinals)
     times, burst_minute = _event_times(spec, ordinals, event_timeline(spec.seed, spec.as_of, spec.count("events")))
 
+    # Trouble comes in runs: most events share the asset (and deployment) of their
+    # group of EVENT_RUN consecutive events, as a failing host raises several
+    # alerts at once. Their draws below are keyed by the group, the others' by
+    # their own ordinal.
+    follows = Stream(s, "event.follows").below(ordinals, EVENT_RUN_FOLLOW_PERCENT, 100)
+    key = np.where(follows, ordinals // EVENT_RUN, ordinals + _OWN_DRAW)
+
     # The asset: some are noisier than others (the smaller of two draws favours a
     # subset), and it must have been bought by then; a second draw, then one of the
     # assets bought before the window, stand in for one bought too late.
-    a = Stream(s, "event.asset.a").ints(ordinals, assets_.size)
-    b = Stream(s, "event.asset.b").ints(ordinals, assets_.size)
-    asset_idx = np.where(Stream(s, "event.asset.noisy").below(ordinals, 1, 2), np.minimum(a, b), a)
+    a = Stream(s, "event.asset.a").ints(key, assets_.size)
+    b = Stream(s, "event.asset.b").ints(key, assets_.size)
+    asset_idx = np.where(Stream(s, "event.asset.noisy").below(key, 1, 2), np.minimum(a, b), a)
     late = assets_.purchase_days(asset_idx) * SECONDS_PER_DAY > times
-    asset_idx = np.where(late, Stream(s, "event.asset.retry").ints(ordinals, assets_.size), asset_idx)
+    asset_idx = np.where(late, Stream(s, "event.asset.retry").ints(key, assets_.size), asset_idx)
     late = assets_.purchase_days(asset_idx) * SECONDS_PER_DAY > times
     if late.any():
         settled = assets_.bought_by(spec.window_start)
@@ -391,10 +404,10 @@ def events(spec: RunSpec, start: int, stop: int, assets_: AssetPool, deployments
     # Most events concern a deployment (on its asset), one already deployed by then.
     deployment_ids = np.full(n, None, dtype=object)
     if deployments_.size:
-        dep_idx = Stream(s, "event.deployment").ints(ordinals, deployments_.size)
-        retry = Stream(s, "event.deployment.retry").ints(ordinals, deployments_.size)
+        dep_idx = Stream(s, "event.deployment").ints(key, deployments_.size)
+        retry = Stream(s, "event.deployment.retry").ints(key, deployments_.size)
         dep_idx = np.where(deployments_.not_before(dep_idx) > times, retry, dep_idx)
-        tied = Stream(s, "event.tied").below(ordinals, DEPLOYMENT_EVENT_PERCENT, 100)
+        tied = Stream(s, "event.tied").below(key, DEPLOYMENT_EVENT_PERCENT, 100)
         tied &= deployments_.not_before(dep_idx) <= times
         asset_ids[tied] = deployments_.asset_ids(dep_idx[tied])
         deployment_ids[tied] = deployments_.ids(dep_idx[tied])
