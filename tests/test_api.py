@@ -216,6 +216,7 @@ def test_bad_fields_get_400_naming_the_field_and_write_nothing(api, body, field,
         ("", "malformed JSON"),
         ("[1, 2]", "must be a JSON object"),
         ('"assets"', "must be a JSON object"),
+        ("[" * 100_000, "nested too deeply"),
         (b"\xff\xfe", "UTF-8"),
     ],
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.db.models import F
@@ -199,7 +200,7 @@ def test_data_looks_like_an_inventory(make_plan):
     busiest_hour = max(Counter(t.replace(minute=0, second=0) for t in times).values())
     assert busiest_hour > 5 * len(times) / (EVENT_WINDOW_DAYS * 24)  # incident bursts
     in_key_order = list(Event.objects.order_by("pk").values_list("asset_id", flat=True))
-    repeats = sum(a == b for a, b in zip(in_key_order, in_key_order[1:])) / len(in_key_order)
+    repeats = sum(a == b for a, b in pairwise(in_key_order)) / len(in_key_order)
     assert 0.25 < repeats < 0.6  # trouble comes in runs: a host raises several alerts at once
     assert Asset.objects.exclude(assigned_to="").filter(asset_type__in=["server", "virtual_machine"]).count() == 0
     assert Asset.objects.filter(asset_type="laptop").exclude(assigned_to="").exists()
@@ -260,7 +261,7 @@ def test_clear_one_run_leaves_other_runs(make_plan):
 
 def test_clear_refuses_while_a_run_is_active(make_plan):
     services.seed_run_create(plan=make_plan())
-    with pytest.raises(services.ClearRefused, match="still active"):
+    with pytest.raises(services.ClearRefused, match="is still queued"):
         services.demo_data_clear()
 
 
@@ -270,3 +271,67 @@ def test_events_are_chronological_by_key(make_plan):
     minutes = [t.replace(second=0) for t in Event.objects.order_by("pk").values_list("occurred_at", flat=True)]
     assert minutes == sorted(minutes)
     assert minutes[0] < minutes[-1]
+
+
+def test_a_run_being_written_elsewhere_cannot_be_resumed(make_plan):
+    run = services.seed_run_create(plan=make_plan())
+    SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)  # another process is on it
+    run.refresh_from_db()
+    with pytest.raises(services.RunNotResumable, match="is running in another process"):
+        services.seed_run_execute(run=run)
+    assert counts() == dict.fromkeys(SMALL, 0)
+
+
+def test_an_inline_run_whose_process_died_is_abandoned_then_resumable(make_plan, settings):
+    run = services.seed_run_create(plan=make_plan())
+    SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)
+    settings.SEED_STALL_AFTER_SECONDS = 0  # no progress "for too long"
+    services.seed_run_execute(run=run)  # resume: marks it abandoned, then claims it
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED and counts() == SMALL
+
+
+def test_clear_refuses_while_any_run_is_active_even_for_another_run(make_plan):
+    finished = services.seed(plan=make_plan())
+    services.seed_run_create(plan=make_plan(seed=3))
+    with pytest.raises(services.ClearRefused, match="is still queued"):
+        services.demo_data_clear(run=finished)
+    assert counts() == SMALL
+
+
+def test_clearing_one_run_refuses_when_another_runs_rows_point_at_it(make_plan):
+    parents = services.seed(plan=make_plan(deployments=0, events=0))
+    services.seed(plan=make_plan(applications=0, assets=0, deployments=0, events=500, seed=4))
+    with pytest.raises(services.ClearRefused, match="of other runs or people"):
+        services.demo_data_clear(run=parents)
+    assert Asset.objects.filter(seed_run=parents).count() == SMALL["assets"]
+
+
+def test_children_of_existing_assets_cannot_predate_them(make_plan):
+    services.seed(plan=make_plan(deployments=0, events=0))
+    with pytest.raises(services.PlanError) as caught:
+        services.seed_run_create(
+            plan=make_plan(applications=0, assets=0, deployments=0, events=100, as_of=AS_OF - timedelta(days=400))
+        )
+    assert "before the purchase date" in caught.value.errors["as_of"]
+
+
+def test_a_cancelled_run_is_not_revived_by_a_late_start_message(make_plan):
+    run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
+    services.seed_run_cancel(run=run)
+    assert services.seed_run_start(run_id=run.pk) == "skipped"
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.CANCELLED and run.is_active is None
+
+
+def test_upgrading_marks_finished_runs_inactive(make_plan):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("seeding.migrations.0002_async_runs")
+    run = services.seed(plan=make_plan())
+    SeedRun.objects.filter(pk=run.pk).update(is_active=True)  # as AddField(default=True) leaves it
+    migration.only_queued_or_running_runs_are_active(apps, None)
+    run.refresh_from_db()
+    assert run.is_active is None and run.status == SeedRun.Status.SUCCEEDED

@@ -106,11 +106,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 SEED_QUEUE = "seeding"
 #: Milliseconds one chunk message may run before Dramatiq interrupts it. A chunk
 #: takes well under a second; the margin covers a slow, busy database.
-SEED_CHUNK_TIME_LIMIT_MS = env.int("SEED_CHUNK_TIME_LIMIT_MS", default=5 * 60_000)
+SEED_CHUNK_TIME_LIMIT_MS = env.int("SEED_CHUNK_TIME_LIMIT_MS", default=60_000)
 #: Attempts at one chunk (crashes included) before its run is marked failed.
 SEED_CHUNK_MAX_ATTEMPTS = env.int("SEED_CHUNK_MAX_ATTEMPTS", default=3)
-#: A queued or running run with no progress for this long is re-dispatched.
-SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=60.0)
+#: A queued or running run with no progress for this long is re-dispatched. Longer
+#: than a chunk may take (SEED_CHUNK_TIME_LIMIT_MS), so a live chunk is not doubled.
+SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=90.0)
 #: How often each worker process looks for stalled runs.
 SEED_SWEEP_INTERVAL_SECONDS = env.float("SEED_SWEEP_INTERVAL_SECONDS", default=20.0)
 
@@ -142,6 +143,8 @@ DRAMATIQ_BROKER = {
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 #: Without REDIS_URL, run an in-process worker in the web process (seeding/embedded.py).
 SEED_EMBEDDED_WORKER = env.bool("SEED_EMBEDDED_WORKER", default=True)
+if not REDIS_URL:
+    MIDDLEWARE.append("seeding.middleware.EmbeddedWorkerMiddleware")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -42,6 +42,11 @@ class SeedRun(models.Model):
     is_active = models.BooleanField(null=True, default=True, editable=False)
     executor = models.CharField(max_length=8, choices=Executor.choices, default=Executor.INLINE)
     task_id = models.CharField(max_length=64, blank=True, help_text="Message id of the run's start message.")
+    # Workers: the last phase whose chunk messages went out. Compared and moved under
+    # the run's row lock, so each phase is sent once in the normal course.
+    phase_sent = models.SmallIntegerField(
+        default=-1, editable=False, help_text="Last phase whose chunk messages were sent (workers)."
+    )
     # The plan. Together with `seed` and `as_of` it fully determines the data.
     applications = models.PositiveIntegerField(default=0)
     assets = models.PositiveIntegerField(default=0)

@@ -43,6 +43,8 @@ def parse_seed_request(body: bytes) -> SeedPlan:
         raise BadRequest("the body must be UTF-8 encoded JSON") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise BadRequest("malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object, e.g. {"assets": 1000}')
 

@@ -2,7 +2,7 @@
 
 Living in the workers means no extra process to deploy, and a stalled run is
 picked up as soon as any worker is alive, within SEED_STALL_AFTER_SECONDS plus
-SEED_SWEEP_INTERVAL_SECONDS (80 s with the defaults), instead of waiting for
+SEED_SWEEP_INTERVAL_SECONDS (110 s with the defaults), instead of waiting for
 Redis to requeue a dead worker's messages.
 """
 

@@ -97,9 +97,15 @@ class SeedDemoDataView(ApiView):
             failed = {"run_id": exc.run.pk, "status_url": self.status_url(exc.run)} if exc.run else {}
             return error_response(500, f"seeding failed: {exc}", **failed)
         run = outcome.run
+        if outcome.queued:
+            status, message = "queued", QUEUED_MESSAGE
+        elif run.status == SeedRun.Status.SUCCEEDED:
+            status, message = "success", f"Seeded {run.total_done:,} items."
+        else:  # cancelled while it ran
+            status, message = run.status, f"The run was {run.status} after {run.total_done:,} items."
         body = {
-            "status": "queued" if outcome.queued else "success",
-            "message": QUEUED_MESSAGE if outcome.queued else f"Seeded {run.total_done:,} items.",
+            "status": status,
+            "message": message,
             "run_id": run.pk,
             "task_id": outcome.task_id,
             "status_url": self.status_url(run),

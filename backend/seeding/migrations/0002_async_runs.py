@@ -5,6 +5,18 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def only_queued_or_running_runs_are_active(apps, schema_editor):
+    """Runs recorded before this migration finished long ago (or were left queued or
+    running by a process that died): mark the finished ones inactive before the
+    one-active-run index exists, and leave at most one active."""
+    SeedRun = apps.get_model("seeding", "SeedRun")
+    SeedRun.objects.exclude(status__in=["queued", "running"]).update(is_active=None)
+    active = list(SeedRun.objects.filter(is_active=True).order_by("-created_at", "-id").values_list("pk", flat=True))
+    SeedRun.objects.filter(pk__in=active[1:]).update(
+        status="failed", is_active=None, error="abandoned: found active while upgrading; resume it with --resume"
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -44,6 +56,12 @@ class Migration(migrations.Migration):
             name='task_id',
             field=models.CharField(blank=True, help_text="Message id of the run's start message.", max_length=64),
         ),
+        migrations.AddField(
+            model_name='seedrun',
+            name='phase_sent',
+            field=models.SmallIntegerField(default=-1, editable=False, help_text='Last phase whose chunk messages were sent (workers).'),
+        ),
+        migrations.RunPython(only_queued_or_running_runs_are_active, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='seedrun',
             constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('is_active',), name='seedrun_one_active_run'),

@@ -16,7 +16,7 @@ from seeding.generation.chunks import generate_chunk
 from seeding.generation.spec import RunSpec
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import Chunk, chunks_of
-from seeding.services.status import seed_run_fail, set_status
+from seeding.services.status import seed_run_fail, seed_run_succeed
 from seeding.writers import write_rows
 
 logger = logging.getLogger("seeding.services")
@@ -102,8 +102,9 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int, send_phase) -> str
 def _advance(run_id: int, finished_phase: int, send_phase) -> None:
     """After a commit: finish the run, or start the next phase once this one is complete.
 
-    The run row is locked while deciding, so of several workers finishing chunks
-    at once exactly one sees the phase complete (duplicates would be harmless).
+    Decided under a lock on the run row, and ``phase_sent`` is moved under the same
+    lock: of several workers finishing the last chunks of a phase at once, one
+    sends the next phase (a resend by the sweeper or a redelivery stays harmless).
     """
     with transaction.atomic():
         run = SeedRun.objects.select_for_update().get(pk=run_id)
@@ -111,10 +112,10 @@ def _advance(run_id: int, finished_phase: int, send_phase) -> None:
             return
         phase = current_phase(run)
         if phase is None:
-            set_status(run, SeedRun.Status.SUCCEEDED, finished_at=timezone.now())
-            logger.info("%s succeeded: %s rows", run, run.total_done)
+            seed_run_succeed(run=run)
             return
-        if phase > finished_phase:  # the chunk just written completed its phase
+        if finished_phase < phase and run.phase_sent < phase:  # this commit completed the phase
+            SeedRun.objects.filter(pk=run.pk).update(phase_sent=phase)
             transaction.on_commit(lambda: send_phase(run, phase))
 
 

@@ -29,19 +29,21 @@ class ClearResult:
 def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
     """Delete the rows seeding wrote: all of them, or one run's. Never other rows.
 
-    Refuses (ClearRefused, nothing deleted) while a run is active, or when rows
-    that seeding did not write point at demo rows: deleting the demo rows would
-    then take real data with them.
+    Refuses (ClearRefused, nothing deleted) while any run is active (it may be
+    writing, or reading the very rows as parents), or when rows outside the scope
+    (entered by people, or another run's) point at rows in it: deleting would then
+    take those with them.
     """
-    active = SeedRun.objects.filter(is_active=True)
-    if run is not None:
-        active = active.filter(pk=run.pk)
-    if active_run := active.first():
-        raise ClearRefused(f"{active_run} is still active; cancel it or wait for it to finish")
-
     scope = {"seed_run": run} if run is not None else {"seed_run__isnull": False}
-    _refuse_if_real_rows_depend_on(scope)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Hold off new runs until this clear is done (SQLite's write lock,
+            # taken at BEGIN IMMEDIATE, already does).
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {SeedRun._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+        if active_run := SeedRun.objects.filter(is_active=True).first():
+            raise ClearRefused(f"{active_run} is still {active_run.status}; cancel it or wait for it to finish")
+        _refuse_if_rows_outside_depend_on(scope)
         if run is None and not any(MODELS[kind].objects.real().exists() for kind in KINDS):
             deleted = {kind: MODELS[kind].objects.count() for kind in KINDS}
             _flush_inventory()
@@ -70,7 +72,7 @@ def _flush_inventory() -> None:
     connection.ops.execute_sql_flush(statements)
 
 
-def _refuse_if_real_rows_depend_on(scope: dict) -> None:
+def _refuse_if_rows_outside_depend_on(scope: dict) -> None:
     checks = [
         (Deployment, "application", Application),
         (Deployment, "asset", Asset),
@@ -79,9 +81,10 @@ def _refuse_if_real_rows_depend_on(scope: dict) -> None:
     ]
     for child, field, parent in checks:
         parent_scope = {f"{field}__{key}": value for key, value in scope.items()}
-        dependants = child.objects.real().filter(**parent_scope).count()
-        if dependants:
+        outside = child.objects.exclude(**scope).filter(**parent_scope)
+        if dependants := outside.count():
+            whose = "not written by seeding" if "seed_run__isnull" in scope else "of other runs or people"
             raise ClearRefused(
-                f"{dependants} {child._meta.verbose_name_plural} not written by seeding refer to demo "
-                f"{parent._meta.verbose_name_plural}; delete or re-point them first. Nothing was deleted."
+                f"{dependants} {child._meta.verbose_name_plural} {whose} refer to the "
+                f"{parent._meta.verbose_name_plural} to delete; delete or re-point them first. Nothing was deleted."
             )

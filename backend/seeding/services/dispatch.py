@@ -18,6 +18,8 @@ import dramatiq
 import redis
 from django.conf import settings
 from django.db import connection
+from django.db.models import Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from seeding.models import SeedRun
@@ -25,7 +27,7 @@ from seeding.plan import SeedPlan
 from seeding.services.chunks import current_phase, phase_chunks
 from seeding.services.errors import BrokerUnavailable
 from seeding.services.runs import seed_run_create, seed_run_execute, seed_run_pending_chunks
-from seeding.services.status import seed_run_fail, set_status
+from seeding.services.status import seed_run_fail, seed_run_succeed, transition
 
 logger = logging.getLogger("seeding.services")
 
@@ -63,6 +65,9 @@ def seed_request(
     failed, never left dangling) or SeedingError (an inline run failed).
     """
     inline = runs_inline(plan, mode)
+    from seeding.embedded import ensure_embedded_worker
+
+    ensure_embedded_worker()  # without Redis: also sweeps up runs a restart interrupted
     run = seed_run_create(
         plan=plan,
         source=source,
@@ -93,22 +98,26 @@ def seed_run_enqueue(*, run: SeedRun) -> str:
         raise BrokerUnavailable(f"the message broker is unreachable: {exc}") from exc
     SeedRun.objects.filter(pk=run.pk).update(task_id=message.message_id)
     run.task_id = message.message_id
-    from seeding.embedded import ensure_embedded_worker
-
-    ensure_embedded_worker()
     return message.message_id
 
 
 def seed_run_start(*, run_id: int) -> str:
-    """Worker step for a start message: mark the run running and send its current phase."""
+    """Worker step for a start message: mark the run running and send its current phase.
+
+    Also the sweeper's way back in, so it re-sends the current phase even when that
+    phase was sent before: the earlier messages may be lost.
+    """
     run = SeedRun.objects.filter(pk=run_id).first()
     if run is None or not run.is_active:
         return "skipped"
     if run.status == SeedRun.Status.QUEUED:
-        set_status(run, SeedRun.Status.RUNNING, started_at=run.started_at or timezone.now())
+        # Conditional: a cancel that landed since the read above wins.
+        transition(run, SeedRun.Status.RUNNING, only_from=(SeedRun.Status.QUEUED,), started_at=timezone.now())
+    if run.status != SeedRun.Status.RUNNING:
+        return "skipped"
     phase = current_phase(run)
     if phase is None:
-        set_status(run, SeedRun.Status.SUCCEEDED, finished_at=timezone.now())
+        seed_run_succeed(run=run)
         return "succeeded"
     send_phase(run, phase)
     return f"sent phase {phase}"
@@ -122,7 +131,7 @@ def send_phase(run: SeedRun, phase: int) -> int:
     pending = list(seed_run_pending_chunks(run, kinds))
     for chunk in pending:
         tasks.write_seed_chunk.send(run.pk, chunk.kind, chunk.index)
-    SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now())
+    SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), phase_sent=Greatest("phase_sent", Value(phase)))
     logger.info("%s: sent %s chunk messages of phase %s", run, len(pending), phase)
     return len(pending)
 

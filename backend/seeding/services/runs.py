@@ -15,16 +15,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from seeding.generation.chunks import MODELS
 from seeding.generation.spec import RunSpec
 from seeding.keys import reserve_ids
 from seeding.models import KINDS, SeedChunk, SeedRun
-from seeding.plan import Chunk, SeedPlan, chunks_of, validate_plan
+from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, validate_plan
 from seeding.services.chunks import PHASES, seed_chunk_write
 from seeding.services.errors import RunAlreadyActive, RunNotResumable, SeedingError
-from seeding.services.status import seed_run_fail, set_status
+from seeding.services.status import seed_run_fail, seed_run_succeed, transition
 
 logger = logging.getLogger("seeding.services")
 
@@ -44,6 +46,8 @@ def seed_run_create(
     Raises PlanError (per-field messages) or RunAlreadyActive, writing nothing.
     """
     validate_plan(plan, existing=existing_parents(plan))
+    as_of = (plan.as_of or timezone.now()).replace(microsecond=0)
+    _refuse_as_of_before_existing_assets(plan, as_of)
     _abandon_stale_inline_runs()
     run = SeedRun(
         applications=plan.applications,
@@ -51,7 +55,7 @@ def seed_run_create(
         deployments=plan.deployments,
         events=plan.events,
         seed=plan.seed,
-        as_of=(plan.as_of or timezone.now()).replace(microsecond=0),
+        as_of=as_of,
         chunk_size=plan.chunk_size,
         source=source,
         executor=executor,
@@ -92,17 +96,25 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
         # Its checkpoints describe rows that no longer exist, and its reserved keys
         # may have been handed out again: finishing it would report a lie.
         raise RunNotResumable(f"{run}'s rows were cleared; start a new run instead")
+    _abandon_stale_inline_runs()  # a resumed run may be one whose process died
     try:
-        set_status(
+        # Claimed with a conditional update: a run another process is writing
+        # (inline or on workers) is never taken over.
+        claimed = transition(
             run,
             SeedRun.Status.RUNNING,
+            only_from=Q(status=SeedRun.Status.QUEUED, executor=SeedRun.Executor.INLINE)
+            | Q(status__in=(SeedRun.Status.FAILED, SeedRun.Status.CANCELLED)),
             executor=SeedRun.Executor.INLINE,
-            started_at=run.started_at or timezone.now(),
+            started_at=Coalesce("started_at", Value(timezone.now())),
             error="",
             finished_at=None,
         )
     except IntegrityError:
         raise _already_active_error() from None
+    if not claimed:
+        where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
+        raise RunNotResumable(f"{run} is {run.status} {where}; wait for it, or cancel it first")
     spec = RunSpec.from_run(run)
     threads = writer_threads()
     chunk: Chunk | None = None
@@ -113,8 +125,8 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
                     setattr(run, f"{chunk.kind}_done", run.done(chunk.kind) + chunk.rows)
                 if on_progress:
                     on_progress(run, chunk)
-            if run.status == SeedRun.Status.CANCELLED:
-                logger.info("%s cancelled; committed chunks are kept", run)
+            if run.status != SeedRun.Status.RUNNING:
+                logger.info("%s stopped (%s); committed chunks are kept", run, run.status)
                 return run
     except BaseException as exc:
         if isinstance(exc, ChunkFailed):
@@ -122,17 +134,17 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
         where = f" in {chunk.kind} chunk {chunk.index}" if chunk else ""
         interrupted = isinstance(exc, KeyboardInterrupt)
         message = "interrupted" if interrupted else f"{type(exc).__name__}: {exc}"
-        set_status(
+        transition(
             run,
             SeedRun.Status.CANCELLED if interrupted else SeedRun.Status.FAILED,
+            only_from=SeedRun.ACTIVE_STATUSES,
             error=f"{message}{where}; committed chunks are kept"[:4000],
             finished_at=timezone.now(),
         )
         if interrupted:
             raise exc from None
         raise SeedingError(f"{run} failed{where}: {message}", run=run) from exc
-    set_status(run, SeedRun.Status.SUCCEEDED, finished_at=timezone.now())
-    logger.info("%s succeeded: %s rows", run, run.total_done)
+    seed_run_succeed(run=run)  # unless it was cancelled or failed meanwhile
     return run
 
 
@@ -186,6 +198,17 @@ def existing_parents(plan: SeedPlan) -> dict[str, int]:
     return {kind: MODELS[kind].objects.count() for kind in needed if not plan.count(kind)}
 
 
+def _refuse_as_of_before_existing_assets(plan: SeedPlan, as_of) -> None:
+    """Children of assets already in the database must not predate those assets."""
+    if plan.assets or not (plan.deployments or plan.events):
+        return
+    newer = MODELS["assets"].objects.filter(purchase_date__gt=as_of.date()).count()
+    if newer:
+        raise PlanError(
+            {"as_of": f"is before the purchase date of {newer:,} assets already in the database; use a later base time"}
+        )
+
+
 def _abandon_stale_inline_runs() -> None:
     """Fail inline runs whose process died (no progress for SEED_STALL_AFTER_SECONDS).
 
@@ -230,7 +253,7 @@ def writer_threads() -> int:
 def write_chunks(run: SeedRun, spec: RunSpec, chunks: list[Chunk], threads: int) -> Iterator[tuple[Chunk, bool]]:
     """Write ``chunks`` (of one phase), yielding (chunk, written) as each commits.
 
-    Stops early, with ``run.status`` set to cancelled, when the run is cancelled;
+    Stops early when the run is no longer running (cancelled, or failed elsewhere);
     raises ChunkFailed from the first error after letting chunks in flight finish.
     """
     if threads <= 1 or len(chunks) <= 1:
@@ -274,11 +297,10 @@ def _write_on_own_connection(run: SeedRun, spec: RunSpec, chunk: Chunk) -> bool:
 
 
 def _cancel_requested(run: SeedRun) -> bool:
-    status = SeedRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
-    if status == SeedRun.Status.CANCELLED:
-        run.status = status
-        return True
-    return False
+    """True once the run is no longer running: cancelled, or failed by someone else
+    (e.g. marked abandoned). ``run.status`` is refreshed either way."""
+    run.status = SeedRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+    return run.status != SeedRun.Status.RUNNING
 
 
 def _default_requester(user) -> str:
