@@ -9,12 +9,13 @@ import socket
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from seeding.generation.chunks import generate_chunk
 from seeding.generation.spec import RunSpec
-from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.models import KINDS, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import Chunk, chunks_of
 from seeding.services.status import seed_run_fail, seed_run_succeed
 from seeding.writers import write_rows
@@ -33,17 +34,38 @@ PHASES: tuple[tuple[str, ...], ...] = (("applications", "assets"), ("deployments
 
 
 def seed_chunk_write(*, run: SeedRun, spec: RunSpec, chunk: Chunk) -> bool:
-    """Write one chunk and its checkpoint atomically. False if it was already written."""
+    """Write one chunk and its checkpoint (the SeedChunk row) atomically.
+
+    False if it was already written. The run row is deliberately not touched here:
+    a lock on it would be held through the commit, where PostgreSQL runs the
+    chunk's deferred foreign-key checks, and parallel writers would queue behind
+    each other. ``refresh_progress`` derives the run's counters afterwards.
+    """
     with transaction.atomic():
         if SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists():
             return False
         model, columns = generate_chunk(spec, chunk)
         write_rows(model, columns, seed_run_id=run.pk)
         SeedChunk.objects.create(run=run, kind=chunk.kind, index=chunk.index, rows=chunk.rows, written_by=_writer())
-        SeedRun.objects.filter(pk=run.pk).update(
-            **{f"{chunk.kind}_done": F(f"{chunk.kind}_done") + chunk.rows}, updated_at=timezone.now()
-        )
     return True
+
+
+def refresh_progress(run: SeedRun) -> None:
+    """Set the run's rows-done counters from its committed chunks (and mark it alive).
+
+    Derived from the checkpoints, so the counters are exact whatever crashed
+    between a chunk's commit and this update.
+    """
+    committed = SeedChunk.objects.filter(run=OuterRef("pk"))
+    counters = {
+        f"{kind}_done": Coalesce(
+            Subquery(committed.filter(kind=kind).values("run").annotate(total=Sum("rows")).values("total")), 0
+        )
+        for kind in KINDS
+    }
+    SeedRun.objects.filter(pk=run.pk).update(**counters, updated_at=timezone.now())
+    for name, value in SeedRun.objects.filter(pk=run.pk).values(*counters, "updated_at").first().items():
+        setattr(run, name, value)
 
 
 def phase_of(kind: str) -> int:
@@ -110,6 +132,7 @@ def _advance(run_id: int, finished_phase: int, send_phase) -> None:
         run = SeedRun.objects.select_for_update().get(pk=run_id)
         if run.status != SeedRun.Status.RUNNING:
             return
+        refresh_progress(run)
         phase = current_phase(run)
         if phase is None:
             seed_run_succeed(run=run)

@@ -11,10 +11,11 @@ import getpass
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -24,7 +25,7 @@ from seeding.generation.spec import RunSpec
 from seeding.keys import reserve_ids
 from seeding.models import KINDS, SeedChunk, SeedRun
 from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, validate_plan
-from seeding.services.chunks import PHASES, seed_chunk_write
+from seeding.services.chunks import PHASES, refresh_progress, seed_chunk_write
 from seeding.services.errors import RunAlreadyActive, RunNotResumable, SeedingError
 from seeding.services.status import seed_run_fail, seed_run_succeed, transition
 
@@ -120,15 +121,16 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
     chunk: Chunk | None = None
     try:
         for kinds in PHASES:
-            for chunk, wrote in write_chunks(run, spec, list(seed_run_pending_chunks(run, kinds)), threads):
-                if wrote:
-                    setattr(run, f"{chunk.kind}_done", run.done(chunk.kind) + chunk.rows)
+            for chunk, _written in write_chunks(run, spec, list(seed_run_pending_chunks(run, kinds)), threads):
+                refresh_progress(run)
                 if on_progress:
                     on_progress(run, chunk)
             if run.status != SeedRun.Status.RUNNING:
                 logger.info("%s stopped (%s); committed chunks are kept", run, run.status)
                 return run
     except BaseException as exc:
+        with suppress(DatabaseError):  # the database may be what failed
+            refresh_progress(run)
         if isinstance(exc, ChunkFailed):
             chunk, exc = exc.chunk, exc.__cause__
         where = f" in {chunk.kind} chunk {chunk.index}" if chunk else ""
