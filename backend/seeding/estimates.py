@@ -8,7 +8,7 @@ from seeding.models import KINDS, SeedRun
 from seeding.plan import SeedPlan
 
 #: Rows per second measured with `make bench` on a 2-core machine (whole plan L).
-DEFAULT_RATES = {"postgresql": 60_000.0, "sqlite": 100_000.0}
+DEFAULT_RATES = {"postgresql": 80_000.0, "sqlite": 79_000.0}
 FALLBACK_RATE = 20_000.0
 
 
