@@ -130,9 +130,9 @@ def _advance(run_id: int, finished_phase: int, send_phase) -> None:
     """
     with transaction.atomic():
         run = SeedRun.objects.select_for_update().get(pk=run_id)
+        refresh_progress(run)  # also after a cancel: a chunk in flight then still counts
         if run.status != SeedRun.Status.RUNNING:
             return
-        refresh_progress(run)
         phase = current_phase(run)
         if phase is None:
             seed_run_succeed(run=run)
