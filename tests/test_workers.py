@@ -84,6 +84,19 @@ class Workers:
         self.processes.append(process)
         return process
 
+    def wait_ready(self, count: int, timeout: float = 60.0) -> None:
+        """Until ``count`` worker processes have logged Dramatiq's ready line."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready = sum(
+                path.read_text().count("Worker process is ready for action.")
+                for path in self.tmp_path.glob("worker-*.log")
+            )
+            if ready >= count:
+                return
+            time.sleep(0.2)
+        pytest.fail(f"workers not ready after {timeout} s\n{self.logs()}")
+
     def kill(self, process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
         try:
             os.killpg(process.pid, sig)
@@ -154,9 +167,10 @@ def test_a_queued_run_is_written_by_a_worker_with_exact_counts(settings, workers
 
 
 def test_two_workers_share_one_run(settings, workers):
+    workers.start()
+    workers.start()
+    workers.wait_ready(2)  # so neither can finish the run alone before the other boots
     run = queue_run(settings)
-    workers.start()
-    workers.start()
     run = wait_for(run, finished, workers)
     assert run.status == SeedRun.Status.SUCCEEDED, run.error
     assert counts() == PLAN

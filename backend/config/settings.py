@@ -15,7 +15,8 @@ BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
 
 env = environ.Env()
-environ.Env.read_env(REPO_DIR / ".env")
+if (REPO_DIR / ".env").is_file():
+    environ.Env.read_env(REPO_DIR / ".env")
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 _INSECURE_DEV_KEY = "django-insecure-demoseed-development-only"
@@ -179,5 +180,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {
         "seeding": {"level": env.str("SEEDING_LOG_LEVEL", default="WARNING"), "propagate": True},
+        # Worker boot, readiness, retries and shutdown: what an operator reads.
+        "dramatiq": {"level": env.str("DRAMATIQ_LOG_LEVEL", default="INFO"), "propagate": True},
     },
 }
