@@ -229,6 +229,9 @@ class Command(BaseCommand):
         except services.ClearRefused as exc:
             raise CommandError(str(exc)) from None
         what = f"run #{run.pk}'s demo data" if run else "all demo data"
+        if not result.total:
+            self._say(f"Nothing to clear: {what} is already gone.")
+            return
         self._say(f"Cleared {what}: " + ", ".join(f"{n:,} {kind}" for kind, n in result.deleted.items()))
 
     # --- output ------------------------------------------------------------------
