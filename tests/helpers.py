@@ -19,3 +19,24 @@ def snapshot() -> dict[str, list[tuple]]:
 
 def counts() -> dict[str, int]:
     return {kind: model.objects.count() for kind, model in MODELS.items()}
+
+
+def real_asset(**fields) -> Asset:
+    """An asset entered by a person (no seed run), with plausible defaults."""
+    from datetime import date
+
+    values = {
+        "hostname": "real-host",
+        "ip_address": "192.168.1.10",
+        "serial_number": "REAL1",
+        "asset_type": "server",
+        "manufacturer": "Dell",
+        "model": "R650",
+        "operating_system": "Debian 12",
+        "location": "HQ",
+        "lifecycle_status": "in_use",
+        "purchase_date": date(2026, 1, 1),
+        "owner_team": "Platform Engineering",
+        **fields,
+    }
+    return Asset.objects.create(**values)

@@ -20,7 +20,7 @@ from seeding.models import SeedChunk, SeedRun
 from seeding.selectors import inventory_counts, seed_run_digest
 from seeding.services import chunks as chunk_service
 from tests.conftest import AS_OF, SMALL
-from tests.helpers import counts, snapshot
+from tests.helpers import counts, real_asset, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -216,19 +216,7 @@ def test_clear_removes_only_demo_rows(make_plan):
         owner_team="Finance Systems",
         tier="tier_1",
     )
-    asset = Asset.objects.create(
-        hostname="real-host",
-        ip_address="192.168.1.10",
-        serial_number="REAL1",
-        asset_type="server",
-        manufacturer="Dell",
-        model="R650",
-        operating_system="Debian 12",
-        location="HQ",
-        lifecycle_status="in_use",
-        purchase_date=AS_OF.date(),
-        owner_team="Platform Engineering",
-    )
+    asset = real_asset()
     Event.objects.create(asset=asset, kind="alert", severity="info", source="me", message="hi", occurred_at=AS_OF)
     services.seed(plan=make_plan())
     result = services.demo_data_clear()

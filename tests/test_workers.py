@@ -29,7 +29,7 @@ from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
 from tests.conftest import AS_OF
-from tests.helpers import counts
+from tests.helpers import counts, real_asset
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -204,19 +204,7 @@ def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, wo
     # A row entered by a person holds the IP address that asset ordinal 1,500 will
     # derive from its key: every attempt at assets chunk 1 violates the unique index.
     taken_ip = _ip_addresses(np.array([run.assets_id_base + 1_500]))[0]
-    Asset.objects.create(
-        hostname="printer-3rd-floor",
-        ip_address=taken_ip,
-        serial_number="HP-REAL-1",
-        asset_type="network",
-        manufacturer="HP",
-        model="LaserJet",
-        operating_system="FutureSmart 5",
-        location="HQ",
-        lifecycle_status="in_use",
-        purchase_date=AS_OF.date(),
-        owner_team="End-User Computing",
-    )
+    real_asset(hostname="printer-3rd-floor", ip_address=taken_ip, serial_number="HP-REAL-1", asset_type="network")
     workers.start()
     run = wait_for(run, finished, workers)
     assert run.status == SeedRun.Status.FAILED
