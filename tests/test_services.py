@@ -15,7 +15,7 @@ from django.db.models import F
 
 from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
-from seeding.generation.spec import EVENT_WINDOW_DAYS
+from seeding.generation.spec import EVENT_WINDOW_DAYS, RunSpec
 from seeding.models import SeedChunk, SeedRun
 from seeding.selectors import inventory_counts, seed_run_digest
 from seeding.services import chunks as chunk_service
@@ -125,8 +125,6 @@ def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, m
 def test_rerunning_a_finished_chunk_is_a_no_op(make_plan):
     run = services.seed(plan=make_plan())
     chunk = next(iter(make_plan().chunks()))
-    from seeding.generation.spec import RunSpec
-
     assert services.seed_chunk_write(run=run, spec=RunSpec.from_run(run), chunk=chunk) is False
     assert counts() == SMALL
 
@@ -323,3 +321,37 @@ def test_upgrading_marks_finished_runs_inactive(make_plan):
     migration.only_queued_or_running_runs_are_active(apps, None)
     run.refresh_from_db()
     assert run.is_active is None and run.status == SeedRun.Status.SUCCEEDED
+
+
+def test_a_late_start_message_finishes_a_run_with_exact_counters(make_plan):
+    """All chunks committed, then the worker died before counting them: the sweeper's
+    start message marks the run succeeded with counters taken from the checkpoints."""
+    run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
+    SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)
+    spec = RunSpec.from_run(run)
+    for chunk in make_plan().chunks():
+        services.seed_chunk_write(run=run, spec=spec, chunk=chunk)
+    assert services.seed_run_start(run_id=run.pk) == "succeeded"
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED
+    assert {kind: run.done(kind) for kind in SMALL} == SMALL
+
+
+def test_worker_messages_stand_down_once_a_run_is_resumed_inline(make_plan):
+    run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
+    services.seed_run_fail(run=run, error="a poison chunk")
+    services.seed_run_execute(run=run)  # --resume: now written inline
+    leftover = services.seed_chunk_process(run_id=run.pk, kind="events", index=0, send_phase=lambda *a: None)
+    assert leftover == "skipped"
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED and counts() == SMALL
+
+
+def test_a_chunk_finishing_after_its_run_was_cleared_is_rolled_back(make_plan):
+    run = services.seed_run_create(plan=make_plan())
+    services.seed_run_cancel(run=run)
+    services.demo_data_clear(run=run)
+    chunk = next(iter(make_plan().chunks()))
+    with pytest.raises(services.RunNotResumable, match="cleared while"):
+        services.seed_chunk_write(run=run, spec=RunSpec.from_run(run), chunk=chunk)
+    assert counts() == dict.fromkeys(SMALL, 0)

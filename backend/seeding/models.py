@@ -47,6 +47,9 @@ class SeedRun(models.Model):
     phase_sent = models.SmallIntegerField(
         default=-1, editable=False, help_text="Last phase whose chunk messages were sent (workers)."
     )
+    # Bumped whenever a process claims the run to write it inline (a new run, a
+    # resume); a writer that finds another claim than its own stands down.
+    claim = models.PositiveIntegerField(default=0, editable=False)
     # The plan. Together with `seed` and `as_of` it fully determines the data.
     applications = models.PositiveIntegerField(default=0)
     assets = models.PositiveIntegerField(default=0)

@@ -61,6 +61,11 @@ class Migration(migrations.Migration):
             name='phase_sent',
             field=models.SmallIntegerField(default=-1, editable=False, help_text='Last phase whose chunk messages were sent (workers).'),
         ),
+        migrations.AddField(
+            model_name='seedrun',
+            name='claim',
+            field=models.PositiveIntegerField(default=0, editable=False),
+        ),
         migrations.RunPython(only_queued_or_running_runs_are_active, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='seedrun',

@@ -9,15 +9,13 @@ import socket
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from seeding.generation.chunks import generate_chunk
 from seeding.generation.spec import RunSpec
-from seeding.models import KINDS, SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import Chunk, chunks_of
-from seeding.services.status import seed_run_fail, seed_run_succeed
+from seeding.services.errors import RunCleared
+from seeding.services.status import refresh_progress, seed_run_fail, seed_run_succeed
 from seeding.writers import write_rows
 
 logger = logging.getLogger("seeding.services")
@@ -46,26 +44,12 @@ def seed_chunk_write(*, run: SeedRun, spec: RunSpec, chunk: Chunk) -> bool:
             return False
         model, columns = generate_chunk(spec, chunk)
         write_rows(model, columns, seed_run_id=run.pk)
+        if SeedRun.objects.filter(pk=run.pk, cleared_at__isnull=False).exists():
+            # A clear of this run committed while the chunk was being written (it
+            # waits for writes in flight): these rows must not outlive it.
+            raise RunCleared(f"{run}'s rows were cleared while {chunk.kind} chunk {chunk.index} was written")
         SeedChunk.objects.create(run=run, kind=chunk.kind, index=chunk.index, rows=chunk.rows, written_by=_writer())
     return True
-
-
-def refresh_progress(run: SeedRun) -> None:
-    """Set the run's rows-done counters from its committed chunks (and mark it alive).
-
-    Derived from the checkpoints, so the counters are exact whatever crashed
-    between a chunk's commit and this update.
-    """
-    committed = SeedChunk.objects.filter(run=OuterRef("pk"))
-    counters = {
-        f"{kind}_done": Coalesce(
-            Subquery(committed.filter(kind=kind).values("run").annotate(total=Sum("rows")).values("total")), 0
-        )
-        for kind in KINDS
-    }
-    SeedRun.objects.filter(pk=run.pk).update(**counters, updated_at=timezone.now())
-    for name, value in SeedRun.objects.filter(pk=run.pk).values(*counters, "updated_at").first().items():
-        setattr(run, name, value)
 
 
 def phase_of(kind: str) -> int:
@@ -94,8 +78,8 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int, send_phase) -> str
     Raises to ask the broker for a retry while attempts remain.
     """
     run = SeedRun.objects.filter(pk=run_id).first()
-    if run is None or run.status != SeedRun.Status.RUNNING:
-        return "skipped"  # cancelled, failed, finished, or deleted: nothing to do
+    if run is None or run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
+        return "skipped"  # cancelled, failed, finished, deleted, or taken over by an inline resume
     chunk = next((c for c in chunks_of(kind, run.planned(kind), run.chunk_size) if c.index == index), None)
     if chunk is None:
         return "skipped"
@@ -129,9 +113,12 @@ def _advance(run_id: int, finished_phase: int, send_phase) -> None:
     sends the next phase (a resend by the sweeper or a redelivery stays harmless).
     """
     with transaction.atomic():
-        run = SeedRun.objects.select_for_update().get(pk=run_id)
+        # The UPDATE first: it waits for a clear holding the run table without
+        # holding the run row itself, so the two cannot deadlock.
+        run = SeedRun(pk=run_id)
         refresh_progress(run)  # also after a cancel: a chunk in flight then still counts
-        if run.status != SeedRun.Status.RUNNING:
+        run = SeedRun.objects.select_for_update(no_key=True).get(pk=run_id)
+        if run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
             return
         phase = current_phase(run)
         if phase is None:

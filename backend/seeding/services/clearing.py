@@ -37,10 +37,15 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
     scope = {"seed_run": run} if run is not None else {"seed_run__isnull": False}
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            # Hold off new runs until this clear is done (SQLite's write lock,
-            # taken at BEGIN IMMEDIATE, already does).
+            # Hold off new runs until this clear is done, then wait for writes in
+            # flight (a cancelled run's last chunk) to commit so they are deleted
+            # too; chunks that start later see cleared_at and roll back. SQLite's
+            # write lock, taken at BEGIN IMMEDIATE, already does both.
+            quote = connection.ops.quote_name
             with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {SeedRun._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+                cursor.execute(f"LOCK TABLE {quote(SeedRun._meta.db_table)} IN SHARE ROW EXCLUSIVE MODE")
+                tables = ", ".join(quote(MODELS[kind]._meta.db_table) for kind in KINDS)
+                cursor.execute(f"LOCK TABLE {tables} IN SHARE MODE")
         if active_run := SeedRun.objects.filter(is_active=True).first():
             raise ClearRefused(f"{active_run} is still {active_run.status}; cancel it or wait for it to finish")
         _refuse_if_rows_outside_depend_on(scope)

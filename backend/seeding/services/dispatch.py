@@ -108,7 +108,7 @@ def seed_run_start(*, run_id: int) -> str:
     phase was sent before: the earlier messages may be lost.
     """
     run = SeedRun.objects.filter(pk=run_id).first()
-    if run is None or not run.is_active:
+    if run is None or not run.is_active or run.executor != SeedRun.Executor.WORKERS:
         return "skipped"
     if run.status == SeedRun.Status.QUEUED:
         # Conditional: a cancel that landed since the read above wins.

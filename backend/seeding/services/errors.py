@@ -18,6 +18,10 @@ class RunNotResumable(SeedingError):
     """The run cannot be continued (it succeeded, or its rows were cleared)."""
 
 
+class RunCleared(RunNotResumable):
+    """The run's rows were cleared under a chunk being written; the chunk is dropped."""
+
+
 class ClearRefused(SeedingError):
     """Clearing would touch rows seeding did not write, or a run is active."""
 
@@ -34,4 +38,12 @@ class BrokerUnavailable(SeedingError):
     """The message broker could not be reached; the run was marked failed."""
 
 
-__all__ = ["BrokerUnavailable", "ClearRefused", "PlanError", "RunAlreadyActive", "RunNotResumable", "SeedingError"]
+__all__ = [
+    "BrokerUnavailable",
+    "ClearRefused",
+    "PlanError",
+    "RunAlreadyActive",
+    "RunCleared",
+    "RunNotResumable",
+    "SeedingError",
+]

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,9 +25,9 @@ from seeding.generation.spec import RunSpec
 from seeding.keys import reserve_ids
 from seeding.models import KINDS, SeedChunk, SeedRun
 from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, validate_plan
-from seeding.services.chunks import PHASES, refresh_progress, seed_chunk_write
+from seeding.services.chunks import PHASES, seed_chunk_write
 from seeding.services.errors import RunAlreadyActive, RunNotResumable, SeedingError
-from seeding.services.status import seed_run_fail, seed_run_succeed, transition
+from seeding.services.status import refresh_progress, seed_run_fail, seed_run_succeed, transition
 
 logger = logging.getLogger("seeding.services")
 
@@ -104,9 +104,13 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
         claimed = transition(
             run,
             SeedRun.Status.RUNNING,
-            only_from=Q(status=SeedRun.Status.QUEUED, executor=SeedRun.Executor.INLINE)
-            | Q(status__in=(SeedRun.Status.FAILED, SeedRun.Status.CANCELLED)),
+            only_from=(
+                Q(status=SeedRun.Status.QUEUED, executor=SeedRun.Executor.INLINE)
+                | Q(status__in=(SeedRun.Status.FAILED, SeedRun.Status.CANCELLED))
+            )
+            & Q(cleared_at__isnull=True),
             executor=SeedRun.Executor.INLINE,
+            claim=F("claim") + 1,
             started_at=Coalesce("started_at", Value(timezone.now())),
             error="",
             finished_at=None,
@@ -114,18 +118,23 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
     except IntegrityError:
         raise _already_active_error() from None
     if not claimed:
+        if run.cleared_at is not None:
+            raise RunNotResumable(f"{run}'s rows were cleared; start a new run instead")
         where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
         raise RunNotResumable(f"{run} is {run.status} {where}; wait for it, or cancel it first")
+    my_claim = run.claim
     spec = RunSpec.from_run(run)
     threads = writer_threads()
     chunk: Chunk | None = None
     try:
         for kinds in PHASES:
-            for chunk, _written in write_chunks(run, spec, list(seed_run_pending_chunks(run, kinds)), threads):
+            chunks = list(seed_run_pending_chunks(run, kinds))
+            for chunk, _written in write_chunks(run, spec, chunks, threads, claim=my_claim):
                 refresh_progress(run)
                 if on_progress:
                     on_progress(run, chunk)
-            if run.status != SeedRun.Status.RUNNING:
+            if _cancel_requested(run, my_claim):
+                run.refresh_from_db()
                 logger.info("%s stopped (%s); committed chunks are kept", run, run.status)
                 return run
     except BaseException as exc:
@@ -146,7 +155,7 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
         if interrupted:
             raise exc from None
         raise SeedingError(f"{run} failed{where}: {message}", run=run) from exc
-    seed_run_succeed(run=run)  # unless it was cancelled or failed meanwhile
+    seed_run_succeed(run=run, claim=my_claim)  # unless cancelled, failed or taken over meanwhile
     return run
 
 
@@ -252,7 +261,9 @@ def writer_threads() -> int:
     return max(1, settings.SEED_WRITER_THREADS)
 
 
-def write_chunks(run: SeedRun, spec: RunSpec, chunks: list[Chunk], threads: int) -> Iterator[tuple[Chunk, bool]]:
+def write_chunks(
+    run: SeedRun, spec: RunSpec, chunks: list[Chunk], threads: int, *, claim: int
+) -> Iterator[tuple[Chunk, bool]]:
     """Write ``chunks`` (of one phase), yielding (chunk, written) as each commits.
 
     Stops early when the run is no longer running (cancelled, or failed elsewhere);
@@ -260,7 +271,7 @@ def write_chunks(run: SeedRun, spec: RunSpec, chunks: list[Chunk], threads: int)
     """
     if threads <= 1 or len(chunks) <= 1:
         for chunk in chunks:
-            if _cancel_requested(run):
+            if _cancel_requested(run, claim):
                 return
             try:
                 yield chunk, seed_chunk_write(run=run, spec=spec, chunk=chunk)
@@ -287,7 +298,7 @@ def write_chunks(run: SeedRun, spec: RunSpec, chunks: list[Chunk], threads: int)
                     wait(in_flight)  # chunks in flight commit or roll back on their own
                     raise ChunkFailed(chunk) from exc
                 yield chunk, written
-                if not _cancel_requested(run):
+                if not _cancel_requested(run, claim):
                     submit_next()
 
 
@@ -298,11 +309,12 @@ def _write_on_own_connection(run: SeedRun, spec: RunSpec, chunk: Chunk) -> bool:
         connection.close()  # this thread's connection; the pool's threads end with the phase
 
 
-def _cancel_requested(run: SeedRun) -> bool:
-    """True once the run is no longer running: cancelled, or failed by someone else
-    (e.g. marked abandoned). ``run.status`` is refreshed either way."""
-    run.status = SeedRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
-    return run.status != SeedRun.Status.RUNNING
+def _cancel_requested(run: SeedRun, claim: int) -> bool:
+    """True once this writer should stop: the run is no longer running (cancelled, or
+    failed by someone else, e.g. marked abandoned) or another process claimed it
+    since (a later resume; that process finishes the run). ``run.status`` is refreshed."""
+    run.status, current_claim = SeedRun.objects.filter(pk=run.pk).values_list("status", "claim").first()
+    return run.status != SeedRun.Status.RUNNING or current_claim != claim
 
 
 def _default_requester(user) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from seeding.models import SeedRun
+from seeding.models import KINDS, SeedChunk, SeedRun
 
 logger = logging.getLogger("seeding.services")
 
@@ -40,11 +41,31 @@ def seed_run_fail(*, run: SeedRun, error: str) -> bool:
     return failed
 
 
-def seed_run_succeed(*, run: SeedRun) -> bool:
-    """Mark a running run succeeded (not one that was cancelled or failed meanwhile)."""
-    succeeded = transition(
-        run, SeedRun.Status.SUCCEEDED, only_from=(SeedRun.Status.RUNNING,), finished_at=timezone.now()
-    )
+def seed_run_succeed(*, run: SeedRun, claim: int | None = None) -> bool:
+    """Mark a running run succeeded (not one that was cancelled, failed, or, with
+    ``claim``, claimed by another inline writer meanwhile), with its counters
+    recomputed from its checkpoints first."""
+    refresh_progress(run)
+    condition = Q(status=SeedRun.Status.RUNNING) & (Q(claim=claim) if claim is not None else Q())
+    succeeded = transition(run, SeedRun.Status.SUCCEEDED, only_from=condition, finished_at=timezone.now())
     if succeeded:
         logger.info("%s succeeded: %s rows", run, run.total_done)
     return succeeded
+
+
+def refresh_progress(run: SeedRun) -> None:
+    """Set the run's rows-done counters from its committed chunks (and mark it alive).
+
+    Derived from the checkpoints, so the counters are exact whatever crashed
+    between a chunk's commit and this update.
+    """
+    committed = SeedChunk.objects.filter(run=OuterRef("pk"))
+    counters = {
+        f"{kind}_done": Coalesce(
+            Subquery(committed.filter(kind=kind).values("run").annotate(total=Sum("rows")).values("total")), 0
+        )
+        for kind in KINDS
+    }
+    SeedRun.objects.filter(pk=run.pk).update(**counters, updated_at=timezone.now())
+    for name, value in SeedRun.objects.filter(pk=run.pk).values(*counters, "updated_at").first().items():
+        setattr(run, name, value)

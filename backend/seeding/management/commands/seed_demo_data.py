@@ -212,8 +212,8 @@ class Command(BaseCommand):
                 f"{exc}. {run.total_done:,} rows in earlier chunks are committed; "
                 f"resume with --resume {run.pk} or delete them with --clear-run {run.pk}."
             ) from None
-        if run.status == SeedRun.Status.CANCELLED:
-            self._say(self.style.WARNING(f"Run #{run.pk} was cancelled after {run.total_done:,} rows."))
+        if run.status != SeedRun.Status.SUCCEEDED:
+            self._say(self.style.WARNING(f"Run #{run.pk} stopped, now {run.status}, after {run.total_done:,} rows."))
             return
         elapsed = time.monotonic() - started
         self._print_summary(run, elapsed)
