@@ -17,7 +17,6 @@ It runs a real HTTP server (Django's runserver, debug off) and real
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import json
 import os
 import signal
@@ -31,6 +30,8 @@ import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from api_session import ApiSession  # scripts/ is this script's import path
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
@@ -54,38 +55,6 @@ def recreate_database(admin_url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-
-
-class Client:
-    """Just enough of a browser: cookies, CSRF header, JSON."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def csrf(self) -> str:
-        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
-
-    def login(self, username: str, password: str) -> None:
-        self.opener.open(f"{self.base}/admin/login/").read()
-        form = urllib.parse.urlencode(
-            {"username": username, "password": password, "csrfmiddlewaretoken": self.csrf(), "next": "/admin/"}
-        ).encode()
-        request = urllib.request.Request(f"{self.base}/admin/login/", data=form, headers={"Referer": self.base})
-        self.opener.open(request).read()
-
-    def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict, float]:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json", "X-CSRFToken": self.csrf(), "Referer": self.base}
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-        started = time.perf_counter()
-        try:
-            with self.opener.open(request) as response:
-                payload, status = response.read(), response.status
-        except urllib.error.HTTPError as error:
-            payload, status = error.read(), error.code
-        return status, json.loads(payload), (time.perf_counter() - started) * 1000
 
 
 @contextmanager
@@ -121,7 +90,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def post_latencies(client: Client, plan: dict, expect: int, count: int, cancel: bool) -> list[float]:
+def post_latencies(client: ApiSession, plan: dict, expect: int, count: int, cancel: bool) -> list[float]:
     latencies = []
     for _ in range(count):
         status, body, ms = client.call("POST", "/api/v1/admin/seed-demo-data", plan)
@@ -133,7 +102,7 @@ def post_latencies(client: Client, plan: dict, expect: int, count: int, cancel: 
     return latencies
 
 
-def end_to_end(client: Client, env: dict, workers: int, logs: Path) -> dict:
+def end_to_end(client: ApiSession, env: dict, workers: int, logs: Path) -> dict:
     subprocess.run([*MANAGE, "seed_demo_data", "--clear", "--verbosity", "0"], env=env, check=True, cwd=REPO)
     worker_args = [*MANAGE, "rundramatiq", "--processes", str(workers), "--threads", "1"]
     with process(worker_args, env, logs / f"workers-{workers}.log"):
@@ -204,7 +173,7 @@ def main() -> int:
     results: dict = {}
     with process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{port}"], env, logs / "server.log"):
         wait_http(f"{base}/admin/login/")
-        client = Client(base)
+        client = ApiSession(base)
         client.login("bench", PASSWORD)
         post_latencies(client, PLAN_INLINE, 200, 2, cancel=False)  # warm-up: imports, pools, connections
         inline = post_latencies(client, PLAN_INLINE, 200, args.requests, cancel=False)

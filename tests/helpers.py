@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from inventory.models import Application, Asset, Deployment, Event
-
-MODELS = {"applications": Application, "assets": Asset, "deployments": Deployment, "events": Event}
+from inventory.models import Asset
+from seeding.generation.chunks import MODELS
 
 
 def table_rows(model) -> list[tuple]:

@@ -33,11 +33,3 @@ def ensure_embedded_worker() -> None:
             _worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=200)
             _worker.start()
             logger.info("started the embedded in-process worker (no REDIS_URL set)")
-
-
-def stop_embedded_worker() -> None:
-    global _worker
-    with _lock:
-        if _worker is not None:
-            _worker.stop()
-            _worker = None

@@ -8,16 +8,14 @@ from datetime import UTC, date, datetime
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from inventory.models import Application, Asset, Deployment, Event
+from seeding.generation.chunks import MODELS
 from seeding.models import KINDS, SeedRun
-
-_MODELS = {"applications": Application, "assets": Asset, "deployments": Deployment, "events": Event}
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:
     """Rows per kind: ``{"assets": {"total": n, "demo": m}, ...}``."""
     counts = {}
-    for kind, model in _MODELS.items():
+    for kind, model in MODELS.items():
         row = model.objects.aggregate(total=Count("pk"), demo=Count("pk", filter=Q(seed_run__isnull=False)))
         counts[kind] = {"total": row["total"], "demo": row["demo"]}
     return counts
@@ -32,7 +30,7 @@ def seed_run_digest(run: SeedRun) -> str:
     """
     digest = hashlib.sha256()
     for kind in KINDS:
-        model = _MODELS[kind]
+        model = MODELS[kind]
         names = [f.attname for f in model._meta.concrete_fields if f.name != "seed_run"]
         digest.update(f"{kind}:{','.join(names)}\n".encode())
         rows = model.objects.filter(seed_run=run).order_by("pk").values_list(*names)

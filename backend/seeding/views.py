@@ -34,6 +34,10 @@ def error_response(status: int, message: str, *, headers: dict | None = None, **
     return json_response({"status": "error", "message": message, **extra}, status=status, headers=headers)
 
 
+def run_not_found(run_id: int) -> JsonResponse:
+    return error_response(404, f"there is no seed run #{run_id}")
+
+
 class ApiView(View):
     """Access checks, JSON for every failure, and no traceback ever leaving the server."""
 
@@ -138,9 +142,8 @@ class SeedRunView(ApiView):
     http_method_names = ["get", "options"]
 
     def get(self, request: HttpRequest, run_id: int) -> JsonResponse:
-        run = SeedRun.objects.filter(pk=run_id).first()
-        if run is None:
-            return error_response(404, f"there is no seed run #{run_id}")
+        if (run := SeedRun.objects.filter(pk=run_id).first()) is None:
+            return run_not_found(run_id)
         return json_response({**selectors.seed_run_status(run), "status_url": self.status_url(run)})
 
 
@@ -148,9 +151,8 @@ class SeedRunCancelView(ApiView):
     http_method_names = ["post", "options"]
 
     def post(self, request: HttpRequest, run_id: int) -> JsonResponse:
-        run = SeedRun.objects.filter(pk=run_id).first()
-        if run is None:
-            return error_response(404, f"there is no seed run #{run_id}")
+        if (run := SeedRun.objects.filter(pk=run_id).first()) is None:
+            return run_not_found(run_id)
         try:
             run = services.seed_run_cancel(run=run)
         except services.RunNotResumable:
