@@ -50,6 +50,10 @@ class SeedRun(models.Model):
     # Bumped whenever a process claims the run to write it inline (a new run, a
     # resume); a writer that finds another claim than its own stands down.
     claim = models.PositiveIntegerField(default=0, editable=False)
+    # [name, CREATE INDEX sql] of the indexes this run dropped for a bulk load and
+    # has yet to rebuild (SQLite; see seeding/indexes.py). Written in the same
+    # transaction as the DROPs, so a process that dies mid-load leaves the recipe.
+    deferred_indexes = models.JSONField(default=list, blank=True, editable=False)
     # The plan. Together with `seed` and `as_of` it fully determines the data.
     applications = models.PositiveIntegerField(default=0)
     assets = models.PositiveIntegerField(default=0)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
 from seeding.generation.chunks import MODELS
+from seeding.indexes import restore_orphaned_indexes
 from seeding.models import KINDS, SeedRun
 from seeding.services.errors import ClearRefused
 
@@ -35,6 +36,7 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
     take those with them.
     """
     scope = {"seed_run": run} if run is not None else {"seed_run__isnull": False}
+    restore_orphaned_indexes()  # deleting by seed run wants its index back
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Hold off new runs until this clear is done, then wait for writes in

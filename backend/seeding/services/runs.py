@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from seeding.generation.chunks import MODELS
 from seeding.generation.spec import RunSpec
+from seeding.indexes import indexes_deferred, restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.models import KINDS, SeedChunk, SeedRun
 from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, validate_plan
@@ -50,6 +51,7 @@ def seed_run_create(
     as_of = (plan.as_of or timezone.now()).replace(microsecond=0)
     _refuse_as_of_before_existing_assets(plan, as_of)
     _abandon_stale_inline_runs()
+    restore_orphaned_indexes()
     run = SeedRun(
         applications=plan.applications,
         assets=plan.assets,
@@ -98,6 +100,7 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
         # may have been handed out again: finishing it would report a lie.
         raise RunNotResumable(f"{run}'s rows were cleared; start a new run instead")
     _abandon_stale_inline_runs()  # a resumed run may be one whose process died
+    restore_orphaned_indexes()
     try:
         # Claimed with a conditional update: a run another process is writing
         # (inline or on workers) is never taken over.
@@ -129,10 +132,12 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
     try:
         for kinds in PHASES:
             chunks = list(seed_run_pending_chunks(run, kinds))
-            for chunk, _written in write_chunks(run, spec, chunks, threads, claim=my_claim):
-                refresh_progress(run)
-                if on_progress:
-                    on_progress(run, chunk)
+            pending_rows = {kind: sum(c.rows for c in chunks if c.kind == kind) for kind in kinds}
+            with indexes_deferred(run, pending_rows):
+                for chunk, _written in write_chunks(run, spec, chunks, threads, claim=my_claim):
+                    refresh_progress(run)
+                    if on_progress:
+                        on_progress(run, chunk)
             if _cancel_requested(run, my_claim):
                 run.refresh_from_db()
                 logger.info("%s stopped (%s); committed chunks are kept", run, run.status)
