@@ -7,8 +7,9 @@ from django.db.models import F
 from seeding.models import KINDS, SeedRun
 from seeding.plan import SeedPlan
 
-#: Rows per second measured with `make bench` on a 2-core machine (whole plan L).
-DEFAULT_RATES = {"postgresql": 80_000.0, "sqlite": 79_000.0}
+#: Rows per second measured with `make bench` on a 2-core machine (whole plan L,
+#: median of three), rounded down.
+DEFAULT_RATES = {"postgresql": 115_000.0, "sqlite": 200_000.0}
 FALLBACK_RATE = 20_000.0
 
 
