@@ -1,16 +1,22 @@
 """Deferred secondary indexes during bulk loads (seeding/indexes.py).
 
-SQLite drops a big, nearly empty table's non-unique indexes while a run writes
-it and rebuilds them afterwards; PostgreSQL never does. Either way the schema a
-run leaves behind is the schema it found.
+SQLite drops a big, nearly empty table's non-unique indexes while an inline run
+writes it and rebuilds them afterwards; PostgreSQL never does. Either way the
+schema a run leaves behind, however it ends, is the schema it found.
 """
 
 from __future__ import annotations
 
-import pytest
-from django.db import connection
+from datetime import timedelta
 
-from inventory.models import Deployment, Event
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, connection
+from django.test import RequestFactory
+from django.utils import timezone
+
+from inventory.models import Event
 from seeding import indexes, services
 from seeding.models import SeedRun
 from seeding.services import chunks as chunk_service
@@ -19,6 +25,8 @@ from tests.conftest import SMALL
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EVENT_SECONDARY = {"occurred_at", "asset_id", "deployment_id", "seed_run_id"}
+#: With chunk size 100: parents of one chunk each (kept indexed), 25 chunks of events (deferred).
+ONLY_EVENTS_DEFERRED = {"applications": 30, "assets": 100, "deployments": 100}
 
 
 def index_sql() -> dict[str, str]:
@@ -36,53 +44,22 @@ def index_sql() -> dict[str, str]:
 
 def indexed_columns(model) -> set[str]:
     """Columns of ``model``'s table that lead some index, per the database's own catalogue."""
-    table = model._meta.db_table
     with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, table)
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
     return {spec["columns"][0] for spec in constraints.values() if spec["index"] and spec["columns"]}
 
 
-def test_a_bulk_load_leaves_the_schema_as_it_found_it(make_plan):
+@pytest.fixture(autouse=True)
+def schema_guard():
+    """Schema changes survive the test database's flush: a test that leaves an index
+    dropped would hide the damage from every later test. Put it back, and fail."""
     before = index_sql()
-    seen: dict[str, set[str]] = {"events": set()}
-    unique_pair_while_deploying: list[bool] = []
-
-    def note_indexes(run, chunk):
-        if chunk.kind == "events":
-            seen["events"].update(indexed_columns(Event))
-        elif chunk.kind == "deployments":
-            pairs = [c for c in _constraints(Deployment).values() if c["unique"] and len(c["columns"]) == 2]
-            unique_pair_while_deploying.append(bool(pairs))
-
-    run = services.seed(plan=make_plan(), on_progress=note_indexes)
-
-    assert index_sql() == before
-    assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []
-    if connection.vendor == "sqlite":
-        # While events were written, none of their secondary indexes existed ...
-        assert not seen["events"] & EVENT_SECONDARY
-        # ... but deployments kept their unique (application, asset) index throughout.
-        assert unique_pair_while_deploying and all(unique_pair_while_deploying)
-    else:
-        assert seen["events"] >= EVENT_SECONDARY
-
-
-def test_a_failed_load_still_rebuilds_its_indexes(make_plan, monkeypatch):
-    before = index_sql()
-    run = services.seed_run_create(plan=make_plan())
-    real_write = chunk_service.write_rows
-
-    def fail_on_fourth_event_chunk(model, columns, **kwargs):
-        if model is Event and columns["id"][0] == run.events_id_base + 300:
-            raise RuntimeError("disk on fire")
-        return real_write(model, columns, **kwargs)
-
-    monkeypatch.setattr(chunk_service, "write_rows", fail_on_fourth_event_chunk)
-    with pytest.raises(services.SeedingError, match="events chunk 3"):
-        services.seed_run_execute(run=run)
-
-    assert index_sql() == before
-    assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []
+    yield before
+    missing = {name: sql for name, sql in before.items() if name not in index_sql()}
+    with connection.cursor() as cursor:
+        for sql in missing.values():
+            cursor.execute(sql)
+    assert not missing, f"the test left indexes dropped: {sorted(missing)}"
 
 
 @pytest.fixture
@@ -91,29 +68,140 @@ def sqlite_only():
         pytest.skip("indexes are deferred on SQLite only; PostgreSQL keeps them (tested above)")
 
 
-@pytest.mark.usefixtures("sqlite_only")
-@pytest.mark.parametrize("next_step", ["new run", "clear"])
-def test_indexes_a_dead_process_dropped_are_rebuilt_by_the_next_run_or_clear(make_plan, monkeypatch, next_step):
-    before = index_sql()
+def fail_in_events_chunk(run, index: int, error: Exception):
+    """A write_rows that fails on events chunk ``index`` (chunk size 100) and writes everything else."""
+    real_write = chunk_service.write_rows
+
+    def write(model, columns, **kwargs):
+        if model is Event and columns["id"][0] == run.events_id_base + 100 * index:
+            raise error
+        return real_write(model, columns, **kwargs)
+
+    return write
+
+
+def test_a_bulk_load_leaves_the_schema_as_it_found_it(make_plan, schema_guard):
+    seen_while_writing_events: set[str] = set()
+
+    def note_indexes(run, chunk):
+        if chunk.kind == "events":
+            seen_while_writing_events.update(indexed_columns(Event))
+
+    run = services.seed(plan=make_plan(), on_progress=note_indexes)
+
+    assert index_sql() == schema_guard
+    assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []
+    if connection.vendor == "sqlite":
+        assert not seen_while_writing_events & EVENT_SECONDARY
+    else:
+        assert seen_while_writing_events >= EVENT_SECONDARY
+
+
+def test_a_failed_load_still_rebuilds_its_indexes(make_plan, monkeypatch, schema_guard):
     run = services.seed_run_create(plan=make_plan())
-    # The process "dies" in the middle of the events: its rebuild never runs.
+    monkeypatch.setattr(chunk_service, "write_rows", fail_in_events_chunk(run, 3, RuntimeError("disk on fire")))
+    seen_while_writing_events: set[str] = set()
+
+    def note_indexes(run, chunk):
+        if chunk.kind == "events":
+            seen_while_writing_events.update(indexed_columns(Event))
+
+    with pytest.raises(services.SeedingError, match="events chunk 3"):
+        services.seed_run_execute(run=run, on_progress=note_indexes)
+
+    if connection.vendor == "sqlite":
+        assert not seen_while_writing_events & EVENT_SECONDARY, "the indexes were dropped for chunks 0 to 2"
+    assert index_sql() == schema_guard
+    assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []
+
+
+@pytest.mark.usefixtures("sqlite_only")
+@pytest.mark.parametrize("next_step", ["new run", "resume", "clear"])
+def test_indexes_a_dead_process_dropped_are_rebuilt_by_the_next_run_resume_or_clear(
+    make_plan, monkeypatch, schema_guard, next_step
+):
+    run = services.seed_run_create(plan=make_plan(**ONLY_EVENTS_DEFERRED))
+    # The process dies while writing events chunk 3: no rebuild, no status change.
     monkeypatch.setattr(indexes, "restore_indexes", lambda run: 0)
-    monkeypatch.setattr(
-        chunk_service, "write_rows", lambda model, *a, **k: (_ for _ in ()).throw(RuntimeError("killed"))
-    )
+    monkeypatch.setattr(chunk_service, "write_rows", fail_in_events_chunk(run, 3, RuntimeError("killed")))
     with pytest.raises(services.SeedingError):
         services.seed_run_execute(run=run)
     monkeypatch.undo()
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    SeedRun.objects.filter(pk=run.pk).update(
+        status=SeedRun.Status.RUNNING, is_active=True, finished_at=None, error="", updated_at=an_hour_ago
+    )
+    recorded = {name for name, _sql in SeedRun.objects.get(pk=run.pk).deferred_indexes}
+    event_indexes = {name for name, sql in schema_guard.items() if '"inventory_event"' in sql}
+    assert recorded == event_indexes == set(schema_guard) - set(index_sql())
+    assert len(recorded) == len(EVENT_SECONDARY)
 
-    recorded = SeedRun.objects.get(pk=run.pk).deferred_indexes
-    assert recorded and {name for name, _sql in recorded} == set(before) - set(index_sql())
     if next_step == "new run":
         services.seed(plan=make_plan(applications=1, assets=0, deployments=0, events=0))
+    elif next_step == "resume":
+        services.seed_run_execute(run=run)
+        assert Event.objects.count() == SMALL["events"]
     else:
         services.demo_data_clear()
 
-    assert index_sql() == before
+    assert index_sql() == schema_guard
     assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_failed_rebuild_fails_the_run_keeps_the_recipe_and_is_retried(make_plan, monkeypatch, schema_guard):
+    real_restore = indexes.restore_indexes
+
+    def rebuild_fails(run):
+        if not SeedRun.objects.get(pk=run.pk).deferred_indexes:
+            return real_restore(run)  # nothing to build after the parents' phases
+        raise DatabaseError("database or disk is full")
+
+    monkeypatch.setattr(indexes, "restore_indexes", rebuild_fails)
+    with pytest.raises(services.SeedingError, match="while rebuilding deferred indexes"):
+        services.seed(plan=make_plan(**ONLY_EVENTS_DEFERRED, events=250))
+    monkeypatch.undo()
+    run = SeedRun.objects.get()
+    assert run.status == SeedRun.Status.FAILED and "disk is full" in run.error
+    assert run.events_done == 250, "every row was written; only the indexes are missing"
+    assert {name for name, _sql in run.deferred_indexes} == set(schema_guard) - set(index_sql())
+
+    services.demo_data_clear()
+
+    assert index_sql() == schema_guard
+    assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_failed_rebuild_does_not_hide_the_chunk_error(make_plan, monkeypatch):
+    run = services.seed_run_create(plan=make_plan(**ONLY_EVENTS_DEFERRED))
+    monkeypatch.setattr(chunk_service, "write_rows", fail_in_events_chunk(run, 3, RuntimeError("disk on fire")))
+    real_restore = indexes.restore_indexes
+
+    def rebuild_fails_once(run):
+        if not SeedRun.objects.get(pk=run.pk).deferred_indexes:
+            return real_restore(run)  # nothing to build after the parents' phases
+        monkeypatch.setattr(indexes, "restore_indexes", real_restore)  # the clear below succeeds
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(indexes, "restore_indexes", rebuild_fails_once)
+    with pytest.raises(services.SeedingError, match="events chunk 3: RuntimeError: disk on fire"):
+        services.seed_run_execute(run=run)
+    run.refresh_from_db()
+    assert "disk on fire" in run.error and run.deferred_indexes
+    services.demo_data_clear()  # rebuilds, and leaves the schema as found for the guard
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_writer_that_lost_its_run_drops_nothing(make_plan, schema_guard):
+    run = services.seed_run_create(plan=make_plan())
+    SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)
+    with indexes.indexes_deferred(run, {"events": 10_000}, claim=run.claim + 1) as dropped:
+        assert dropped == []
+        assert index_sql() == schema_guard
+    with indexes.indexes_deferred(run, {"events": 10_000}, claim=run.claim) as dropped:
+        assert len(dropped) == len(EVENT_SECONDARY)
+    assert index_sql() == schema_guard
 
 
 @pytest.mark.usefixtures("sqlite_only")
@@ -131,15 +219,45 @@ def test_a_table_already_holding_more_rows_keeps_its_indexes(make_plan):
     assert Event.objects.count() == SMALL["events"] + 500
 
 
-def test_a_plan_of_one_chunk_per_kind_defers_nothing(make_plan):
-    before = index_sql()
+def test_a_plan_of_one_chunk_per_kind_defers_nothing(make_plan, schema_guard):
     run = services.seed_run_create(plan=make_plan(chunk_size=5_000))
     seen: set[str] = set()
     services.seed_run_execute(run=run, on_progress=lambda run, chunk: seen.update(indexed_columns(Event)))
     assert seen >= EVENT_SECONDARY
-    assert index_sql() == before
+    assert index_sql() == schema_guard
 
 
-def _constraints(model) -> dict:
+@pytest.mark.usefixtures("sqlite_only")
+def test_only_explicit_non_unique_indexes_are_deferrable():
+    statements = [
+        "CREATE TABLE scratch_idx (id integer PRIMARY KEY, a integer UNIQUE, b integer, c integer, d integer)",
+        "CREATE INDEX scratch_b ON scratch_idx (b)",
+        "CREATE INDEX scratch_c_partial ON scratch_idx (c) WHERE c > 0",
+        "CREATE UNIQUE INDEX scratch_d_unique ON scratch_idx (d)",
+        "CREATE UNIQUE INDEX scratch_bc_partial_unique ON scratch_idx (b, c) WHERE d IS NOT NULL",
+    ]
     with connection.cursor() as cursor:
-        return connection.introspection.get_constraints(cursor, model._meta.db_table)
+        for sql in statements:
+            cursor.execute(sql)
+        try:
+            found = dict(indexes._non_unique_indexes(cursor, "scratch_idx"))
+        finally:
+            cursor.execute("DROP TABLE scratch_idx")
+    assert found == {"scratch_b": statements[1], "scratch_c_partial": statements[2]}
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_the_admin_keeps_a_run_that_holds_a_recipe(make_plan, monkeypatch):
+    run = services.seed_run_create(plan=make_plan(applications=30, assets=0, deployments=0, events=0))
+    SeedRun.objects.filter(pk=run.pk).update(
+        status=SeedRun.Status.FAILED, is_active=None, deferred_indexes=[["some_index", "CREATE INDEX ..."]]
+    )
+    run.refresh_from_db()
+    request = RequestFactory().get("/")
+    request.user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pw")
+    run_admin = admin.site._registry[SeedRun]
+
+    assert not run_admin.has_delete_permission(request, run)
+    SeedRun.objects.filter(pk=run.pk).update(deferred_indexes=[])
+    run.refresh_from_db()
+    assert run_admin.has_delete_permission(request, run)

@@ -107,7 +107,9 @@ class SeedRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # A run's rows point at it: clear them first (seed_demo_data --clear-run).
-        if obj is not None and (obj.is_active or (obj.cleared_at is None and obj.total_done)):
+        # A run holding the recipe of indexes it dropped keeps it until they are
+        # rebuilt (the next run, resume or clear does it).
+        if obj is not None and (obj.is_active or obj.deferred_indexes or (obj.cleared_at is None and obj.total_done)):
             return False
         return super().has_delete_permission(request, obj)
 

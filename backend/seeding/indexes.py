@@ -3,22 +3,23 @@
 Why: realistic events point at random assets and deployments, so every chunk
 touches leaf pages all over the ``asset_id`` and ``deployment_id`` indexes, and
 each commit writes all of those pages to the WAL again. Measured on plan L's
-million events (2 cores, SQLite 3.x, 64 MB cache): 6.7 s with the indexes in
-place, 2.8 s without them plus 1.2 s to build them afterwards from sorted data.
+million events (2 cores, SQLite 3.40, 64 MB cache): 6.7 s with the indexes in
+place, 2.8 s without them plus 1.2 s to build them afterwards from sorted keys.
 Bulk loaders have long done the same (SQLite's docs, ``pg_restore``).
 
 When: only on SQLite, only for a run written inline (one process, one writer),
-and only for a kind with at least two chunks pending into a table that holds
-fewer rows than that: rebuilding then costs less than maintaining. Unique
+and only for a kind with more than one chunk of rows pending into a table that
+holds fewer rows than that: rebuilding then costs less than maintaining. Unique
 indexes are never dropped: they back uniqueness by construction, and a replayed
 chunk must still fail on them rather than duplicate rows.
 
 Crash safety: the DROPs and the record of what was dropped
-(``SeedRun.deferred_indexes``) commit in one transaction. Indexes are rebuilt
-when the load ends, however it ends; if the process dies first, the record
-survives and ``restore_orphaned_indexes`` rebuilds them the next time a run is
-created, resumed or cleared. Until then the tables are correct, only slower to
-search.
+(``SeedRun.deferred_indexes``) commit in one transaction, and only while the
+writer still owns the run. Indexes are rebuilt when the load ends, however it
+ends; if the process dies first, the record survives and
+``restore_orphaned_indexes`` rebuilds them once the run is no longer active (the
+next run, resume or clear first marks a dead process's run abandoned). Until
+then the tables are correct, only slower to search.
 """
 
 from __future__ import annotations
@@ -27,16 +28,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from seeding.generation.chunks import MODELS
 from seeding.models import SeedRun
 
 logger = logging.getLogger("seeding.services")
-
-#: A kind needs at least this many chunks pending for its indexes to be deferred:
-#: a single chunk is a single transaction anyway.
-MIN_CHUNKS_TO_DEFER = 2
 
 #: Page cache (and so sorter memory) while indexes are rebuilt, in KiB.
 INDEX_BUILD_CACHE_KIB = 16 * 1024
@@ -44,75 +41,118 @@ INDEX_BUILD_CACHE_KIB = 16 * 1024
 IndexRecipe = list[str]  # [index name, CREATE INDEX statement]
 
 
+class IndexRebuildFailed(DatabaseError):
+    """The rows are all written, but rebuilding the indexes dropped for them failed.
+
+    The recipe is kept on the run, so a later run, resume or clear tries again.
+    """
+
+
 @contextmanager
-def indexes_deferred(run: SeedRun, pending_rows: dict[str, int]) -> Iterator[list[str]]:
+def indexes_deferred(run: SeedRun, pending_rows: dict[str, int], *, claim: int) -> Iterator[list[str]]:
     """Drop the deferrable indexes of the kinds in ``pending_rows`` for the block, rebuild after.
 
-    Yields the names of the dropped indexes (empty when nothing qualified).
+    Yields the names of the dropped indexes (empty when nothing qualified or this
+    writer no longer holds ``claim`` on the run). If the block raises, a failed
+    rebuild is logged and the block's own exception goes on: it is the cause.
     """
-    dropped = _drop_deferrable_indexes(run, pending_rows)
+    if connection.vendor != "sqlite":
+        yield []
+        return
     try:
-        yield [name for name, _sql in dropped]
-    finally:
-        if dropped:
+        yield [name for name, _sql in _drop_deferrable_indexes(run, pending_rows, claim)]
+    except BaseException:
+        try:
             restore_indexes(run)
+        except DatabaseError:
+            logger.exception("%s: rebuilding deferred indexes failed; the next run, resume or clear retries", run)
+        raise
+    # Read from the database rather than from what this block dropped: a Ctrl-C
+    # between the DROPs' commit and the yield must not leave them behind either.
+    try:
+        restore_indexes(run)
+    except DatabaseError as exc:
+        raise IndexRebuildFailed(f"rebuilding deferred indexes failed: {exc}") from exc
 
 
 def restore_indexes(run: SeedRun) -> int:
     """Rebuild the indexes ``run`` recorded as dropped and clear the record; returns how many were built.
 
-    Idempotent: an index that exists again (a migration may have rebuilt its table) is skipped.
+    Idempotent: an index that exists again (a migration may have rebuilt its
+    table) is skipped. All or nothing: a failure rolls back every index built
+    here and keeps the record.
     """
     with transaction.atomic():
-        recipes = SeedRun.objects.select_for_update().filter(pk=run.pk).values_list("deferred_indexes", flat=True)
-        recipes = next(iter(recipes), None) or []
-        present = _index_names() if recipes else set()
+        record = SeedRun.objects.filter(pk=run.pk).values_list("deferred_indexes", flat=True).first()
+        if not record:
+            return 0
+        present = _index_names()
         built = 0
         with connection.cursor() as cursor, _sort_memory_capped(cursor):
-            for name, sql in recipes:
+            for name, sql in record:
                 if name not in present:
+                    logger.info("%s: building index %s", run, name)
                     cursor.execute(sql)
+                    present.add(name)
                     built += 1
         SeedRun.objects.filter(pk=run.pk).update(deferred_indexes=[])
     run.deferred_indexes = []
-    if built:
-        logger.info("Rebuilt %d deferred indexes of %s", built, run)
     return built
 
 
 def restore_orphaned_indexes() -> int:
-    """Rebuild indexes that runs no longer active dropped and never rebuilt (their process died)."""
+    """Rebuild what runs no longer active dropped and never rebuilt (their process died).
+
+    A run whose recipe cannot be rebuilt (its table changed meanwhile, say) is
+    logged and skipped, so it can never block new runs or clearing.
+    """
+    if connection.vendor != "sqlite":
+        return 0
     built = 0
     for run in SeedRun.objects.filter(is_active__isnull=True).exclude(deferred_indexes=[]):
-        built += restore_indexes(run)
+        try:
+            built += restore_indexes(run)
+        except DatabaseError:
+            logger.exception("%s: could not rebuild its deferred indexes %s", run, run.deferred_indexes)
     return built
 
 
-def _drop_deferrable_indexes(run: SeedRun, pending_rows: dict[str, int]) -> list[IndexRecipe]:
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
+def _drop_deferrable_indexes(run: SeedRun, pending_rows: dict[str, int], claim: int) -> list[IndexRecipe]:
+    if connection.in_atomic_block:
         # In a caller's transaction the rebuild would land in it too, and a
         # rollback there would also undo the rows the indexes were dropped for:
         # nothing to gain, and harder to reason about.
         return []
     dropped: list[IndexRecipe] = []
+    deferred_kinds: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:
+        owned = SeedRun.objects.filter(pk=run.pk, status=SeedRun.Status.RUNNING, claim=claim)
+        record = owned.values_list("deferred_indexes", flat=True).first()
+        if record is None:
+            return []  # cancelled, or claimed by another writer: leave the schema alone
+        recorded = {name for name, _sql in record}
         for kind, rows in pending_rows.items():
             model = MODELS[kind]
-            if rows < MIN_CHUNKS_TO_DEFER * run.chunk_size or model.objects.count() >= rows:
+            if rows <= run.chunk_size or model.objects.count() >= rows:
                 continue
             for name, sql in _non_unique_indexes(cursor, model._meta.db_table):
-                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-                dropped.append([name, sql])
+                if name not in recorded:
+                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+                    dropped.append([name, sql])
+            deferred_kinds.append(kind)
         if dropped:
-            SeedRun.objects.filter(pk=run.pk).update(deferred_indexes=[*run.deferred_indexes, *dropped])
-            run.deferred_indexes = [*run.deferred_indexes, *dropped]
+            owned.update(deferred_indexes=[*record, *dropped])
     if dropped:
-        logger.info("%s: deferred %d indexes until its %s are written", run, len(dropped), " and ".join(pending_rows))
+        logger.info("%s: deferred %d indexes until its %s are written", run, len(dropped), " and ".join(deferred_kinds))
     return dropped
 
 
 def _non_unique_indexes(cursor, table: str) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX sql) of ``table``'s explicit, non-unique indexes."""
+    """(name, CREATE INDEX sql) of ``table``'s explicit, non-unique indexes.
+
+    Implicit indexes (primary key, inline UNIQUE) have no SQL and cannot be
+    dropped; explicit unique ones, partial or not, are left alone on purpose.
+    """
     cursor.execute(f"PRAGMA index_list({connection.ops.quote_name(table)})")
     non_unique = {row[1] for row in cursor.fetchall() if not row[2]}
     cursor.execute(
@@ -132,9 +172,6 @@ def _sort_memory_capped(cursor) -> Iterator[None]:
     as many take the whole 64 MB. Shrinking the cache for the build frees its
     pages and caps each sorted run at INDEX_BUILD_CACHE_KIB.
     """
-    if connection.vendor != "sqlite":
-        yield
-        return
     cursor.execute("PRAGMA cache_size")
     (configured,) = cursor.fetchone()
     cursor.execute(f"PRAGMA cache_size = {-INDEX_BUILD_CACHE_KIB}")

@@ -9,6 +9,7 @@ together with the chunk's checkpoint.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
 
@@ -20,7 +21,7 @@ from seeding.generation.rows import Columns
 #: Rows per INSERT statement on SQLite. One statement per row spends most of its
 #: time stepping and resetting the statement; 100 rows per statement wrote plan
 #: L's million events in 1.8 s instead of 3.0 s here (more rows gained nothing).
-#: Capped so a statement stays within Django's 999-parameter limit for SQLite.
+#: Capped by the connection's own bound-parameter limit (32,766 since SQLite 3.32).
 SQLITE_ROWS_PER_INSERT = 100
 
 
@@ -43,7 +44,8 @@ def write_rows(model: type[Model], columns: Columns, *, seed_run_id: int, using:
                     copy.write_row(row)
         elif connection.vendor == "sqlite":
             # The raw sqlite3 cursor: Django's wrapper would rewrite every row's params.
-            per_insert = max(1, min(SQLITE_ROWS_PER_INSERT, connection.features.max_query_params // len(db_columns)))
+            max_params = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            per_insert = max(1, min(SQLITE_ROWS_PER_INSERT, max_params // len(db_columns)))
             _insert_sqlite(cursor.cursor, f"INSERT INTO {table} ({column_list}) VALUES ", list(rows), per_insert)
         else:
             placeholders = ", ".join(["%s"] * len(db_columns))
@@ -52,9 +54,8 @@ def write_rows(model: type[Model], columns: Columns, *, seed_run_id: int, using:
 
 
 def _insert_sqlite(cursor, insert: str, rows: Sequence[tuple], per_insert: int) -> None:
-    """``rows`` in multi-row INSERTs of ``per_insert`` rows, then the remainder one by one."""
-    width = len(rows[0])
-    one_row = f"({', '.join('?' * width)})"
+    """``rows`` in INSERTs of ``per_insert`` rows each, then one INSERT for the remainder."""
+    one_row = f"({', '.join('?' * len(rows[0]))})"
     whole = len(rows) - len(rows) % per_insert
     if whole:
         batches: Iterable[list] = (
@@ -62,4 +63,4 @@ def _insert_sqlite(cursor, insert: str, rows: Sequence[tuple], per_insert: int) 
         )
         cursor.executemany(insert + ", ".join([one_row] * per_insert), batches)
     if whole < len(rows):
-        cursor.executemany(insert + one_row, rows[whole:])
+        cursor.execute(insert + ", ".join([one_row] * (len(rows) - whole)), list(chain.from_iterable(rows[whole:])))

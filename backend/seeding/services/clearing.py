@@ -14,6 +14,7 @@ from seeding.generation.chunks import MODELS
 from seeding.indexes import restore_orphaned_indexes
 from seeding.models import KINDS, SeedRun
 from seeding.services.errors import ClearRefused
+from seeding.services.status import abandon_stale_inline_runs
 
 logger = logging.getLogger("seeding.services")
 
@@ -36,6 +37,7 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
     take those with them.
     """
     scope = {"seed_run": run} if run is not None else {"seed_run__isnull": False}
+    abandon_stale_inline_runs()  # a dead process's run must not block clearing forever
     restore_orphaned_indexes()  # deleting by seed run wants its index back
     with transaction.atomic():
         if connection.vendor == "postgresql":

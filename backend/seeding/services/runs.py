@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import suppress
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -22,13 +21,13 @@ from django.utils import timezone
 
 from seeding.generation.chunks import MODELS
 from seeding.generation.spec import RunSpec
-from seeding.indexes import indexes_deferred, restore_orphaned_indexes
+from seeding.indexes import IndexRebuildFailed, indexes_deferred, restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.models import KINDS, SeedChunk, SeedRun
 from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, validate_plan
 from seeding.services.chunks import PHASES, seed_chunk_write
 from seeding.services.errors import RunAlreadyActive, RunNotResumable, SeedingError
-from seeding.services.status import refresh_progress, seed_run_fail, seed_run_succeed, transition
+from seeding.services.status import abandon_stale_inline_runs, refresh_progress, seed_run_succeed, transition
 
 logger = logging.getLogger("seeding.services")
 
@@ -50,7 +49,7 @@ def seed_run_create(
     validate_plan(plan, existing=existing_parents(plan))
     as_of = (plan.as_of or timezone.now()).replace(microsecond=0)
     _refuse_as_of_before_existing_assets(plan, as_of)
-    _abandon_stale_inline_runs()
+    abandon_stale_inline_runs()
     restore_orphaned_indexes()
     run = SeedRun(
         applications=plan.applications,
@@ -99,7 +98,7 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
         # Its checkpoints describe rows that no longer exist, and its reserved keys
         # may have been handed out again: finishing it would report a lie.
         raise RunNotResumable(f"{run}'s rows were cleared; start a new run instead")
-    _abandon_stale_inline_runs()  # a resumed run may be one whose process died
+    abandon_stale_inline_runs()  # a resumed run may be one whose process died
     restore_orphaned_indexes()
     try:
         # Claimed with a conditional update: a run another process is writing
@@ -128,12 +127,11 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
     my_claim = run.claim
     spec = RunSpec.from_run(run)
     threads = writer_threads()
-    chunk: Chunk | None = None
     try:
         for kinds in PHASES:
             chunks = list(seed_run_pending_chunks(run, kinds))
             pending_rows = {kind: sum(c.rows for c in chunks if c.kind == kind) for kind in kinds}
-            with indexes_deferred(run, pending_rows):
+            with indexes_deferred(run, pending_rows, claim=my_claim):
                 for chunk, _written in write_chunks(run, spec, chunks, threads, claim=my_claim):
                     refresh_progress(run)
                     if on_progress:
@@ -147,7 +145,9 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
             refresh_progress(run)
         if isinstance(exc, ChunkFailed):
             chunk, exc = exc.chunk, exc.__cause__
-        where = f" in {chunk.kind} chunk {chunk.index}" if chunk else ""
+            where = f" in {chunk.kind} chunk {chunk.index}"
+        else:
+            where = " while rebuilding deferred indexes" if isinstance(exc, IndexRebuildFailed) else ""
         interrupted = isinstance(exc, KeyboardInterrupt)
         message = "interrupted" if interrupted else f"{type(exc).__name__}: {exc}"
         transition(
@@ -222,21 +222,6 @@ def _refuse_as_of_before_existing_assets(plan: SeedPlan, as_of) -> None:
     if newer:
         raise PlanError(
             {"as_of": f"is before the purchase date of {newer:,} assets already in the database; use a later base time"}
-        )
-
-
-def _abandon_stale_inline_runs() -> None:
-    """Fail inline runs whose process died (no progress for SEED_STALL_AFTER_SECONDS).
-
-    Nothing else would ever finish them, and as active runs they would block every
-    new run. Worker runs are not touched: the sweeper re-dispatches those.
-    """
-    threshold = timezone.now() - timedelta(seconds=settings.SEED_STALL_AFTER_SECONDS)
-    for run in SeedRun.objects.filter(is_active=True, executor=SeedRun.Executor.INLINE, updated_at__lt=threshold):
-        seed_run_fail(
-            run=run,
-            error=f"abandoned: no progress since {run.updated_at:%Y-%m-%d %H:%M:%S} UTC (the process running it "
-            f"stopped); committed chunks are kept; resume with: manage.py seed_demo_data --resume {run.pk}",
         )
 
 

@@ -8,7 +8,9 @@ never undo each other: the loser's update matches no row and it stands down.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -69,3 +71,18 @@ def refresh_progress(run: SeedRun) -> None:
     SeedRun.objects.filter(pk=run.pk).update(**counters, updated_at=timezone.now())
     for name, value in SeedRun.objects.filter(pk=run.pk).values(*counters, "updated_at").first().items():
         setattr(run, name, value)
+
+
+def abandon_stale_inline_runs() -> None:
+    """Fail inline runs whose process died (no progress for SEED_STALL_AFTER_SECONDS).
+
+    Nothing else would ever finish them, and as active runs they would block every
+    new run. Worker runs are not touched: the sweeper re-dispatches those.
+    """
+    threshold = timezone.now() - timedelta(seconds=settings.SEED_STALL_AFTER_SECONDS)
+    for run in SeedRun.objects.filter(is_active=True, executor=SeedRun.Executor.INLINE, updated_at__lt=threshold):
+        seed_run_fail(
+            run=run,
+            error=f"abandoned: no progress since {run.updated_at:%Y-%m-%d %H:%M:%S} UTC (the process running it "
+            f"stopped); committed chunks are kept; resume with: manage.py seed_demo_data --resume {run.pk}",
+        )
