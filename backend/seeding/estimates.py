@@ -8,7 +8,7 @@ from seeding.models import KINDS, SeedRun
 from seeding.plan import SeedPlan
 
 #: Rows per second measured with `make bench` on a 2-core machine (whole plan L,
-#: median of three), rounded down. SQLite's 204,000 is for loads into empty
+#: median of three), rounded down. SQLite's 210,000 is for loads into empty
 #: tables (indexes built afterwards); loads into fuller tables are slower.
 DEFAULT_RATES = {"postgresql": 115_000.0, "sqlite": 150_000.0}
 FALLBACK_RATE = 20_000.0
