@@ -7,6 +7,7 @@ schema a run leaves behind, however it ends, is the schema it found.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from inventory.models import Event
-from seeding import indexes, services
+from seeding import indexes, services, tasks
 from seeding.models import SeedRun
 from seeding.services import chunks as chunk_service
 from tests.conftest import SMALL
@@ -261,3 +262,39 @@ def test_the_admin_keeps_a_run_that_holds_a_recipe(make_plan, monkeypatch):
     SeedRun.objects.filter(pk=run.pk).update(deferred_indexes=[])
     run.refresh_from_db()
     assert run_admin.has_delete_permission(request, run)
+
+
+@pytest.mark.stub
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_worker_run_defers_per_phase_and_leaves_the_schema_as_found(make_plan, settings, stub_broker, schema_guard):
+    """The actors driven by hand from the stub queue, as the embedded worker would run them."""
+    outcome = services.seed_request(plan=make_plan(), source=SeedRun.Source.API, mode="queued")
+    queue = stub_broker.queues[settings.SEED_QUEUE]
+    actors = {"start_seed_run": tasks.start_seed_run, "write_seed_chunk": tasks.write_seed_chunk}
+    event_indexes_while_writing_events: list[set[str]] = []
+    while not queue.empty():
+        message = json.loads(queue.get())
+        if message["args"][1:2] == ["events"]:
+            event_indexes_while_writing_events.append(indexed_columns(Event) & EVENT_SECONDARY)
+        actors[message["actor_name"]].fn(*message["args"])
+
+    run = SeedRun.objects.get(pk=outcome.run.pk)
+    assert run.status == SeedRun.Status.SUCCEEDED and run.executor == SeedRun.Executor.WORKERS
+    assert len(event_indexes_while_writing_events) == 25
+    assert not any(event_indexes_while_writing_events), "dropped while the events phase was written"
+    assert index_sql() == schema_guard
+    assert run.deferred_indexes == []
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_the_sweeper_rebuilds_what_a_cancelled_worker_run_dropped(make_plan, schema_guard):
+    run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
+    SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)
+    run.refresh_from_db()
+    assert indexes.defer_indexes(run, {"events": 2_500}, claim=run.claim)  # as send_phase does
+    services.seed_run_cancel(run=run)
+
+    services.seed_runs_sweep()
+
+    assert index_sql() == schema_guard
+    assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []

@@ -7,9 +7,11 @@ million events (2 cores, SQLite 3.40, 64 MB cache): 6.7 s with the indexes in
 place, 2.8 s without them plus 1.2 s to build them afterwards from sorted keys.
 Bulk loaders have long done the same (SQLite's docs, ``pg_restore``).
 
-When: only on SQLite, only for a run written inline (one process, one writer),
-and only for a kind with more than one chunk of rows pending into a table that
-holds fewer rows than that: rebuilding then costs less than maintaining. Unique
+When: only on SQLite, and only for a kind with more than one chunk of rows
+pending into a table that holds fewer rows than that: rebuilding then costs less
+than maintaining. Inline runs drop around each phase (``indexes_deferred``);
+worker runs drop when a phase's messages are sent and rebuild when the phase's
+last chunk commits (``defer_indexes`` and ``restore_indexes``). Unique
 indexes are never dropped: they back uniqueness by construction, and a replayed
 chunk must still fail on them rather than duplicate rows.
 
@@ -17,9 +19,10 @@ Crash safety: the DROPs and the record of what was dropped
 (``SeedRun.deferred_indexes``) commit in one transaction, and only while the
 writer still owns the run. Indexes are rebuilt when the load ends, however it
 ends; if the process dies first, the record survives and
-``restore_orphaned_indexes`` rebuilds them once the run is no longer active (the
-next run, resume or clear first marks a dead process's run abandoned). Until
-then the tables are correct, only slower to search.
+``restore_orphaned_indexes`` rebuilds them once the run is no longer active: at
+the next run, resume or clear (which first mark a dead inline process's run
+abandoned) and at every sweep of the workers (cancelled or failed worker runs).
+Until then the tables are correct, only slower to search.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def indexes_deferred(run: SeedRun, pending_rows: dict[str, int], *, claim: int) 
         yield []
         return
     try:
-        yield [name for name, _sql in _drop_deferrable_indexes(run, pending_rows, claim)]
+        yield defer_indexes(run, pending_rows, claim=claim)
     except BaseException:
         try:
             restore_indexes(run)
@@ -73,6 +76,15 @@ def indexes_deferred(run: SeedRun, pending_rows: dict[str, int], *, claim: int) 
         restore_indexes(run)
     except DatabaseError as exc:
         raise IndexRebuildFailed(f"rebuilding deferred indexes failed: {exc}") from exc
+
+
+def defer_indexes(run: SeedRun, pending_rows: dict[str, int], *, claim: int) -> list[str]:
+    """Drop the deferrable indexes of the kinds in ``pending_rows``; the caller rebuilds them
+    with ``restore_indexes``. Returns the names dropped (none off SQLite, or when this
+    writer no longer holds ``claim`` on a running run)."""
+    if connection.vendor != "sqlite":
+        return []
+    return [name for name, _sql in _drop_deferrable_indexes(run, pending_rows, claim)]
 
 
 def restore_indexes(run: SeedRun) -> int:

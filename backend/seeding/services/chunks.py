@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from seeding.generation.chunks import generate_chunk
 from seeding.generation.spec import RunSpec
+from seeding.indexes import restore_indexes
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import Chunk, chunks_of
 from seeding.services.errors import RunCleared
@@ -121,10 +122,15 @@ def _advance(run_id: int, finished_phase: int, send_phase) -> None:
         if run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
             return
         phase = current_phase(run)
+        # When this commit completed a phase (or the run), first rebuild the indexes
+        # that phase's messages were sent with dropped (SQLite; a no-op otherwise).
+        # A failure rolls this step back and the message's retry comes back to it.
         if phase is None:
+            restore_indexes(run)
             seed_run_succeed(run=run)
             return
         if finished_phase < phase and run.phase_sent < phase:  # this commit completed the phase
+            restore_indexes(run)
             SeedRun.objects.filter(pk=run.pk).update(phase_sent=phase)
             transaction.on_commit(lambda: send_phase(run, phase))
 

@@ -22,6 +22,7 @@ from django.db.models import Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from seeding.indexes import defer_indexes, restore_indexes, restore_orphaned_indexes
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
 from seeding.services.chunks import current_phase, phase_chunks
@@ -117,6 +118,7 @@ def seed_run_start(*, run_id: int) -> str:
         return "skipped"
     phase = current_phase(run)
     if phase is None:
+        restore_indexes(run)  # the last phase's, if the step that should have did not
         seed_run_succeed(run=run)
         return "succeeded"
     send_phase(run, phase)
@@ -129,6 +131,8 @@ def send_phase(run: SeedRun, phase: int) -> int:
 
     kinds = tuple(dict.fromkeys(chunk.kind for chunk in phase_chunks(run, phase)))
     pending = list(seed_run_pending_chunks(run, kinds))
+    # SQLite: the phase's last chunk rebuilds them (services.chunks._advance).
+    defer_indexes(run, {kind: sum(c.rows for c in pending if c.kind == kind) for kind in kinds}, claim=run.claim)
     for chunk in pending:
         tasks.write_seed_chunk.send(run.pk, chunk.kind, chunk.index)
     SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), phase_sent=Greatest("phase_sent", Value(phase)))
@@ -158,4 +162,5 @@ def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
             tasks.start_seed_run.send(run.pk)
             swept.append(run.pk)
             logger.warning("%s made no progress for %.0f s: re-dispatched", run, (now - run.updated_at).total_seconds())
+    restore_orphaned_indexes()  # of worker runs cancelled or failed mid-phase
     return swept
