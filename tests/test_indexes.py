@@ -1,7 +1,7 @@
 """Deferred secondary indexes during bulk loads (seeding/indexes.py).
 
-SQLite drops a big, nearly empty table's non-unique indexes while an inline run
-writes it and rebuilds them afterwards; PostgreSQL never does. Either way the
+SQLite drops a big, nearly empty table's non-unique indexes while a run writes
+it (inline or on workers) and rebuilds them afterwards; PostgreSQL never does. Either way the
 schema a run leaves behind, however it ends, is the schema it found.
 """
 
@@ -67,6 +67,10 @@ def schema_guard():
 def sqlite_only():
     if connection.vendor != "sqlite":
         pytest.skip("indexes are deferred on SQLite only; PostgreSQL keeps them (tested above)")
+
+
+def not_of_events(index_definitions: dict[str, str]) -> dict[str, str]:
+    return {name: sql for name, sql in index_definitions.items() if '"inventory_event"' not in sql}
 
 
 def fail_in_events_chunk(run, index: int, error: Exception):
@@ -272,16 +276,20 @@ def test_a_worker_run_defers_per_phase_and_leaves_the_schema_as_found(make_plan,
     queue = stub_broker.queues[settings.SEED_QUEUE]
     actors = {"start_seed_run": tasks.start_seed_run, "write_seed_chunk": tasks.write_seed_chunk}
     event_indexes_while_writing_events: list[set[str]] = []
+    parents_indexes_while_writing_events: list[dict[str, str]] = []
     while not queue.empty():
         message = json.loads(queue.get())
         if message["args"][1:2] == ["events"]:
             event_indexes_while_writing_events.append(indexed_columns(Event) & EVENT_SECONDARY)
+            parents_indexes_while_writing_events.append(not_of_events(index_sql()))
         actors[message["actor_name"]].fn(*message["args"])
 
     run = SeedRun.objects.get(pk=outcome.run.pk)
     assert run.status == SeedRun.Status.SUCCEEDED and run.executor == SeedRun.Executor.WORKERS
     assert len(event_indexes_while_writing_events) == 25
     assert not any(event_indexes_while_writing_events), "dropped while the events phase was written"
+    # ... while the parents' phases had rebuilt theirs before the events were sent.
+    assert all(found == not_of_events(schema_guard) for found in parents_indexes_while_writing_events)
     assert index_sql() == schema_guard
     assert run.deferred_indexes == []
 
@@ -296,5 +304,45 @@ def test_the_sweeper_rebuilds_what_a_cancelled_worker_run_dropped(make_plan, sch
 
     services.seed_runs_sweep()
 
+    assert index_sql() == schema_guard
+    assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []
+
+
+@pytest.mark.stub
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_worker_run_whose_final_rebuild_keeps_failing_ends_failed_and_blocks_nothing(
+    make_plan, settings, stub_broker, monkeypatch, schema_guard
+):
+    outcome = services.seed_request(plan=make_plan(), source=SeedRun.Source.API, mode="queued")
+    queue = stub_broker.queues[settings.SEED_QUEUE]
+    actors = {"start_seed_run": tasks.start_seed_run, "write_seed_chunk": tasks.write_seed_chunk}
+    real_restore = indexes.restore_indexes
+
+    def events_rebuild_fails(run, **kwargs):
+        if any('"inventory_event"' in sql for _name, sql in SeedRun.objects.get(pk=run.pk).deferred_indexes):
+            raise DatabaseError("database or disk is full")
+        return real_restore(run, **kwargs)
+
+    monkeypatch.setattr(indexes, "restore_indexes", events_rebuild_fails)
+    for module in (chunk_service, services.dispatch):
+        monkeypatch.setattr(module, "restore_indexes", events_rebuild_fails)
+    while not queue.empty():
+        message = json.loads(queue.get())
+        if message["args"][1:] == ["events", 24]:
+            with pytest.raises(DatabaseError):  # the broker would retry it, then give up
+                actors[message["actor_name"]].fn(*message["args"])
+        else:
+            actors[message["actor_name"]].fn(*message["args"])
+    assert SeedRun.objects.get(pk=outcome.run.pk).status == SeedRun.Status.RUNNING
+
+    # The sweeper's way back in finds every chunk written and the rebuild still failing.
+    assert services.seed_run_start(run_id=outcome.run.pk) == "failed"
+    run = SeedRun.objects.get(pk=outcome.run.pk)
+    assert run.status == SeedRun.Status.FAILED and run.is_active is None
+    assert "rebuilding deferred indexes" in run.error and run.events_done == SMALL["events"]
+    assert run.deferred_indexes
+
+    monkeypatch.undo()
+    services.seed_runs_sweep()  # the disk has room again
     assert index_sql() == schema_guard
     assert SeedRun.objects.get(pk=run.pk).deferred_indexes == []

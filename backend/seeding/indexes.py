@@ -87,15 +87,19 @@ def defer_indexes(run: SeedRun, pending_rows: dict[str, int], *, claim: int) -> 
     return [name for name, _sql in _drop_deferrable_indexes(run, pending_rows, claim)]
 
 
-def restore_indexes(run: SeedRun) -> int:
+def restore_indexes(run: SeedRun, *, only_if_inactive: bool = False) -> int:
     """Rebuild the indexes ``run`` recorded as dropped and clear the record; returns how many were built.
 
     Idempotent: an index that exists again (a migration may have rebuilt its
     table) is skipped. All or nothing: a failure rolls back every index built
-    here and keeps the record.
+    here and keeps the record. ``only_if_inactive``: leave a run that became
+    active again (resumed) since the caller looked to its own writer.
     """
     with transaction.atomic():
-        record = SeedRun.objects.filter(pk=run.pk).values_list("deferred_indexes", flat=True).first()
+        runs = SeedRun.objects.filter(pk=run.pk)
+        if only_if_inactive:
+            runs = runs.filter(is_active__isnull=True)
+        record = runs.values_list("deferred_indexes", flat=True).first()
         if not record:
             return 0
         present = _index_names()
@@ -123,7 +127,7 @@ def restore_orphaned_indexes() -> int:
     built = 0
     for run in SeedRun.objects.filter(is_active__isnull=True).exclude(deferred_indexes=[]):
         try:
-            built += restore_indexes(run)
+            built += restore_indexes(run, only_if_inactive=True)
         except DatabaseError:
             logger.exception("%s: could not rebuild its deferred indexes %s", run, run.deferred_indexes)
     return built

@@ -101,6 +101,8 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int, send_phase) -> str
             return "already written"  # a concurrent delivery of the same chunk won
         return _failed_attempt(run, chunk, attempt, exc)
     except Exception as exc:
+        if SeedChunk.objects.filter(run=run, kind=kind, index=index).exists():
+            return "already written"  # a concurrent delivery won while this one waited (database locked)
         return _failed_attempt(run, chunk, attempt, exc)
     _advance(run_id, phase_of(kind), send_phase)
     return "written" if wrote else "already written"

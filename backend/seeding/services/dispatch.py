@@ -17,7 +17,7 @@ from typing import Literal
 import dramatiq
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -28,7 +28,7 @@ from seeding.plan import SeedPlan
 from seeding.services.chunks import current_phase, phase_chunks
 from seeding.services.errors import BrokerUnavailable
 from seeding.services.runs import seed_run_create, seed_run_execute, seed_run_pending_chunks
-from seeding.services.status import seed_run_fail, seed_run_succeed, transition
+from seeding.services.status import refresh_progress, seed_run_fail, seed_run_succeed, transition
 
 logger = logging.getLogger("seeding.services")
 
@@ -117,8 +117,20 @@ def seed_run_start(*, run_id: int) -> str:
     if run.status != SeedRun.Status.RUNNING:
         return "skipped"
     phase = current_phase(run)
+    if phase is None or run.phase_sent < phase:
+        # The step that completed the previous phase (or the run) did not get to
+        # rebuild its deferred indexes: it died, or the rebuild kept failing.
+        try:
+            restore_indexes(run)
+        except DatabaseError as exc:
+            if phase is not None:
+                raise  # a retry of this message tries again
+            # Every row is written: end the run, so it does not block new ones; the
+            # recipe stays and the sweeper keeps trying (restore_orphaned_indexes).
+            refresh_progress(run)  # the step that failed to rebuild rolled its counters back too
+            seed_run_fail(run=run, error=f"failed while rebuilding deferred indexes: {exc}; every row is written")
+            return "failed"
     if phase is None:
-        restore_indexes(run)  # the last phase's, if the step that should have did not
         seed_run_succeed(run=run)
         return "succeeded"
     send_phase(run, phase)
@@ -131,8 +143,11 @@ def send_phase(run: SeedRun, phase: int) -> int:
 
     kinds = tuple(dict.fromkeys(chunk.kind for chunk in phase_chunks(run, phase)))
     pending = list(seed_run_pending_chunks(run, kinds))
-    # SQLite: the phase's last chunk rebuilds them (services.chunks._advance).
-    defer_indexes(run, {kind: sum(c.rows for c in pending if c.kind == kind) for kind in kinds}, claim=run.claim)
+    try:
+        # SQLite: the phase's last chunk rebuilds them (services.chunks._advance).
+        defer_indexes(run, {kind: sum(c.rows for c in pending if c.kind == kind) for kind in kinds}, claim=run.claim)
+    except DatabaseError:
+        logger.exception("%s: could not defer the indexes of phase %s; writing with them in place", run, phase)
     for chunk in pending:
         tasks.write_seed_chunk.send(run.pk, chunk.kind, chunk.index)
     SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), phase_sent=Greatest("phase_sent", Value(phase)))
@@ -157,10 +172,10 @@ def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
     stalled = SeedRun.objects.filter(
         is_active=True, executor=SeedRun.Executor.WORKERS, updated_at__lt=now - timedelta(seconds=stall_after)
     )
+    restore_orphaned_indexes()  # of worker runs cancelled or failed mid-phase
     for run in stalled:
         if SeedRun.objects.filter(pk=run.pk, updated_at=run.updated_at).update(updated_at=now):
             tasks.start_seed_run.send(run.pk)
             swept.append(run.pk)
             logger.warning("%s made no progress for %.0f s: re-dispatched", run, (now - run.updated_at).total_seconds())
-    restore_orphaned_indexes()  # of worker runs cancelled or failed mid-phase
     return swept
