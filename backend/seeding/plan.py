@@ -8,7 +8,7 @@ errors keyed by plan field so each caller can name its own spelling of the field
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
 from django.conf import settings
@@ -72,6 +72,14 @@ class Chunk:
     @property
     def rows(self) -> int:
         return self.stop - self.start
+
+
+def rows_by_kind(chunks: Iterable[Chunk]) -> dict[str, int]:
+    """Total rows of ``chunks`` per kind (kinds without chunks are left out)."""
+    totals: dict[str, int] = {}
+    for chunk in chunks:
+        totals[chunk.kind] = totals.get(chunk.kind, 0) + chunk.rows
+    return totals
 
 
 def chunks_of(kind: str, count: int, chunk_size: int) -> Iterator[Chunk]:

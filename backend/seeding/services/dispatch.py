@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from seeding.indexes import defer_indexes, restore_indexes, restore_orphaned_indexes
 from seeding.models import SeedRun
-from seeding.plan import SeedPlan
+from seeding.plan import SeedPlan, rows_by_kind
 from seeding.services.chunks import current_phase, phase_chunks
 from seeding.services.errors import BrokerUnavailable
 from seeding.services.runs import seed_run_create, seed_run_execute, seed_run_pending_chunks
@@ -145,7 +145,7 @@ def send_phase(run: SeedRun, phase: int) -> int:
     pending = list(seed_run_pending_chunks(run, kinds))
     try:
         # SQLite: the phase's last chunk rebuilds them (services.chunks._advance).
-        defer_indexes(run, {kind: sum(c.rows for c in pending if c.kind == kind) for kind in kinds}, claim=run.claim)
+        defer_indexes(run, rows_by_kind(pending), claim=run.claim)
     except DatabaseError:
         logger.exception("%s: could not defer the indexes of phase %s; writing with them in place", run, phase)
     for chunk in pending:

@@ -24,7 +24,7 @@ from seeding.generation.spec import RunSpec
 from seeding.indexes import IndexRebuildFailed, indexes_deferred, restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.models import KINDS, SeedChunk, SeedRun
-from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, validate_plan
+from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, rows_by_kind, validate_plan
 from seeding.services.chunks import PHASES, seed_chunk_write
 from seeding.services.errors import RunAlreadyActive, RunNotResumable, SeedingError
 from seeding.services.status import abandon_stale_inline_runs, refresh_progress, seed_run_succeed, transition
@@ -130,8 +130,7 @@ def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = Non
     try:
         for kinds in PHASES:
             chunks = list(seed_run_pending_chunks(run, kinds))
-            pending_rows = {kind: sum(c.rows for c in chunks if c.kind == kind) for kind in kinds}
-            with indexes_deferred(run, pending_rows, claim=my_claim):
+            with indexes_deferred(run, rows_by_kind(chunks), claim=my_claim):
                 for chunk, _written in write_chunks(run, spec, chunks, threads, claim=my_claim):
                     refresh_progress(run)
                     if on_progress:
