@@ -2,7 +2,7 @@
 
 The second pass runs whenever the servers answer; with CI=true an unreachable
 PostgreSQL or Redis fails the run instead of being skipped. Tests marked
-``postgres`` only run in the second pass, tests marked ``stub`` only in the first.
+``postgres`` only run in the second pass, tests marked ``stub`` or ``once`` only in the first.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main() -> int:
     pg_status = pytest(
         "PostgreSQL, Redis broker, real workers",
         {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL},
-        ["-m", "not stub", *args],
+        ["-m", "not stub and not once", *args],
     )
     return status or pg_status
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from inventory.models import Asset
-from seeding.generation.chunks import MODELS
+from seeding import services
+from seeding.kinds import MODELS
+from seeding.models import SeedRun
+from seeding.plan import SeedPlan
 
 
 def table_rows(model) -> list[tuple]:
@@ -39,3 +42,8 @@ def real_asset(**fields) -> Asset:
         **fields,
     }
     return Asset.objects.create(**values)
+
+
+def seed(plan: SeedPlan, **kwargs) -> SeedRun:
+    """Write ``plan`` inline through the one request path every entry point takes."""
+    return services.seed_request(plan=plan, source=SeedRun.Source.COMMAND, mode="inline", **kwargs).run

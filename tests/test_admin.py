@@ -6,14 +6,14 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import Asset
-from seeding import services
+from tests.helpers import seed
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def seeded(make_plan):
-    return services.seed(plan=make_plan())
+    return seed(make_plan())
 
 
 @pytest.mark.parametrize("model", ["application", "asset", "deployment", "event"])

@@ -10,15 +10,20 @@ from django.test import Client
 from django.urls import reverse
 from dramatiq.brokers.redis import RedisBroker
 
-from seeding import services, tasks
+from inventory.models import Event
+from seeding import queue, services, tasks
 from seeding.models import SeedRun
-from tests.helpers import counts
+from seeding.services import chunks as chunk_service
+from tests.helpers import counts, seed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SEED_URL = "/api/v1/admin/seed-demo-data"
 STATS_URL = "/api/v1/admin/demo-data-stats"
 EMPTY = {"applications": 0, "assets": 0, "deployments": 0, "events": 0}
+
+
+BOTH = ("run_seed", "view_seedrun")
 
 
 def make_user(django_user_model, name: str, *, staff: bool, perms: tuple[str, ...] = ()):
@@ -69,7 +74,7 @@ def test_a_plan_over_the_threshold_is_queued_with_202_and_location(api, settings
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["status"] == "queued"
-    assert body["message"] == ("Demo data seeding started in background. Check demo-data-stats endpoint for progress.")
+    assert body["message"] == "Demo data seeding started in background. Poll status_url for its progress."
     assert response["Location"] == body["status_url"]
     run = SeedRun.objects.get(pk=body["run_id"])
     assert run.status == SeedRun.Status.QUEUED and run.executor == SeedRun.Executor.WORKERS
@@ -77,8 +82,8 @@ def test_a_plan_over_the_threshold_is_queued_with_202_and_location(api, settings
     assert set(body) == {"status", "message", "run_id", "task_id", "status_url", "counts", "planned"}
     assert counts() == EMPTY  # nothing written yet: the workers do it
     # Both answers share one shape.
-    inline = post(api, {"assets": 1}).json()
-    assert inline["status"] == "error"  # one active run at a time...
+    refused = post(api, {"assets": 1})
+    assert refused.status_code == 409 and refused.json()["code"] == "run_active"  # one active run at a time...
     services.seed_run_cancel(run=run)
     assert set(post(api, {"assets": 1}).json()) == set(body)  # ...and once it is gone, the same keys
 
@@ -133,13 +138,13 @@ def test_a_second_run_while_one_is_active_gets_409_with_its_id(api, settings):
 def test_broker_down_gives_503_and_leaves_no_active_run(api, settings, monkeypatch):
     settings.SEED_INLINE_THRESHOLD = 10
     dead = RedisBroker(url="redis://127.0.0.1:1/0", socket_connect_timeout=1)  # nothing listens on port 1
-    monkeypatch.setattr(tasks.start_seed_run, "broker", dead)
+    monkeypatch.setattr(queue, "broker", lambda: dead)
     response = post(api, {"assets": 100})
     assert response.status_code == 503
     assert "unreachable" in response.json()["message"] and "Traceback" not in response.content.decode()
     run = SeedRun.objects.get()
     assert run.status == SeedRun.Status.FAILED and run.is_active is None
-    assert "broker" in run.error
+    assert "broker" in run.error and "Connection refused" in run.error_detail
     monkeypatch.undo()
     assert post(api, {"assets": 3}).status_code == 200  # nothing dangling blocks the next run
 
@@ -196,7 +201,10 @@ def test_run_status_and_cancel(api, settings):
         ({"assets": 1, "servers": 3}, "servers", "unknown field"),
         ({"deployments": 10}, "deployments", "need applications"),
         ({"events": 10}, "events", "need assets"),
-        ({}, "assets", "at least one"),
+        ({}, "total", "writes nothing"),
+        ({"assets": 0, "events": 0}, "total", "writes nothing"),
+        ({"assets": 1, "as_of": "yesterday"}, "as_of", "not an ISO 8601"),
+        ({"assets": 1, "as_of": 20261101}, "as_of", "string"),
     ],
 )
 def test_bad_fields_get_400_naming_the_field_and_write_nothing(api, body, field, text):
@@ -261,32 +269,53 @@ def test_unexpected_errors_get_a_generic_500_without_traceback(api, monkeypatch)
     response = post(api, {"assets": 1})
     assert response.status_code == 500
     assert "secret internals" not in response.content.decode()
-    assert response.json() == {"status": "error", "message": "internal error; it has been logged"}
+    assert response.json() == {"status": "error", "code": "internal", "message": "internal error; it has been logged"}
 
 
 # --- access -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("url", "method"), [(SEED_URL, "post"), (STATS_URL, "get")])
-def test_access_matrix(django_user_model, url, method):
-    anonymous = Client()
-    non_staff = Client()
-    non_staff.force_login(make_user(django_user_model, "plain", staff=False, perms=("run_seed", "view_seedrun")))
-    staff_without = Client()
-    staff_without.force_login(make_user(django_user_model, "nostaffperm", staff=True))
-    allowed = Client()
-    allowed.force_login(make_user(django_user_model, "ok", staff=True, perms=("run_seed", "view_seedrun")))
+ENDPOINTS = [
+    ("post", SEED_URL, 200, "seeding.run_seed"),
+    ("get", STATS_URL, 200, "seeding.view_seedrun"),
+    ("get", "/api/v1/admin/seed-runs/{run}", 200, "seeding.view_seedrun"),
+    ("post", "/api/v1/admin/seed-runs/{run}/cancel", 409, "seeding.run_seed"),  # the run has finished
+]
 
-    def call(client):
-        if method == "post":
-            return post(client, {"assets": 1})
-        return client.get(url)
 
-    response = call(anonymous)
-    assert response.status_code == 401 and response.json()["status"] == "error"  # JSON, not a login redirect
-    assert call(non_staff).status_code == 403
-    assert call(staff_without).status_code == 403
-    assert call(allowed).status_code == 200
+@pytest.mark.parametrize(("method", "url", "allowed_status", "permission"), ENDPOINTS)
+def test_access_matrix(django_user_model, make_plan, method, url, allowed_status, permission):
+    run = seed(make_plan(events=0, deployments=0))
+    url = url.format(run=run.pk)
+    users = {
+        "anonymous": None,
+        "non-staff with both permissions": make_user(django_user_model, "plain", staff=False, perms=BOTH),
+        "staff without permissions": make_user(django_user_model, "nostaffperm", staff=True),
+        "staff with the other permission only": make_user(
+            django_user_model,
+            "other",
+            staff=True,
+            perms=("view_seedrun",) if permission == "seeding.run_seed" else ("run_seed",),
+        ),
+        "staff with both permissions": make_user(django_user_model, "ok", staff=True, perms=BOTH),
+    }
+    seen = {}
+    for label, user in users.items():
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        response = post(client, {"assets": 1}, url=url) if method == "post" else client.get(url)
+        assert response["Content-Type"] == "application/json", label  # JSON, never a login redirect
+        if response.status_code >= 400:
+            assert response.json()["status"] == "error", label
+        seen[label] = response.status_code
+    assert seen == {
+        "anonymous": 401,
+        "non-staff with both permissions": 403,
+        "staff without permissions": 403,
+        "staff with the other permission only": 403,
+        "staff with both permissions": allowed_status,
+    }
 
 
 def test_viewing_permission_alone_cannot_seed(django_user_model):
@@ -306,3 +335,60 @@ def test_csrf_is_enforced_for_session_posts(staff):
     token = client.cookies["csrftoken"].value
     accepted = post(client, {"assets": 1}, HTTP_X_CSRFTOKEN=token)
     assert accepted.status_code == 200
+
+
+# --- one set of defaults, times in UTC ---------------------------------------------------------
+
+
+def test_defaults_match_the_command_and_as_of_is_accepted_in_any_offset(api):
+    body = post(api, {"assets": 3, "as_of": "2026-11-01T00:00:00+05:00"}).json()
+    run = SeedRun.objects.get(pk=body["run_id"])
+    assert run.seed == 1  # the same default seed as the command and the admin
+    status = api.get(body["status_url"]).json()
+    assert status["as_of"] == "2026-10-31T19:00:00Z"
+
+
+# --- failures never leak database text --------------------------------------------------------------
+
+
+def test_an_inline_failure_answers_500_with_a_stable_error_and_the_run(api, monkeypatch):
+    real_write = chunk_service.write_rows
+
+    def fail_on_events(model, columns, **kwargs):
+        if model is Event:
+            raise RuntimeError('duplicate key value violates unique constraint "x"\nDETAIL:  Key (ip)=(10.0.0.1)')
+        return real_write(model, columns, **kwargs)
+
+    monkeypatch.setattr(chunk_service, "write_rows", fail_on_events)
+    response = post(api, {"assets": 10, "events": 20})
+    assert response.status_code == 500
+    body = response.json()
+    assert (
+        body["code"] == "seed_failed"
+        and body["error"] == "events chunk 0 failed (RuntimeError); committed chunks are kept"
+    )
+    run = SeedRun.objects.get(pk=body["run_id"])
+    assert body["status_url"].endswith(f"/seed-runs/{run.pk}")
+    assert "DETAIL" not in response.content.decode() and "10.0.0.1" not in response.content.decode()
+    assert "DETAIL" not in json.dumps(api.get(body["status_url"]).json())  # the status is for clients too
+    assert "10.0.0.1" in run.error_detail  # staff see it in the admin
+    assert counts() == {**EMPTY, "assets": 10}
+
+
+def test_cancel_says_chunks_in_flight_may_still_commit(api, settings):
+    settings.SEED_INLINE_THRESHOLD = 10
+    queued = post(api, {"assets": 100}).json()
+    body = api.post(f"/api/v1/admin/seed-runs/{queued['run_id']}/cancel").json()
+    assert body["status"] == "cancelled" and "may still commit" in body["message"]
+    again = api.post(f"/api/v1/admin/seed-runs/{queued['run_id']}/cancel")
+    assert again.status_code == 409
+    assert again.json()["message"] == (
+        f"seed run #{queued['run_id']} has already been cancelled; only a queued or running run can be cancelled"
+    )
+
+
+def test_a_queued_answer_points_at_the_runs_own_status(api, settings):
+    settings.SEED_INLINE_THRESHOLD = 10
+    body = post(api, {"assets": 100}).json()
+    assert body["status_url"].endswith(f"/api/v1/admin/seed-runs/{body['run_id']}")
+    assert "status_url" in body["message"] and "demo-data-stats" not in body["message"]

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from inventory.models import Application, Event
 from seeding import services
-from seeding.models import SeedRun
+from seeding.models import SeedChunk, SeedRun
+from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
 from seeding.services import chunks as chunk_service
 from tests.conftest import AS_OF, SMALL
-from tests.helpers import counts
+from tests.helpers import counts, seed, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,6 +71,14 @@ def test_verbosity_zero_is_silent():
         (["--resume=999"], "--resume"),
         (["--clear-run=999"], "--clear-run"),
         (["--resume=1", "--assets=3"], "--resume"),
+        (["--assets=0"], "--applications/--assets/--deployments/--events"),
+        (["--assets=0", "--events=0"], "--applications/--assets/--deployments/--events"),
+        (["--clear-run=1", "--seed=3"], "--seed"),
+        (["--resume=1", "--chunk-size=500"], "--chunk-size"),
+        (["--resume=1", "--async"], "--async"),
+        (["--clear", "--seed=3"], "--seed"),
+        (["--clear", "--digest"], "--digest"),
+        (["--assets=10", "--wait"], "--wait"),
     ],
 )
 def test_bad_flags_name_the_flag_and_write_nothing(args, flag):
@@ -87,7 +97,7 @@ def test_non_integer_counts_are_rejected_by_the_parser():
 
 def test_total_over_the_cap_names_the_count_flags(settings):
     settings.SEED_MAX_TOTAL = 100
-    with pytest.raises(CommandError, match=r"--events.*total.*limit is 100"):
+    with pytest.raises(CommandError, match=r"--events: the plan asks for 101 items; the limit is 100"):
         run("--assets=60", "--events=41")
     assert counts() == EMPTY
 
@@ -95,9 +105,75 @@ def test_total_over_the_cap_names_the_count_flags(settings):
 def test_dry_run_prints_the_plan_and_writes_nothing():
     output = run(*SMALL_FLAGS, "--dry-run")
     assert "nothing will be written" in output
-    assert "35 chunks of up to 100 rows" in output
-    assert "estimated time" in output
+    assert "35 chunks of up to 100 rows, one transaction each, written here, in this process" in output
     assert counts() == EMPTY and not SeedRun.objects.exists()
+
+
+def test_dry_run_estimates_from_the_measured_default_then_from_this_databases_runs(settings):
+    from django.db import connection
+    from django.utils import timezone
+
+    from seeding.estimates import DEFAULT_RATES
+    from seeding.text import duration
+
+    output = run("--events=0", "--assets=300000", "--dry-run")
+    assert f"estimated time on {connection.vendor}: {duration(300_000 / DEFAULT_RATES[connection.vendor])}" in output
+    seed(SeedPlan(assets=20_000, chunk_size=10_000, as_of=AS_OF))
+    finished = SeedRun.objects.get()
+    started = timezone.now()
+    # Pretend it took exactly 4 s: 5,000 rows/s, so 300,000 rows would take a minute.
+    SeedRun.objects.filter(pk=finished.pk).update(started_at=started, finished_at=started + timedelta(seconds=4))
+    output = run("--events=0", "--assets=300000", "--dry-run")
+    assert f"estimated time on {connection.vendor}: 1 min 00 s" in output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--dry-run"],
+        ["--clear", "--dry-run"],
+        ["--clear", "--assets=5", "--dry-run"],
+        ["--clear-run={first}", "--dry-run"],
+        ["--resume={failed}", "--dry-run"],
+    ],
+)
+def test_a_dry_run_never_writes_in_any_mode(args, monkeypatch):
+    first = seed(SeedPlan(**SMALL, seed=3, as_of=AS_OF, chunk_size=100))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
+    with pytest.raises(services.RunFailed):
+        seed(SeedPlan(assets=50, events=400, seed=4, as_of=AS_OF, chunk_size=100))
+    monkeypatch.undo()
+    failed = SeedRun.objects.get(status=SeedRun.Status.FAILED)
+    before = (snapshot(), list(SeedRun.objects.values()), SeedChunk.objects.count())
+
+    output = run(*(arg.format(first=first.pk, failed=failed.pk) for arg in args))
+
+    assert (snapshot(), list(SeedRun.objects.values()), SeedChunk.objects.count()) == before
+    assert "Dry run" in output
+
+
+def test_dry_runs_say_what_they_would_do():
+    first = seed(SeedPlan(**SMALL, seed=3, as_of=AS_OF, chunk_size=100))
+    assert (
+        f"Dry run: would delete run #{first.pk}'s demo data: 30 applications, 250 assets, 600 deployments, "
+        "2,500 events. Nothing was deleted." in run(f"--clear-run={first.pk}", "--dry-run")
+    )
+    output = run("--clear", "--events=100", "--assets=5", "--dry-run")
+    assert "would first delete all demo data: 30 applications, 250 assets" in output
+    output = run("--events=100", "--dry-run")
+    assert "pointing at rows already in the database: 250 assets, 600 deployments" in output
+    with pytest.raises(CommandError, match=f"--resume: seed run #{first.pk} already succeeded"):
+        run(f"--resume={first.pk}", "--dry-run")
+
+
+def test_a_dry_resume_says_what_is_left(monkeypatch):
+    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
+    with pytest.raises(CommandError):
+        run(*SMALL_FLAGS)
+    monkeypatch.undo()
+    failed = SeedRun.objects.get()
+    output = run(f"--resume={failed.pk}", "--dry-run")
+    assert f"would resume seed run #{failed.pk} (failed): 25 chunks with 2,500 rows left of 3,380" in output
 
 
 def test_clear_alone_clears_demo_data_but_not_real_rows():
@@ -131,15 +207,20 @@ def test_digest_flag_prints_the_runs_digest():
     assert digest == seed_run_digest(SeedRun.objects.get())
 
 
-def test_failed_run_reports_how_to_resume_and_resume_finishes_it(monkeypatch):
+def failing_on(model_to_fail, message: str = "lost the disk"):
     real_write = chunk_service.write_rows
 
-    def fail_on_events(model, columns, **kwargs):
-        if model is Event:
-            raise RuntimeError("lost the disk")
+    def write(model, columns, **kwargs):
+        if model is model_to_fail:
+            raise RuntimeError(message)
         return real_write(model, columns, **kwargs)
 
-    monkeypatch.setattr(chunk_service, "write_rows", fail_on_events)
+    return write
+
+
+def test_failed_run_reports_how_to_resume_and_resume_finishes_it(monkeypatch):
+    real_write = chunk_service.write_rows
+    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
     with pytest.raises(CommandError) as caught:
         run(*SMALL_FLAGS)
     run_row = SeedRun.objects.get()
@@ -149,7 +230,7 @@ def test_failed_run_reports_how_to_resume_and_resume_finishes_it(monkeypatch):
 
     monkeypatch.setattr(chunk_service, "write_rows", real_write)
     output = run(f"--resume={run_row.pk}")
-    assert "succeeded" in output
+    assert "succeeded" in output and "2,500 of them now" in output  # the rate is of this invocation's rows
     assert counts() == SMALL
     with pytest.raises(CommandError, match="already succeeded"):
         run(f"--resume={run_row.pk}")
@@ -187,7 +268,7 @@ def test_with_a_broker_large_plans_are_queued_and_sync_forces_inline(settings):
     assert queued.executor == SeedRun.Executor.WORKERS and queued.status == SeedRun.Status.QUEUED
     assert f"Seed run #{queued.pk} is queued" in output and "--wait" in output
     assert counts() == EMPTY
-    with pytest.raises(CommandError, match="is queued; wait for it or cancel it"):
+    with pytest.raises(CommandError, match="is queued; a new run can start once it has finished"):
         run("--assets=5", "--sync")
     services.seed_run_cancel(run=queued)
     run("--assets=50", "--sync")
@@ -197,3 +278,41 @@ def test_with_a_broker_large_plans_are_queued_and_sync_forces_inline(settings):
 def test_async_and_sync_exclude_each_other():
     with pytest.raises(CommandError, match="not allowed with argument"):
         run("--assets=5", "--async", "--sync")
+
+
+# --- one request path: the same rules as the admin and the API -----------------------------------
+
+
+def test_stacking_onto_existing_parents_works_from_the_command():
+    run("--assets=40", "--applications=5", "--as-of=2026-11-01T12:00:00Z")
+    output = run("--events=1000", "--as-of=2026-11-01T12:00:00Z")
+    assert "succeeded" in output
+    stacked = SeedRun.objects.order_by("pk").last()
+    assert Event.objects.filter(seed_run=stacked).count() == 1_000
+    assert set(Event.objects.values_list("asset__seed_run", flat=True)) == {stacked.pk - 1}
+
+
+def test_as_of_with_an_offset_is_shown_in_utc():
+    output = run("--assets=5", "--as-of=2026-11-01T00:00:00+05:00")
+    assert "as of 2026-10-31T19:00:00Z" in output
+    assert SeedRun.objects.get().as_of == datetime(2026, 10, 31, 19, tzinfo=UTC)
+    dry = run("--assets=5", "--as-of=2026-11-01T00:00:00+05:00", "--dry-run")
+    assert "as of 2026-10-31T19:00:00Z" in dry
+
+
+def test_digest_of_a_queued_run_needs_wait(settings):
+    settings.REDIS_URL = settings.REDIS_URL or "redis://configured-for-this-test"
+    settings.SEED_INLINE_THRESHOLD = 10
+    with pytest.raises(
+        CommandError, match="--digest: a queued run's rows are written later by the workers; add --wait"
+    ):
+        run("--assets=50", "--digest")
+    assert not SeedRun.objects.exists()
+
+
+def test_wait_on_a_run_that_runs_here_is_refused(settings):
+    settings.REDIS_URL = settings.REDIS_URL or "redis://configured-for-this-test"
+    settings.SEED_INLINE_THRESHOLD = 100
+    with pytest.raises(CommandError, match="--wait: this plan runs here"):
+        run("--assets=50", "--wait")
+    assert not SeedRun.objects.exists()

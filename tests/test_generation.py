@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from seeding.generation import rows
-from seeding.generation.pools import ApplicationPool, AssetPool
+from seeding.generation.own import OwnApplications, OwnAssets, OwnDeployments
+from seeding.generation.placement import application_quotas, deployment_layout
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import RunSpec
 
@@ -55,25 +56,12 @@ def test_weighted_draws_follow_the_weights():
     assert shares == pytest.approx([0.70, 0.20, 0.08, 0.02], abs=0.01)
 
 
-def _pools(s: RunSpec) -> tuple[ApplicationPool, AssetPool]:
-    apps = np.arange(s.count("applications"), dtype=np.int64)
-    assets = np.arange(s.count("assets"), dtype=np.int64)
-    return (
-        ApplicationPool(apps + 1, rows.application_versions(s, apps)),
-        AssetPool(assets + 1, rows.asset_purchase_days(s, assets)),
-    )
-
-
 @pytest.mark.parametrize("kind", ["applications", "assets", "deployments", "events"])
 def test_rows_do_not_depend_on_how_the_plan_is_chunked(kind):
     s = spec()
-    apps, assets = _pools(s)
-    from seeding.generation.pools import DeploymentPool
-
-    placement = rows.deployment_placement(s, np.arange(900, dtype=np.int64), apps, assets)
-    deployments = DeploymentPool(
-        np.arange(900, dtype=np.int64) + 1, assets.ids(placement.asset_idx), placement.deployed_at
-    )
+    apps, assets = OwnApplications(s), OwnAssets(s)
+    layout = deployment_layout(s, apps.size, assets.size, None)
+    deployments = OwnDeployments(s, layout, assets)
 
     def generate(start: int, stop: int) -> dict[str, list]:
         if kind == "applications":
@@ -81,7 +69,7 @@ def test_rows_do_not_depend_on_how_the_plan_is_chunked(kind):
         if kind == "assets":
             return rows.assets(s, start, stop)
         if kind == "deployments":
-            return rows.deployments(s, start, stop, apps, assets)
+            return rows.deployments(s, start, stop, layout, apps, assets)
         return rows.events(s, start, stop, assets, deployments)
 
     whole = generate(0, 40)
@@ -91,7 +79,7 @@ def test_rows_do_not_depend_on_how_the_plan_is_chunked(kind):
 
 
 def test_application_quotas_are_skewed_capped_and_exact():
-    quotas = rows.application_quotas(10_000, 500, 5_000)
+    quotas = application_quotas(10_000, np.full(500, 5_000))
     assert quotas.sum() == 10_000
     assert quotas.max() <= 5_000 and quotas.min() >= 0
     top_tenth = np.sort(quotas)[::-1][:50].sum()
@@ -100,16 +88,57 @@ def test_application_quotas_are_skewed_capped_and_exact():
 
 
 def test_application_quotas_fill_every_slot_when_the_plan_is_full():
-    quotas = rows.application_quotas(12, 3, 4)
-    assert quotas.tolist() == [4, 4, 4]
+    assert application_quotas(12, np.full(3, 4)).tolist() == [4, 4, 4]
+
+
+def test_application_quotas_respect_each_applications_own_room():
+    quotas = application_quotas(9, np.array([2, 0, 7]))
+    assert quotas.tolist()[1] == 0 and quotas[0] <= 2 and quotas[2] <= 7 and quotas.sum() == 9
 
 
 def test_deployments_never_repeat_an_application_asset_pair():
     s = spec(applications=7, assets=13, deployments=7 * 13)
-    apps, assets = _pools(s)
-    columns = rows.deployments(s, 0, 7 * 13, apps, assets)
+    apps, assets = OwnApplications(s), OwnAssets(s)
+    columns = rows.deployments(s, 0, 7 * 13, deployment_layout(s, 7, 13, None), apps, assets)
     pairs = list(zip(columns["application"], columns["asset"]))
     assert len(set(pairs)) == len(pairs) == 91
+
+
+class TakenPairs:
+    """An Occupancy over a fixed set of (application position, asset position) pairs."""
+
+    def __init__(self, pairs: set[tuple[int, int]], applications: int):
+        self.pairs, self.applications = pairs, applications
+
+    def per_application(self) -> np.ndarray:
+        return np.bincount([app for app, _ in self.pairs], minlength=self.applications)
+
+    def asset_positions(self, application_positions):
+        wanted = set(application_positions.tolist())
+        chosen = sorted(pair for pair in self.pairs if pair[0] in wanted)
+        return np.array([a for a, _ in chosen], dtype=np.int64), np.array([b for _, b in chosen], dtype=np.int64)
+
+
+@pytest.mark.parametrize("taken_share", [0.1, 0.5, 0.9])
+def test_deployments_step_over_pairs_that_are_already_taken(taken_share):
+    """Stacked onto existing deployments: every free pair can be filled, no taken pair is reused."""
+    apps_n, assets_n = 9, 31
+    draws = Stream(3, "taken").ints(np.arange(apps_n * assets_n, dtype=np.int64), 1000)
+    taken = {(i // assets_n, i % assets_n) for i, d in enumerate(draws.tolist()) if d < taken_share * 1000}
+    free = apps_n * assets_n - len(taken)
+    s = spec(applications=apps_n, assets=assets_n, deployments=free)
+    occupancy = TakenPairs(taken, apps_n)
+    layout = deployment_layout(s, apps_n, assets_n, occupancy)
+    assets = OwnAssets(s)
+    columns = rows.deployments(s, 0, free, layout, OwnApplications(s), assets)
+    placed = {(app - 1, asset - 1) for app, asset in zip(columns["application"], columns["asset"])}
+    assert len(placed) == free  # no pair twice
+    assert not placed & taken  # no pair that already has a deployment
+    # Chunked differently, the same placement.
+    halves = [
+        rows.deployments(s, a, b, layout, OwnApplications(s), assets) for a, b in ((0, free // 3), (free // 3, free))
+    ]
+    assert [x for half in halves for x in half["asset"]] == columns["asset"]
 
 
 def test_unique_columns_are_unique_by_construction():

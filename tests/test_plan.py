@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
-from seeding.plan import PlanError, SeedPlan, chunks_of, validate_plan
+from seeding.plan import (
+    PlanError,
+    SeedPlan,
+    chunks_of,
+    needed_parents,
+    parse_as_of,
+    validate_parents,
+    validate_plan,
+)
 
 
 def errors_of(plan: SeedPlan, **kwargs) -> dict[str, str]:
     with pytest.raises(PlanError) as caught:
-        validate_plan(plan, **kwargs)
+        validate_plan(plan)
+        validate_parents(plan, existing=kwargs.pop("existing", {}), **kwargs)
     return caught.value.errors
 
 
@@ -51,17 +60,55 @@ def test_deployments_need_applications_and_assets():
     assert "applications" in errors_of(SeedPlan(assets=5, deployments=1))["deployments"]
     assert "assets" in errors_of(SeedPlan(applications=5, deployments=1))["deployments"]
     # Parents already in the database count.
-    validate_plan(SeedPlan(deployments=1), existing={"applications": 1, "assets": 1})
+    validate_parents(SeedPlan(deployments=1), existing={"applications": 1, "assets": 1})
 
 
 def test_deployments_fit_one_per_application_and_asset():
     assert "at most 6" in errors_of(SeedPlan(applications=2, assets=3, deployments=7))["deployments"]
-    validate_plan(SeedPlan(applications=2, assets=3, deployments=6))
+    validate_parents(SeedPlan(applications=2, assets=3, deployments=6), existing={})
+
+
+def test_pairs_that_already_have_a_deployment_are_not_free():
+    plan = SeedPlan(deployments=5)
+    message = errors_of(plan, existing={"applications": 2, "assets": 3}, taken_pairs=2)["deployments"]
+    assert "at most 4" in message and "2 of those pairs already have one" in message
+    validate_parents(SeedPlan(deployments=4), existing={"applications": 2, "assets": 3}, taken_pairs=2)
 
 
 def test_events_need_assets():
     assert "assets" in errors_of(SeedPlan(events=1))["events"]
-    validate_plan(SeedPlan(events=1), existing={"assets": 1})
+    validate_parents(SeedPlan(events=1), existing={"assets": 1})
+
+
+def test_a_plan_that_writes_nothing_is_refused_with_one_answer():
+    assert set(errors_of(SeedPlan(applications=0, assets=0, deployments=0, events=0))) == {"total"}
+
+
+def test_the_parents_a_plan_points_at_are_the_kinds_it_does_not_write():
+    assert needed_parents(SeedPlan(events=5)) == {"assets", "deployments"}
+    assert needed_parents(SeedPlan(assets=5, events=5)) == set()
+    assert needed_parents(SeedPlan(deployments=5, events=5)) == {"applications", "assets"}
+    assert needed_parents(SeedPlan(applications=1, deployments=5)) == {"assets"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-01T00:00:00+05:00", datetime(2026, 10, 31, 19, tzinfo=UTC)),
+        ("2026-11-01T00:00:00Z", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026-11-01 08:30", datetime(2026, 11, 1, 8, 30, tzinfo=UTC)),
+        ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+    ],
+)
+def test_as_of_is_read_as_utc(text, expected):
+    parsed = parse_as_of(text)
+    assert parsed == expected and parsed.utcoffset().total_seconds() == 0
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2026-13-45", ""])
+def test_as_of_that_is_not_iso_8601_is_refused(text):
+    with pytest.raises(ValueError, match="not an ISO 8601"):
+        parse_as_of(text)
 
 
 def test_chunks_cover_every_ordinal_once_in_dependency_order():

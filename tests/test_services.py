@@ -15,18 +15,18 @@ from django.db.models import F
 
 from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
-from seeding.generation.spec import EVENT_WINDOW_DAYS, RunSpec
+from seeding.generation.spec import EVENT_WINDOW_DAYS
 from seeding.models import SeedChunk, SeedRun
 from seeding.selectors import inventory_counts, seed_run_digest
 from seeding.services import chunks as chunk_service
 from tests.conftest import AS_OF, SMALL
-from tests.helpers import counts, real_asset, snapshot
+from tests.helpers import counts, real_asset, seed, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_writes_exact_counts_and_records_the_run(make_plan):
-    run = services.seed(plan=make_plan())
+    run = seed(make_plan())
     run.refresh_from_db()
     assert counts() == SMALL
     assert run.status == SeedRun.Status.SUCCEEDED
@@ -41,7 +41,7 @@ def test_writes_exact_counts_and_records_the_run(make_plan):
 
 
 def test_every_reference_is_valid(make_plan):
-    services.seed(plan=make_plan())
+    seed(make_plan())
     app_ids = set(Application.objects.values_list("pk", flat=True))
     asset_ids = set(Asset.objects.values_list("pk", flat=True))
     deployments = dict(Deployment.objects.values_list("pk", "asset_id"))
@@ -58,18 +58,18 @@ def test_every_reference_is_valid(make_plan):
 
 def test_same_plan_seed_and_as_of_reproduce_every_row(make_plan):
     services.demo_data_clear()  # an empty inventory: keys restart at 1
-    services.seed(plan=make_plan())
+    seed(make_plan())
     first = snapshot()
     services.demo_data_clear()
     assert counts() == dict.fromkeys(SMALL, 0)
-    services.seed(plan=make_plan())
+    seed(make_plan())
     assert snapshot() == first  # keys, host names, timestamps: everything
 
 
 def test_digest_depends_on_seed_and_as_of_but_not_on_chunk_size(make_plan):
     def digest_of_fresh(plan) -> str:
         services.demo_data_clear()
-        return seed_run_digest(services.seed(plan=plan))
+        return seed_run_digest(seed(plan))
 
     reference = digest_of_fresh(make_plan())
     assert digest_of_fresh(make_plan(chunk_size=1_000)) == reference
@@ -79,8 +79,8 @@ def test_digest_depends_on_seed_and_as_of_but_not_on_chunk_size(make_plan):
 
 
 def test_stacked_runs_get_their_own_keys_and_unique_names(make_plan):
-    first = services.seed(plan=make_plan())
-    second = services.seed(plan=make_plan())  # same seed, on top of the first
+    first = seed(make_plan())
+    second = seed(make_plan())  # same seed, on top of the first
     assert second.assets_id_base == first.assets_id_base + SMALL["assets"]
     assert Asset.objects.count() == 2 * SMALL["assets"]
     assert Asset.objects.values("hostname").distinct().count() == 2 * SMALL["assets"]
@@ -88,7 +88,7 @@ def test_stacked_runs_get_their_own_keys_and_unique_names(make_plan):
 
 def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, monkeypatch):
     services.demo_data_clear()
-    clean_digest = seed_run_digest(services.seed(plan=make_plan()))
+    clean_digest = seed_run_digest(seed(make_plan()))
     services.demo_data_clear()
     run = services.seed_run_create(plan=make_plan())
     real_write = chunk_service.write_rows
@@ -104,7 +104,8 @@ def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, m
         services.seed_run_execute(run=run)
     run.refresh_from_db()
     assert run.status == SeedRun.Status.FAILED
-    assert "disk on fire" in run.error and "events chunk 3" in run.error
+    assert run.error == "events chunk 3 failed (RuntimeError); committed chunks are kept"
+    assert run.error_detail == "RuntimeError: disk on fire"
     committed = set(SeedChunk.objects.filter(run=run, kind="events").values_list("index", flat=True))
     # Every chunk before the failing one is committed, nothing of it; on PostgreSQL
     # the chunk a second writer had in flight may have committed too.
@@ -123,14 +124,14 @@ def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, m
 
 
 def test_rerunning_a_finished_chunk_is_a_no_op(make_plan):
-    run = services.seed(plan=make_plan())
+    run = seed(make_plan())
     chunk = next(iter(make_plan().chunks()))
-    assert services.seed_chunk_write(run=run, spec=RunSpec.from_run(run), chunk=chunk) is False
+    assert services.seed_chunk_write(run=run, chunk=chunk) is False
     assert counts() == SMALL
 
 
 def test_a_succeeded_run_cannot_be_resumed(make_plan):
-    run = services.seed(plan=make_plan())
+    run = seed(make_plan())
     with pytest.raises(services.RunNotResumable):
         services.seed_run_execute(run=run)
 
@@ -150,7 +151,7 @@ def test_cancel_stops_at_a_chunk_boundary_and_keeps_committed_chunks(make_plan):
     run = services.seed_run_create(plan=make_plan())
 
     def cancel_after_two_asset_chunks(current, chunk):
-        if chunk.kind == "assets" and chunk.index == 1:
+        if chunk is not None and chunk.kind == "assets" and chunk.index == 1:
             services.seed_run_cancel(run=SeedRun.objects.get(pk=current.pk))
 
     services.seed_run_execute(run=run, on_progress=cancel_after_two_asset_chunks)
@@ -165,8 +166,8 @@ def test_cancel_stops_at_a_chunk_boundary_and_keeps_committed_chunks(make_plan):
 
 
 def test_children_can_reference_parents_already_in_the_database(make_plan):
-    services.seed(plan=make_plan(deployments=0, events=0))
-    run = services.seed(plan=make_plan(applications=0, assets=0, deployments=500, events=1_000, seed=9))
+    seed(make_plan(deployments=0, events=0))
+    run = seed(make_plan(applications=0, assets=0, deployments=500, events=1_000, seed=9))
     assert Deployment.objects.filter(seed_run=run).count() == 500
     assert Event.objects.filter(seed_run=run).count() == 1_000
     assert Event.objects.filter(seed_run=run, asset__seed_run__isnull=False).count() == 1_000
@@ -174,7 +175,7 @@ def test_children_can_reference_parents_already_in_the_database(make_plan):
 
 
 def test_events_respect_purchase_dates_deploy_times_and_the_window(make_plan):
-    services.seed(plan=make_plan(assets=400, events=6_000))
+    seed(make_plan(assets=400, events=6_000))
     events = Event.objects.all()
     assert not events.filter(occurred_at__date__lt=F("asset__purchase_date")).exists()
     assert not events.filter(deployment__isnull=False, occurred_at__lt=F("deployment__deployed_at")).exists()
@@ -185,7 +186,7 @@ def test_events_respect_purchase_dates_deploy_times_and_the_window(make_plan):
 
 
 def test_data_looks_like_an_inventory(make_plan):
-    services.seed(plan=make_plan(applications=50, assets=1_000, deployments=3_000, events=20_000))
+    seed(make_plan(applications=50, assets=1_000, deployments=3_000, events=20_000))
     severities = Counter(Event.objects.values_list("severity", flat=True))
     assert severities["info"] > severities["warning"] > severities["error"] > severities["critical"] > 0
     per_app = sorted(Counter(Deployment.objects.values_list("application_id", flat=True)).values(), reverse=True)
@@ -216,7 +217,7 @@ def test_clear_removes_only_demo_rows(make_plan):
     )
     asset = real_asset()
     Event.objects.create(asset=asset, kind="alert", severity="info", source="me", message="hi", occurred_at=AS_OF)
-    services.seed(plan=make_plan())
+    seed(make_plan())
     result = services.demo_data_clear()
     assert result.deleted == SMALL
     assert counts() == {"applications": 1, "assets": 1, "deployments": 0, "events": 1}
@@ -225,7 +226,7 @@ def test_clear_removes_only_demo_rows(make_plan):
 
 
 def test_clear_refuses_when_real_rows_point_at_demo_rows(make_plan):
-    services.seed(plan=make_plan())
+    seed(make_plan())
     demo_asset = Asset.objects.demo().first()
     Event.objects.create(asset=demo_asset, kind="alert", severity="info", source="me", message="x", occurred_at=AS_OF)
     with pytest.raises(services.ClearRefused, match="not written by seeding"):
@@ -234,8 +235,8 @@ def test_clear_refuses_when_real_rows_point_at_demo_rows(make_plan):
 
 
 def test_clear_one_run_leaves_other_runs(make_plan):
-    first = services.seed(plan=make_plan())
-    second = services.seed(plan=make_plan(seed=8))
+    first = seed(make_plan())
+    second = seed(make_plan(seed=8))
     result = services.demo_data_clear(run=first)
     assert result.deleted == SMALL
     assert counts() == SMALL
@@ -253,7 +254,7 @@ def test_clear_refuses_while_a_run_is_active(make_plan):
 
 def test_events_are_chronological_by_key(make_plan):
     """Like a real event log: a later key never has an earlier minute."""
-    services.seed(plan=make_plan(events=5_000))
+    seed(make_plan(events=5_000))
     minutes = [t.replace(second=0) for t in Event.objects.order_by("pk").values_list("occurred_at", flat=True)]
     assert minutes == sorted(minutes)
     assert minutes[0] < minutes[-1]
@@ -278,7 +279,7 @@ def test_an_inline_run_whose_process_died_is_abandoned_then_resumable(make_plan,
 
 
 def test_clear_refuses_while_any_run_is_active_even_for_another_run(make_plan):
-    finished = services.seed(plan=make_plan())
+    finished = seed(make_plan())
     services.seed_run_create(plan=make_plan(seed=3))
     with pytest.raises(services.ClearRefused, match="is still queued"):
         services.demo_data_clear(run=finished)
@@ -286,15 +287,15 @@ def test_clear_refuses_while_any_run_is_active_even_for_another_run(make_plan):
 
 
 def test_clearing_one_run_refuses_when_another_runs_rows_point_at_it(make_plan):
-    parents = services.seed(plan=make_plan(deployments=0, events=0))
-    services.seed(plan=make_plan(applications=0, assets=0, deployments=0, events=500, seed=4))
+    parents = seed(make_plan(deployments=0, events=0))
+    seed(make_plan(applications=0, assets=0, deployments=0, events=500, seed=4))
     with pytest.raises(services.ClearRefused, match="of other runs or people"):
         services.demo_data_clear(run=parents)
     assert Asset.objects.filter(seed_run=parents).count() == SMALL["assets"]
 
 
 def test_children_of_existing_assets_cannot_predate_them(make_plan):
-    services.seed(plan=make_plan(deployments=0, events=0))
+    seed(make_plan(deployments=0, events=0))
     with pytest.raises(services.PlanError) as caught:
         services.seed_run_create(
             plan=make_plan(applications=0, assets=0, deployments=0, events=100, as_of=AS_OF - timedelta(days=400))
@@ -316,7 +317,7 @@ def test_upgrading_marks_finished_runs_inactive(make_plan):
     from django.apps import apps
 
     migration = importlib.import_module("seeding.migrations.0002_async_runs")
-    run = services.seed(plan=make_plan())
+    run = seed(make_plan())
     SeedRun.objects.filter(pk=run.pk).update(is_active=True)  # as AddField(default=True) leaves it
     migration.only_queued_or_running_runs_are_active(apps, None)
     run.refresh_from_db()
@@ -328,9 +329,8 @@ def test_a_late_start_message_finishes_a_run_with_exact_counters(make_plan):
     start message marks the run succeeded with counters taken from the checkpoints."""
     run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
     SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)
-    spec = RunSpec.from_run(run)
     for chunk in make_plan().chunks():
-        services.seed_chunk_write(run=run, spec=spec, chunk=chunk)
+        services.seed_chunk_write(run=run, chunk=chunk)
     assert services.seed_run_start(run_id=run.pk) == "succeeded"
     run.refresh_from_db()
     assert run.status == SeedRun.Status.SUCCEEDED
@@ -341,7 +341,7 @@ def test_worker_messages_stand_down_once_a_run_is_resumed_inline(make_plan):
     run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
     services.seed_run_fail(run=run, error="a poison chunk")
     services.seed_run_execute(run=run)  # --resume: now written inline
-    leftover = services.seed_chunk_process(run_id=run.pk, kind="events", index=0, send_phase=lambda *a: None)
+    leftover = services.seed_chunk_process(run_id=run.pk, kind="events", index=0)
     assert leftover == "skipped"
     run.refresh_from_db()
     assert run.status == SeedRun.Status.SUCCEEDED and counts() == SMALL
@@ -353,5 +353,5 @@ def test_a_chunk_finishing_after_its_run_was_cleared_is_rolled_back(make_plan):
     services.demo_data_clear(run=run)
     chunk = next(iter(make_plan().chunks()))
     with pytest.raises(services.RunNotResumable, match="cleared while"):
-        services.seed_chunk_write(run=run, spec=RunSpec.from_run(run), chunk=chunk)
+        services.seed_chunk_write(run=run, chunk=chunk)
     assert counts() == dict.fromkeys(SMALL, 0)

@@ -123,8 +123,8 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Retries",
     "dramatiq.middleware.CurrentMessage",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
-    # Re-dispatches stalled runs from inside every worker process.
-    "seeding.sweeper.StalledRunSweeper",
+    # seeding.sweeper.StalledRunSweeper, which re-dispatches stalled runs from
+    # inside every worker process, joins in SeedingConfig.ready(): it needs the models.
 ]
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.redis.RedisBroker" if REDIS_URL else "dramatiq.brokers.stub.StubBroker",

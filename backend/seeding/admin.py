@@ -3,6 +3,9 @@ page, and actions to run a plan again or cancel. All of it calls the services.""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,11 +13,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.defaults import permission_denied
 from django_dramatiq.models import Task
 
 from seeding import services
 from seeding.forms import SeedDemoDataForm
-from seeding.models import KINDS, SeedChunk, SeedRun
+from seeding.kinds import KINDS
+from seeding.models import SeedChunk, SeedRun
+from seeding.text import duration, format_utc, plural
 
 SEED_PERMISSION = "seeding.run_seed"
 
@@ -36,7 +42,7 @@ class SeedChunkInline(admin.TabularInline):
 class SeedRunAdmin(admin.ModelAdmin):
     list_display = (
         "id",
-        "status",
+        "status_display",
         "progress_display",
         "rate_display",
         "eta_display",
@@ -49,7 +55,21 @@ class SeedRunAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "source", "executor")
     fieldsets = [
-        (None, {"fields": ["status", "error", "executor", "source", "requested_by", "requested_by_label", "task_id"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "status",
+                    "error",
+                    "error_detail",
+                    "executor",
+                    "source",
+                    "requested_by",
+                    "requested_by_label",
+                    "task_id",
+                ]
+            },
+        ),
         ("Plan", {"fields": [*KINDS, "seed", "as_of", "chunk_size"]}),
         ("Progress", {"fields": [f"{kind}_done" for kind in KINDS]}),
         ("Times", {"fields": ["created_at", "started_at", "finished_at", "updated_at", "cleared_at"]}),
@@ -63,8 +83,16 @@ class SeedRunAdmin(admin.ModelAdmin):
 
     # --- columns -----------------------------------------------------------------
 
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, run: SeedRun) -> str:
+        if run.cleared_at is not None:
+            return f"{run.get_status_display()} · rows cleared"
+        return run.get_status_display()
+
     @admin.display(description="Progress")
     def progress_display(self, run: SeedRun) -> str:
+        if run.cleared_at is not None:
+            return f"{run.total_done:,} / {run.total_planned:,} written, cleared {format_utc(run.cleared_at)}"
         return format_html(
             '<progress value="{}" max="100" style="width:6em"></progress> {} / {} ({}%)',
             int(run.progress * 100),
@@ -78,12 +106,9 @@ class SeedRunAdmin(admin.ModelAdmin):
         rate = run.rows_per_second()
         return f"{rate:,.0f}" if rate else "—"
 
-    @admin.display(description="ETA")
+    @admin.display(description="ETA or duration")
     def eta_display(self, run: SeedRun) -> str:
-        eta = run.eta_seconds()
-        if not run.is_active:
-            return "—"
-        return f"{eta:,.0f} s" if eta is not None else "…"
+        return run_timing(run)
 
     @admin.display(description="Plan")
     def plan_display(self, run: SeedRun) -> str:
@@ -107,14 +132,24 @@ class SeedRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # A run's rows point at it: clear them first (seed_demo_data --clear-run).
-        # A run holding the recipe of indexes it dropped keeps it until they are
-        # rebuilt (the next run, resume or clear does it).
-        if obj is not None and (obj.is_active or obj.deferred_indexes or (obj.cleared_at is None and obj.total_done)):
+        if obj is not None and (obj.is_active or (obj.cleared_at is None and obj.total_done)):
             return False
         return super().has_delete_permission(request, obj)
 
     def has_run_seed_permission(self, request) -> bool:
         return request.user.has_perm(SEED_PERMISSION)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        if run is not None:
+            rate = run.rows_per_second()
+            extra_context = {
+                **(extra_context or {}),
+                "run_progress": f"{run.total_done:,} / {plural(run.total_planned, 'row')} ({run.progress:.0%})",
+                "run_rate": f"{rate:,.0f} rows/s" if rate else "no rows/s yet",
+                "run_timing": run_timing(run),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "any_active": SeedRun.objects.filter(is_active=True).exists()}
@@ -130,10 +165,11 @@ class SeedRunAdmin(admin.ModelAdmin):
 
     def seed_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_run_seed_permission(request):
-            raise PermissionDenied
+            # A 403 page, logged as one line: a person without the permission is no server error.
+            return permission_denied(request, PermissionDenied())
         form = SeedDemoDataForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            response = self._start(request, form.cleaned_data["plan"], form=form)
+            response = self._start(request, form.plan(), form=form)
             if response is not None:
                 return response
         context = {
@@ -146,30 +182,41 @@ class SeedRunAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/seeding/seedrun/seed_form.html", context)
 
-    def _start(self, request: HttpRequest, plan, *, form=None) -> HttpResponse | None:
-        """Start a run; on success redirect to it, otherwise report why (form error or message)."""
+    def _start(self, request: HttpRequest, plan, *, form: SeedDemoDataForm | None = None) -> HttpResponse | None:
+        """Start a run; on success redirect to it, otherwise report why and return None."""
         try:
             outcome = services.seed_request(plan=plan, source=SeedRun.Source.ADMIN, requested_by=request.user)
-        except services.PlanError as exc:
-            self._report(request, form, "; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
-            return None
-        except services.SeedingError as exc:  # already active, broker down, or an inline failure
-            self._report(request, form, str(exc))
-            if getattr(exc, "run", None) is not None:
-                return HttpResponseRedirect(reverse("admin:seeding_seedrun_change", args=[exc.run.pk]))
+        except services.RunFailed as exc:
+            self._report(request, exc, form=form)
+            return HttpResponseRedirect(reverse("admin:seeding_seedrun_change", args=[exc.run.pk]))
+        except (services.PlanError, services.SeedingError) as exc:
+            self._report(request, exc, form=form)
             return None
         run = outcome.run
         if outcome.queued:
             self.message_user(request, f"Seed run #{run.pk} is queued: workers are writing it in the background.")
         else:
-            self.message_user(request, f"Seed run #{run.pk} wrote {run.total_done:,} rows.", messages.SUCCESS)
+            self.message_user(request, f"Seed run #{run.pk} wrote {plural(run.total_done, 'row')}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:seeding_seedrun_change", args=[run.pk]))
 
-    def _report(self, request, form, message: str) -> None:
+    def _report(self, request: HttpRequest, exc: Exception, *, form: SeedDemoDataForm | None = None) -> None:
+        """Every service error as the admin shows it: on the form's fields where it names one, else a message."""
+        if isinstance(exc, services.PlanError):
+            for field, message in exc.errors.items():
+                if form is not None:
+                    form.add_error(field if field in form.fields else None, message)
+                else:
+                    self.message_user(request, f"{field}: {message}", messages.ERROR)
+            return
+        if isinstance(exc, services.RunAlreadyActive) and form is not None:
+            return  # the seed page already says which run is active, with a link to it
+        if isinstance(exc, services.RunFailed):
+            self.message_user(request, f"{exc} The run's page has the full error.", messages.ERROR)
+            return
         if form is not None:
-            form.add_error(None, message)
+            form.add_error(None, str(exc))
         else:
-            self.message_user(request, message, messages.ERROR)
+            self.message_user(request, f"{str(exc)[:1].upper()}{str(exc)[1:]}.", messages.ERROR)
 
     # --- actions -------------------------------------------------------------------------
 
@@ -179,23 +226,35 @@ class SeedRunAdmin(admin.ModelAdmin):
             self.message_user(request, "Select exactly one run to run again.", messages.WARNING)
             return None
         run = queryset.get()
-        plan = services.plan_of(run)
-        plan = type(plan)(**{**plan.__dict__, "as_of": None})  # a fresh base time, like a new request
-        return self._start(request, plan)
+        # The same plan and seed with a fresh base time, like a new request.
+        return self._start(request, dataclasses.replace(services.plan_of(run), as_of=None))
 
     @admin.action(description="Cancel", permissions=["run_seed"])
     def cancel_runs(self, request: HttpRequest, queryset) -> None:
-        cancelled = 0
+        cancelled = []
         for run in queryset.filter(is_active=True):
-            try:
-                services.seed_run_cancel(run=run)
-                cancelled += 1
-            except services.RunNotResumable:
-                pass
+            with contextlib.suppress(services.RunNotActive):  # it ended meanwhile
+                cancelled.append(services.seed_run_cancel(run=run).pk)
         if cancelled:
-            self.message_user(request, f"Cancelled {cancelled} run(s); committed chunks are kept.", messages.SUCCESS)
+            which = ", ".join(f"#{pk}" for pk in cancelled)
+            self.message_user(
+                request,
+                f"Cancelled seed run {which}: no new chunk starts. Chunks already being written may still commit; "
+                "their rows are kept and counted.",
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, "None of the selected runs was active.", messages.WARNING)
+            self.message_user(request, "None of the selected runs was queued or running.", messages.WARNING)
+
+
+def run_timing(run: SeedRun) -> str:
+    """ETA while a run is active, its duration once it has ended."""
+    if run.is_active:
+        eta = run.eta_seconds()
+        return f"ETA {duration(eta)}" if eta is not None else "ETA …"
+    if run.started_at and run.finished_at:
+        return f"took {duration((run.finished_at - run.started_at).total_seconds())}"
+    return "—"
 
 
 # django-dramatiq registers its Task model, which stays empty here (its

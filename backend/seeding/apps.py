@@ -1,3 +1,4 @@
+import dramatiq
 from django.apps import AppConfig
 
 
@@ -6,3 +7,14 @@ class SeedingConfig(AppConfig):
 
     name = "seeding"
     verbose_name = "Demo data seeding"
+
+    def ready(self) -> None:
+        # The sweeper calls the services, which need the models: it joins the
+        # broker django-dramatiq built from DRAMATIQ_BROKER once the app is ready.
+        # Every process gets it; it only runs where a worker boots (rundramatiq,
+        # or the embedded worker of a web process without Redis).
+        from seeding.sweeper import StalledRunSweeper
+
+        broker = dramatiq.get_broker()
+        if not any(isinstance(middleware, StalledRunSweeper) for middleware in broker.middleware):
+            broker.add_middleware(StalledRunSweeper())

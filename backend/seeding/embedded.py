@@ -16,6 +16,11 @@ import dramatiq
 from django.conf import settings
 from dramatiq.brokers.stub import StubBroker
 
+from seeding import tasks
+
+#: The actors this worker runs (importing the module declares them on the broker).
+ACTORS = (tasks.start_seed_run, tasks.write_seed_chunk)
+
 logger = logging.getLogger("seeding.embedded")
 _lock = threading.Lock()
 _worker: dramatiq.Worker | None = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import F
 
-from seeding.models import KINDS, SeedRun
-from seeding.plan import SeedPlan
+from seeding.kinds import KINDS
+from seeding.models import SeedRun
 
 #: Rows per second measured with `make bench` on a 2-core machine (whole plan L,
 #: median of three), rounded down. SQLite's 210,000 is for loads into empty
@@ -26,6 +26,7 @@ def recent_rate(*, sample: int = 5, min_rows: int = 10_000) -> float | None:
     return sum(rates) / len(rates) if rates else None
 
 
-def estimate_seconds(plan: SeedPlan, *, vendor: str) -> float:
+def estimate_seconds(rows: int, *, vendor: str) -> float:
+    """Seconds to write ``rows``: at the recent runs' rate, or this machine kind's measured default."""
     rate = recent_rate() or DEFAULT_RATES.get(vendor, FALLBACK_RATE)
-    return plan.total / rate
+    return rows / rate

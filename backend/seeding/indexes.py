@@ -7,22 +7,24 @@ million events (2 cores, SQLite 3.40, 64 MB cache): 6.7 s with the indexes in
 place, 2.8 s without them plus 1.2 s to build them afterwards from sorted keys.
 Bulk loaders have long done the same (SQLite's docs, ``pg_restore``).
 
-When: only on SQLite, and only for a kind with more than one chunk of rows
-pending into a table that holds fewer rows than that: rebuilding then costs less
-than maintaining. Inline runs drop around each phase (``indexes_deferred``);
-worker runs drop when a phase's messages are sent and rebuild when the phase's
-last chunk commits (``defer_indexes`` and ``restore_indexes``). Unique
-indexes are never dropped: they back uniqueness by construction, and a replayed
-chunk must still fail on them rather than duplicate rows.
+When: only on SQLite, only for inline runs (the command, and small plans from the
+web), and only for a kind with more than one chunk of rows pending into a table
+that holds fewer rows than that: rebuilding then costs less than maintaining.
+``indexes_deferred`` wraps each phase of the inline executor; nothing else in
+the seeding code knows about it. Runs on workers keep their indexes: a phase
+there ends in whichever process commits its last chunk, and crash-proofing a
+rebuild across processes cost more code than the gain on the embedded worker
+was worth. Unique indexes are never dropped: they back uniqueness by
+construction, and a replayed chunk must still fail on them rather than
+duplicate rows.
 
-Crash safety: the DROPs and the record of what was dropped
-(``SeedRun.deferred_indexes``) commit in one transaction, and only while the
-writer still owns the run. Indexes are rebuilt when the load ends, however it
-ends; if the process dies first, the record survives and
-``restore_orphaned_indexes`` rebuilds them once the run is no longer active: at
-the next run, resume or clear (which first mark a dead inline process's run
-abandoned) and at every sweep of the workers (cancelled or failed worker runs).
-Until then the tables are correct, only slower to search.
+Crash safety: the DROPs and their recipes (``DeferredIndex`` rows) commit in one
+transaction, and only while the writer still owns the run. Indexes are rebuilt
+when the phase ends, however it ends; if the process dies first, the recipes
+survive and ``restore_orphaned_indexes`` rebuilds those of runs no longer
+active: the run lifecycle calls it when it recovers abandoned runs (before a new
+run, a resume or a clear). Until then the tables are correct, only slower to
+search, and the recipe protects its run from deletion.
 """
 
 from __future__ import annotations
@@ -33,21 +35,19 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, connection, transaction
 
-from seeding.generation.chunks import MODELS
-from seeding.models import SeedRun
+from seeding.kinds import MODELS
+from seeding.models import DeferredIndex, SeedRun
 
 logger = logging.getLogger("seeding.services")
 
 #: Page cache (and so sorter memory) while indexes are rebuilt, in KiB.
 INDEX_BUILD_CACHE_KIB = 16 * 1024
 
-IndexRecipe = list[str]  # [index name, CREATE INDEX statement]
-
 
 class IndexRebuildFailed(DatabaseError):
     """The rows are all written, but rebuilding the indexes dropped for them failed.
 
-    The recipe is kept on the run, so a later run, resume or clear tries again.
+    The recipes are kept, so a later run, resume or clear tries again.
     """
 
 
@@ -79,40 +79,60 @@ def indexes_deferred(run: SeedRun, pending_rows: dict[str, int], *, claim: int) 
 
 
 def defer_indexes(run: SeedRun, pending_rows: dict[str, int], *, claim: int) -> list[str]:
-    """Drop the deferrable indexes of the kinds in ``pending_rows``; the caller rebuilds them
-    with ``restore_indexes``. Returns the names dropped (none off SQLite, or when this
-    writer no longer holds ``claim`` on a running run)."""
-    if connection.vendor != "sqlite":
+    """Drop the deferrable indexes of the kinds in ``pending_rows``; ``restore_indexes`` rebuilds them.
+
+    Returns the names dropped: none off SQLite, inside a caller's transaction
+    (a rollback there would undo the rows too: nothing to gain), or when this
+    writer no longer holds ``claim`` on a running run.
+    """
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
         return []
-    return [name for name, _sql in _drop_deferrable_indexes(run, pending_rows, claim)]
+    dropped: list[str] = []
+    deferred_kinds: list[str] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not SeedRun.objects.filter(pk=run.pk, status=SeedRun.Status.RUNNING, claim=claim).exists():
+            return []  # cancelled, or claimed by another writer: leave the schema alone
+        recorded = set(DeferredIndex.objects.values_list("name", flat=True))
+        for kind, rows in pending_rows.items():
+            model = MODELS[kind]
+            if rows <= run.chunk_size or model.objects.count() >= rows:
+                continue
+            table = model._meta.db_table
+            for name, sql in _non_unique_indexes(cursor, table):
+                if name not in recorded:
+                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+                    DeferredIndex.objects.create(name=name, table=table, sql=sql, run=run)
+                    dropped.append(name)
+            deferred_kinds.append(kind)
+    if dropped:
+        logger.info("%s: deferred %d indexes until its %s are written", run, len(dropped), " and ".join(deferred_kinds))
+    return dropped
 
 
 def restore_indexes(run: SeedRun, *, only_if_inactive: bool = False) -> int:
-    """Rebuild the indexes ``run`` recorded as dropped and clear the record; returns how many were built.
+    """Rebuild the indexes ``run`` dropped and forget their recipes; returns how many were built.
 
     Idempotent: an index that exists again (a migration may have rebuilt its
     table) is skipped. All or nothing: a failure rolls back every index built
-    here and keeps the record. ``only_if_inactive``: leave a run that became
+    here and keeps the recipes. ``only_if_inactive``: leave a run that became
     active again (resumed) since the caller looked to its own writer.
     """
     with transaction.atomic():
-        runs = SeedRun.objects.filter(pk=run.pk)
-        if only_if_inactive:
-            runs = runs.filter(is_active__isnull=True)
-        record = runs.values_list("deferred_indexes", flat=True).first()
-        if not record:
+        if only_if_inactive and SeedRun.objects.filter(pk=run.pk, is_active=True).exists():
+            return 0
+        recipes = list(DeferredIndex.objects.filter(run=run).order_by("name"))
+        if not recipes:
             return 0
         present = _index_names()
         built = 0
         with connection.cursor() as cursor, _sort_memory_capped(cursor):
-            for name, sql in record:
-                if name not in present:
-                    logger.info("%s: building index %s", run, name)
-                    cursor.execute(sql)
-                    present.add(name)
+            for recipe in recipes:
+                if recipe.name not in present:
+                    logger.info("%s: building index %s", run, recipe.name)
+                    cursor.execute(recipe.sql)
+                    present.add(recipe.name)
                     built += 1
-        SeedRun.objects.filter(pk=run.pk).update(deferred_indexes=[])
-    run.deferred_indexes = []
+        DeferredIndex.objects.filter(run=run).delete()
     return built
 
 
@@ -125,42 +145,12 @@ def restore_orphaned_indexes() -> int:
     if connection.vendor != "sqlite":
         return 0
     built = 0
-    for run in SeedRun.objects.filter(is_active__isnull=True).exclude(deferred_indexes=[]):
+    for run in SeedRun.objects.filter(is_active__isnull=True, pk__in=DeferredIndex.objects.values("run")):
         try:
             built += restore_indexes(run, only_if_inactive=True)
         except DatabaseError:
-            logger.exception("%s: could not rebuild its deferred indexes %s", run, run.deferred_indexes)
+            logger.exception("%s: could not rebuild the indexes it deferred", run)
     return built
-
-
-def _drop_deferrable_indexes(run: SeedRun, pending_rows: dict[str, int], claim: int) -> list[IndexRecipe]:
-    if connection.in_atomic_block:
-        # In a caller's transaction the rebuild would land in it too, and a
-        # rollback there would also undo the rows the indexes were dropped for:
-        # nothing to gain, and harder to reason about.
-        return []
-    dropped: list[IndexRecipe] = []
-    deferred_kinds: list[str] = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        owned = SeedRun.objects.filter(pk=run.pk, status=SeedRun.Status.RUNNING, claim=claim)
-        record = owned.values_list("deferred_indexes", flat=True).first()
-        if record is None:
-            return []  # cancelled, or claimed by another writer: leave the schema alone
-        recorded = {name for name, _sql in record}
-        for kind, rows in pending_rows.items():
-            model = MODELS[kind]
-            if rows <= run.chunk_size or model.objects.count() >= rows:
-                continue
-            for name, sql in _non_unique_indexes(cursor, model._meta.db_table):
-                if name not in recorded:
-                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-                    dropped.append([name, sql])
-            deferred_kinds.append(kind)
-        if dropped:
-            owned.update(deferred_indexes=[*record, *dropped])
-    if dropped:
-        logger.info("%s: deferred %d indexes until its %s are written", run, len(dropped), " and ".join(deferred_kinds))
-    return dropped
 
 
 def _non_unique_indexes(cursor, table: str) -> list[tuple[str, str]]:

@@ -13,8 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-#: The order chunks are written in; references point backwards in this list.
-KINDS: tuple[str, ...] = ("applications", "assets", "deployments", "events")
+from seeding.kinds import KINDS
 
 
 class SeedRun(models.Model):
@@ -50,10 +49,9 @@ class SeedRun(models.Model):
     # Bumped whenever a process claims the run to write it inline (a new run, a
     # resume); a writer that finds another claim than its own stands down.
     claim = models.PositiveIntegerField(default=0, editable=False)
-    # [name, CREATE INDEX sql] of the indexes this run dropped for a bulk load and
-    # has yet to rebuild (SQLite; see seeding/indexes.py). Written in the same
-    # transaction as the DROPs, so a process that dies mid-load leaves the recipe.
-    deferred_indexes = models.JSONField(default=list, blank=True, editable=False)
+    # Rows per kind in the run's recorded view of existing parents (RunParent),
+    # fixed when the run was created: {"assets": 5000, "settled": 4800, ...}.
+    parent_counts = models.JSONField(default=dict, blank=True, editable=False)
     # The plan. Together with `seed` and `as_of` it fully determines the data.
     applications = models.PositiveIntegerField(default=0)
     assets = models.PositiveIntegerField(default=0)
@@ -68,7 +66,7 @@ class SeedRun(models.Model):
     assets_id_base = models.BigIntegerField(default=1)
     deployments_id_base = models.BigIntegerField(default=1)
     events_id_base = models.BigIntegerField(default=1)
-    # Progress, incremented in each chunk's transaction.
+    # Progress: rows of committed chunks, derived from the checkpoints after each commit.
     applications_done = models.PositiveIntegerField(default=0)
     assets_done = models.PositiveIntegerField(default=0)
     deployments_done = models.PositiveIntegerField(default=0)
@@ -83,7 +81,10 @@ class SeedRun(models.Model):
         blank=True,
         help_text="Who asked, for runs with no user account (e.g. the OS user of a command).",
     )
+    # What went wrong, short and stable enough to show to any API client...
     error = models.TextField(blank=True)
+    # ...and the full text (driver messages, key values) for staff only.
+    error_detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -179,3 +180,54 @@ class SeedChunkAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"run #{self.run_id} {self.kind}[{self.index}]: {self.attempts} attempts"
+
+
+class RunParent(models.Model):
+    """One row of a run's view of the parents that existed when it was created.
+
+    A run that points at rows already in the database (events on existing
+    assets, say) records, in its creating transaction, which rows those are
+    and the columns its generation depends on. Chunks read back only the
+    positions they need, so memory stays bounded however large the tables are,
+    and a row a person changes or deletes mid-run cannot change the data.
+
+    ``kind`` is a parent kind, "settled" (assets bought before the event window,
+    by rank; ``ref`` is their position among the assets) or "pairs" (existing
+    deployments as application position ``ref`` and asset position ``asset_ref``).
+    """
+
+    run = models.ForeignKey(SeedRun, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16)
+    position = models.PositiveIntegerField()
+    ref = models.BigIntegerField(help_text="The parent's primary key (for pairs: the application's position).")
+    asset_ref = models.BigIntegerField(null=True, help_text="Deployments: their asset; pairs: the asset's position.")
+    version = models.CharField(max_length=32, blank=True, help_text="Applications: the current release.")
+    day = models.IntegerField(null=True, help_text="Assets: the purchase date as an epoch day.")
+    not_before = models.BigIntegerField(
+        null=True, help_text="Deployments: the epoch second from which an event may concern them."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "kind", "position"], name="runparent_position")]
+        indexes = [models.Index(fields=["run", "kind", "ref"], name="runparent_ref")]
+
+    def __str__(self) -> str:
+        return f"run #{self.run_id} {self.kind}[{self.position}] = {self.ref}"
+
+
+class DeferredIndex(models.Model):
+    """An index dropped for a bulk load and not yet rebuilt (SQLite; see seeding/indexes.py).
+
+    Written in the same transaction as its DROP, so a process that dies
+    mid-load leaves the recipe behind. Protects its run from deletion until the
+    index is rebuilt.
+    """
+
+    name = models.CharField(max_length=128, primary_key=True)
+    table = models.CharField(max_length=128)
+    sql = models.TextField(help_text="The CREATE INDEX statement that rebuilds it.")
+    run = models.ForeignKey(SeedRun, on_delete=models.PROTECT, related_name="+")
+    dropped_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (dropped by run #{self.run_id})"

@@ -1,19 +1,25 @@
 """Seed plans: what to write, validated before anything touches the database.
 
-A plan is a plain value object, shared by every entry point. Validation returns
-errors keyed by plan field so each caller can name its own spelling of the field
-(``--assets`` for the command, ``"assets"`` in a JSON body).
+A plan is a plain value object, shared by every entry point, with one set of
+defaults. Validation returns errors keyed by plan field so each caller can name
+its own spelling of the field (``--assets`` for the command, ``"assets"`` in a
+JSON body, a form field in the admin).
+
+Validation comes in two steps: ``validate_plan`` checks the plan on its own
+(types, ranges, caps); ``validate_parents`` checks it against the parents that
+exist for it, which only the run's creating transaction can know for sure.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
+from django.utils.dateparse import parse_date, parse_datetime
 
-from seeding.models import KINDS
+from seeding.kinds import KINDS
 
 #: The widest per-kind count any plan may ask for, whatever SEED_MAX_TOTAL says.
 PER_KIND_MAX = 5_000_000
@@ -21,6 +27,12 @@ PER_KIND_MAX = 5_000_000
 SEED_MAX = 2**63 - 1
 CHUNK_SIZE_MIN = 100
 CHUNK_SIZE_MAX = 200_000
+#: The seed every entry point uses when none is given.
+DEFAULT_SEED = 1
+#: What `seed_demo_data` writes when no count is given, and what the admin's seed
+#: page offers: big enough to look real, small enough to finish in seconds.
+DEMO_PLAN: dict[str, int] = {"applications": 500, "assets": 5_000, "deployments": 10_000, "events": 100_000}
+AS_OF_EXAMPLE = "2026-01-31T12:00:00Z"
 
 
 class PlanError(ValueError):
@@ -39,8 +51,9 @@ class SeedPlan:
     assets: int = 0
     deployments: int = 0
     events: int = 0
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     chunk_size: int = dataclasses.field(default_factory=lambda: settings.SEED_CHUNK_SIZE)
+    #: The base time; None means "now", fixed when the run is created.
     as_of: datetime | None = None
 
     def count(self, kind: str) -> int:
@@ -87,11 +100,26 @@ def chunks_of(kind: str, count: int, chunk_size: int) -> Iterator[Chunk]:
         yield Chunk(kind=kind, index=index, start=start, stop=min(start + chunk_size, count))
 
 
-def validate_plan(plan: SeedPlan, *, existing: Mapping[str, int] | None = None) -> None:
-    """Raise PlanError unless the plan can be written as a whole.
+def parse_as_of(text: str) -> datetime:
+    """An ISO 8601 date or date-time as an aware UTC datetime; a value without an offset is UTC.
 
-    ``existing`` gives the rows of each kind already in the database, which can
-    stand in as parents when the plan itself writes none of a kind.
+    Raises ValueError with a message fit for the caller to show.
+    """
+    try:
+        parsed = parse_datetime(text)
+        if parsed is None and (day := parse_date(text)) is not None:
+            parsed = datetime(day.year, day.month, day.day)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError(f"{text!r} is not an ISO 8601 date or date-time (e.g. {AS_OF_EXAMPLE})")
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def validate_plan(plan: SeedPlan) -> None:
+    """Raise PlanError unless the plan is well formed: types, ranges and caps.
+
+    Needs no database; ``validate_parents`` adds what depends on existing rows.
     """
     errors: dict[str, str] = {}
     for kind in KINDS:
@@ -108,14 +136,39 @@ def validate_plan(plan: SeedPlan, *, existing: Mapping[str, int] | None = None) 
         errors["as_of"] = "must be timezone-aware"
     if errors:
         raise PlanError(errors)
-
+    if plan.total == 0:
+        raise PlanError({"total": "the plan writes nothing: give at least one positive count"})
     max_total = settings.SEED_MAX_TOTAL
     if plan.total > max_total:
         raise PlanError(
             {"total": f"the plan asks for {plan.total:,} items; the limit is {max_total:,} (SEED_MAX_TOTAL)"}
         )
 
-    existing = existing or {}
+
+def needed_parents(plan: SeedPlan) -> frozenset[str]:
+    """Kinds whose existing rows the plan's children would point at (it writes none of them itself).
+
+    Events tie to existing deployments only when the run writes neither assets
+    nor deployments: a deployment must be on the event's asset.
+    """
+    needed = set()
+    if plan.deployments and not plan.applications:
+        needed.add("applications")
+    if (plan.deployments or plan.events) and not plan.assets:
+        needed.add("assets")
+    if plan.events and not plan.deployments and not plan.assets:
+        needed.add("deployments")
+    return frozenset(needed)
+
+
+def validate_parents(plan: SeedPlan, *, existing: Mapping[str, int], taken_pairs: int = 0) -> None:
+    """Raise PlanError unless every child of the plan has a parent to point at.
+
+    ``existing`` gives the rows of each kind in ``needed_parents(plan)`` that the
+    run may point at; ``taken_pairs`` the (application, asset) pairs among them
+    that already have a deployment (each application is deployed once per asset).
+    """
+    errors: dict[str, str] = {}
 
     def available(kind: str) -> int:
         return plan.count(kind) or existing.get(kind, 0)
@@ -125,10 +178,11 @@ def validate_plan(plan: SeedPlan, *, existing: Mapping[str, int] | None = None) 
             errors["deployments"] = "need applications: add some to the plan or to the database"
         elif not available("assets"):
             errors["deployments"] = "need assets: add some to the plan or to the database"
-        elif plan.deployments > available("applications") * available("assets"):
+        elif plan.deployments > (room := available("applications") * available("assets") - taken_pairs):
+            taken = f", {taken_pairs:,} of those pairs already have one" if taken_pairs else ""
             errors["deployments"] = (
-                f"at most {available('applications') * available('assets'):,}: "
-                "each application is deployed at most once per asset"
+                f"at most {room:,}: each application is deployed at most once per asset"
+                f" ({available('applications'):,} applications x {available('assets'):,} assets{taken})"
             )
     if plan.events and not available("assets"):
         errors["events"] = "need assets: add some to the plan or to the database"

@@ -1,4 +1,10 @@
-"""Progress display for long seeds: a live bar on a terminal, log lines elsewhere."""
+"""Progress display for the command: a live bar on a terminal, log lines elsewhere.
+
+A ``ProgressReporter`` is the ``on_progress`` callback of an inline run (called
+once when the run starts, then after each committed chunk) or polls a run that
+workers write. It opens on the first call, so it can be handed to
+``seed_request`` before the run exists.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from collections.abc import Callable
 
 from tqdm import tqdm
 
-from seeding.models import KINDS, SeedRun
+from seeding.kinds import KINDS
+from seeding.models import SeedRun
 from seeding.plan import Chunk
 
 #: Seconds between two progress lines when output is not a terminal.
@@ -16,50 +23,67 @@ LOG_INTERVAL = 5.0
 
 
 class ProgressReporter:
-    """Follows a run chunk by chunk. ``mode`` is "bar", "log" or "off"."""
+    """Follows one run. ``mode`` is "bar", "log" or "off"; ``write`` prints one line."""
 
-    def __init__(self, run: SeedRun, *, mode: str, write: Callable[[str], None]):
-        self.run, self.mode, self.write = run, mode, write
+    def __init__(self, *, mode: str, write: Callable[[str], None]):
+        self.mode, self.write = mode, write
         self._bar: tqdm | None = None
+        self._opened = False
         self._started = self._last_line = 0.0
-        self._initial = 0
+        self.initial_done = 0  # rows the run had committed before this display opened
 
     def __enter__(self) -> ProgressReporter:
-        self._started = self._last_line = time.monotonic()
-        self._initial = self.run.total_done
-        if self.mode == "bar":
-            self._bar = tqdm(
-                total=self.run.total_planned,
-                initial=self._initial,
-                unit="rows",
-                unit_scale=True,
-                dynamic_ncols=True,
-                file=sys.stderr,
-                desc=f"run #{self.run.pk}",
-            )
         return self
 
     def __exit__(self, *exc_info) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
 
-    def update(self, run: SeedRun, chunk: Chunk) -> None:
+    def __call__(self, run: SeedRun, chunk: Chunk | None) -> None:
+        """The ``on_progress`` callback: ``chunk`` is None when the run starts."""
+        if not self._opened:
+            self._open(run)
+        if chunk is not None:
+            self._show(run, chunk.kind)
+
+    def poll(self, run: SeedRun) -> None:
+        """Update from a run re-read from the database (a run written by workers)."""
+        if not self._opened:
+            self._open(run)
+        self._show(run, next((k for k in KINDS if run.done(k) < run.planned(k)), KINDS[-1]))
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started if self._opened else 0.0
+
+    def _open(self, run: SeedRun) -> None:
+        self._opened = True
+        self._started = self._last_line = time.monotonic()
+        self.initial_done = run.total_done
+        if self.mode == "bar":
+            self._bar = tqdm(
+                total=run.total_planned,
+                initial=run.total_done,
+                unit="rows",
+                unit_scale=True,
+                dynamic_ncols=True,
+                file=sys.stderr,
+                desc=f"run #{run.pk}",
+            )
+
+    def _show(self, run: SeedRun, kind: str) -> None:
         if self._bar is not None:
-            self._bar.set_description(f"run #{run.pk} {chunk.kind}", refresh=False)
+            self._bar.set_description(f"run #{run.pk} {kind}", refresh=False)
             self._bar.update(run.total_done - self._bar.n)
         elif self.mode == "log":
             now = time.monotonic()
             if now - self._last_line >= LOG_INTERVAL or run.total_done == run.total_planned:
                 self._last_line = now
-                self.write(self.line(run, chunk.kind, elapsed=now - self._started))
-
-    def poll(self, run: SeedRun) -> None:
-        """Update from a run re-read from the database (a run written by workers)."""
-        kind = next((k for k in KINDS if run.done(k) < run.planned(k)), KINDS[-1])
-        self.update(run, Chunk(kind=kind, index=0, start=0, stop=0))
+                self.write(self.line(run, kind, elapsed=now - self._started))
 
     def line(self, run: SeedRun, kind: str, *, elapsed: float) -> str:
-        written = run.total_done - self._initial
+        written = run.total_done - self.initial_done
         rate = written / elapsed if elapsed > 0 else 0.0
         remaining = run.total_planned - run.total_done
         eta = f"{remaining / rate:,.0f} s" if rate else "?"

@@ -2,19 +2,19 @@
 
 Stricter than ``json.loads`` defaults on purpose: NaN and Infinity are not JSON,
 floats and booleans are not counts, and a 5,000-digit number is reported as too
-large for its field instead of failing the whole parse.
+large for its field instead of failing the whole parse. Only the JSON types are
+checked here; ranges, caps and an empty plan are checked by the services, the
+same way for every entry point.
 """
 
 from __future__ import annotations
 
 import json
 
-from django.conf import settings
+from seeding.kinds import KINDS
+from seeding.plan import PER_KIND_MAX, SEED_MAX, PlanError, SeedPlan, parse_as_of
 
-from seeding.models import KINDS
-from seeding.plan import PER_KIND_MAX, SEED_MAX, PlanError, SeedPlan
-
-ALLOWED_FIELDS = (*KINDS, "seed")
+ALLOWED_FIELDS = (*KINDS, "seed", "as_of")
 _MAX_DIGITS = 19  # more cannot fit any field; kept as text for a precise message
 
 
@@ -52,9 +52,17 @@ def parse_seed_request(body: bytes) -> SeedPlan:
     for key in data:
         if key not in ALLOWED_FIELDS:
             errors[key] = f"unknown field; allowed: {', '.join(ALLOWED_FIELDS)}"
-    values: dict[str, int] = {}
+    values: dict = {}
+    if "as_of" in data:
+        if not isinstance(data["as_of"], str):
+            errors["as_of"] = f"must be an ISO 8601 date-time string, not {_json_type(data['as_of'])}"
+        else:
+            try:
+                values["as_of"] = parse_as_of(data["as_of"])
+            except ValueError as exc:
+                errors["as_of"] = str(exc)
     for field in ALLOWED_FIELDS:
-        if field not in data:
+        if field not in data or field == "as_of":
             continue
         value = data[field]
         limit = SEED_MAX if field == "seed" else PER_KIND_MAX
@@ -66,9 +74,7 @@ def parse_seed_request(body: bytes) -> SeedPlan:
             values[field] = value
     if errors:
         raise PlanError(errors)
-    if not any(values.get(kind) for kind in KINDS):
-        raise PlanError({kind: "give at least one positive count" for kind in KINDS})
-    return SeedPlan(**values, chunk_size=settings.SEED_CHUNK_SIZE)
+    return SeedPlan(**values)
 
 
 def _json_type(value) -> str:

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from seeding.generation.chunks import MODELS
-from seeding.models import KINDS, SeedRun
+from seeding.kinds import KINDS, MODELS
+from seeding.models import SeedRun
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:

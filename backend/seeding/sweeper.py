@@ -3,7 +3,8 @@
 Living in the workers means no extra process to deploy, and a stalled run is
 picked up as soon as any worker is alive, within SEED_STALL_AFTER_SECONDS plus
 SEED_SWEEP_INTERVAL_SECONDS (110 s with the defaults), instead of waiting for
-Redis to requeue a dead worker's messages.
+Redis to requeue a dead worker's messages. It is added to the broker when the
+app is ready (``SeedingConfig.ready``), once the services can be imported.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections, connection
 from dramatiq.middleware import Middleware
+
+from seeding.services import seed_runs_sweep
 
 logger = logging.getLogger("seeding.sweeper")
 
@@ -32,8 +35,6 @@ class StalledRunSweeper(Middleware):
         self._stop.set()
 
     def _loop(self) -> None:
-        from seeding.services import seed_runs_sweep
-
         while not self._stop.wait(settings.SEED_SWEEP_INTERVAL_SECONDS):
             try:
                 close_old_connections()

@@ -1,16 +1,21 @@
-"""Dramatiq actors: thin, id-only wrappers over the seeding services.
+"""Dramatiq actors: thin, id-only entry points into the worker protocol (services/workers.py).
 
-Delivery is at least once, so every actor is idempotent: the database, not the
+Delivery is at least once, so every step is idempotent: the database, not the
 message, says what is left to do. Limits are set here on purpose instead of
 Dramatiq's defaults (10-minute time limit, 20 retries backing off for up to a
 week): a chunk takes about a second, and after SEED_CHUNK_MAX_ATTEMPTS starts
 (counted in the database, crashes included) its run is failed with the error.
+The services send messages by actor name (``seeding.queue``); the names here
+must match.
 """
 
 from __future__ import annotations
 
 import dramatiq
 from django.conf import settings
+
+from seeding import queue
+from seeding.services import seed_chunk_process, seed_run_start
 
 _OPTIONS = {
     "queue_name": settings.SEED_QUEUE,
@@ -23,17 +28,13 @@ _OPTIONS = {
 }
 
 
-@dramatiq.actor(**_OPTIONS)
+@dramatiq.actor(actor_name=queue.START_RUN, **_OPTIONS)
 def start_seed_run(run_id: int) -> None:
     """Mark a queued run running and send the chunk messages of its current phase."""
-    from seeding.services import seed_run_start
-
     seed_run_start(run_id=run_id)
 
 
-@dramatiq.actor(**_OPTIONS)
+@dramatiq.actor(actor_name=queue.WRITE_CHUNK, **_OPTIONS)
 def write_seed_chunk(run_id: int, kind: str, index: int) -> None:
-    """Write one chunk (skipped if already written); the last chunk of a phase starts the next."""
-    from seeding.services import seed_chunk_process, send_phase
-
-    seed_chunk_process(run_id=run_id, kind=kind, index=index, send_phase=send_phase)
+    """Write one chunk (skipped if already written); the commit that completes a phase starts the next."""
+    seed_chunk_process(run_id=run_id, kind=kind, index=index)

@@ -14,14 +14,21 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views import View
+from django.views.csrf import csrf_failure as django_csrf_failure
 
 from seeding import selectors, services
-from seeding.models import KINDS, SeedRun
+from seeding.kinds import KINDS
+from seeding.models import SeedRun
 from seeding.requests import BadRequest, parse_seed_request
+from seeding.text import plural
 
 logger = logging.getLogger("seeding.api")
 
-QUEUED_MESSAGE = "Demo data seeding started in background. Check demo-data-stats endpoint for progress."
+QUEUED_MESSAGE = "Demo data seeding started in background. Poll status_url for its progress."
+CANCELLED_MESSAGE = (
+    "No new chunk will start. Chunks already being written may still commit; their rows are kept and "
+    "counted in this run, so poll status_url for the final figures."
+)
 SEED_PERMISSION = "seeding.run_seed"
 VIEW_PERMISSION = "seeding.view_seedrun"
 
@@ -30,12 +37,9 @@ def json_response(data: dict, status: int = 200, **kwargs) -> JsonResponse:
     return JsonResponse(data, status=status, encoder=DjangoJSONEncoder, **kwargs)
 
 
-def error_response(status: int, message: str, *, headers: dict | None = None, **extra) -> JsonResponse:
-    return json_response({"status": "error", "message": message, **extra}, status=status, headers=headers)
-
-
-def run_not_found(run_id: int) -> JsonResponse:
-    return error_response(404, f"there is no seed run #{run_id}")
+def error_response(status: int, code: str, message: str, *, headers: dict | None = None, **extra) -> JsonResponse:
+    """Every error the API gives: a stable ``code`` for programs, a ``message`` for people."""
+    return json_response({"status": "error", "code": code, "message": message, **extra}, status=status, headers=headers)
 
 
 class ApiView(View):
@@ -52,23 +56,60 @@ class ApiView(View):
         if not user.is_authenticated:
             return error_response(
                 401,
+                "not_authenticated",
                 "authentication required: log in through /admin/login/ and send the session cookie",
                 headers={"WWW-Authenticate": 'Session realm="demoseed admin"'},
             )
-        if not user.is_staff or not user.has_perm(self.permissions.get(method, SEED_PERMISSION)):
-            return error_response(403, "you need staff status and the permission to seed demo data")
+        permission = self.permissions.get(method, SEED_PERMISSION)
+        if not user.is_staff or not user.has_perm(permission):
+            needs = "view seed runs" if permission == VIEW_PERMISSION else "seed demo data"
+            return error_response(403, "permission_denied", f"you need staff status and the permission to {needs}")
         try:
             return super().dispatch(request, *args, **kwargs)
         except RequestDataTooBig:
-            return error_response(413, "the request body is too large")
-        except Exception:
-            logger.exception("unexpected error in %s %s", request.method, request.path)
-            return error_response(500, "internal error; it has been logged")
+            return error_response(413, "too_large", "the request body is too large")
+        except Exception as exc:  # every service error, translated in one place
+            return self.error_for(exc)
+
+    def error_for(self, exc: Exception) -> JsonResponse:
+        """The answer for an error raised while serving a request; never a traceback or driver text."""
+        if isinstance(exc, BadRequest):
+            return error_response(400, "invalid", "invalid request body", errors={"body": str(exc)})
+        if isinstance(exc, services.PlanError):
+            return error_response(400, "invalid", "invalid seed request", errors=exc.errors)
+        if isinstance(exc, services.RunAlreadyActive):
+            active = exc.active_run
+            return error_response(
+                409, "run_active", str(exc), active_run_id=active.pk, active_run_status_url=self.status_url(active)
+            )
+        if isinstance(exc, services.RunNotActive):
+            return error_response(409, "run_not_active", str(exc))
+        if isinstance(exc, services.BrokerUnavailable):
+            return error_response(
+                503,
+                "broker_unavailable",
+                "the background queue is unreachable; nothing was started, try again later",
+                headers={"Retry-After": "30"},
+            )
+        if isinstance(exc, services.RunFailed):
+            run = exc.run
+            return error_response(
+                500,
+                "seed_failed",
+                "seeding failed; the chunks committed before the failure are kept. "
+                "Staff can read the full error on the run's admin page.",
+                error=run.error,
+                run_id=run.pk,
+                status_url=self.status_url(run),
+            )
+        logger.exception("unexpected error in %s %s", self.request.method, self.request.path, exc_info=exc)
+        return error_response(500, "internal", "internal error; it has been logged")
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         allowed = [m.upper() for m in self.http_method_names if hasattr(self, m) and m != "options"]
         return error_response(
             405,
+            "method_not_allowed",
             f"{request.method} is not allowed here; use {', '.join(allowed)}",
             headers={"Allow": ", ".join(allowed)},
         )
@@ -76,37 +117,23 @@ class ApiView(View):
     def status_url(self, run: SeedRun) -> str:
         return self.request.build_absolute_uri(reverse("seeding-api:seed-run", args=[run.pk]))
 
+    def run_body(self, run: SeedRun) -> dict:
+        return {**selectors.seed_run_status(run), "status_url": self.status_url(run)}
+
 
 class SeedDemoDataView(ApiView):
     http_method_names = ["post", "options"]
 
     def post(self, request: HttpRequest) -> JsonResponse:
-        try:
-            plan = parse_seed_request(request.body)
-            outcome = services.seed_request(plan=plan, source=SeedRun.Source.API, requested_by=request.user)
-        except BadRequest as exc:
-            return error_response(400, "invalid request body", errors={"body": str(exc)})
-        except services.PlanError as exc:
-            return error_response(400, "invalid seed request", errors=exc.errors)
-        except services.RunAlreadyActive as exc:
-            active = exc.active_run
-            return error_response(409, str(exc), active_run_id=active.pk, active_run_status_url=self.status_url(active))
-        except services.BrokerUnavailable:
-            return error_response(
-                503,
-                "the background queue is unreachable; nothing was started, try again later",
-                headers={"Retry-After": "30"},
-            )
-        except services.SeedingError as exc:
-            failed = {"run_id": exc.run.pk, "status_url": self.status_url(exc.run)} if exc.run else {}
-            return error_response(500, f"seeding failed: {exc}", **failed)
+        plan = parse_seed_request(request.body)
+        outcome = services.seed_request(plan=plan, source=SeedRun.Source.API, requested_by=request.user)
         run = outcome.run
         if outcome.queued:
             status, message = "queued", QUEUED_MESSAGE
         elif run.status == SeedRun.Status.SUCCEEDED:
-            status, message = "success", f"Seeded {run.total_done:,} items."
+            status, message = "success", f"Seeded {plural(run.total_done, 'item')}."
         else:  # cancelled while it ran
-            status, message = run.status, f"The run was {run.status} after {run.total_done:,} items."
+            status, message = run.status, f"The run was {run.status} after {plural(run.total_done, 'item')}."
         body = {
             "status": status,
             "message": message,
@@ -129,13 +156,10 @@ class DemoDataStatsView(ApiView):
         return json_response(
             {
                 "counts": selectors.inventory_counts(),
-                "active_run": self._with_url(active) if active else None,
-                "recent_runs": [self._with_url(run) for run in selectors.recent_seed_runs()],
+                "active_run": self.run_body(active) if active else None,
+                "recent_runs": [self.run_body(run) for run in selectors.recent_seed_runs()],
             }
         )
-
-    def _with_url(self, run: SeedRun) -> dict:
-        return {**selectors.seed_run_status(run), "status_url": self.status_url(run)}
 
 
 class SeedRunView(ApiView):
@@ -144,7 +168,7 @@ class SeedRunView(ApiView):
     def get(self, request: HttpRequest, run_id: int) -> JsonResponse:
         if (run := SeedRun.objects.filter(pk=run_id).first()) is None:
             return run_not_found(run_id)
-        return json_response({**selectors.seed_run_status(run), "status_url": self.status_url(run)})
+        return json_response(self.run_body(run))
 
 
 class SeedRunCancelView(ApiView):
@@ -153,21 +177,24 @@ class SeedRunCancelView(ApiView):
     def post(self, request: HttpRequest, run_id: int) -> JsonResponse:
         if (run := SeedRun.objects.filter(pk=run_id).first()) is None:
             return run_not_found(run_id)
-        try:
-            run = services.seed_run_cancel(run=run)
-        except services.RunNotResumable:
-            return error_response(409, f"seed run #{run.pk} is {run.status}, not active")
-        return json_response({**selectors.seed_run_status(run), "status_url": self.status_url(run)})
+        run = services.seed_run_cancel(run=run)
+        return json_response({**self.run_body(run), "message": CANCELLED_MESSAGE})
+
+
+def run_not_found(run_id: int) -> JsonResponse:
+    return error_response(404, "not_found", f"there is no seed run #{run_id}")
 
 
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    return error_response(404, f"no API endpoint at {request.path}")
+    return error_response(404, "not_found", f"no API endpoint at {request.path}")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     """CSRF rejections in JSON for the API, Django's page elsewhere (CSRF_FAILURE_VIEW)."""
     if request.path.startswith("/api/"):
-        return error_response(403, f"CSRF check failed: {reason}. Send the csrftoken cookie's value as X-CSRFToken.")
-    from django.views.csrf import csrf_failure as django_csrf_failure
-
+        return error_response(
+            403,
+            "csrf_failed",
+            f"CSRF check failed: {reason.rstrip('.')}. Send the csrftoken cookie's value as X-CSRFToken.",
+        )
     return django_csrf_failure(request, reason)

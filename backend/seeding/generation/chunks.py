@@ -1,58 +1,36 @@
-"""From (run spec, chunk) to the model and the columns to write."""
+"""From (run spec, chunk, parents) to the columns to write: the one entry into generation."""
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 
-from django.db.models import Model
-
-from inventory.models import Application, Asset, Deployment, Event
-from seeding.generation import pools, rows
+from seeding.generation import rows
+from seeding.generation.parents import Applications, Assets, Deployments
+from seeding.generation.placement import Layout
 from seeding.generation.spec import RunSpec
 from seeding.plan import Chunk
 
-MODELS: dict[str, type[Model]] = {
-    "applications": Application,
-    "assets": Asset,
-    "deployments": Deployment,
-    "events": Event,
-}
+
+@dataclasses.dataclass(frozen=True)
+class Parents:
+    """Everything a run's chunks may point at; kinds the run does not need are None.
+
+    ``layout`` is where the run's own deployments go (None when it writes none).
+    """
+
+    applications: Applications | None
+    assets: Assets | None
+    deployments: Deployments | None
+    layout: Layout | None
 
 
-class _Parents:
-    """Lazily built parent pools of one run; built at most once per process."""
-
-    def __init__(self, spec: RunSpec):
-        self.spec = spec
-
-    @functools.cached_property
-    def applications(self) -> pools.ApplicationPool:
-        return pools.application_pool(self.spec)
-
-    @functools.cached_property
-    def assets(self) -> pools.AssetPool:
-        return pools.asset_pool(self.spec)
-
-    @functools.cached_property
-    def deployments(self) -> pools.DeploymentPool:
-        return pools.deployment_pool(self.spec, self.applications, self.assets)
-
-
-@functools.lru_cache(maxsize=2)
-def _parents(spec: RunSpec) -> _Parents:
-    return _Parents(spec)
-
-
-def generate_chunk(spec: RunSpec, chunk: Chunk) -> tuple[type[Model], rows.Columns]:
-    parents = _parents(spec)
+def generate_chunk(spec: RunSpec, chunk: Chunk, parents: Parents) -> rows.Columns:
     if chunk.kind == "applications":
-        columns = rows.applications(spec, chunk.start, chunk.stop)
-    elif chunk.kind == "assets":
-        columns = rows.assets(spec, chunk.start, chunk.stop)
-    elif chunk.kind == "deployments":
-        columns = rows.deployments(spec, chunk.start, chunk.stop, parents.applications, parents.assets)
-    elif chunk.kind == "events":
-        columns = rows.events(spec, chunk.start, chunk.stop, parents.assets, parents.deployments)
-    else:
-        raise ValueError(f"unknown kind {chunk.kind!r}")
-    return MODELS[chunk.kind], columns
+        return rows.applications(spec, chunk.start, chunk.stop)
+    if chunk.kind == "assets":
+        return rows.assets(spec, chunk.start, chunk.stop)
+    if chunk.kind == "deployments":
+        return rows.deployments(spec, chunk.start, chunk.stop, parents.layout, parents.applications, parents.assets)
+    if chunk.kind == "events":
+        return rows.events(spec, chunk.start, chunk.stop, parents.assets, parents.deployments)
+    raise ValueError(f"unknown kind {chunk.kind!r}")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from seeding.generation.attributes import application_versions, asset_purchase_days, older_version
 from seeding.generation.material import (
     APP_CATEGORIES,
     APP_CODENAMES,
@@ -24,17 +24,10 @@ from seeding.generation.material import (
     TEAMS,
     material_for,
 )
+from seeding.generation.parents import Applications, Assets, Deployments
+from seeding.generation.placement import STRIDES, Layout, deployment_placement
 from seeding.generation.rng import Stream, WeightTable
-from seeding.generation.spec import (
-    DEPLOYMENT_HISTORY_DAYS,
-    EVENT_WINDOW_DAYS,
-    PURCHASE_HISTORY_DAYS,
-    SECONDS_PER_DAY,
-    RunSpec,
-)
-
-if TYPE_CHECKING:
-    from seeding.generation.pools import ApplicationPool, AssetPool, DeploymentPool
+from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 
 #: Field name -> values, in the order the model declares them.
 Columns = dict[str, list]
@@ -73,8 +66,6 @@ EVENT_RUN_FOLLOW_PERCENT = 75
 _OWN_DRAW = 1 << 48
 #: Share (in %) of events tied to a deployment, when deployments exist.
 DEPLOYMENT_EVENT_PERCENT = 60
-#: Primes above any pool size: stepping by one of them visits every asset once.
-_STRIDES = np.array([1_000_000_007, 998_244_353, 1_000_000_009, 2_147_483_647], dtype=np.int64)
 
 
 def _ordinals(start: int, stop: int) -> np.ndarray:
@@ -101,19 +92,11 @@ def _timestamp_strings(seconds: np.ndarray) -> list[str]:
 # --- applications ------------------------------------------------------------
 
 
-def application_versions(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
-    s = spec.seed
-    major = 1 + Stream(s, "application.version.major").ints(ordinals, 6)
-    minor = Stream(s, "application.version.minor").ints(ordinals, 25)
-    patch = Stream(s, "application.version.patch").ints(ordinals, 30)
-    return np.array([f"{a}.{b}.{c}" for a, b, c in zip(major.tolist(), minor.tolist(), patch.tolist())], dtype=object)
-
-
 def _application_names(seed: int, ordinals: np.ndarray) -> list[str]:
     """ "Orion Payments API": distinct within a run while the run has fewer
     applications than combinations (60 x 18 x 24 = 25,920), by walking a seeded permutation."""
     combos = len(APP_CODENAMES) * len(APP_DOMAINS) * len(APP_SUFFIXES)
-    stride = _STRIDES[Stream(seed, "application.name.stride").ints(np.zeros(1, dtype=np.int64), len(_STRIDES))[0]]
+    stride = STRIDES[Stream(seed, "application.name.stride").ints(np.zeros(1, dtype=np.int64), len(STRIDES))[0]]
     start = Stream(seed, "application.name.start").ints(np.zeros(1, dtype=np.int64), combos)[0]
     combo = (start + ordinals * (stride % combos)) % combos
     lap = ordinals // combos
@@ -151,13 +134,6 @@ def applications(spec: RunSpec, start: int, stop: int) -> Columns:
 
 
 # --- assets ------------------------------------------------------------------
-
-
-def asset_purchase_days(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
-    """Epoch day of purchase; the smaller of two draws skews the fleet towards recent kit."""
-    a = Stream(spec.seed, "asset.purchase.a").ints(ordinals, PURCHASE_HISTORY_DAYS)
-    b = Stream(spec.seed, "asset.purchase.b").ints(ordinals, PURCHASE_HISTORY_DAYS)
-    return spec.as_of_day - np.minimum(a, b)
 
 
 def _ip_addresses(ids: np.ndarray) -> list[str]:
@@ -240,68 +216,21 @@ def assets(spec: RunSpec, start: int, stop: int) -> Columns:
 # --- deployments -------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Placement:
-    app_idx: np.ndarray
-    asset_idx: np.ndarray
-    deployed_at: np.ndarray  # epoch seconds
-
-
-@functools.lru_cache(maxsize=4)
-def application_quotas(deployments: int, applications: int, assets: int) -> np.ndarray:
-    """Deployments per application: Zipf-skewed (a few big apps, a long tail), each
-    at most one per asset. Integer water-filling, so identical on every machine."""
-    weights = (np.int64(1) << 32) // np.arange(1, applications + 1, dtype=np.int64)
-    quotas = np.zeros(applications, dtype=np.int64)
-    remaining = deployments
-    while remaining > 0:
-        room = assets - quotas
-        open_weights = np.where(room > 0, weights, 0)
-        add = np.minimum(room, remaining * open_weights // int(open_weights.sum()))
-        if not add.any():
-            add = np.zeros_like(quotas)
-            add[np.flatnonzero(room > 0)[:remaining]] = 1
-        quotas += add
-        remaining -= int(add.sum())
-    return quotas
-
-
-def deployment_placement(spec: RunSpec, ordinals: np.ndarray, apps: ApplicationPool, assets_: AssetPool) -> Placement:
-    """Which application on which asset, and when: pure functions of the ordinal.
-
-    Deployment ordinals are laid out application by application; the i-th
-    deployment of an application lands on asset (offset + i * stride) mod N with
-    a prime stride, so no application is installed twice on one asset.
-    """
-    quotas = application_quotas(spec.count("deployments"), apps.size, assets_.size)
-    ends = np.cumsum(quotas)
-    app_idx = np.searchsorted(ends, ordinals, side="right")
-    nth = ordinals - (ends[app_idx] - quotas[app_idx])
-    offset = Stream(spec.seed, "deployment.asset.offset").ints(app_idx, assets_.size)
-    stride = _STRIDES[Stream(spec.seed, "deployment.asset.stride").ints(app_idx, len(_STRIDES))] % assets_.size
-    asset_idx = (offset + nth * stride) % assets_.size
-    earliest = np.maximum(
-        assets_.purchase_days(asset_idx) * SECONDS_PER_DAY, spec.as_of - DEPLOYMENT_HISTORY_DAYS * SECONDS_PER_DAY
-    )
-    deployed_at = earliest + Stream(spec.seed, "deployment.time").ints(ordinals, 1 << 40) % (spec.as_of - earliest + 1)
-    return Placement(app_idx=app_idx, asset_idx=asset_idx, deployed_at=deployed_at)
-
-
-def deployments(spec: RunSpec, start: int, stop: int, apps: ApplicationPool, assets_: AssetPool) -> Columns:
-    from seeding.generation.pools import older_version
-
+def deployments(spec: RunSpec, start: int, stop: int, layout: Layout, apps: Applications, assets_: Assets) -> Columns:
     ordinals = _ordinals(start, stop)
     s = spec.seed
-    placement = deployment_placement(spec, ordinals, apps, assets_)
-    current = apps.versions(placement.app_idx).tolist()
+    placement = deployment_placement(spec, ordinals, layout, assets_)
+    applications_ = apps.take(placement.app_idx)
     lag = Stream(s, "deployment.version.lag").ints(ordinals, 100)
-    versions = [v if k < 75 else older_version(v, 1 + k % 3) for v, k in zip(current, lag.tolist())]
+    versions = [
+        v if k < 75 else older_version(v, 1 + k % 3) for v, k in zip(applications_.versions.tolist(), lag.tolist())
+    ]
     # Environment belongs to the asset (a host serves one environment), so it is
     # drawn from the asset's key, not the deployment's.
-    asset_ids = assets_.ids(placement.asset_idx)
+    asset_ids = placement.assets.ids
     return {
         "id": (spec.id_base("deployments") + ordinals).tolist(),
-        "application": apps.ids(placement.app_idx).tolist(),
+        "application": applications_.ids.tolist(),
         "asset": asset_ids.tolist(),
         "version": versions,
         "environment": _pick(ENVIRONMENT_VALUES, Stream(s, "asset.environment").weighted(asset_ids, ENVIRONMENTS)),
@@ -371,7 +300,43 @@ def _message_tables(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return messages, sources
 
 
-def events(spec: RunSpec, start: int, stop: int, assets_: AssetPool, deployments_: DeploymentPool) -> Columns:
+def _event_assets(
+    spec: RunSpec, ordinals: np.ndarray, key: np.ndarray, times: np.ndarray, assets_: Assets
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each event's asset, one bought by the time of the event; returns (asset ids, times).
+
+    Some assets are noisier than others (the smaller of two draws favours a
+    subset). A second draw, then one of the assets bought before the window,
+    stand in for an asset bought too late.
+    """
+    s = spec.seed
+    a = Stream(s, "event.asset.a").ints(key, assets_.size)
+    b = Stream(s, "event.asset.b").ints(key, assets_.size)
+    chosen = assets_.take(np.where(Stream(s, "event.asset.noisy").below(key, 1, 2), np.minimum(a, b), a))
+    late = chosen.purchase_days * SECONDS_PER_DAY > times
+    if late.any():
+        chosen = _merge(chosen, late, assets_.take(Stream(s, "event.asset.retry").ints(key[late], assets_.size)))
+        late = chosen.purchase_days * SECONDS_PER_DAY > times
+    if late.any():
+        if settled_count := assets_.settled_count():
+            ranks = Stream(s, "event.asset.settled").ints(ordinals[late], settled_count)
+            chosen = _merge(chosen, late, assets_.take(assets_.settled(ranks)))
+        else:  # every asset is newer than the window: the event waits for its asset
+            times = np.maximum(times, chosen.purchase_days * SECONDS_PER_DAY)
+    return chosen.ids.copy(), times
+
+
+def _merge(rows, where: np.ndarray, replacements):
+    """``rows`` with the entries at ``where`` replaced by ``replacements`` (in order)."""
+    merged = {}
+    for field in dataclasses.fields(rows):
+        values = getattr(rows, field.name).copy()
+        values[where] = getattr(replacements, field.name)
+        merged[field.name] = values
+    return type(rows)(**merged)
+
+
+def events(spec: RunSpec, start: int, stop: int, assets_: Assets, deployments_: Deployments | None) -> Columns:
     ordinals = _ordinals(start, stop)
     s = spec.seed
     n = len(ordinals)
@@ -383,34 +348,21 @@ def events(spec: RunSpec, start: int, stop: int, assets_: AssetPool, deployments
     # their own ordinal.
     follows = Stream(s, "event.follows").below(ordinals, EVENT_RUN_FOLLOW_PERCENT, 100)
     key = np.where(follows, ordinals // EVENT_RUN, ordinals + _OWN_DRAW)
-
-    # The asset: some are noisier than others (the smaller of two draws favours a
-    # subset), and it must have been bought by then; a second draw, then one of the
-    # assets bought before the window, stand in for one bought too late.
-    a = Stream(s, "event.asset.a").ints(key, assets_.size)
-    b = Stream(s, "event.asset.b").ints(key, assets_.size)
-    asset_idx = np.where(Stream(s, "event.asset.noisy").below(key, 1, 2), np.minimum(a, b), a)
-    late = assets_.purchase_days(asset_idx) * SECONDS_PER_DAY > times
-    asset_idx = np.where(late, Stream(s, "event.asset.retry").ints(key, assets_.size), asset_idx)
-    late = assets_.purchase_days(asset_idx) * SECONDS_PER_DAY > times
-    if late.any():
-        settled = assets_.bought_by(spec.window_start)
-        if len(settled):
-            asset_idx[late] = settled[Stream(s, "event.asset.settled").ints(ordinals[late], len(settled))]
-        else:  # every asset is newer than the window: the event waits for its asset
-            times = np.maximum(times, assets_.purchase_days(asset_idx) * SECONDS_PER_DAY)
-    asset_ids = assets_.ids(asset_idx)
+    asset_ids, times = _event_assets(spec, ordinals, key, times, assets_)
 
     # Most events concern a deployment (on its asset), one already deployed by then.
     deployment_ids = np.full(n, None, dtype=object)
-    if deployments_.size:
+    if deployments_ is not None and deployments_.size:
         dep_idx = Stream(s, "event.deployment").ints(key, deployments_.size)
-        retry = Stream(s, "event.deployment.retry").ints(key, deployments_.size)
-        dep_idx = np.where(deployments_.not_before(dep_idx) > times, retry, dep_idx)
+        chosen = deployments_.take(dep_idx)
+        too_early = chosen.not_before > times
+        if too_early.any():
+            retry = deployments_.take(Stream(s, "event.deployment.retry").ints(key[too_early], deployments_.size))
+            chosen = _merge(chosen, too_early, retry)
         tied = Stream(s, "event.tied").below(key, DEPLOYMENT_EVENT_PERCENT, 100)
-        tied &= deployments_.not_before(dep_idx) <= times
-        asset_ids[tied] = deployments_.asset_ids(dep_idx[tied])
-        deployment_ids[tied] = deployments_.ids(dep_idx[tied])
+        tied &= chosen.not_before <= times
+        asset_ids[tied] = chosen.asset_ids[tied]
+        deployment_ids[tied] = chosen.ids[tied]
 
     in_burst = burst_minute & Stream(s, "event.burst").below(ordinals, BURST_BOOST - 1, BURST_BOOST)
     kind_idx = Stream(s, "event.kind").weighted(ordinals, EVENT_KINDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from seeding.models import KINDS
+from seeding.kinds import KINDS
 
 SECONDS_PER_DAY = 86_400
 #: Events fall within this many days before the run's base time.

@@ -1,63 +1,72 @@
 """The seeding service: the only code that writes demo data.
 
 The management command, the admin, the JSON API and the Dramatiq actors are
-thin callers of these functions (see docs/architecture.md for the flow).
+thin callers of these functions (docs/architecture.md walks each route):
+
+- ``routing``: ``seed_request``, the one request path, and its read-only preview;
+- ``runs``: the run lifecycle (create, claim, cancel, status moves);
+- ``inline``: writing a run in this process;
+- ``workers``: the worker protocol (start, chunk messages, phases, sweeping);
+- ``chunks``: the chunk transaction both executors share;
+- ``clearing``: deleting demo data;
+- ``errors``: what entry points translate into their answers.
 """
 
-from seeding.services.chunks import seed_chunk_process, seed_chunk_write
-from seeding.services.clearing import ClearResult, demo_data_clear
-from seeding.services.dispatch import (
-    SeedOutcome,
-    runs_inline,
-    seed_request,
-    seed_run_enqueue,
-    seed_run_start,
-    seed_runs_sweep,
-    send_phase,
-)
+from seeding.services.chunks import seed_chunk_write
+from seeding.services.clearing import ClearResult, demo_data_clear, demo_data_clear_preview
 from seeding.services.errors import (
     BrokerUnavailable,
     ClearRefused,
     PlanError,
     RunAlreadyActive,
+    RunFailed,
+    RunNotActive,
     RunNotResumable,
     SeedingError,
 )
+from seeding.services.inline import ProgressCallback, seed_run_execute
+from seeding.services.routing import Mode, SeedOutcome, SeedPreview, runs_inline, seed_request, seed_request_preview
 from seeding.services.runs import (
     plan_of,
     plan_summary,
-    seed,
     seed_run_cancel,
     seed_run_create,
-    seed_run_execute,
+    seed_run_fail,
     seed_run_pending_chunks,
+    seed_run_resume_preview,
 )
-from seeding.services.status import seed_run_fail
+from seeding.services.workers import seed_chunk_process, seed_run_enqueue, seed_run_start, seed_runs_sweep
 
 __all__ = [
     "BrokerUnavailable",
     "ClearRefused",
     "ClearResult",
+    "Mode",
     "PlanError",
+    "ProgressCallback",
     "RunAlreadyActive",
+    "RunFailed",
+    "RunNotActive",
     "RunNotResumable",
     "SeedOutcome",
+    "SeedPreview",
     "SeedingError",
     "demo_data_clear",
+    "demo_data_clear_preview",
     "plan_of",
     "plan_summary",
     "runs_inline",
-    "seed",
     "seed_chunk_process",
     "seed_chunk_write",
     "seed_request",
+    "seed_request_preview",
     "seed_run_cancel",
     "seed_run_create",
     "seed_run_enqueue",
     "seed_run_execute",
     "seed_run_fail",
     "seed_run_pending_chunks",
+    "seed_run_resume_preview",
     "seed_run_start",
     "seed_runs_sweep",
-    "send_phase",
 ]

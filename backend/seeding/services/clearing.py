@@ -10,11 +10,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
-from seeding.generation.chunks import MODELS
-from seeding.indexes import restore_orphaned_indexes
-from seeding.models import KINDS, SeedRun
+from seeding.kinds import KINDS, MODELS
+from seeding.models import SeedRun
+from seeding.parent_view import forget_parent_views
 from seeding.services.errors import ClearRefused
-from seeding.services.status import abandon_stale_inline_runs
+from seeding.services.runs import recover_abandoned_runs
 
 logger = logging.getLogger("seeding.services")
 
@@ -36,9 +36,8 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
     (entered by people, or another run's) point at rows in it: deleting would then
     take those with them.
     """
-    scope = {"seed_run": run} if run is not None else {"seed_run__isnull": False}
-    abandon_stale_inline_runs()  # a dead process's run must not block clearing forever
-    restore_orphaned_indexes()  # deleting by seed run wants its index back
+    scope = _scope(run)
+    recover_abandoned_runs()  # a dead process's run must not block clearing forever
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Hold off new runs until this clear is done, then wait for writes in
@@ -50,9 +49,7 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
                 cursor.execute(f"LOCK TABLE {quote(SeedRun._meta.db_table)} IN SHARE ROW EXCLUSIVE MODE")
                 tables = ", ".join(quote(MODELS[kind]._meta.db_table) for kind in KINDS)
                 cursor.execute(f"LOCK TABLE {tables} IN SHARE MODE")
-        if active_run := SeedRun.objects.filter(is_active=True).first():
-            raise ClearRefused(f"{active_run} is still {active_run.status}; cancel it or wait for it to finish")
-        _refuse_if_rows_outside_depend_on(scope)
+        _refuse_unless_clearable(scope)
         if run is None and not any(MODELS[kind].objects.real().exists() for kind in KINDS):
             deleted = {kind: MODELS[kind].objects.count() for kind in KINDS}
             _flush_inventory()
@@ -66,9 +63,29 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
             if not any(MODELS[kind].objects.exists() for kind in KINDS):
                 _flush_inventory()
         runs = SeedRun.objects.filter(pk=run.pk) if run is not None else SeedRun.objects.filter(cleared_at=None)
+        forget_parent_views(runs)  # a cleared run can never write again
         runs.update(cleared_at=timezone.now())
     logger.info("Cleared demo data%s: %s", f" of {run}" if run else "", deleted)
     return ClearResult(deleted={kind: deleted[kind] for kind in KINDS})
+
+
+def demo_data_clear_preview(*, run: SeedRun | None = None) -> ClearResult:
+    """What ``demo_data_clear`` would delete, read-only. Raises ClearRefused for the same reasons."""
+    scope = _scope(run)
+    _refuse_unless_clearable(scope)
+    return ClearResult(deleted={kind: MODELS[kind].objects.filter(**scope).count() for kind in KINDS})
+
+
+def _scope(run: SeedRun | None) -> dict:
+    return {"seed_run": run} if run is not None else {"seed_run__isnull": False}
+
+
+def _refuse_unless_clearable(scope: dict) -> None:
+    if active_run := SeedRun.objects.filter(is_active=True).first():
+        raise ClearRefused(
+            f"seed run #{active_run.pk} is still {active_run.status}; cancel it or wait for it to finish"
+        )
+    _refuse_if_rows_outside_depend_on(scope)
 
 
 def _flush_inventory() -> None:

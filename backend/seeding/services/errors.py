@@ -1,5 +1,5 @@
-"""Errors the seeding services raise; entry points turn each into their own answer
-(a CommandError, a 4xx/5xx JSON body, an admin message)."""
+"""Errors the seeding services raise. Each kind of entry point turns them into its
+own answer in one place: a CommandError, a JSON error body, an admin message."""
 
 from __future__ import annotations
 
@@ -7,19 +7,27 @@ from seeding.plan import PlanError
 
 
 class SeedingError(Exception):
-    """A run could not be completed; the message says why and what was kept."""
+    """Something the caller asked for could not be done; the message says why."""
 
-    def __init__(self, message: str, *, run=None):
-        super().__init__(message)
+
+class RunFailed(SeedingError):
+    """A run stopped with an error. ``run.error`` says where, ``run.error_detail`` the full cause."""
+
+    def __init__(self, run):
         self.run = run
+        super().__init__(f"seed run #{run.pk} failed: {run.error}")
 
 
 class RunNotResumable(SeedingError):
-    """The run cannot be continued (it succeeded, or its rows were cleared)."""
+    """The run cannot be continued (it succeeded, its rows were cleared, or another process writes it)."""
 
 
 class RunCleared(RunNotResumable):
     """The run's rows were cleared under a chunk being written; the chunk is dropped."""
+
+
+class RunNotActive(SeedingError):
+    """Only a queued or running run can be cancelled."""
 
 
 class ClearRefused(SeedingError):
@@ -31,7 +39,10 @@ class RunAlreadyActive(SeedingError):
 
     def __init__(self, active_run):
         self.active_run = active_run
-        super().__init__(f"seed run #{active_run.pk} is {active_run.status}; wait for it or cancel it first")
+        super().__init__(
+            f"seed run #{active_run.pk} is {active_run.status}; a new run can start once it has finished "
+            "or been cancelled"
+        )
 
 
 class BrokerUnavailable(SeedingError):
@@ -44,6 +55,8 @@ __all__ = [
     "PlanError",
     "RunAlreadyActive",
     "RunCleared",
+    "RunFailed",
+    "RunNotActive",
     "RunNotResumable",
     "SeedingError",
 ]

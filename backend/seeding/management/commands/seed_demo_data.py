@@ -1,30 +1,32 @@
 """``manage.py seed_demo_data``: seed realistic, reproducible demo data.
 
-A thin caller of ``seeding.services``: parse flags, build a plan, show progress.
+A thin caller of ``seeding.services``: turn flags into a plan and a mode, take
+the same request path as the admin and the API, show progress. Every flag
+either does what it says in the mode at hand or is refused before anything is
+written; ``--dry-run`` never writes, in any mode.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils import timezone
 
 from seeding import services
 from seeding.estimates import estimate_seconds
-from seeding.models import KINDS, SeedRun
-from seeding.plan import PlanError, SeedPlan, validate_plan
+from seeding.kinds import KINDS
+from seeding.models import SeedRun
+from seeding.plan import DEFAULT_SEED, DEMO_PLAN, PlanError, SeedPlan, parse_as_of, validate_plan
 from seeding.progress import ProgressReporter
 from seeding.selectors import seed_run_digest
+from seeding.text import duration, format_utc, plural
 
-#: What `seed_demo_data` writes when no count flag is given: big enough to look
-#: real in the admin, small enough to finish in seconds.
-DEMO_PLAN = {"applications": 500, "assets": 5_000, "deployments": 10_000, "events": 100_000}
-DEFAULT_SEED = 1
 FLAG_FOR_FIELD = {
     "applications": "--applications",
     "assets": "--assets",
@@ -33,7 +35,26 @@ FLAG_FOR_FIELD = {
     "seed": "--seed",
     "chunk_size": "--chunk-size",
     "as_of": "--as-of",
-    "total": "--applications/--assets/--deployments/--events (their total)",
+    "total": "--applications/--assets/--deployments/--events",
+}
+PLAN_FLAGS = ("--seed", "--as-of", "--chunk-size")
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the flags ask for: which kind of work, and which flags make sense with it."""
+
+    name: str  # "seed", "resume", "clear" or "clear-run"
+    allowed: frozenset[str]
+
+
+ACTIONS = {
+    "seed": Action(
+        "seed", frozenset({"counts", *PLAN_FLAGS, "--clear", "--dry-run", "--digest", "--async", "--sync", "--wait"})
+    ),
+    "resume": Action("resume", frozenset({"--resume", "--dry-run", "--digest", "--sync"})),
+    "clear": Action("clear", frozenset({"--clear", "--dry-run"})),
+    "clear-run": Action("clear-run", frozenset({"--clear-run", "--dry-run"})),
 }
 
 
@@ -49,7 +70,7 @@ class Command(BaseCommand):
         counts = parser.add_argument_group("plan (give any count flag and the others default to 0)")
         for kind in KINDS:
             counts.add_argument(f"--{kind}", type=int, metavar="N", help=f"number of {kind} to write")
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+        parser.add_argument("--seed", type=int, metavar="N", help=f"random seed (default {DEFAULT_SEED})")
         parser.add_argument(
             "--as-of",
             metavar="ISO8601",
@@ -59,7 +80,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--chunk-size",
             type=int,
-            default=None,
             metavar="N",
             help=f"rows per transaction (default SEED_CHUNK_SIZE={settings.SEED_CHUNK_SIZE:,})",
         )
@@ -71,7 +91,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--clear-run", type=int, metavar="RUN_ID", help="delete one run's demo data and exit")
         parser.add_argument("--resume", type=int, metavar="RUN_ID", help="continue a failed or interrupted run")
-        parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimate; write nothing")
+        parser.add_argument("--dry-run", action="store_true", help="say what would be done; write nothing")
         parser.add_argument("--digest", action="store_true", help="print a SHA-256 of the run's rows at the end")
         where = parser.add_mutually_exclusive_group()
         where.add_argument(
@@ -86,71 +106,160 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
-        if options["clear_run"] is not None:
-            self._clear(run=self._get_run(options["clear_run"], "--clear-run"))
-            return
-        if options["resume"] is not None:
-            if any(options[kind] is not None for kind in KINDS) or options["clear"]:
-                raise CommandError(
-                    "--resume continues an existing plan: it cannot be combined with count flags or --clear"
-                )
-            run = self._get_run(options["resume"], "--resume")
-            try:
-                self._execute(run, options)
-            except services.RunNotResumable as exc:
-                raise CommandError(f"--resume: {exc}") from None
-            return
-
-        counts_given = any(options[kind] is not None for kind in KINDS)
-        if options["clear"] and not counts_given:
-            self._clear(run=None, dry_run=options["dry_run"])
-            return
-        plan = self._plan_from(options, counts_given)
-        if options["dry_run"]:
-            self._print_dry_run(plan, clear=options["clear"])
-            return
-        queued = self._queued(plan, options)
-        if options["clear"]:
-            self._clear(run=None)
+        self._output_closed = False
+        action = self._action(options)
         try:
-            if queued:
-                outcome = services.seed_request(plan=plan, source=SeedRun.Source.COMMAND, mode="queued")
+            if action.name == "clear-run":
+                self._clear(run=self._get_run(options["clear_run"], "--clear-run"), dry_run=options["dry_run"])
+            elif action.name == "resume":
+                self._resume(self._get_run(options["resume"], "--resume"), options)
+            elif action.name == "clear":
+                self._clear(run=None, dry_run=options["dry_run"])
             else:
-                run = services.seed_run_create(plan=plan, source=SeedRun.Source.COMMAND)
-        except PlanError as exc:
-            raise CommandError(self._describe_plan_error(exc)) from None
-        except (services.RunAlreadyActive, services.BrokerUnavailable) as exc:
-            raise CommandError(str(exc)) from None
-        if queued:
-            self._report_queued(outcome.run, wait=options["wait"], digest=options["digest"])
+                self._seed(options)
+        finally:
+            self._flush()
+
+    # --- which action, which flags ---------------------------------------------------------
+
+    def _action(self, options: dict) -> Action:
+        given = self._given_flags(options)
+        if options["clear_run"] is not None:
+            action = ACTIONS["clear-run"]
+        elif options["resume"] is not None:
+            action = ACTIONS["resume"]
+        elif options["clear"] and "counts" not in given:
+            action = ACTIONS["clear"]
         else:
-            self._execute(run, options)
+            action = ACTIONS["seed"]
+        if refused := sorted(given - action.allowed):
+            flags = ", ".join("count flags" if flag == "counts" else flag for flag in refused)
+            raise CommandError(f"{flags}: {self._why_not(action, refused[0])}")
+        return action
 
-    # --- steps ------------------------------------------------------------------
+    @staticmethod
+    def _given_flags(options: dict) -> set[str]:
+        given = set()
+        if any(options[kind] is not None for kind in KINDS):
+            given.add("counts")
+        for flag in ("seed", "as_of", "chunk_size", "clear_run", "resume"):
+            if options[flag] is not None:
+                given.add("--" + flag.replace("_", "-"))
+        for flag, dest in (("--clear", "clear"), ("--dry-run", "dry_run"), ("--digest", "digest")):
+            if options[dest]:
+                given.add(flag)
+        for flag, dest in (("--async", "queued"), ("--sync", "inline"), ("--wait", "wait")):
+            if options[dest]:
+                given.add(flag)
+        return given
 
-    def _queued(self, plan: SeedPlan, options: dict) -> bool:
-        """Inline or queued: the service's routing rule, where a broker exists to queue on."""
+    @staticmethod
+    def _why_not(action: Action, flag: str) -> str:
+        if action.name == "clear-run":
+            return "--clear-run only deletes one run's rows; it cannot be combined with it"
+        if action.name == "resume":
+            if flag in ("counts", *PLAN_FLAGS):
+                return "--resume continues an existing run with its own plan; these cannot change it"
+            return "--resume writes the run here, in this process; it cannot be combined with it"
+        return "--clear without count flags only clears; add count flags to seed after clearing"
+
+    def _mode(self, options: dict) -> services.Mode:
         if options["inline"]:
-            return False
+            return "inline"
         if not settings.REDIS_URL:
             if options["queued"]:
                 raise CommandError(
                     "--async: REDIS_URL is not set, so there are no workers to queue for "
                     "(an embedded worker would die with this command); drop --async or set REDIS_URL"
                 )
-            return False
-        return options["queued"] or not services.runs_inline(plan)
+            return "inline"
+        return "queued" if options["queued"] else "auto"
 
-    def _report_queued(self, run: SeedRun, *, wait: bool, digest: bool) -> None:
+    # --- seeding --------------------------------------------------------------------------------
+
+    def _seed(self, options: dict) -> None:
+        plan = self._plan(options)
+        mode = self._mode(options)
+        queued = not services.runs_inline(plan, mode)
+        if options["wait"] and not queued:
+            raise CommandError(
+                "--wait: this plan runs here, in this process, which already waits for it; "
+                "--wait follows a run queued for workers (add --async)"
+            )
+        if options["digest"] and queued and not options["wait"]:
+            raise CommandError("--digest: a queued run's rows are written later by the workers; add --wait")
+        if options["dry_run"]:
+            self._print_seed_preview(plan, mode, clear=options["clear"])
+            return
+        if options["clear"]:
+            self._clear(run=None)
+        reporter = self._reporter()
+        try:
+            with reporter:
+                outcome = services.seed_request(
+                    plan=plan, source=SeedRun.Source.COMMAND, mode=mode, on_progress=self._announce(reporter)
+                )
+        except KeyboardInterrupt:
+            raise self._interrupted() from None
+        except (PlanError, services.SeedingError) as exc:
+            raise self._command_error(exc) from None
+        if outcome.queued:
+            self._follow_queued(outcome.run, wait=options["wait"], digest=options["digest"])
+        else:
+            self._finish(outcome.run, reporter, digest=options["digest"])
+
+    def _resume(self, run: SeedRun, options: dict) -> None:
+        if options["dry_run"]:
+            self._print_resume_preview(run)
+            return
+        reporter = self._reporter()
+        self._current_run = run
+        try:
+            with reporter:
+                services.seed_run_execute(run=run, on_progress=self._announce(reporter, resumed=True))
+        except KeyboardInterrupt:
+            raise self._interrupted() from None
+        except services.RunNotResumable as exc:
+            raise CommandError(f"--resume: {exc}") from None
+        except (PlanError, services.SeedingError) as exc:
+            raise self._command_error(exc) from None
+        self._finish(run, reporter, digest=options["digest"])
+
+    def _announce(self, reporter: ProgressReporter, *, resumed: bool = False) -> services.ProgressCallback:
+        """The progress callback: a heading when the run starts, then the reporter."""
+
+        def on_progress(run: SeedRun, chunk) -> None:
+            self._current_run = run
+            if chunk is None:
+                verb = "resumed" if resumed else "started"
+                self._say(
+                    f"Seed run #{run.pk} {verb}: {services.plan_summary(run)} "
+                    f"(seed {run.seed}, as of {format_utc(run.as_of)})"
+                )
+            reporter(run, chunk)
+
+        return on_progress
+
+    def _finish(self, run: SeedRun, reporter: ProgressReporter, *, digest: bool) -> None:
+        run.refresh_from_db()
+        if run.status != SeedRun.Status.SUCCEEDED:
+            self._say(
+                self.style.WARNING(f"Seed run #{run.pk} stopped, now {run.status}, after {run.total_done:,} rows.")
+            )
+            return
+        self._print_summary(run, written=run.total_done - reporter.initial_done, elapsed=reporter.elapsed)
+        if digest:
+            self._write(f"digest: {seed_run_digest(run)}")
+
+    def _follow_queued(self, run: SeedRun, *, wait: bool, digest: bool) -> None:
         self._say(
             f"Seed run #{run.pk} is queued for the workers: {services.plan_summary(run)} "
-            f"(seed {run.seed}, as of {run.as_of:%Y-%m-%dT%H:%M:%SZ})."
+            f"(seed {run.seed}, as of {format_utc(run.as_of)})."
         )
         if not wait:
             self._say(f"Follow it in the admin, with GET /api/v1/admin/seed-runs/{run.pk}, or add --wait.")
             return
-        reporter = self._reporter(run)
-        started = time.monotonic()
+        reporter = self._reporter()
         try:
             with reporter:
                 while run.is_active:
@@ -164,119 +273,158 @@ class Command(BaseCommand):
             ) from None
         if run.status != SeedRun.Status.SUCCEEDED:
             raise CommandError(f"Seed run #{run.pk} {run.status}: {run.error}")
-        self._print_summary(run, time.monotonic() - started)
+        self._print_summary(run, written=run.total_done - reporter.initial_done, elapsed=reporter.elapsed)
         if digest:
-            self.stdout.write(f"digest: {seed_run_digest(run)}")
+            self._write(f"digest: {seed_run_digest(run)}")
 
-    def _reporter(self, run: SeedRun) -> ProgressReporter:
-        return ProgressReporter(
-            run,
-            mode="off" if self.verbosity == 0 else ("bar" if sys.stderr.isatty() else "log"),
-            write=lambda line: self.stdout.write(line),
+    # --- clearing -------------------------------------------------------------------------------
+
+    def _clear(self, *, run: SeedRun | None, dry_run: bool = False) -> None:
+        what = f"run #{run.pk}'s demo data" if run else "all demo data"
+        try:
+            if dry_run:
+                preview = services.demo_data_clear_preview(run=run)
+                self._write(f"Dry run: would delete {what}: {_counts(preview.deleted)}. Nothing was deleted.")
+                return
+            result = services.demo_data_clear(run=run)
+        except services.SeedingError as exc:
+            raise self._command_error(exc) from None
+        if not result.total:
+            self._say(f"Nothing to clear: {what} is already gone.")
+            return
+        self._say(f"Cleared {what}: {_counts(result.deleted)}")
+
+    # --- output ---------------------------------------------------------------------------------
+
+    def _print_seed_preview(self, plan: SeedPlan, mode: services.Mode, *, clear: bool) -> None:
+        try:
+            cleared = services.demo_data_clear_preview() if clear else None
+            preview = services.seed_request_preview(plan=plan, mode=mode, after_clear=clear)
+        except (PlanError, services.SeedingError) as exc:
+            raise self._command_error(exc) from None
+        where = "queued for the workers" if preview.queued else "written here, in this process"
+        as_of = format_utc(plan.as_of) if plan.as_of else f"now ({format_utc(timezone.now())})"
+        lines = ["Dry run: nothing will be written."]
+        if cleared is not None:
+            lines.append(f"  would first delete all demo data: {_counts(cleared.deleted)}")
+        lines += [
+            *(f"  {kind:<13}{plan.count(kind):>12,}" for kind in KINDS),
+            f"  {'total':<13}{plan.total:>12,}",
+            f"  seed {plan.seed}, as of {as_of}",
+            f"  {plural(plan.chunk_count, 'chunk')} of up to {plan.chunk_size:,} rows, one transaction each, {where}",
+        ]
+        if preview.existing_parents:
+            lines.append(f"  pointing at rows already in the database: {_counts(preview.existing_parents)}")
+        lines.append(f"  estimated time on {connection.vendor}: {duration(preview.estimated_seconds)}")
+        self._write("\n".join(lines))
+
+    def _print_resume_preview(self, run: SeedRun) -> None:
+        try:
+            pending = services.seed_run_resume_preview(run=run)
+        except services.RunNotResumable as exc:
+            raise CommandError(f"--resume: {exc}") from None
+        rows = sum(chunk.rows for chunk in pending)
+        self._write(
+            f"Dry run: would resume seed run #{run.pk} ({run.status}): {plural(len(pending), 'chunk')} "
+            f"with {rows:,} rows left of {run.total_planned:,}, written here; "
+            f"estimated time on {connection.vendor}: {duration(estimate_seconds(rows, vendor=connection.vendor))}. "
+            "Nothing was written."
         )
 
-    def _plan_from(self, options: dict, counts_given: bool) -> SeedPlan:
+    def _print_summary(self, run: SeedRun, *, written: int, elapsed: float) -> None:
+        if self.verbosity == 0:
+            return
+        rate = written / elapsed if elapsed > 0 else 0.0
+        resumed = f", {written:,} of them now" if written != run.total_done else ""
+        lines = [
+            self.style.SUCCESS(f"Seed run #{run.pk} succeeded in {duration(elapsed)} ({rate:,.0f} rows/s{resumed})")
+        ]
+        lines += [f"  {kind:<13}{run.done(kind):>12,}" for kind in KINDS]
+        lines.append(f"  {'total':<13}{run.total_done:>12,}")
+        self._write("\n".join(lines))
+
+    def _reporter(self) -> ProgressReporter:
+        mode = "off" if self.verbosity == 0 else ("bar" if sys.stderr.isatty() else "log")
+        return ProgressReporter(mode=mode, write=self._write)
+
+    def _say(self, message: str) -> None:
+        if self.verbosity >= 1:
+            self._write(message)
+
+    def _write(self, message: str) -> None:
+        """Output is a courtesy: a reader that went away (``| head -1``) changes nothing else."""
+        if self._output_closed:
+            return
+        try:
+            self.stdout.write(message)
+        except BrokenPipeError:
+            self._close_output()
+
+    def _flush(self) -> None:
+        if self._output_closed:
+            return
+        try:
+            self.stdout.flush()
+        except BrokenPipeError:
+            self._close_output()
+
+    def _close_output(self) -> None:
+        """Stop writing, and point stdout at /dev/null so the interpreter's final flush stays quiet."""
+        self._output_closed = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # not a real file (a test's StringIO)
+            pass
+        finally:
+            os.close(devnull)
+
+    # --- errors ---------------------------------------------------------------------------------
+
+    def _command_error(self, exc: Exception) -> CommandError:
+        """Every service error as the command shows it: one place, naming the flag where there is one."""
+        if isinstance(exc, PlanError):
+            return CommandError(
+                "; ".join(f"{FLAG_FOR_FIELD.get(field, field)}: {message}" for field, message in exc.errors.items())
+            )
+        if isinstance(exc, services.RunFailed):
+            run = exc.run
+            return CommandError(
+                f"{exc}. {run.total_done:,} rows in earlier chunks are committed; resume with --resume {run.pk} "
+                f"or delete them with --clear-run {run.pk}.\n  cause: {run.error_detail}"
+            )
+        return CommandError(str(exc))
+
+    def _interrupted(self) -> CommandError:
+        run = getattr(self, "_current_run", None)
+        if run is None:
+            return CommandError("Interrupted before the run started; nothing was written.")
+        run.refresh_from_db()
+        return CommandError(
+            f"Interrupted: run #{run.pk} stopped with {run.total_done:,} of {run.total_planned:,} rows committed. "
+            f"Resume it with --resume {run.pk}, or delete its rows with --clear-run {run.pk}."
+        )
+
+    # --- parsing ---------------------------------------------------------------------------------
+
+    def _plan(self, options: dict) -> SeedPlan:
+        counts_given = any(options[kind] is not None for kind in KINDS)
         counts = {kind: options[kind] or 0 for kind in KINDS} if counts_given else dict(DEMO_PLAN)
+        try:
+            as_of = parse_as_of(options["as_of"]) if options["as_of"] is not None else None
+        except ValueError as exc:
+            raise CommandError(f"--as-of: {exc}") from None
         plan = SeedPlan(
             **counts,
-            seed=options["seed"],
+            seed=options["seed"] if options["seed"] is not None else DEFAULT_SEED,
             chunk_size=options["chunk_size"] if options["chunk_size"] is not None else settings.SEED_CHUNK_SIZE,
-            as_of=self._parse_as_of(options["as_of"]),
+            as_of=as_of,
         )
         try:
             validate_plan(plan)
         except PlanError as exc:
-            raise CommandError(self._describe_plan_error(exc)) from None
+            raise self._command_error(exc) from None
         return plan
-
-    def _execute(self, run: SeedRun, options: dict) -> None:
-        reporter = self._reporter(run)
-        self._say(
-            f"Seed run #{run.pk}: {services.plan_summary(run)} (seed {run.seed}, as of {run.as_of:%Y-%m-%dT%H:%M:%SZ})"
-        )
-        started = time.monotonic()
-        try:
-            with reporter:
-                services.seed_run_execute(run=run, on_progress=reporter.update)
-        except KeyboardInterrupt:
-            raise CommandError(
-                f"Interrupted: run #{run.pk} stopped with {run.total_done:,} of {run.total_planned:,} rows committed. "
-                f"Resume it with --resume {run.pk}, or delete its rows with --clear-run {run.pk}."
-            ) from None
-        except services.RunNotResumable:
-            raise
-        except services.RunAlreadyActive as exc:
-            raise CommandError(str(exc)) from None
-        except services.SeedingError as exc:
-            raise CommandError(
-                f"{exc}. {run.total_done:,} rows in earlier chunks are committed; "
-                f"resume with --resume {run.pk} or delete them with --clear-run {run.pk}."
-            ) from None
-        if run.status != SeedRun.Status.SUCCEEDED:
-            self._say(self.style.WARNING(f"Run #{run.pk} stopped, now {run.status}, after {run.total_done:,} rows."))
-            return
-        elapsed = time.monotonic() - started
-        self._print_summary(run, elapsed)
-        if options["digest"]:
-            self.stdout.write(f"digest: {seed_run_digest(run)}")
-
-    def _clear(self, *, run: SeedRun | None, dry_run: bool = False) -> None:
-        if dry_run:
-            self._say("Dry run: would delete all demo data; nothing was deleted.")
-            return
-        try:
-            result = services.demo_data_clear(run=run)
-        except services.ClearRefused as exc:
-            raise CommandError(str(exc)) from None
-        what = f"run #{run.pk}'s demo data" if run else "all demo data"
-        if not result.total:
-            self._say(f"Nothing to clear: {what} is already gone.")
-            return
-        self._say(f"Cleared {what}: " + ", ".join(f"{n:,} {kind}" for kind, n in result.deleted.items()))
-
-    # --- output ------------------------------------------------------------------
-
-    def _print_dry_run(self, plan: SeedPlan, *, clear: bool) -> None:
-        seconds = estimate_seconds(plan, vendor=connection.vendor)
-        lines = [
-            "Dry run: nothing will be written.",
-            *(f"  {kind:<13}{plan.count(kind):>12,}" for kind in KINDS),
-            f"  {'total':<13}{plan.total:>12,}",
-            f"  seed {plan.seed}, as of {(plan.as_of or datetime.now(UTC)).replace(microsecond=0):%Y-%m-%dT%H:%M:%SZ}",
-            f"  {plan.chunk_count:,} chunks of up to {plan.chunk_size:,} rows, one transaction each",
-            f"  estimated time on {connection.vendor}: {_duration(seconds)}",
-        ]
-        if clear:
-            lines.insert(1, "  all demo data would be deleted first")
-        self.stdout.write("\n".join(lines))
-
-    def _print_summary(self, run: SeedRun, elapsed: float) -> None:
-        if self.verbosity == 0:
-            return
-        rate = run.total_done / elapsed if elapsed else 0.0
-        lines = [self.style.SUCCESS(f"Seed run #{run.pk} succeeded in {_duration(elapsed)} ({rate:,.0f} rows/s)")]
-        lines += [f"  {kind:<13}{run.done(kind):>12,}" for kind in KINDS]
-        lines.append(f"  {'total':<13}{run.total_done:>12,}")
-        self.stdout.write("\n".join(lines))
-
-    def _say(self, message: str) -> None:
-        if self.verbosity >= 1:
-            self.stdout.write(message)
-
-    # --- parsing -------------------------------------------------------------------
-
-    def _parse_as_of(self, value: str | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            parsed = parse_datetime(value)
-            if parsed is None and (day := parse_date(value)) is not None:
-                parsed = datetime(day.year, day.month, day.day)
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise CommandError(f"--as-of: {value!r} is not an ISO 8601 date or date-time (e.g. 2026-01-31T12:00:00Z)")
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
     def _get_run(self, run_id: int, flag: str) -> SeedRun:
         try:
@@ -284,13 +432,6 @@ class Command(BaseCommand):
         except SeedRun.DoesNotExist:
             raise CommandError(f"{flag}: there is no seed run #{run_id}") from None
 
-    @staticmethod
-    def _describe_plan_error(exc: PlanError) -> str:
-        return "; ".join(f"{FLAG_FOR_FIELD.get(field, field)}: {message}" for field, message in exc.errors.items())
 
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {kind}" for kind, n in counts.items())

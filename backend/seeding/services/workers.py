@@ -1,0 +1,236 @@
+"""The worker protocol: how a queued run moves through Dramatiq workers, in the order it happens.
+
+1. ``seed_run_enqueue``: once the run row is committed, send its start message.
+2. ``seed_run_start`` (the start message): mark the run running and send one
+   message per uncommitted chunk of its current phase.
+3. ``seed_chunk_process`` (a chunk message): count the attempt, write the chunk
+   (the same chunk transaction the inline executor uses), then, if this commit
+   completed its phase, send the next phase or mark the run succeeded.
+4. ``seed_runs_sweep`` (every worker, periodically): re-send the start message of
+   runs that stopped moving; step 2 then re-sends whatever is still uncommitted.
+
+Delivery is at least once, so every step is safe to repeat: the database, not
+the message, says what is left to do. Messages are sent through ``queue``; the
+actors (``tasks.py``) only call these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from seeding import queue
+from seeding.kinds import PHASES, phase_of
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.plan import Chunk, chunks_of
+from seeding.services.chunks import seed_chunk_write
+from seeding.services.errors import BrokerUnavailable
+from seeding.services.runs import (
+    refresh_progress,
+    seed_run_fail,
+    seed_run_pending_chunks,
+    seed_run_succeed,
+    transition,
+)
+
+logger = logging.getLogger("seeding.services")
+
+# --- 1. enqueue ------------------------------------------------------------------------------
+
+
+def seed_run_enqueue(*, run: SeedRun) -> str:
+    """Send the run's start message; returns its message id.
+
+    Must be called after the run row is committed (a worker could otherwise pick
+    the message up and not find the run), hence never inside a transaction. If
+    the broker cannot be reached the run is marked failed, so nothing is left
+    dangling, and BrokerUnavailable is raised.
+    """
+    if connection.in_atomic_block:
+        raise RuntimeError("seed_run_enqueue must be called outside a transaction, after the run is committed")
+    try:
+        message_id = queue.send_start(run.pk)
+    except queue.BROKER_ERRORS as exc:
+        seed_run_fail(run=run, error="could not queue the run: the message broker is unreachable", detail=str(exc))
+        raise BrokerUnavailable(f"the message broker is unreachable: {exc}") from exc
+    SeedRun.objects.filter(pk=run.pk).update(task_id=message_id)
+    run.task_id = message_id
+    return message_id
+
+
+# --- 2. start --------------------------------------------------------------------------------
+
+
+def seed_run_start(*, run_id: int) -> str:
+    """Start message: mark the run running and send its current phase; returns what happened.
+
+    Also the sweeper's way back in, so it re-sends the current phase even when
+    that phase was sent before: the earlier messages may be lost.
+    """
+    run = SeedRun.objects.filter(pk=run_id).first()
+    if run is None or not run.is_active or run.executor != SeedRun.Executor.WORKERS:
+        return "skipped"
+    if run.status == SeedRun.Status.QUEUED:
+        # Conditional: a cancel that landed since the read above wins.
+        transition(run, SeedRun.Status.RUNNING, only_from=(SeedRun.Status.QUEUED,), started_at=timezone.now())
+    if run.status != SeedRun.Status.RUNNING:
+        return "skipped"
+    phase = _current_phase(run)
+    if phase is None:  # every chunk committed, but the step that completed the run died first
+        seed_run_succeed(run=run)
+        return "succeeded"
+    _send_phase(run, phase)
+    return f"sent phase {phase}"
+
+
+# --- 3. one chunk ----------------------------------------------------------------------------
+
+
+def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
+    """Chunk message; safe to deliver any number of times. Returns what happened, for logs and tests:
+    "written", "already written", "skipped" or "failed".
+
+    Raises to ask the broker for a retry while attempts remain.
+    """
+    run = SeedRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
+        return "skipped"  # cancelled, failed, finished, deleted, or taken over by an inline resume
+    chunk = next((c for c in chunks_of(kind, run.planned(kind), run.chunk_size) if c.index == index), None)
+    if chunk is None:
+        return "skipped"
+    if _committed(run, chunk):
+        # A redelivery; the first delivery may have died between its commit and
+        # sending the next phase, so make sure the run moves on.
+        _after_commit(run_id, phase_of(kind))
+        return "already written"
+
+    attempt = _begin_attempt(run, chunk)
+    if attempt > settings.SEED_CHUNK_MAX_ATTEMPTS:
+        _give_up(run, chunk, attempt - 1)
+        return "failed"
+    try:
+        written = seed_chunk_write(run=run, chunk=chunk)
+    except Exception as exc:
+        if _committed(run, chunk):
+            return "already written"  # a concurrent delivery of the same chunk won
+        return _failed_attempt(run, chunk, attempt, exc)
+    _after_commit(run_id, phase_of(kind))
+    return "written" if written else "already written"
+
+
+def _after_commit(run_id: int, finished_phase: int) -> None:
+    """Count the commit, then finish the run or send the next phase if this commit completed its phase.
+
+    Decided under a lock on the run row, and ``phase_sent`` is moved under the
+    same lock: of several workers finishing the last chunks of a phase at once,
+    one sends the next phase (a resend by the sweeper or a redelivery stays
+    harmless). The messages go out after the lock's transaction commits; if this
+    process dies in between, the sweeper sends them.
+    """
+    next_phase = None
+    with transaction.atomic():
+        # The UPDATE first: it waits for a clear holding the run table without
+        # holding the run row itself, so the two cannot deadlock.
+        refresh_progress(SeedRun(pk=run_id))  # also after a cancel: a chunk in flight then still counts
+        run = SeedRun.objects.select_for_update(no_key=True).get(pk=run_id)
+        if run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
+            return
+        phase = _current_phase(run)
+        if phase is None:
+            seed_run_succeed(run=run)
+        elif finished_phase < phase and run.phase_sent < phase:  # this commit completed its phase
+            SeedRun.objects.filter(pk=run.pk).update(phase_sent=phase)
+            next_phase = phase
+    if next_phase is not None:
+        _send_phase(run, next_phase)
+
+
+def _begin_attempt(run: SeedRun, chunk: Chunk) -> int:
+    """Count this start in its own committed transaction, before any work: a crash
+    that kills the worker still leaves the count behind."""
+    with transaction.atomic():
+        attempt, _ = SeedChunkAttempt.objects.select_for_update().get_or_create(
+            run=run, kind=chunk.kind, index=chunk.index
+        )
+        attempt.attempts += 1
+        attempt.save(update_fields=["attempts", "updated_at"])
+    return attempt.attempts
+
+
+def _failed_attempt(run: SeedRun, chunk: Chunk, attempt: int, exc: Exception) -> str:
+    error = f"{type(exc).__name__}: {exc}".strip()[:2000]
+    SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index).update(last_error=error)
+    if attempt >= settings.SEED_CHUNK_MAX_ATTEMPTS:
+        _give_up(run, chunk, attempt)
+        return "failed"
+    logger.warning("%s %s chunk %s attempt %s failed: %s", run, chunk.kind, chunk.index, attempt, error)
+    raise exc  # the broker retries it with backoff
+
+
+def _give_up(run: SeedRun, chunk: Chunk, attempts: int) -> None:
+    last_error = (
+        SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index)
+        .values_list("last_error", flat=True)
+        .first()
+    ) or "the worker stopped while writing it (killed, out of memory, or timed out)"
+    category = last_error.split(":", 1)[0] if ":" in last_error else "worker stopped"
+    seed_run_fail(
+        run=run,
+        error=f"{chunk.kind} chunk {chunk.index} failed {attempts} times ({category}); committed chunks are kept",
+        detail=f"last error: {last_error}",
+    )
+
+
+# --- phases ----------------------------------------------------------------------------------
+
+
+def _current_phase(run: SeedRun) -> int | None:
+    """The first phase with uncommitted chunks, or None when every chunk is committed."""
+    for number, kinds in enumerate(PHASES):
+        if next(seed_run_pending_chunks(run, kinds), None) is not None:
+            return number
+    return None
+
+
+def _send_phase(run: SeedRun, phase: int) -> int:
+    """Send one message per uncommitted chunk of ``phase``; returns how many."""
+    sent = queue.send_chunks(run.pk, seed_run_pending_chunks(run, PHASES[phase]))
+    SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), phase_sent=Greatest("phase_sent", Value(phase)))
+    logger.info("%s: sent %s chunk messages of phase %s", run, sent, phase)
+    return sent
+
+
+def _committed(run: SeedRun, chunk: Chunk) -> bool:
+    return SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists()
+
+
+# --- 4. sweep --------------------------------------------------------------------------------
+
+
+def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
+    """Re-dispatch worker runs with no progress for ``stall_after`` seconds; returns their ids.
+
+    Covers a lost message (Redis restarted without persistence, a send that
+    failed mid-phase) and a dead worker, whose unacknowledged messages Redis only
+    returns after the heartbeat timeout and a random maintenance pass. Each stalled
+    run is claimed with a conditional update, so of many sweeping workers one
+    re-sends it. Re-sent chunks that were in fact written are skipped.
+    """
+    stall_after = settings.SEED_STALL_AFTER_SECONDS if stall_after is None else stall_after
+    now = timezone.now()
+    swept = []
+    stalled = SeedRun.objects.filter(
+        is_active=True, executor=SeedRun.Executor.WORKERS, updated_at__lt=now - timedelta(seconds=stall_after)
+    )
+    for run in stalled:
+        if SeedRun.objects.filter(pk=run.pk, updated_at=run.updated_at).update(updated_at=now):
+            queue.send_start(run.pk)
+            swept.append(run.pk)
+            logger.warning("%s made no progress for %.0f s: re-dispatched", run, (now - run.updated_at).total_seconds())
+    return swept
