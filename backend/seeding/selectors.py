@@ -5,20 +5,17 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
+from inventory.selectors import row_counts
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedRun
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:
-    """Rows per kind: ``{"assets": {"total": n, "demo": m}, ...}``."""
-    counts = {}
-    for kind, model in MODELS.items():
-        row = model.objects.aggregate(total=Count("pk"), demo=Count("pk", filter=Q(seed_run__isnull=False)))
-        counts[kind] = {"total": row["total"], "demo": row["demo"]}
-    return counts
+    """Exact rows per kind, cheap at any size: ``{"assets": {"total": n, "demo": m}, ...}``."""
+    counts = row_counts()
+    return {kind: counts[model] for kind, model in MODELS.items()}
 
 
 def seed_run_digest(run: SeedRun) -> str:

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
+from inventory.services import row_count_deltas_compact
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedRun
 from seeding.parent_view import forget_parent_views
@@ -65,6 +66,7 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
         runs = SeedRun.objects.filter(pk=run.pk) if run is not None else SeedRun.objects.filter(cleared_at=None)
         forget_parent_views(runs)  # a cleared run can never write again
         runs.update(cleared_at=timezone.now())
+        row_count_deltas_compact()
     logger.info("Cleared demo data%s: %s", f" of {run}" if run else "", deleted)
     return ClearResult(deleted={kind: deleted[kind] for kind in KINDS})
 
@@ -94,6 +96,11 @@ def _flush_inventory() -> None:
     entered by people. With counters back at 1, seeding the same plan, seed and
     base time again reproduces the earlier rows exactly, keys and host names included."""
     tables = [MODELS[kind]._meta.db_table for kind in KINDS]
+    if connection.vendor == "postgresql":
+        # TRUNCATE refuses a table with deferred foreign-key checks pending in this
+        # transaction (rows written earlier in it): run those checks now.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     statements = connection.ops.sql_flush(no_style(), tables, reset_sequences=True)
     connection.ops.execute_sql_flush(statements)
 

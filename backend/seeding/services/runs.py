@@ -24,6 +24,7 @@ from django.db.models import F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from inventory.services import row_count_deltas_compact
 from seeding.generation.spec import RunSpec
 from seeding.indexes import restore_orphaned_indexes
 from seeding.keys import reserve_ids
@@ -174,6 +175,7 @@ def seed_run_succeed(*, run: SeedRun, claim: int | None = None) -> bool:
     succeeded = transition(run, SeedRun.Status.SUCCEEDED, only_from=condition, finished_at=timezone.now())
     if succeeded:
         forget_parent_views(SeedRun.objects.filter(pk=run.pk))  # it will never write again
+        row_count_deltas_compact()
         logger.info("%s succeeded: %s rows", run, run.total_done)
     return succeeded
 
