@@ -104,22 +104,23 @@ def max_rss_kib() -> int:
 class KindTimer:
     """Progress callback that charges the time since the previous call to the chunk's kind.
 
-    ``seed_run_execute`` calls back after every chunk, so the first chunk of a kind
-    also carries whatever was done lazily for it (building parent pools, for example):
-    that is part of the cost of writing that kind.
+    The run calls back once when it starts (``chunk`` None: the run is created and
+    claimed), then after every chunk, so the first chunk of a kind also carries
+    whatever was done lazily for it: that is part of the cost of writing that kind.
     """
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = dict.fromkeys(KINDS, 0.0)
         self.rows: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.chunks = 0
-        self._last = time.perf_counter()
-
-    def restart(self) -> None:
+        self.started: float | None = None
         self._last = time.perf_counter()
 
     def __call__(self, run: object, chunk: Any) -> None:
         now = time.perf_counter()
+        if chunk is None:
+            self.started = self._last = now
+            return
         self.seconds[chunk.kind] += now - self._last
         self.rows[chunk.kind] += chunk.rows
         self.chunks += 1
@@ -149,11 +150,10 @@ def run_service(database_url: str, counts: Counts, chunk_size: int | None) -> di
     plan = SeedPlan(**counts, seed=SEED, as_of=AS_OF, **options)
     timer = KindTimer()
     start = time.perf_counter()
-    run = services.seed_run_create(plan=plan)
-    created = time.perf_counter()
-    timer.restart()
-    run = services.seed_run_execute(run=run, on_progress=timer)
+    # The command's own path: the one request path, inline.
+    run = services.seed_request(plan=plan, source="command", mode="inline", on_progress=timer).run
     end = time.perf_counter()
+    created = timer.started
     rss = max_rss_kib()
 
     if timer.rows != counts or run.total_done != sum(counts.values()):

@@ -65,8 +65,8 @@ def main() -> int:
     args = sys.argv[1:]
     in_ci = os.environ.get("CI", "").lower() == "true"
     status = pytest(
-        "SQLite, in-memory broker",
-        {"DATABASE_URL": "sqlite:///:memory:", "REDIS_URL": None},
+        "SQLite (a file: WAL, immediate transactions), in-memory broker",
+        {"DATABASE_URL": f"sqlite:///{REPO / 'var' / 'tests.sqlite3'}", "REDIS_URL": None},
         ["-m", "not postgres", *args],
     )
     problems = [p for p in (postgres_problem(POSTGRES_URL), redis_problem(REDIS_URL)) if p]

@@ -47,3 +47,30 @@ def real_asset(**fields) -> Asset:
 def seed(plan: SeedPlan, **kwargs) -> SeedRun:
     """Write ``plan`` inline through the one request path every entry point takes."""
     return services.seed_request(plan=plan, source=SeedRun.Source.COMMAND, mode="inline", **kwargs).run
+
+
+def at_once(times: int, call) -> list:
+    """Run ``call()`` in ``times`` threads released together; return what each returned.
+
+    Each thread has its own database connection, closed when it is done.
+    """
+    import threading
+
+    from django.db import connection
+
+    results: list = []
+    barrier = threading.Barrier(times)
+
+    def one() -> None:
+        try:
+            barrier.wait()
+            results.append(call())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results

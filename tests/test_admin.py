@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from inventory.models import Asset
+from seeding import services
 from tests.helpers import seed
 
 pytestmark = pytest.mark.django_db
@@ -36,10 +39,41 @@ def test_events_filter_by_severity(admin_client, seeded):
     assert {event.severity for event in response.context["cl"].result_list} == {"critical"}
 
 
-def test_seed_run_pages_show_progress(admin_client, seeded):
-    response = admin_client.get(reverse("admin:seeding_seedrun_changelist"))
-    assert response.status_code == 200
-    assert b"3,380 / 3,380 (100%)" in response.content
+def test_the_run_page_shows_status_progress_rate_and_duration(admin_client, seeded):
     detail = admin_client.get(reverse("admin:seeding_seedrun_change", args=[seeded.pk]))
     assert detail.status_code == 200
-    assert b"events" in detail.content
+    page = detail.content.decode()
+    assert '<span id="run-status">succeeded</span>' in page
+    assert '<span id="run-progress">3,380 / 3,380 rows (100%)</span>' in page
+    rate = seeded.rows_per_second()
+    assert f'<span id="run-rate">{rate:,.0f} rows/s</span>' in page
+    assert re.search(r'<span id="run-timing">took \d+\.\d s</span>', page)
+    assert 'id="run-error"' not in page
+    assert 'http-equiv="refresh"' not in page  # it has ended: nothing left to follow
+
+
+def test_the_run_list_shows_each_runs_figures(admin_client, seeded, make_plan):
+    failed = services.seed_run_create(plan=make_plan(seed=2))
+    services.seed_run_fail(run=failed, error="assets chunk 1 failed (IntegrityError); committed chunks are kept")
+    response = admin_client.get(reverse("admin:seeding_seedrun_changelist"))
+    rows = {run.pk: row for run, row in zip(response.context["cl"].result_list, result_rows(response))}
+    ok, bad = rows[seeded.pk], rows[failed.pk]
+    assert "Succeeded" in ok and "3,380 / 3,380 (100%)" in ok and f"{seeded.rows_per_second():,.0f}" in ok
+    assert re.search(r"took \d+\.\d s", ok)
+    assert "Failed" in bad and "assets chunk 1 failed (IntegrityError)" in bad and "0 / 3,380 (0%)" in bad
+
+
+def test_a_cleared_run_says_so_in_the_list_and_on_its_page(admin_client, seeded):
+    services.demo_data_clear(run=seeded)
+    listing = admin_client.get(reverse("admin:seeding_seedrun_changelist")).content.decode()
+    assert "Succeeded · rows cleared" in listing and "(100%)" not in listing
+    assert "3,380 / 3,380 written, cleared " in listing
+    page = admin_client.get(reverse("admin:seeding_seedrun_change", args=[seeded.pk])).content.decode()
+    assert "succeeded</span> · rows cleared" in page
+
+
+def result_rows(response) -> list[str]:
+    """The text of each row of the change list, in order."""
+    from django.contrib.admin.templatetags.admin_list import results
+
+    return [" | ".join(str(cell) for cell in row) for row in results(response.context["cl"])]

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
@@ -116,3 +123,59 @@ def test_the_list_shows_rate_eta_and_error_columns(admin_client, make_plan):
     response = admin_client.get(reverse("admin:seeding_seedrun_changelist"))
     for header in (b"Progress", b"Rows/s", b"ETA", b"Error"):
         assert header in response.content
+
+
+def test_a_one_row_plan_says_row_not_rows(admin_client):
+    response = admin_client.post(
+        reverse(SEED_PAGE), {**FORM, "applications": 1, "assets": 0, "deployments": 0, "events": 0}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == [f"Seed run #{SeedRun.objects.get().pk} wrote 1 row."]
+
+
+def test_the_form_takes_a_base_time_in_any_offset_and_stores_it_in_utc(admin_client):
+    admin_client.post(reverse(SEED_PAGE), {**FORM, "as_of": "2026-11-01T00:00:00+05:00"})
+    assert SeedRun.objects.get().as_of == datetime(2026, 10, 31, 19, tzinfo=UTC)
+    response = admin_client.post(reverse(SEED_PAGE), {**FORM, "as_of": "last week"})
+    assert "not an ISO 8601" in str(response.context["form"].errors["as_of"])
+
+
+def test_an_empty_plan_gets_the_same_answer_as_everywhere_else(admin_client):
+    response = admin_client.post(
+        reverse(SEED_PAGE), {**FORM, "applications": 0, "assets": 0, "deployments": 0, "events": 0}
+    )
+    assert "the plan writes nothing: give at least one positive count" in str(
+        response.context["form"].non_field_errors()
+    )
+    assert not SeedRun.objects.exists()
+
+
+def test_a_forbidden_seed_page_is_logged_once_without_a_traceback(client, django_user_model, caplog):
+    user = django_user_model.objects.create_user("viewer2", password="pw", is_staff=True)
+    client.force_login(user)
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get(reverse(SEED_PAGE)).status_code == 403
+    records = [r for r in caplog.records if r.name == "django.request"]
+    assert [r.getMessage() for r in records] == ["Forbidden: /admin/seeding/seedrun/seed/"]
+    assert records[0].exc_info is None
+
+
+@pytest.mark.once
+def test_every_log_line_is_printed_once(tmp_path):
+    """Django's own console handler used to print every django.* warning a second time."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "backend/manage.py",
+            "shell",
+            "-c",
+            "import logging; logging.getLogger('django.request').warning('marker-one');"
+            "logging.getLogger('seeding.services').warning('marker-two')",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stderr.count("marker-one") == 1 and result.stderr.count("marker-two") == 1, result.stderr

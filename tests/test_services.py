@@ -11,16 +11,21 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
+from django.db import IntegrityError, connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
-from seeding import services
-from seeding.generation.spec import EVENT_WINDOW_DAYS
-from seeding.models import SeedChunk, SeedRun
+from seeding import services, tasks
+from seeding.generation import rows as rows_module
+from seeding.generation.spec import EVENT_WINDOW_DAYS, RunSpec
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.selectors import inventory_counts, seed_run_digest
 from seeding.services import chunks as chunk_service
+from seeding.services import runs as run_service
 from tests.conftest import AS_OF, SMALL
-from tests.helpers import counts, real_asset, seed, snapshot
+from tests.helpers import at_once, counts, real_asset, seed, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -355,3 +360,125 @@ def test_a_chunk_finishing_after_its_run_was_cleared_is_rolled_back(make_plan):
     with pytest.raises(services.RunNotResumable, match="cleared while"):
         services.seed_chunk_write(run=run, chunk=chunk)
     assert counts() == dict.fromkeys(SMALL, 0)
+
+
+# --- stacking onto existing parents --------------------------------------------------------------
+
+
+def test_stacked_deployments_step_over_existing_pairs_and_stay_deterministic(make_plan):
+    seed(make_plan(applications=6, assets=20, deployments=80, events=0))  # 80 of 120 pairs taken
+    stacked_plan = make_plan(applications=0, assets=0, deployments=40, events=0, seed=5)
+    stacked = seed(stacked_plan)  # exactly the 40 free pairs
+    pairs = list(Deployment.objects.values_list("application", "asset"))
+    assert len(pairs) == len(set(pairs)) == 120
+
+    def content(run) -> list[tuple]:
+        return list(
+            Deployment.objects.filter(seed_run=run)
+            .order_by("pk")
+            .values_list("application", "asset", "version", "environment", "status", "deployed_at")
+        )
+
+    first = content(stacked)
+    services.demo_data_clear(run=stacked)
+    assert content(seed(stacked_plan)) == first  # the same plan on the same inventory: the same rows
+    with pytest.raises(services.PlanError, match="at most 0: each application is deployed at most once per asset"):
+        seed(make_plan(applications=0, assets=0, deployments=1, events=0))
+
+
+def test_a_run_fixes_its_view_of_existing_parents_when_it_is_created(make_plan):
+    """A person editing the parents mid-run changes nothing the run writes, and no chunk reads them."""
+    parents = seed(make_plan(deployments=0, events=0))
+    plan = make_plan(applications=0, assets=0, deployments=0, events=2_000, seed=11)
+
+    def events_of(run) -> list[tuple]:
+        return list(
+            Event.objects.filter(seed_run=run).order_by("pk").values_list("asset", "kind", "message", "occurred_at")
+        )
+
+    reference = seed(plan)
+    expected = events_of(reference)
+    services.demo_data_clear(run=reference)
+
+    def person_edits_the_assets(run, chunk):
+        if chunk is not None and chunk.index == 0:
+            Asset.objects.filter(seed_run=parents).update(purchase_date=AS_OF.date())  # all bought "today"
+
+    edited = services.seed_run_create(plan=plan)
+    with CaptureQueriesContext(connection) as queries:  # writing, after the run was created
+        services.seed_run_execute(run=edited, on_progress=person_edits_the_assets)
+    assert events_of(edited) == expected
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert not [sql for sql in reads if '"inventory_asset"' in sql or '"inventory_deployment"' in sql]
+
+
+def test_a_clear_just_before_a_run_is_created_is_a_plan_error_not_a_crash(make_plan, monkeypatch):
+    seed(make_plan(deployments=0, events=0))
+    real_record = run_service.record_parent_view
+
+    # A clear committed by another process just before the view is taken: the rows are gone.
+    def rows_vanish(**kwargs):
+        Asset.objects.all().delete()
+        Application.objects.all().delete()
+        return real_record(**kwargs)
+
+    monkeypatch.setattr(run_service, "record_parent_view", rows_vanish)
+    with pytest.raises(services.PlanError) as caught:
+        services.seed_run_create(plan=make_plan(applications=0, assets=0, deployments=0, events=100))
+    assert caught.value.errors == {"events": "need assets: add some to the plan or to the database"}
+    assert SeedRun.objects.count() == 1 and Asset.objects.count() == SMALL["assets"]  # all rolled back
+
+
+# --- cancel ----------------------------------------------------------------------------------------
+
+
+def test_a_chunk_that_commits_after_a_cancel_is_counted_and_ends_the_run(make_plan, monkeypatch):
+    run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
+    services.seed_run_start(run_id=run.pk)
+    assert services.seed_chunk_process(run_id=run.pk, kind="applications", index=0) == "written"
+    answers = []
+    real_write = chunk_service.write_rows
+
+    def cancelled_while_in_flight(model, columns, **kwargs):
+        answers.append(services.seed_run_cancel(run=SeedRun.objects.get(pk=run.pk)).total_done)
+        return real_write(model, columns, **kwargs)
+
+    monkeypatch.setattr(chunk_service, "write_rows", cancelled_while_in_flight)
+    assert services.seed_chunk_process(run_id=run.pk, kind="assets", index=0) == "written"
+    run.refresh_from_db()
+    assert answers == [30]  # what the cancel answered...
+    assert run.status == SeedRun.Status.CANCELLED and run.total_done == 130  # ...and what landed after it
+    assert run.finished_at >= SeedChunk.objects.get(run=run, kind="assets", index=0).committed_at
+
+
+# --- workers, without threads ------------------------------------------------------------------------
+
+
+@pytest.mark.stub
+def test_a_chunk_that_keeps_failing_fails_its_run_after_the_configured_attempts(make_plan, settings, stub_broker):
+    run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
+    services.seed_run_start(run_id=run.pk)
+    # A person's asset holds the host name asset ordinal 120 derives from its key.
+    taken = rows_module.assets(RunSpec.from_run(run), 120, 121)["hostname"][0]
+    real_asset(hostname=taken)
+    for attempt in (1, 2):
+        with pytest.raises(IntegrityError):  # the broker would retry it
+            tasks.write_seed_chunk.fn(run.pk, "assets", 1)
+        assert SeedChunkAttempt.objects.get(run=run, kind="assets", index=1).attempts == attempt
+    tasks.write_seed_chunk.fn(run.pk, "assets", 1)  # the third attempt gives up instead of raising
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.FAILED and run.is_active is None
+    assert run.error == "assets chunk 1 failed 3 times (IntegrityError); committed chunks are kept"
+    assert "hostname" in run.error_detail
+    assert services.seed_chunk_process(run_id=run.pk, kind="assets", index=2) == "skipped"
+
+
+@pytest.mark.postgres
+def test_of_several_sweepers_exactly_one_resends_a_stalled_run(make_plan, settings, broker):
+    run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
+    SeedRun.objects.filter(pk=run.pk).update(
+        status=SeedRun.Status.RUNNING, updated_at=timezone.now() - timedelta(minutes=10)
+    )
+    swept = at_once(6, services.seed_runs_sweep)
+    assert sorted(swept) == [[]] * 5 + [[run.pk]]
+    assert broker.client.llen(f"{broker.namespace}:{settings.SEED_QUEUE}") == 1  # one start message

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
 from tests.conftest import AS_OF
-from tests.helpers import counts, real_asset, seed
+from tests.helpers import at_once, counts, real_asset, seed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -253,25 +252,16 @@ def wait_until_no_message_is_in_flight(workers: Workers, timeout: float = 30.0) 
 def test_twenty_concurrent_posts_start_exactly_one_run(settings, django_user_model):
     settings.SEED_INLINE_THRESHOLD = 100
     user = django_user_model.objects.create_superuser("root", password="pw")
-    results: list[int] = []
-    barrier = threading.Barrier(20)
 
-    def post() -> None:
+    def post() -> int:
         client = Client()
         client.force_login(user)
-        barrier.wait()
         response = client.post(
             "/api/v1/admin/seed-demo-data", data=json.dumps({"assets": 1_000}), content_type="application/json"
         )
-        results.append(response.status_code)
-        connection.close()
+        return response.status_code
 
-    threads = [threading.Thread(target=post) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(results) == [202] + [409] * 19
+    assert sorted(at_once(20, post)) == [202] + [409] * 19
     assert SeedRun.objects.count() == 1
 
 

@@ -91,7 +91,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 30,
         }
     )
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    if DATABASES["default"]["NAME"] != ":memory:":
+        sqlite_file = Path(DATABASES["default"]["NAME"])
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        # Tests on a file database get a file of their own next to it (Django's
+        # default would be in memory, without WAL or the deferred indexes' real life).
+        DATABASES["default"]["TEST"] = {"NAME": str(sqlite_file.with_name(f"{sqlite_file.stem}-test.sqlite3"))}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -179,6 +184,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {
+        # Django's defaults give "django" a console handler of its own on top of the
+        # root's: every request warning would be printed twice. One handler, the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "seeding": {"level": env.str("SEEDING_LOG_LEVEL", default="WARNING"), "propagate": True},
         # Worker boot, readiness, retries and shutdown: what an operator reads.
         "dramatiq": {"level": env.str("DRAMATIQ_LOG_LEVEL", default="INFO"), "propagate": True},
