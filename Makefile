@@ -62,6 +62,10 @@ bench: $(STAMP)  ## seed plan L through the service and the raw paths, on SQLite
 bench-async: $(STAMP)  ## POST latency and plan L end to end with 1 and 2 workers (PostgreSQL + Redis)
 	$(PY) scripts/measure_async.py
 
+.PHONY: bench-stats
+bench-stats: $(STAMP)  ## p95 of GET demo-data-stats with plan 2xL seeded, on SQLite and PostgreSQL
+	$(PY) scripts/measure_stats.py
+
 .PHONY: lint
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check .

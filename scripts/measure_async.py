@@ -7,7 +7,9 @@ What it prints (the numbers the async-seeding work is judged by):
 * plan L (5,000 applications, 50,000 assets, 100,000 deployments, 1,000,000 events)
   through the API with 1 and with 2 worker processes, from the POST to the run's
   finish, next to the raw single-connection COPY time for L measured in the same
-  run (scripts/bench_child.py raw).
+  run (scripts/bench_child.py raw);
+* plan L through the API on SQLite with no Redis: the web process's embedded
+  worker writes it (what `make serve` does without REDIS_URL).
 
 It runs a real HTTP server (Django's runserver, debug off) and real
 `rundramatiq` workers against a fresh database, logs in like a person
@@ -122,6 +124,48 @@ def end_to_end(client: ApiSession, env: dict, workers: int, logs: Path) -> dict:
     return {"workers": workers, "seconds": wall, "rows": run["total_done"], "rows_per_second": run["total_done"] / wall}
 
 
+def embedded_sqlite_seconds(logs: Path) -> float:
+    """Plan L through the API on an SQLite file, written by the web process's embedded worker."""
+    database = logs / "embedded.sqlite3"
+    for leftover in logs.glob("embedded.sqlite3*"):
+        leftover.unlink()
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "measure-async-not-secret",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+    }
+    subprocess.run([*MANAGE, "migrate", "--verbosity", "0"], env=env, check=True, cwd=REPO)
+    subprocess.run(
+        [*MANAGE, "createsuperuser", "--noinput", "--username", "bench", "--email", "b@example.com"],
+        env=env,
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{port}"], env, logs / "embedded.log"):
+        wait_http(f"{base}/admin/login/")
+        client = ApiSession(base)
+        client.login("bench", PASSWORD)  # the first request also starts the embedded worker
+        started = time.perf_counter()
+        status, body, _ = client.call("POST", "/api/v1/admin/seed-demo-data", {**PLAN_L, "seed": 1})
+        if status != 202:
+            raise RuntimeError(f"expected 202, got {status}: {body}")
+        while True:
+            _, run, _ = client.call("GET", f"/api/v1/admin/seed-runs/{body['run_id']}")
+            if run["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.2)
+        wall = time.perf_counter() - started
+    if run["status"] != "succeeded":
+        raise RuntimeError(f"run ended {run['status']}: {run['error']}")
+    return wall
+
+
 def raw_copy_seconds(admin_url: str) -> float:
     url = recreate_database(admin_url, "demoseed_measure_raw")
     env = {**os.environ, "DATABASE_URL": url}
@@ -184,6 +228,7 @@ def main() -> int:
         }
         results["end_to_end_L"] = [end_to_end(client, env, workers, logs) for workers in (1, 2)]
     results["raw_copy_L_seconds"] = raw_copy_seconds(args.postgres_url)
+    results["embedded_sqlite_L_seconds"] = embedded_sqlite_seconds(logs)
 
     print("\nPOST /api/v1/admin/seed-demo-data latency over", args.requests, "requests (PostgreSQL, Redis)")
     for name, row in results["post_latency_ms"].items():
@@ -198,6 +243,8 @@ def main() -> int:
         verdict = "PASS" if row["workers"] == 1 or row["seconds"] <= raw else "MISS"
         note = "" if row["workers"] == 1 else f"   target <= raw COPY: {verdict}"
         print(f"  {row['workers']} worker(s): {row['seconds']:6.1f} s  {row['rows_per_second']:9,.0f} rows/s{note}")
+    embedded = results["embedded_sqlite_L_seconds"]
+    print(f"\nPlan L through the API on SQLite, embedded worker (no Redis): {embedded:.1f} s")
     (logs / "async.json").write_text(json.dumps(results, indent=2))
     print(f"\nResults written to {(logs / 'async.json').relative_to(REPO)}")
     return 0
