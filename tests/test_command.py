@@ -73,9 +73,6 @@ def test_verbosity_zero_is_silent():
         (["--resume=1", "--assets=3"], "--resume"),
         (["--assets=0"], "--applications/--assets/--deployments/--events"),
         (["--assets=0", "--events=0"], "--applications/--assets/--deployments/--events"),
-        (["--clear-run=1", "--seed=3"], "--seed"),
-        (["--resume=1", "--chunk-size=500"], "--chunk-size"),
-        (["--resume=1", "--async"], "--async"),
         (["--clear", "--seed=3"], "--seed"),
         (["--clear", "--digest"], "--digest"),
         (["--assets=10", "--wait"], "--wait"),
@@ -316,3 +313,28 @@ def test_wait_on_a_run_that_runs_here_is_refused(settings):
     with pytest.raises(CommandError, match="--wait: this plan runs here"):
         run("--assets=50", "--wait")
     assert not SeedRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--clear-run={done}", "--seed=3"], "--seed"),
+        (["--clear-run={done}", "--assets=3"], "count flags"),
+        (["--resume={failed}", "--chunk-size=500"], "--chunk-size"),
+        (["--resume={failed}", "--async"], "--async"),
+        (["--resume={failed}", "--seed=9"], "--seed"),
+        (["--resume={failed}", "--wait"], "--wait"),
+    ],
+)
+def test_flags_that_do_not_apply_to_existing_runs_are_refused_and_change_nothing(args, flag, monkeypatch):
+    done = seed(SeedPlan(**SMALL, seed=3, as_of=AS_OF, chunk_size=100))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
+    with pytest.raises(services.RunFailed):
+        seed(SeedPlan(assets=50, events=400, seed=4, as_of=AS_OF, chunk_size=100))
+    monkeypatch.undo()
+    failed = SeedRun.objects.get(status=SeedRun.Status.FAILED)
+    before = (snapshot(), list(SeedRun.objects.values()))
+    with pytest.raises(CommandError) as caught:
+        run(*(arg.format(done=done.pk, failed=failed.pk) for arg in args))
+    assert str(caught.value).startswith(flag)
+    assert (snapshot(), list(SeedRun.objects.values())) == before

@@ -386,8 +386,9 @@ def test_stacked_deployments_step_over_existing_pairs_and_stay_deterministic(mak
         seed(make_plan(applications=0, assets=0, deployments=1, events=0))
 
 
-def test_a_run_fixes_its_view_of_existing_parents_when_it_is_created(make_plan):
-    """A person editing the parents mid-run changes nothing the run writes, and no chunk reads them."""
+def test_a_run_fixes_its_view_of_existing_parents_when_it_is_created(make_plan, settings):
+    """A person editing the parents once the run exists changes nothing it writes, and no chunk reads them."""
+    settings.SEED_WRITER_THREADS = 1  # every query on this connection, where the test can see it
     parents = seed(make_plan(deployments=0, events=0))
     plan = make_plan(applications=0, assets=0, deployments=0, events=2_000, seed=11)
 
@@ -405,8 +406,9 @@ def test_a_run_fixes_its_view_of_existing_parents_when_it_is_created(make_plan):
             Asset.objects.filter(seed_run=parents).update(purchase_date=AS_OF.date())  # all bought "today"
 
     edited = services.seed_run_create(plan=plan)
+    Asset.objects.filter(seed_run=parents).update(purchase_date=AS_OF.date() - timedelta(days=3))  # before it runs
     with CaptureQueriesContext(connection) as queries:  # writing, after the run was created
-        services.seed_run_execute(run=edited, on_progress=person_edits_the_assets)
+        services.seed_run_execute(run=edited, on_progress=person_edits_the_assets)  # ...and while it runs
     assert events_of(edited) == expected
     reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
     assert not [sql for sql in reads if '"inventory_asset"' in sql or '"inventory_deployment"' in sql]
