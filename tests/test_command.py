@@ -76,6 +76,8 @@ def test_verbosity_zero_is_silent():
         (["--clear", "--seed=3"], "--seed"),
         (["--clear", "--digest"], "--digest"),
         (["--assets=10", "--wait"], "--wait"),
+        (["--assets=10", "--dry-run", "--digest"], "--digest"),
+        (["--clear", "--events=10"], "--events"),  # refused before anything is cleared
     ],
 )
 def test_bad_flags_name_the_flag_and_write_nothing(args, flag):
@@ -324,6 +326,9 @@ def test_wait_on_a_run_that_runs_here_is_refused(settings):
         (["--resume={failed}", "--async"], "--async"),
         (["--resume={failed}", "--seed=9"], "--seed"),
         (["--resume={failed}", "--wait"], "--wait"),
+        (["--resume={failed}", "--sync"], "--sync"),
+        (["--resume={failed}", "--dry-run", "--digest"], "--digest"),
+        (["--clear", "--deployments=10"], "--deployments"),  # needs applications, and clearing would leave none
     ],
 )
 def test_flags_that_do_not_apply_to_existing_runs_are_refused_and_change_nothing(args, flag, monkeypatch):

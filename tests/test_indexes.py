@@ -143,7 +143,7 @@ def test_indexes_a_dead_process_dropped_are_rebuilt_by_the_next_run_resume_or_cl
     if next_step == "new run":
         seed(make_plan(applications=1, assets=0, deployments=0, events=0))
     elif next_step == "resume":
-        services.seed_run_execute(run=run)
+        services.seed_run_execute(run=run, resume=True)
         assert Event.objects.count() == SMALL["events"]
     else:
         services.demo_data_clear()

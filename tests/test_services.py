@@ -120,7 +120,7 @@ def test_a_failing_chunk_keeps_earlier_chunks_and_nothing_of_itself(make_plan, m
     assert not Event.objects.filter(pk__gte=run.events_id_base + 300, pk__lt=run.events_id_base + 400).exists()
 
     monkeypatch.setattr(chunk_service, "write_rows", real_write)
-    services.seed_run_execute(run=run)  # resume
+    services.seed_run_execute(run=run, resume=True)
     run.refresh_from_db()
     assert run.status == SeedRun.Status.SUCCEEDED and run.error == ""
     assert counts() == SMALL
@@ -137,8 +137,8 @@ def test_rerunning_a_finished_chunk_is_a_no_op(make_plan):
 
 def test_a_succeeded_run_cannot_be_resumed(make_plan):
     run = seed(make_plan())
-    with pytest.raises(services.RunNotResumable):
-        services.seed_run_execute(run=run)
+    with pytest.raises(services.RunNotResumable, match="already succeeded"):
+        services.seed_run_execute(run=run, resume=True)
 
 
 def test_a_cleared_run_cannot_be_resumed(make_plan, monkeypatch):
@@ -149,7 +149,7 @@ def test_a_cleared_run_cannot_be_resumed(make_plan, monkeypatch):
     services.demo_data_clear(run=run)
     run.refresh_from_db()
     with pytest.raises(services.RunNotResumable, match="cleared"):
-        services.seed_run_execute(run=run)
+        services.seed_run_execute(run=run, resume=True)
 
 
 def test_cancel_stops_at_a_chunk_boundary_and_keeps_committed_chunks(make_plan):
@@ -270,7 +270,7 @@ def test_a_run_being_written_elsewhere_cannot_be_resumed(make_plan):
     SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)  # another process is on it
     run.refresh_from_db()
     with pytest.raises(services.RunNotResumable, match="is running in another process"):
-        services.seed_run_execute(run=run)
+        services.seed_run_execute(run=run, resume=True)
     assert counts() == dict.fromkeys(SMALL, 0)
 
 
@@ -278,7 +278,7 @@ def test_an_inline_run_whose_process_died_is_abandoned_then_resumable(make_plan,
     run = services.seed_run_create(plan=make_plan())
     SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)
     settings.SEED_STALL_AFTER_SECONDS = 0  # no progress "for too long"
-    services.seed_run_execute(run=run)  # resume: marks it abandoned, then claims it
+    services.seed_run_execute(run=run, resume=True)  # marks it abandoned, then claims it
     run.refresh_from_db()
     assert run.status == SeedRun.Status.SUCCEEDED and counts() == SMALL
 
@@ -305,7 +305,15 @@ def test_children_of_existing_assets_cannot_predate_them(make_plan):
         services.seed_run_create(
             plan=make_plan(applications=0, assets=0, deployments=0, events=100, as_of=AS_OF - timedelta(days=400))
         )
-    assert "before the purchase date" in caught.value.errors["as_of"]
+    newest = Asset.objects.order_by("-purchase_date").values_list("purchase_date", flat=True).first()
+    assert caught.value.errors["as_of"] == (
+        f"is before {newest.isoformat()}, the purchase date of an asset already in the database that the plan "
+        "would point at; use a later base time"
+    )
+    preview = services.seed_request_preview  # the dry run gives the same answer
+    with pytest.raises(services.PlanError) as previewed:
+        preview(plan=make_plan(applications=0, assets=0, deployments=0, events=100, as_of=AS_OF - timedelta(days=400)))
+    assert previewed.value.errors == caught.value.errors
 
 
 def test_a_cancelled_run_is_not_revived_by_a_late_start_message(make_plan):
@@ -345,7 +353,7 @@ def test_a_late_start_message_finishes_a_run_with_exact_counters(make_plan):
 def test_worker_messages_stand_down_once_a_run_is_resumed_inline(make_plan):
     run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
     services.seed_run_fail(run=run, error="a poison chunk")
-    services.seed_run_execute(run=run)  # --resume: now written inline
+    services.seed_run_execute(run=run, resume=True)  # --resume: now written inline
     leftover = services.seed_chunk_process(run_id=run.pk, kind="events", index=0)
     assert leftover == "skipped"
     run.refresh_from_db()
@@ -484,3 +492,53 @@ def test_of_several_sweepers_exactly_one_resends_a_stalled_run(make_plan, settin
     swept = at_once(6, services.seed_runs_sweep)
     assert sorted(swept) == [[]] * 5 + [[run.pk]]
     assert broker.client.llen(f"{broker.namespace}:{settings.SEED_QUEUE}") == 1  # one start message
+
+
+def test_a_cancel_before_an_inline_run_starts_is_not_undone(make_plan):
+    run = services.seed_run_create(plan=make_plan())
+    services.seed_run_cancel(run=run)
+    assert services.seed_run_execute(run=run).status == SeedRun.Status.CANCELLED
+    assert counts() == dict.fromkeys(SMALL, 0)
+
+
+def test_a_refused_plan_does_not_move_the_next_runs_keys(make_plan):
+    """PostgreSQL never gives a sequence value back: a refused plan must not reserve any."""
+    services.demo_data_clear()
+    with pytest.raises(services.PlanError):
+        services.seed_run_create(plan=make_plan(applications=0))  # deployments need applications
+    run = seed(make_plan())
+    assert (run.applications_id_base, run.assets_id_base, run.events_id_base) == (1, 1, 1)
+
+
+def test_assets_bought_after_2038_do_not_overflow_the_view(make_plan):
+    far = AS_OF.replace(year=2040)
+    seed(make_plan(deployments=0, events=0, as_of=far))
+    run = seed(make_plan(applications=0, assets=0, deployments=0, events=500, as_of=far.replace(month=12)))
+    assert Event.objects.filter(seed_run=run).count() == 500
+
+
+def test_runs_created_before_the_view_was_recorded_say_so_instead_of_resuming(make_plan):
+    seed(make_plan(deployments=0, events=0))
+    run = services.seed_run_create(plan=make_plan(applications=0, assets=0, deployments=0, events=100))
+    services.seed_run_fail(run=run, error="stopped")
+    SeedRun.objects.filter(pk=run.pk).update(parent_counts={})  # as migration 0004 leaves older runs
+    run.refresh_from_db()
+    with pytest.raises(services.RunNotResumable, match="created by an earlier version"):
+        services.seed_run_execute(run=run, resume=True)
+
+
+def test_events_stacked_onto_a_large_inventory_record_a_sample_of_it(make_plan, monkeypatch):
+    from seeding import parent_view
+    from seeding.models import RunParent
+
+    seed(make_plan(events=0))
+    monkeypatch.setattr(parent_view, "VIEW_MIN_ROWS", 60)
+    run = services.seed_run_create(plan=make_plan(applications=0, assets=0, deployments=0, events=20))
+    counts = run.parent_counts
+    assert counts["assets"] == 50 and counts["deployments"] == 60  # every 5th of 250, every 10th of 600
+    refs = list(RunParent.objects.filter(run=run, kind="assets").order_by("position").values_list("ref", flat=True))
+    assert refs == list(Asset.objects.order_by("pk").values_list("pk", flat=True))[::5]
+    services.seed_run_execute(run=run)
+    assert set(Event.objects.filter(seed_run=run).values_list("asset", flat=True)) <= set(
+        refs + list(Deployment.objects.values_list("asset", flat=True))
+    )

@@ -233,16 +233,26 @@ def test_cancel_mid_run_stops_at_a_chunk_boundary(settings, workers):
 
 
 def wait_until_no_message_is_in_flight(workers: Workers, timeout: float = 30.0) -> None:
-    """Until the seeding queue is empty and no worker holds an unacknowledged message of it."""
+    """Until the seeding queue is empty and no live worker holds an unacknowledged message of it.
+
+    A worker killed by an earlier test leaves its acknowledgement set behind;
+    only workers whose heartbeat is fresh count.
+    """
     import redis
     from django.conf import settings
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        now_ms = time.time() * 1000
+        live = {member.decode() for member in client.zrangebyscore("dramatiq:__heartbeats__", now_ms - 5_000, "+inf")}
         # Ready and delayed (retry) messages are lists; each consumer's unacknowledged ones a set.
         waiting = client.llen(f"dramatiq:{settings.SEED_QUEUE}") + client.llen(f"dramatiq:{settings.SEED_QUEUE}.DQ")
-        in_flight = sum(client.scard(key) for key in client.scan_iter(f"dramatiq:__acks__.*.{settings.SEED_QUEUE}*"))
+        in_flight = sum(
+            client.scard(key)
+            for key in client.scan_iter(f"dramatiq:__acks__.*.{settings.SEED_QUEUE}*")
+            if key.decode().split(".")[1] in live
+        )
         if waiting == in_flight == 0:
             return
         time.sleep(0.1)

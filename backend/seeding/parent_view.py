@@ -11,8 +11,13 @@ and the columns its generation depends on (``RunParent``). From then on:
 - every chunk, in any process, sees the same parents in the same positions: a
   row a person edits or deletes mid-run cannot change what the run writes
   (a deleted parent makes the chunks that point at it fail, loudly);
-- a chunk reads back only the positions it needs, so memory stays bounded
-  however large the existing tables are.
+- a chunk reads back only the positions it needs (and, when it places
+  deployments among existing ones, the pairs its applications already take),
+  so memory stays proportional to the chunk, not to the tables;
+- recording takes time in proportion to the plan: parents that only events
+  point at are an even sample of at most ``VIEW_MIN_ROWS`` rows or twice the
+  plan. Applications and assets a run places deployments on are recorded
+  whole, so it can fill every free pair.
 
 The run's own parents are not recorded: they are computed (``generation.own``).
 """
@@ -24,40 +29,59 @@ import json
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Max
 
+from inventory.selectors import row_counts
 from seeding.generation.chunks import Parents
 from seeding.generation.own import OwnApplications, OwnAssets, OwnDeployments
 from seeding.generation.parents import ApplicationRows, AssetRows, DeploymentRows
 from seeding.generation.placement import deployment_layout
-from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
+from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 from seeding.kinds import MODELS
 from seeding.models import RunParent, SeedRun
 from seeding.plan import SeedPlan, needed_parents
+
+#: A run that only points at existing parents (events stacked onto assets and
+#: deployments) records at most this many of each, or twice its own rows if
+#: that is more: an even sample in key order, so recording costs time in
+#: proportion to the plan, not to the tables.
+VIEW_MIN_ROWS = 20_000
+VIEW_ROWS_PER_PLANNED_ROW = 2
 
 
 def record_parent_view(*, run: SeedRun, plan: SeedPlan) -> dict[str, int]:
     """Record the existing parents ``run`` may point at; returns rows per view kind.
 
-    Call inside the run's creating transaction, after its keys are reserved
-    (``run.as_of`` set): the view then holds exactly the rows that existed
-    before the run, and a failed validation rolls it back with the run.
+    Call inside the run's creating transaction (``run.pk`` and ``run.as_of``
+    set), before anything that cannot be rolled back: a failed validation then
+    takes the view with it. Applications and assets that deployments will be
+    placed on are recorded whole, with the pairs existing deployments take, so
+    the run can fill every free pair; other parents are sampled
+    (``VIEW_MIN_ROWS``).
     """
     needed = needed_parents(plan)
+    limit = max(VIEW_MIN_ROWS, VIEW_ROWS_PER_PLANNED_ROW * plan.total)
+    placing = plan.deployments > 0  # its deployments go onto these applications and assets
     sql = _Sql(run)
     if "applications" in needed:
-        sql.insert_positions("applications", version="src.version")
+        sql.insert_positions("applications", every=1, version="src.version")
     if "assets" in needed:
-        sql.insert_positions("assets", day=sql.epoch_day("src.purchase_date"))
-        sql.insert_settled(RunSpec.from_run(run).window_start)
+        every = 1 if placing else _stride(MODELS["assets"], limit)
+        sql.insert_positions("assets", every=every, day=sql.epoch_day("src.purchase_date"))
+        sql.insert_settled(window_start=int(run.as_of.timestamp()) - EVENT_WINDOW_DAYS * SECONDS_PER_DAY)
     if "deployments" in needed:
-        sql.insert_deployments()
+        sql.insert_deployments(every=_stride(MODELS["deployments"], limit))
     if {"applications", "assets"} <= needed:
         sql.insert_pairs()
     counts = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
     run.parent_counts = counts
     SeedRun.objects.filter(pk=run.pk).update(parent_counts=counts)
     return counts
+
+
+def newest_recorded_purchase_day(run: SeedRun) -> int | None:
+    """The latest purchase day (epoch day) among the assets ``run`` recorded, if any."""
+    return RunParent.objects.filter(run=run, kind="assets").aggregate(newest=Max("day"))["newest"]
 
 
 def forget_parent_views(runs) -> None:
@@ -186,8 +210,18 @@ def _array_param(values: np.ndarray):
 # --- recording ----------------------------------------------------------------------------
 
 
+def _stride(model, limit: int) -> int:
+    """Keep every n-th row in key order so that at most ``limit`` rows are kept."""
+    rows = row_counts()[model]["total"]
+    return max(1, -(-rows // limit))
+
+
 class _Sql:
-    """INSERT ... SELECT statements that record a view without moving rows through Python."""
+    """INSERT ... SELECT statements that record a view without moving rows through Python.
+
+    Positions come from ``ROW_NUMBER() OVER (ORDER BY id)``, the same on SQLite
+    and PostgreSQL; ``every`` keeps one row in n and renumbers them.
+    """
 
     def __init__(self, run: SeedRun):
         self.run = run
@@ -197,7 +231,7 @@ class _Sql:
     def epoch_day(self, column: str) -> str:
         if connection.vendor == "sqlite":
             return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
-        return f"({column} - DATE '1970-01-01')"
+        return f"({column} - DATE '1970-01-01')::bigint"
 
     def epoch_second(self, column: str) -> str:
         if connection.vendor == "sqlite":
@@ -211,25 +245,29 @@ class _Sql:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 
-    def insert_positions(self, kind: str, *, version: str = "''", day: str = "NULL") -> None:
-        """Every row of ``kind`` (aliased ``src``), positioned in key order."""
+    def insert_positions(
+        self, kind: str, *, every: int, version: str = "''", day: str = "CAST(NULL AS INTEGER)"
+    ) -> None:
+        """Every ``every``-th row of ``kind`` (aliased ``src``), positioned in key order."""
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, version, day) "
-            f"SELECT %s, %s, ROW_NUMBER() OVER (ORDER BY src.id) - 1, src.id, {version}, {day} "
-            f"FROM {self.quote(MODELS[kind]._meta.db_table)} src",
-            [self.run.pk, kind],
+            f"SELECT %s, %s, rn / %s, id, version, day FROM ("
+            f"SELECT src.id, {version} AS version, {day} AS day, ROW_NUMBER() OVER (ORDER BY src.id) - 1 AS rn "
+            f"FROM {self.quote(MODELS[kind]._meta.db_table)} src) numbered WHERE rn %% %s = 0",
+            [self.run.pk, kind, every, every],
         )
 
-    def insert_settled(self, window_start: int) -> None:
-        """Assets bought by the time the event window opens, ranked by position."""
+    def insert_settled(self, *, window_start: int) -> None:
+        """The recorded assets bought by the time the event window opens, ranked by position."""
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, version) "
             f"SELECT run_id, 'settled', ROW_NUMBER() OVER (ORDER BY position) - 1, position, '' "
-            f"FROM {self.view} WHERE run_id = %s AND kind = 'assets' AND day * {SECONDS_PER_DAY} <= %s",
+            f"FROM {self.view} WHERE run_id = %s AND kind = 'assets' "
+            f"AND CAST(day AS BIGINT) * {SECONDS_PER_DAY} <= %s",
             [self.run.pk, window_start],
         )
 
-    def insert_deployments(self) -> None:
+    def insert_deployments(self, *, every: int) -> None:
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
         assets = self.quote(MODELS["assets"]._meta.db_table)
         not_before = self.greatest(
@@ -237,12 +275,14 @@ class _Sql:
         )
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, not_before) "
-            f"SELECT %s, 'deployments', ROW_NUMBER() OVER (ORDER BY d.id) - 1, d.id, '', d.asset_id, {not_before} "
-            f"FROM {deployments} d JOIN {assets} a ON a.id = d.asset_id",
-            [self.run.pk],
+            f"SELECT %s, 'deployments', rn / %s, id, '', asset_id, not_before FROM ("
+            f"SELECT d.id, d.asset_id, {not_before} AS not_before, ROW_NUMBER() OVER (ORDER BY d.id) - 1 AS rn "
+            f"FROM {deployments} d JOIN {assets} a ON a.id = d.asset_id) numbered WHERE rn %% %s = 0",
+            [self.run.pk, every, every],
         )
 
     def insert_pairs(self) -> None:
+        """Existing deployments as (application position, asset position), both recorded whole."""
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref) "

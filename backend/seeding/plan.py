@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
@@ -188,6 +188,25 @@ def validate_parents(plan: SeedPlan, *, existing: Mapping[str, int], taken_pairs
         errors["events"] = "need assets: add some to the plan or to the database"
     if errors:
         raise PlanError(errors)
+
+
+def refuse_as_of_before_assets(*, as_of: datetime, newest_purchase_day: int | date | None) -> None:
+    """Raise PlanError when the base time precedes the newest existing asset the plan's children point at.
+
+    ``newest_purchase_day``: an epoch day or a date; None when there is none.
+    """
+    if newest_purchase_day is None:
+        return
+    if isinstance(newest_purchase_day, date):
+        newest_purchase_day = (newest_purchase_day - date(1970, 1, 1)).days
+    if newest_purchase_day * 86_400 > as_of.timestamp():
+        newest = date(1970, 1, 1) + timedelta(days=newest_purchase_day)
+        raise PlanError(
+            {
+                "as_of": f"is before {newest.isoformat()}, the purchase date of an asset already in the database "
+                "that the plan would point at; use a later base time"
+            }
+        )
 
 
 def _is_int(value: object) -> bool:

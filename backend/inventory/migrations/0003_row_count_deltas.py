@@ -19,6 +19,8 @@ BEGIN
         FROM (SELECT count(seed_run_id) AS n FROM new_rows) after, (SELECT count(seed_run_id) AS n FROM old_rows) before
         WHERE after.n <> before.n;
     ELSIF TG_OP = 'TRUNCATE' THEN
+        -- The lock a fold of the deltas takes: wait for it, then see what it wrote.
+        LOCK TABLE inventory_rowcountdelta IN EXCLUSIVE MODE;
         DELETE FROM inventory_rowcountdelta WHERE table_name = TG_TABLE_NAME;
         INSERT INTO inventory_rowcountdelta (table_name, total, demo) VALUES (TG_TABLE_NAME, 0, 0);
     END IF;

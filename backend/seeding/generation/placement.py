@@ -85,24 +85,31 @@ def deployment_placement(spec: RunSpec, ordinals: np.ndarray, layout: Layout, as
 
 
 def _skip_taken_steps(spec: RunSpec, app_idx: np.ndarray, nth: np.ndarray, layout: Layout) -> np.ndarray:
-    """The walk step of each application's nth free asset, stepping over pairs already taken."""
+    """The walk step of each deployment's application's nth free asset, stepping over pairs already taken.
+
+    Vectorised over the whole chunk: the taken steps of every application are
+    sorted into one array of keys ``application * (n + 1) + free steps before
+    it``, so one sorted search counts, for every deployment, the taken steps it
+    must pass.
+    """
     n = layout.assets_size
-    step = nth.copy()
     taken_apps, taken_assets = layout.occupancy.asset_positions(np.unique(app_idx))
-    for app in np.unique(taken_apps).tolist():
-        mine = app_idx == app
-        if not mine.any():
-            continue
-        key = np.array([app], dtype=np.int64)
-        offset = int(Stream(spec.seed, "deployment.asset.offset").ints(key, n)[0])
-        stride = int(STRIDES[Stream(spec.seed, "deployment.asset.stride").ints(key, len(STRIDES))[0]]) % n
-        # The step at which the walk reaches each taken asset; stride is invertible mod n
-        # (a prime larger than n), so every asset is reached exactly once.
-        inverse = pow(stride, -1, n) if n > 1 else 0
-        taken = np.sort(
-            [(asset - offset) % n * inverse % n for asset in taken_assets[taken_apps == app].tolist()]
-        ).astype(np.int64)
-        # Free steps before taken[k]: taken[k] - k. The nth free step passes every taken
-        # step whose count of free steps before it is at most nth.
-        step[mine] = nth[mine] + np.searchsorted(taken - np.arange(len(taken)), nth[mine], side="right")
-    return step
+    if not len(taken_apps):
+        return nth
+    apps = np.unique(taken_apps)
+    offsets = Stream(spec.seed, "deployment.asset.offset").ints(apps, n)
+    strides = STRIDES[Stream(spec.seed, "deployment.asset.stride").ints(apps, len(STRIDES))] % n
+    # stride is invertible mod n (a prime larger than n): the walk reaches every asset once,
+    # the taken one at step (asset - offset) / stride.
+    inverses = np.array([pow(int(stride), -1, n) if n > 1 else 0 for stride in strides.tolist()], dtype=np.int64)
+    which = np.searchsorted(apps, taken_apps)
+    steps = (taken_assets - offsets[which]) % n * inverses[which] % n
+    order = np.lexsort((steps, taken_apps))
+    taken_apps, steps = taken_apps[order], steps[order]
+    first_of_app = np.searchsorted(taken_apps, taken_apps, side="left")
+    free_before = steps - (np.arange(len(steps)) - first_of_app)  # free steps before each taken one
+    keys = taken_apps * (n + 1) + free_before
+    passed = np.searchsorted(keys, app_idx * (n + 1) + nth, side="right") - np.searchsorted(
+        taken_apps, app_idx, side="left"
+    )
+    return nth + passed

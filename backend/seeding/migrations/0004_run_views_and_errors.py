@@ -14,6 +14,16 @@ def move_index_recipes(apps, schema_editor):
             DeferredIndex.objects.get_or_create(name=name, defaults={"table": table, "sql": sql, "run": run})
 
 
+def restore_index_recipes(apps, schema_editor):
+    """Back to the run row, so migrating backwards keeps what a crashed run must rebuild."""
+    SeedRun = apps.get_model("seeding", "SeedRun")
+    DeferredIndex = apps.get_model("seeding", "DeferredIndex")
+    for recipe in DeferredIndex.objects.all():
+        run = SeedRun.objects.get(pk=recipe.run_id)
+        run.deferred_indexes = [*run.deferred_indexes, [recipe.name, recipe.sql]]
+        run.save(update_fields=["deferred_indexes"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -59,7 +69,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('run', 'kind', 'position'), name='runparent_position')],
             },
         ),
-        migrations.RunPython(move_index_recipes, migrations.RunPython.noop),
+        migrations.RunPython(move_index_recipes, restore_index_recipes),
         migrations.RemoveField(
             model_name='seedrun',
             name='deferred_indexes',

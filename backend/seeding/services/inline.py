@@ -38,16 +38,19 @@ logger = logging.getLogger("seeding.services")
 ProgressCallback = Callable[[SeedRun, Chunk | None], None]
 
 
-def seed_run_execute(*, run: SeedRun, on_progress: ProgressCallback | None = None) -> SeedRun:
-    """Write every pending chunk of ``run`` here; calling it again continues after the last commit.
+def seed_run_execute(*, run: SeedRun, resume: bool = False, on_progress: ProgressCallback | None = None) -> SeedRun:
+    """Write every pending chunk of ``run`` here: a new inline run, or (``resume``) one that failed or was cancelled.
 
     Each chunk commits on its own, so a failure keeps every earlier chunk, marks
-    the run failed and raises RunFailed. Ctrl-C (KeyboardInterrupt) marks it
-    cancelled and goes on up. A cancel from elsewhere stops it at the next
-    chunk boundary; the run is returned as it then is. ``on_progress`` is only a
+    the run failed and raises RunFailed; resuming continues after the last
+    commit. Ctrl-C (KeyboardInterrupt) marks it cancelled and goes on up. A
+    cancel from elsewhere stops it at the next chunk boundary (or before it
+    starts); the run is returned as it then is. ``on_progress`` is only a
     display: if it fails (a closed stdout), the run goes on without it.
     """
-    claim = seed_run_claim(run=run)
+    claim = seed_run_claim(run=run, resume=resume)
+    if claim is None:
+        return run
     notify = _Progress(on_progress)
     threads = writer_threads()
     try:
@@ -139,7 +142,7 @@ def _write_on_own_connection(run: SeedRun, chunk: Chunk) -> bool:
     try:
         return seed_chunk_write(run=run, chunk=chunk)
     finally:
-        connection.close()  # this thread's connection; the pool's threads end with the phase
+        connection.close()  # this thread's connection, closed after each chunk: none outlives the pool
 
 
 def _stand_down(run: SeedRun, claim: int) -> bool:

@@ -13,11 +13,13 @@ from typing import Literal
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
 
 from seeding.estimates import estimate_seconds
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedRun
-from seeding.plan import SeedPlan, needed_parents, validate_parents, validate_plan
+from seeding.plan import SeedPlan, needed_parents, refuse_as_of_before_assets, validate_parents, validate_plan
 from seeding.services.inline import ProgressCallback, seed_run_execute
 from seeding.services.runs import seed_run_create
 from seeding.services.workers import seed_run_enqueue
@@ -97,6 +99,10 @@ def seed_request_preview(*, plan: SeedPlan, mode: Mode = "auto", after_clear: bo
     # Every existing deployment joins an existing application to an existing asset.
     taken_pairs = rows("deployments") if {"applications", "assets"} <= needed else 0
     validate_parents(plan, existing=existing, taken_pairs=taken_pairs)
+    if "assets" in needed:
+        assets = MODELS["assets"].objects.all()
+        newest = (assets.real() if after_clear else assets).aggregate(newest=Max("purchase_date"))["newest"]
+        refuse_as_of_before_assets(as_of=plan.as_of or timezone.now(), newest_purchase_day=newest)
     return SeedPreview(
         plan=plan,
         queued=not runs_inline(plan, mode),

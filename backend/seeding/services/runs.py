@@ -19,19 +19,26 @@ from collections.abc import Iterator
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from inventory.services import row_count_deltas_compact
-from seeding.generation.spec import RunSpec
 from seeding.indexes import restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.kinds import KINDS, MODELS
-from seeding.models import RunParent, SeedChunk, SeedRun
-from seeding.parent_view import forget_parent_views, record_parent_view
-from seeding.plan import Chunk, PlanError, SeedPlan, chunks_of, validate_parents, validate_plan
+from seeding.models import SeedChunk, SeedRun
+from seeding.parent_view import forget_parent_views, newest_recorded_purchase_day, record_parent_view
+from seeding.plan import (
+    Chunk,
+    SeedPlan,
+    chunks_of,
+    needed_parents,
+    refuse_as_of_before_assets,
+    validate_parents,
+    validate_plan,
+)
 from seeding.services.errors import RunAlreadyActive, RunNotActive, RunNotResumable, SeedingError
 from seeding.text import format_utc
 
@@ -46,11 +53,13 @@ def seed_run_create(
     requested_by=None,
     requested_by_label: str = "",
 ) -> SeedRun:
-    """Validate ``plan`` and record a queued run: its keys reserved, its view of existing parents fixed.
+    """Validate ``plan`` and record a queued run: its view of existing parents fixed, its keys reserved.
 
     Everything that depends on the database (are there parents to point at?)
     is checked inside the creating transaction, against the very rows the run
-    will use. Raises PlanError (per field) or RunAlreadyActive, writing nothing.
+    will use, and before the keys are reserved: PostgreSQL never gives back a
+    sequence value, and a refused plan must not shift the next run's keys.
+    Raises PlanError (per field) or RunAlreadyActive, writing nothing.
     """
     validate_plan(plan)
     recover_abandoned_runs()
@@ -69,37 +78,42 @@ def seed_run_create(
     )
     try:
         with transaction.atomic():
-            run.save()  # first: the one-active-run index refuses here, before keys are reserved
-            for kind in KINDS:
-                setattr(run, f"{kind}_id_base", reserve_ids(MODELS[kind], plan.count(kind)))
-            run.save(update_fields=[f"{kind}_id_base" for kind in KINDS])
+            run.save()  # first: the one-active-run index refuses here
             view = record_parent_view(run=run, plan=plan)
             validate_parents(plan, existing=view, taken_pairs=view.get("pairs", 0))
-            _refuse_as_of_before_existing_assets(run)
+            refuse_as_of_before_assets(as_of=run.as_of, newest_purchase_day=newest_recorded_purchase_day(run))
+            for kind in KINDS:
+                setattr(run, f"{kind}_id_base", reserve_ids(MODELS[kind], plan.count(kind)))
+            # Alive from here: a long creation must not look abandoned when it commits.
+            run.save(update_fields=[*(f"{kind}_id_base" for kind in KINDS), "updated_at"])
     except IntegrityError:
         raise _already_active_error() from None
     logger.info("Created %s: %s", run, plan_summary(run))
     return run
 
 
-def seed_run_claim(*, run: SeedRun) -> int:
-    """Take ``run`` to write it in this process (a new inline run, or a resume); returns the claim.
+def seed_run_claim(*, run: SeedRun, resume: bool) -> int | None:
+    """Take ``run`` to write it in this process; returns the claim.
 
-    Claimed with a conditional update: a run another process is writing (inline
-    or on workers) is never taken over, and a writer that later finds another
-    claim than its own stands down. Raises RunNotResumable or RunAlreadyActive.
+    A new inline run is taken from queued only: one cancelled before it started
+    stays cancelled (None is returned, nothing is to be written). A resume takes
+    a failed or cancelled run. Claimed with a conditional update: a run another
+    process is writing (inline or on workers) is never taken over, and a writer
+    that later finds another claim than its own stands down. Raises
+    RunNotResumable or RunAlreadyActive.
     """
-    _refuse_unless_finished_unsuccessfully(run)
-    recover_abandoned_runs()  # a resumed run may be one whose process died
+    if resume:
+        _refuse_unless_finished_unsuccessfully(run)
+        _refuse_without_its_parent_view(run)
+        recover_abandoned_runs()  # a resumed run may be one whose process died
+        ready = Q(status__in=(SeedRun.Status.FAILED, SeedRun.Status.CANCELLED))
+    else:
+        ready = Q(status=SeedRun.Status.QUEUED, executor=SeedRun.Executor.INLINE)
     try:
         claimed = transition(
             run,
             SeedRun.Status.RUNNING,
-            only_from=(
-                Q(status=SeedRun.Status.QUEUED, executor=SeedRun.Executor.INLINE)
-                | Q(status__in=(SeedRun.Status.FAILED, SeedRun.Status.CANCELLED))
-            )
-            & Q(cleared_at__isnull=True),
+            only_from=ready & Q(cleared_at__isnull=True),
             executor=SeedRun.Executor.INLINE,
             claim=F("claim") + 1,
             started_at=Coalesce("started_at", Value(timezone.now())),
@@ -109,17 +123,20 @@ def seed_run_claim(*, run: SeedRun) -> int:
         )
     except IntegrityError:
         raise _already_active_error() from None
-    if not claimed:
-        if run.cleared_at is not None:
-            raise RunNotResumable(f"seed run #{run.pk}'s rows were cleared; start a new run instead")
-        where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
-        raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
-    return run.claim
+    if claimed:
+        return run.claim
+    if not resume and run.status == SeedRun.Status.CANCELLED:
+        return None  # cancelled before it started: it stays so
+    if run.cleared_at is not None:
+        raise RunNotResumable(f"seed run #{run.pk}'s rows were cleared; start a new run instead")
+    where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
+    raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
 
 
 def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
     """The chunks resuming ``run`` would write, read-only. Raises RunNotResumable as a resume would."""
     _refuse_unless_finished_unsuccessfully(run)
+    _refuse_without_its_parent_view(run)
     if run.is_active and not (run.executor == SeedRun.Executor.INLINE and run.updated_at < _stall_threshold()):
         where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
         raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
@@ -174,10 +191,22 @@ def seed_run_succeed(*, run: SeedRun, claim: int | None = None) -> bool:
     condition = Q(status=SeedRun.Status.RUNNING) & (Q(claim=claim) if claim is not None else Q())
     succeeded = transition(run, SeedRun.Status.SUCCEEDED, only_from=condition, finished_at=timezone.now())
     if succeeded:
-        forget_parent_views(SeedRun.objects.filter(pk=run.pk))  # it will never write again
-        row_count_deltas_compact()
+        # Tidying up, after the caller's transaction (a worker holds the run row's lock in it).
+        transaction.on_commit(lambda: _tidy_after_success(run.pk))
         logger.info("%s succeeded: %s rows", run, run.total_done)
     return succeeded
+
+
+def _tidy_after_success(run_id: int) -> None:
+    """Drop the run's view of existing parents (it will never write again) and fold the count deltas.
+
+    The run has succeeded either way: a failure here is logged, not raised.
+    """
+    try:
+        forget_parent_views(SeedRun.objects.filter(pk=run_id))
+        row_count_deltas_compact()
+    except DatabaseError:
+        logger.exception("seed run #%s succeeded, but tidying up after it failed", run_id)
 
 
 def transition(run: SeedRun, to: str, *, only_from: Q | tuple[str, ...], **fields) -> bool:
@@ -265,6 +294,15 @@ def plan_summary(run_or_plan: SeedRun | SeedPlan) -> str:
     return ", ".join(f"{run_or_plan.count(kind):,} {kind}" for kind in KINDS)
 
 
+def _refuse_without_its_parent_view(run: SeedRun) -> None:
+    """Runs created before views of existing parents were recorded (an upgrade) cannot go on."""
+    if needed_parents(plan_of(run)) and not run.parent_counts:
+        raise RunNotResumable(
+            f"seed run #{run.pk} was created by an earlier version that did not record the existing rows it "
+            f"points at; delete its rows (--clear-run {run.pk}) and start a new run"
+        )
+
+
 def _refuse_unless_finished_unsuccessfully(run: SeedRun) -> None:
     if run.status == SeedRun.Status.SUCCEEDED:
         raise RunNotResumable(f"seed run #{run.pk} already succeeded; there is nothing left to write")
@@ -276,15 +314,6 @@ def _refuse_unless_finished_unsuccessfully(run: SeedRun) -> None:
 
 def _stall_threshold():
     return timezone.now() - timedelta(seconds=settings.SEED_STALL_AFTER_SECONDS)
-
-
-def _refuse_as_of_before_existing_assets(run: SeedRun) -> None:
-    """Children of assets already in the database must not predate those assets."""
-    newer = RunParent.objects.filter(run=run, kind="assets", day__gt=RunSpec.from_run(run).as_of_day).count()
-    if newer:
-        raise PlanError(
-            {"as_of": f"is before the purchase date of {newer:,} assets already in the database; use a later base time"}
-        )
 
 
 def _already_active_error() -> SeedingError:

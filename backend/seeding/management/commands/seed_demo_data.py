@@ -3,7 +3,8 @@
 A thin caller of ``seeding.services``: turn flags into a plan and a mode, take
 the same request path as the admin and the API, show progress. Every flag
 either does what it says in the mode at hand or is refused before anything is
-written; ``--dry-run`` never writes, in any mode.
+written (with ``--clear``, a plan is checked before the clear); ``--dry-run``
+never writes, in any mode.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ ACTIONS = {
     "seed": Action(
         "seed", frozenset({"counts", *PLAN_FLAGS, "--clear", "--dry-run", "--digest", "--async", "--sync", "--wait"})
     ),
-    "resume": Action("resume", frozenset({"--resume", "--dry-run", "--digest", "--sync"})),
+    "resume": Action("resume", frozenset({"--resume", "--dry-run", "--digest"})),
     "clear": Action("clear", frozenset({"--clear", "--dry-run"})),
     "clear-run": Action("clear-run", frozenset({"--clear-run", "--dry-run"})),
 }
@@ -135,6 +136,10 @@ class Command(BaseCommand):
         if refused := sorted(given - action.allowed):
             flags = ", ".join("count flags" if flag == "counts" else flag for flag in refused)
             raise CommandError(f"{flags}: {self._why_not(action, refused[0])}")
+        if "--dry-run" in given and (followed := sorted(given & {"--digest", "--wait"})):
+            raise CommandError(
+                f"{', '.join(followed)}: a dry run starts no run, so there is nothing to follow or digest"
+            )
         return action
 
     @staticmethod
@@ -192,6 +197,11 @@ class Command(BaseCommand):
             self._print_seed_preview(plan, mode, clear=options["clear"])
             return
         if options["clear"]:
+            try:
+                # Refuse the plan before deleting anything (it is checked again when the run is created).
+                services.seed_request_preview(plan=plan, mode=mode, after_clear=True)
+            except (PlanError, services.SeedingError) as exc:
+                raise self._command_error(exc) from None
             self._clear(run=None)
         reporter = self._reporter()
         try:
@@ -216,7 +226,7 @@ class Command(BaseCommand):
         self._current_run = run
         try:
             with reporter:
-                services.seed_run_execute(run=run, on_progress=self._announce(reporter, resumed=True))
+                services.seed_run_execute(run=run, resume=True, on_progress=self._announce(reporter, resumed=True))
         except KeyboardInterrupt:
             raise self._interrupted() from None
         except services.RunNotResumable as exc:
