@@ -20,7 +20,7 @@ from seeding import services
 from seeding.forms import SeedDemoDataForm
 from seeding.kinds import KINDS
 from seeding.models import SeedChunk, SeedRun
-from seeding.text import duration, format_utc, plural
+from seeding.text import duration, plural
 
 SEED_PERMISSION = "seeding.run_seed"
 
@@ -58,10 +58,8 @@ class SeedRunAdmin(admin.ModelAdmin):
         (
             None,
             {
-                "fields": [
+                "fields": [  # the error and its detail are in the summary above
                     "status",
-                    "error",
-                    "error_detail",
                     "executor",
                     "source",
                     "requested_by",
@@ -92,7 +90,7 @@ class SeedRunAdmin(admin.ModelAdmin):
     @admin.display(description="Progress")
     def progress_display(self, run: SeedRun) -> str:
         if run.cleared_at is not None:
-            return f"{run.total_done:,} / {run.total_planned:,} written, cleared {format_utc(run.cleared_at)}"
+            return f"{run.total_done:,} / {run.total_planned:,}, cleared"
         return format_html(
             '<progress value="{}" max="100" style="width:6em"></progress> {} / {} ({}%)',
             int(run.progress * 100),

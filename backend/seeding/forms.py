@@ -18,6 +18,7 @@ class SeedDemoDataForm(forms.Form):
     as_of = forms.CharField(
         label="As of",
         required=False,
+        widget=forms.TextInput(attrs={"placeholder": "now", "size": 24}),
         help_text=f"Base time of the data, ISO 8601 (e.g. {AS_OF_EXAMPLE}); empty means now. "
         "The same plan, seed and base time give identical rows.",
     )

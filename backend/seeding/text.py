@@ -16,7 +16,9 @@ def plural(count: int, noun: str) -> str:
 
 
 def duration(seconds: float) -> str:
-    """ "4.2 s", "3 min 05 s", "2 h 10 min"."""
+    """ "under 0.1 s", "4.2 s", "3 min 05 s", "2 h 10 min"."""
+    if seconds < 0.1:
+        return "under 0.1 s"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
