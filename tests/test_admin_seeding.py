@@ -103,7 +103,7 @@ def test_run_again_action_repeats_the_plan(admin_client, make_plan):
     )
     assert response.status_code == 302
     second = SeedRun.objects.exclude(pk=first.pk).get()
-    assert services.plan_summary(second) == services.plan_summary(first) and second.seed == first.seed
+    assert services.plan_summary(run=second) == services.plan_summary(run=first) and second.seed == first.seed
     assert second.status == SeedRun.Status.SUCCEEDED
 
 

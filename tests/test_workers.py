@@ -146,7 +146,7 @@ def finished(run: SeedRun) -> bool:
 def inline_digest_of_same_plan(run: SeedRun) -> str:
     """The digest the same plan gets when written inline into an emptied inventory."""
     services.demo_data_clear()
-    plan = services.plan_of(run)
+    plan = services.plan_of(run=run)
     return seed_run_digest(seed(plan))
 
 

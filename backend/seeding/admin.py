@@ -225,7 +225,7 @@ class SeedRunAdmin(admin.ModelAdmin):
             return None
         run = queryset.get()
         # The same plan and seed with a fresh base time, like a new request.
-        return self._start(request, dataclasses.replace(services.plan_of(run), as_of=None))
+        return self._start(request, dataclasses.replace(services.plan_of(run=run), as_of=None))
 
     @admin.action(description="Cancel", permissions=["run_seed"])
     def cancel_runs(self, request: HttpRequest, queryset) -> None:

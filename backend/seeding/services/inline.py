@@ -56,10 +56,10 @@ def seed_run_execute(*, run: SeedRun, resume: bool = False, on_progress: Progres
     try:
         notify(run, None)
         for kinds in PHASES:
-            chunks = list(seed_run_pending_chunks(run, kinds))
+            chunks = list(seed_run_pending_chunks(run=run, kinds=kinds))
             with indexes_deferred(run, rows_by_kind(chunks), claim=claim):
                 for chunk in write_chunks(run, chunks, threads, claim=claim):
-                    refresh_progress(run)
+                    refresh_progress(run=run)
                     notify(run, chunk)
             if _stand_down(run, claim):
                 run.refresh_from_db()
@@ -67,7 +67,7 @@ def seed_run_execute(*, run: SeedRun, resume: bool = False, on_progress: Progres
                 return run
     except BaseException as exc:
         with suppress(DatabaseError):  # the database may be what failed
-            refresh_progress(run)
+            refresh_progress(run=run)
         _record_stop(run, exc)
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -168,8 +168,8 @@ def _record_stop(run: SeedRun, exc: BaseException) -> None:
         error = f"{where} failed ({type(exc).__name__}); committed chunks are kept"
         detail = f"{type(exc).__name__}: {exc}".strip()
     transition(
-        run,
-        status,
+        run=run,
+        to=status,
         only_from=SeedRun.ACTIVE_STATUSES,
         error=error,
         error_detail=detail[:8000],

@@ -45,7 +45,7 @@ class SeedPreview:
     estimated_seconds: float
 
 
-def runs_inline(plan: SeedPlan, mode: Mode = "auto") -> bool:
+def runs_inline(*, plan: SeedPlan, mode: Mode = "auto") -> bool:
     """The routing rule: at or under SEED_INLINE_THRESHOLD items, inline; above, queued."""
     if mode == "auto":
         return plan.total <= settings.SEED_INLINE_THRESHOLD
@@ -68,7 +68,7 @@ def seed_request(
     failed; its committed chunks are kept). KeyboardInterrupt during an inline
     run marks it cancelled and goes on up.
     """
-    inline = runs_inline(plan, mode)
+    inline = runs_inline(plan=plan, mode=mode)
     run = seed_run_create(
         plan=plan,
         source=source,
@@ -105,7 +105,7 @@ def seed_request_preview(*, plan: SeedPlan, mode: Mode = "auto", after_clear: bo
         refuse_as_of_before_assets(as_of=plan.as_of or timezone.now(), newest_purchase_day=newest)
     return SeedPreview(
         plan=plan,
-        queued=not runs_inline(plan, mode),
+        queued=not runs_inline(plan=plan, mode=mode),
         existing_parents=existing,
         estimated_seconds=estimate_seconds(plan.total, vendor=connection.vendor),
     )

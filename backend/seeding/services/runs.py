@@ -88,7 +88,7 @@ def seed_run_create(
             run.save(update_fields=[*(f"{kind}_id_base" for kind in KINDS), "updated_at"])
     except IntegrityError:
         raise _already_active_error() from None
-    logger.info("Created %s: %s", run, plan_summary(run))
+    logger.info("Created %s: %s", run, plan_summary(run=run))
     return run
 
 
@@ -111,8 +111,8 @@ def seed_run_claim(*, run: SeedRun, resume: bool) -> int | None:
         ready = Q(status=SeedRun.Status.QUEUED, executor=SeedRun.Executor.INLINE)
     try:
         claimed = transition(
-            run,
-            SeedRun.Status.RUNNING,
+            run=run,
+            to=SeedRun.Status.RUNNING,
             only_from=ready & Q(cleared_at__isnull=True),
             executor=SeedRun.Executor.INLINE,
             claim=F("claim") + 1,
@@ -140,7 +140,7 @@ def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
     if run.is_active and not (run.executor == SeedRun.Executor.INLINE and run.updated_at < _stall_threshold()):
         where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
         raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
-    return list(seed_run_pending_chunks(run))
+    return list(seed_run_pending_chunks(run=run))
 
 
 def seed_run_cancel(*, run: SeedRun) -> SeedRun:
@@ -150,8 +150,8 @@ def seed_run_cancel(*, run: SeedRun) -> SeedRun:
     counted (``refresh_progress`` moves ``finished_at`` to the last commit).
     """
     cancelled = transition(
-        run,
-        SeedRun.Status.CANCELLED,
+        run=run,
+        to=SeedRun.Status.CANCELLED,
         only_from=SeedRun.ACTIVE_STATUSES,
         error="cancelled on request; committed chunks are kept",
         finished_at=timezone.now(),
@@ -171,8 +171,8 @@ def seed_run_fail(*, run: SeedRun, error: str, detail: str = "") -> bool:
     the full cause (driver messages, key values) for staff.
     """
     failed = transition(
-        run,
-        SeedRun.Status.FAILED,
+        run=run,
+        to=SeedRun.Status.FAILED,
         only_from=SeedRun.ACTIVE_STATUSES,
         error=error[:1000],
         error_detail=detail[:8000],
@@ -187,9 +187,9 @@ def seed_run_succeed(*, run: SeedRun, claim: int | None = None) -> bool:
     """Mark a running run succeeded (not one that was cancelled, failed, or, with
     ``claim``, claimed by another inline writer meanwhile), with its counters
     recomputed from its checkpoints first."""
-    refresh_progress(run)
+    refresh_progress(run=run)
     condition = Q(status=SeedRun.Status.RUNNING) & (Q(claim=claim) if claim is not None else Q())
-    succeeded = transition(run, SeedRun.Status.SUCCEEDED, only_from=condition, finished_at=timezone.now())
+    succeeded = transition(run=run, to=SeedRun.Status.SUCCEEDED, only_from=condition, finished_at=timezone.now())
     if succeeded:
         # Tidying up, after the caller's transaction (a worker holds the run row's lock in it).
         transaction.on_commit(lambda: _tidy_after_success(run.pk))
@@ -209,7 +209,7 @@ def _tidy_after_success(run_id: int) -> None:
         logger.exception("seed run #%s succeeded, but tidying up after it failed", run_id)
 
 
-def transition(run: SeedRun, to: str, *, only_from: Q | tuple[str, ...], **fields) -> bool:
+def transition(*, run: SeedRun, to: str, only_from: Q | tuple[str, ...], **fields) -> bool:
     """Move ``run`` to status ``to`` if it is currently in ``only_from``; True if it moved.
 
     Keeps ``is_active`` (the one-active-run guard) in step and refreshes ``run``.
@@ -222,7 +222,7 @@ def transition(run: SeedRun, to: str, *, only_from: Q | tuple[str, ...], **field
     return bool(moved)
 
 
-def refresh_progress(run: SeedRun) -> None:
+def refresh_progress(*, run: SeedRun) -> None:
     """Set the run's rows-done counters from its committed chunks (and mark it alive).
 
     Derived from the checkpoints, so the counters are exact whatever crashed
@@ -267,7 +267,7 @@ def recover_abandoned_runs() -> None:
     restore_orphaned_indexes()
 
 
-def seed_run_pending_chunks(run: SeedRun, kinds: tuple[str, ...] = KINDS) -> Iterator[Chunk]:
+def seed_run_pending_chunks(*, run: SeedRun, kinds: tuple[str, ...] = KINDS) -> Iterator[Chunk]:
     """The run's chunks (of ``kinds``) not yet committed, in write order."""
     done = set(SeedChunk.objects.filter(run=run, kind__in=kinds).values_list("kind", "index"))
     for kind in kinds:
@@ -276,7 +276,7 @@ def seed_run_pending_chunks(run: SeedRun, kinds: tuple[str, ...] = KINDS) -> Ite
                 yield chunk
 
 
-def plan_of(run: SeedRun) -> SeedPlan:
+def plan_of(*, run: SeedRun) -> SeedPlan:
     return SeedPlan(
         applications=run.applications,
         assets=run.assets,
@@ -288,15 +288,14 @@ def plan_of(run: SeedRun) -> SeedPlan:
     )
 
 
-def plan_summary(run_or_plan: SeedRun | SeedPlan) -> str:
-    if isinstance(run_or_plan, SeedRun):
-        run_or_plan = plan_of(run_or_plan)
-    return ", ".join(f"{run_or_plan.count(kind):,} {kind}" for kind in KINDS)
+def plan_summary(*, run: SeedRun) -> str:
+    """ "500 applications, 5,000 assets, 10,000 deployments, 100,000 events"."""
+    return ", ".join(f"{run.planned(kind):,} {kind}" for kind in KINDS)
 
 
 def _refuse_without_its_parent_view(run: SeedRun) -> None:
     """Runs created before views of existing parents were recorded (an upgrade) cannot go on."""
-    if needed_parents(plan_of(run)) and not run.parent_counts:
+    if needed_parents(plan_of(run=run)) and not run.parent_counts:
         raise RunNotResumable(
             f"seed run #{run.pk} was created by an earlier version that did not record the existing rows it "
             f"points at; delete its rows (--clear-run {run.pk}) and start a new run"

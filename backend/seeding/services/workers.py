@@ -78,7 +78,7 @@ def seed_run_start(*, run_id: int) -> str:
         return "skipped"
     if run.status == SeedRun.Status.QUEUED:
         # Conditional: a cancel that landed since the read above wins.
-        transition(run, SeedRun.Status.RUNNING, only_from=(SeedRun.Status.QUEUED,), started_at=timezone.now())
+        transition(run=run, to=SeedRun.Status.RUNNING, only_from=(SeedRun.Status.QUEUED,), started_at=timezone.now())
     if run.status != SeedRun.Status.RUNNING:
         return "skipped"
     phase = _current_phase(run)
@@ -137,7 +137,7 @@ def _after_commit(run_id: int, finished_phase: int) -> None:
     with transaction.atomic():
         # The UPDATE first: it waits for a clear holding the run table without
         # holding the run row itself, so the two cannot deadlock.
-        refresh_progress(SeedRun(pk=run_id))  # also after a cancel: a chunk in flight then still counts
+        refresh_progress(run=SeedRun(pk=run_id))  # also after a cancel: a chunk in flight then still counts
         run = SeedRun.objects.select_for_update(no_key=True).get(pk=run_id)
         if run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
             return
@@ -193,14 +193,14 @@ def _give_up(run: SeedRun, chunk: Chunk, attempts: int) -> None:
 def _current_phase(run: SeedRun) -> int | None:
     """The first phase with uncommitted chunks, or None when every chunk is committed."""
     for number, kinds in enumerate(PHASES):
-        if next(seed_run_pending_chunks(run, kinds), None) is not None:
+        if next(seed_run_pending_chunks(run=run, kinds=kinds), None) is not None:
             return number
     return None
 
 
 def _send_phase(run: SeedRun, phase: int) -> int:
     """Send one message per uncommitted chunk of ``phase``; returns how many."""
-    sent = queue.send_chunks(run.pk, seed_run_pending_chunks(run, PHASES[phase]))
+    sent = queue.send_chunks(run.pk, seed_run_pending_chunks(run=run, kinds=PHASES[phase]))
     SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), phase_sent=Greatest("phase_sent", Value(phase)))
     logger.info("%s: sent %s chunk messages of phase %s", run, sent, phase)
     return sent

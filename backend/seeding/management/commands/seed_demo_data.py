@@ -185,7 +185,7 @@ class Command(BaseCommand):
     def _seed(self, options: dict) -> None:
         plan = self._plan(options)
         mode = self._mode(options)
-        queued = not services.runs_inline(plan, mode)
+        queued = not services.runs_inline(plan=plan, mode=mode)
         if options["wait"] and not queued:
             raise CommandError(
                 "--wait: this plan runs here, in this process, which already waits for it; "
@@ -201,7 +201,7 @@ class Command(BaseCommand):
                 # Refuse the plan before deleting anything (it is checked again when the run is created).
                 services.seed_request_preview(plan=plan, mode=mode, after_clear=True)
             except (PlanError, services.SeedingError) as exc:
-                raise self._command_error(exc) from None
+                raise self._command_error(exc, after_clear=True) from None
             self._clear(run=None)
         reporter = self._reporter()
         try:
@@ -243,7 +243,7 @@ class Command(BaseCommand):
             if chunk is None:
                 verb = "resumed" if resumed else "started"
                 self._say(
-                    f"Seed run #{run.pk} {verb}: {services.plan_summary(run)} "
+                    f"Seed run #{run.pk} {verb}: {services.plan_summary(run=run)} "
                     f"(seed {run.seed}, as of {format_utc(run.as_of)})"
                 )
             reporter(run, chunk)
@@ -263,7 +263,7 @@ class Command(BaseCommand):
 
     def _follow_queued(self, run: SeedRun, *, wait: bool, digest: bool) -> None:
         self._say(
-            f"Seed run #{run.pk} is queued for the workers: {services.plan_summary(run)} "
+            f"Seed run #{run.pk} is queued for the workers: {services.plan_summary(run=run)} "
             f"(seed {run.seed}, as of {format_utc(run.as_of)})."
         )
         if not wait:
@@ -311,7 +311,7 @@ class Command(BaseCommand):
             cleared = services.demo_data_clear_preview() if clear else None
             preview = services.seed_request_preview(plan=plan, mode=mode, after_clear=clear)
         except (PlanError, services.SeedingError) as exc:
-            raise self._command_error(exc) from None
+            raise self._command_error(exc, after_clear=clear) from None
         where = "queued for the workers" if preview.queued else "written here, in this process"
         as_of = format_utc(plan.as_of) if plan.as_of else f"now ({format_utc(timezone.now())})"
         lines = ["Dry run: nothing will be written."]
@@ -391,12 +391,13 @@ class Command(BaseCommand):
 
     # --- errors ---------------------------------------------------------------------------------
 
-    def _command_error(self, exc: Exception) -> CommandError:
+    def _command_error(self, exc: Exception, *, after_clear: bool = False) -> CommandError:
         """Every service error as the command shows it: one place, naming the flag where there is one."""
         if isinstance(exc, PlanError):
-            return CommandError(
-                "; ".join(f"{FLAG_FOR_FIELD.get(field, field)}: {message}" for field, message in exc.errors.items())
-            )
+            message = "; ".join(f"{FLAG_FOR_FIELD.get(field, field)}: {text}" for field, text in exc.errors.items())
+            if after_clear:
+                message += " (checked as after --clear, when only rows people entered remain); nothing was deleted"
+            return CommandError(message)
         if isinstance(exc, services.RunFailed):
             run = exc.run
             return CommandError(
