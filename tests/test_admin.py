@@ -49,6 +49,7 @@ def test_the_run_page_shows_status_progress_rate_and_duration(admin_client, seed
     assert f'<span id="run-rate">{rate:,.0f} rows/s</span>' in page
     assert re.search(r'<span id="run-timing">took (under 0\.1 s|\d+\.\d s)</span>', page)
     assert 'id="run-error"' not in page
+    assert "2026-11-01 12:00:00 UTC" in page  # the base time, to the second and with its zone
     assert 'http-equiv="refresh"' not in page  # it has ended: nothing left to follow
 
 
