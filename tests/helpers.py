@@ -74,3 +74,11 @@ def at_once(times: int, call) -> list:
     for thread in threads:
         thread.join(timeout=60)
     return results
+
+
+def spec_of(run):
+    """The generation spec of ``run``, with this process's catalog."""
+    from seeding.catalogs import active_catalog
+    from seeding.generation.spec import RunSpec
+
+    return RunSpec.from_run(run, catalog=active_catalog())

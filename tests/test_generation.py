@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from seeding.catalogs import active_catalog
 from seeding.generation import rows
 from seeding.generation.own import OwnApplications, OwnAssets, OwnDeployments
 from seeding.generation.placement import application_quotas, deployment_layout
@@ -32,6 +33,7 @@ def spec(**counts) -> RunSpec:
         as_of=1_790_000_000,
         counts=tuple(plan.items()),
         id_bases=(("applications", 1), ("assets", 1), ("deployments", 1), ("events", 1)),
+        catalog=active_catalog(),
     )
 
 

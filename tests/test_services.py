@@ -19,13 +19,13 @@ from django.utils import timezone
 from inventory.models import Application, Asset, Deployment, Event
 from seeding import services, tasks
 from seeding.generation import rows as rows_module
-from seeding.generation.spec import EVENT_WINDOW_DAYS, RunSpec
+from seeding.generation.spec import EVENT_WINDOW_DAYS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.selectors import inventory_counts, seed_run_digest
 from seeding.services import chunks as chunk_service
 from seeding.services import runs as run_service
 from tests.conftest import AS_OF, SMALL
-from tests.helpers import at_once, counts, real_asset, seed, snapshot
+from tests.helpers import at_once, counts, real_asset, seed, snapshot, spec_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -469,7 +469,7 @@ def test_a_chunk_that_keeps_failing_fails_its_run_after_the_configured_attempts(
     run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
     services.seed_run_start(run_id=run.pk)
     # A person's asset holds the host name asset ordinal 120 derives from its key.
-    taken = rows_module.assets(RunSpec.from_run(run), 120, 121)["hostname"][0]
+    taken = rows_module.assets(spec_of(run), 120, 121)["hostname"][0]
     real_asset(hostname=taken)
     for attempt in (1, 2):
         with pytest.raises(IntegrityError):  # the broker would retry it

@@ -16,19 +16,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.db import connection
 from django.test import Client
 
 from inventory.models import Asset, Event
 from seeding import services
-from seeding.generation.rows import _ip_addresses
+from seeding.generation import rows
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
 from tests.conftest import AS_OF
-from tests.helpers import at_once, counts, real_asset, seed
+from tests.helpers import at_once, counts, real_asset, seed, spec_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -201,7 +200,7 @@ def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, wo
     run = queue_run(settings)
     # A row entered by a person holds the IP address that asset ordinal 1,500 will
     # derive from its key: every attempt at assets chunk 1 violates the unique index.
-    taken_ip = _ip_addresses(np.array([run.assets_id_base + 1_500]))[0]
+    taken_ip = rows.assets(spec_of(run), 1_500, 1_501)["ip_address"][0]
     real_asset(hostname="printer-3rd-floor", ip_address=taken_ip, serial_number="HP-REAL-1", asset_type="network")
     workers.start()
     run = wait_for(run, finished, workers)

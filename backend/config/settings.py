@@ -176,6 +176,9 @@ SEED_INLINE_THRESHOLD = env.int("SEED_INLINE_THRESHOLD", default=5_000)
 SEED_CHUNK_SIZE = env.int("SEED_CHUNK_SIZE", default=20_000)
 #: Chunks of one phase written at once by an inline run on PostgreSQL (connections).
 SEED_WRITER_THREADS = env.int("SEED_WRITER_THREADS", default=2)
+#: The curated material (sites, hardware, operating systems...) seeding draws from: one
+#: directory of CSV files, described in docs/catalogs.md. Every process must use the same.
+SEED_CATALOG_DIR = env.str("SEED_CATALOG_DIR", default=str(BACKEND_DIR / "seeding" / "catalog"))
 #: Cap on the total item count of one plan (a guard against typos and abuse).
 SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=5_000_000)
 

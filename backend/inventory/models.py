@@ -87,7 +87,7 @@ class Asset(SeededModel):
         RETIRED = "retired", "Retired"
 
     hostname = models.CharField(max_length=63, unique=True)
-    ip_address = models.GenericIPAddressField(unique=True, unpack_ipv4=True)
+    ip_address = models.GenericIPAddressField("IP address", unique=True, unpack_ipv4=True)
     serial_number = models.CharField(max_length=32, unique=True)
     asset_type = models.CharField(max_length=16, choices=Type.choices)
     manufacturer = models.CharField(max_length=60)

@@ -13,6 +13,7 @@ class SeedingConfig(AppConfig):
         # broker django-dramatiq built from DRAMATIQ_BROKER once the app is ready.
         # Every process gets it; it only runs where a worker boots (rundramatiq,
         # or the embedded worker of a web process without Redis).
+        from seeding import catalogs  # noqa: F401 (registers the catalog's system check)
         from seeding.sweeper import StalledRunSweeper
 
         broker = dramatiq.get_broker()

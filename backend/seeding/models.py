@@ -60,6 +60,12 @@ class SeedRun(models.Model):
     seed = models.BigIntegerField()
     as_of = models.DateTimeField(help_text="Base time: the newest timestamp any generated row may carry.")
     chunk_size = models.PositiveIntegerField()
+    # Per site code, [first host number, how many] of the run's assets there, fixed
+    # when the run is created after every earlier run's: addresses stay unique.
+    site_hosts = models.JSONField(default=dict, blank=True, editable=False)
+    catalog_digest = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the catalog files the run draws from (SEED_CATALOG_DIR)."
+    )
     # First primary key of each kind, reserved when the run was created; row k of
     # a kind gets id base + k, so a retried chunk rewrites the very same keys.
     applications_id_base = models.BigIntegerField(default=1)

@@ -13,8 +13,6 @@ import random
 
 from faker import Faker
 
-from seeding.generation.rng import WeightTable
-
 POOL_SIZE = 500
 
 TEAMS = (
@@ -168,79 +166,6 @@ APP_SUFFIXES = (
     "Store",
 )
 
-#: (type value, hostname prefix, weight, [(manufacturer, [models])], operating systems: a list
-#: for any maker, or a dict per maker where the firmware comes with the hardware)
-ASSET_TYPES = (
-    (
-        "virtual_machine",
-        "vm",
-        45,
-        [("VMware", ["Virtual Platform"]), ("KVM", ["Standard PC (Q35)"])],
-        [
-            "Ubuntu 22.04 LTS",
-            "Ubuntu 24.04 LTS",
-            "Red Hat Enterprise Linux 9",
-            "Debian 12",
-            "Windows Server 2022",
-            "Rocky Linux 9",
-        ],
-    ),
-    (
-        "server",
-        "srv",
-        18,
-        [
-            ("Dell", ["PowerEdge R650", "PowerEdge R750", "PowerEdge R760"]),
-            ("HPE", ["ProLiant DL360 Gen10", "ProLiant DL380 Gen11"]),
-            ("Lenovo", ["ThinkSystem SR650 V3"]),
-        ],
-        [
-            "Red Hat Enterprise Linux 8",
-            "Red Hat Enterprise Linux 9",
-            "VMware ESXi 8.0",
-            "Ubuntu 22.04 LTS",
-            "Windows Server 2019",
-        ],
-    ),
-    (
-        "laptop",
-        "lt",
-        17,
-        [
-            ("Dell", ["Latitude 7440", "Latitude 5540"]),
-            ("Lenovo", ["ThinkPad T14 Gen 4", "ThinkPad X1 Carbon Gen 11"]),
-            ("Apple", ["MacBook Pro 14", "MacBook Air 13"]),
-        ],
-        ["Windows 11 Enterprise", "Windows 10 Enterprise", "macOS 14 Sonoma", "macOS 15 Sequoia"],
-    ),
-    (
-        "desktop",
-        "ws",
-        8,
-        [("Dell", ["OptiPlex 7010"]), ("HP", ["EliteDesk 800 G9"]), ("Lenovo", ["ThinkCentre M90q"])],
-        ["Windows 11 Enterprise", "Windows 10 Enterprise", "Ubuntu 22.04 LTS"],
-    ),
-    (
-        "network",
-        "net",
-        7,
-        [("Cisco", ["Catalyst 9300", "Nexus 93180YC"]), ("Juniper", ["EX4400", "MX204"]), ("Arista", ["7050X3"])],
-        {
-            "Cisco": ["Cisco IOS XE 17.9", "Cisco NX-OS 10.3"],
-            "Juniper": ["Junos OS 23.2"],
-            "Arista": ["Arista EOS 4.31"],
-        },
-    ),
-    (
-        "storage",
-        "sto",
-        5,
-        [("NetApp", ["AFF A400", "FAS8300"]), ("Pure Storage", ["FlashArray//X70"]), ("Dell", ["PowerStore 1200T"])],
-        {"NetApp": ["ONTAP 9.14"], "Pure Storage": ["Purity//FA 6.5"], "Dell": ["PowerStoreOS 3.6"]},
-    ),
-)
-END_USER_TYPES = frozenset({"laptop", "desktop"})
-
 EVENT_TEMPLATES = {
     "alert": (
         ("CPU usage at {pct}% for {mins} minutes", "Prometheus"),
@@ -283,11 +208,9 @@ EVENT_TEMPLATES = {
 class Material:
     """Pools of realistic values for one seed."""
 
-    sites: tuple[tuple[str, str], ...]  # (site code, "FRA1 · Frankfurt")
     people: tuple[str, ...]
     companies: tuple[str, ...]
     messages: dict[str, tuple[tuple[str, str], ...]]  # kind -> ((message, source), ...)
-    type_weights: WeightTable
 
 
 @functools.lru_cache(maxsize=8)
@@ -296,27 +219,13 @@ def material_for(seed: int) -> Material:
     fake.seed_instance(seed)
     rnd = random.Random(seed)
 
-    sites: list[tuple[str, str]] = []
-    seen_codes: set[str] = set()
-    while len(sites) < 12:
-        city = fake.unique.city()
-        letters = "".join(ch for ch in city.upper() if ch.isalpha())
-        code = (letters[:3] if len(letters) >= 3 else (letters + "XXX")[:3]).lower()
-        number = 1
-        while f"{code}{number}" in seen_codes:
-            number += 1
-        seen_codes.add(f"{code}{number}")
-        sites.append((f"{code}{number}", f"{code.upper()}{number} · {city}"))
-
     messages = {
         kind: tuple(_render_messages(kind, templates, fake, rnd)) for kind, templates in EVENT_TEMPLATES.items()
     }
     return Material(
-        sites=tuple(sites),
         people=tuple(fake.name() for _ in range(POOL_SIZE)),
         companies=tuple(fake.company() for _ in range(POOL_SIZE // 5)),
         messages=messages,
-        type_weights=WeightTable([weight for _, _, weight, _, _ in ASSET_TYPES]),
     )
 
 

@@ -13,13 +13,12 @@ import functools
 import numpy as np
 
 from seeding.generation.attributes import application_versions, asset_purchase_days, older_version
+from seeding.generation.catalog import SERIAL_ALPHABET, Catalog
 from seeding.generation.material import (
     APP_CATEGORIES,
     APP_CODENAMES,
     APP_DOMAINS,
     APP_SUFFIXES,
-    ASSET_TYPES,
-    END_USER_TYPES,
     POOL_SIZE,
     TEAMS,
     material_for,
@@ -32,10 +31,6 @@ from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 #: Field name -> values, in the order the model declares them.
 Columns = dict[str, list]
 
-_BASE36 = np.frombuffer(b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ", dtype=np.uint8)  # no I/O: easy to read aloud
-_SERIAL_SPACE = len(_BASE36) ** 8
-_SERIAL_MULTIPLIER = 2_654_435_761  # odd and not a multiple of 3 or 17: a bijection on the serial space
-_IPV4_HOSTS = 254 * 256 * 256  # 10.0.0.1 .. 10.255.255.254, skipping .0 and .255 host octets
 
 APP_TIERS = WeightTable([10, 30, 60])
 APP_TIER_VALUES = np.array(["tier_1", "tier_2", "tier_3"], dtype=object)
@@ -136,76 +131,128 @@ def applications(spec: RunSpec, start: int, stop: int) -> Columns:
 # --- assets ------------------------------------------------------------------
 
 
-def _ip_addresses(ids: np.ndarray) -> list[str]:
-    """Unique by construction: the id picks the address, sequentially through 10/8."""
-    n = ids - 1
-    if len(ids) and int(n.max()) >= _IPV4_HOSTS:  # beyond 16.6M assets: IPv6 ULA space
+#: Assets come to a site in blocks of this many consecutive ordinals (a delivery, a floor).
+SITE_BLOCK = 20
+_SERIAL_DIGITS = np.frombuffer(SERIAL_ALPHABET.encode(), dtype=np.uint8)
+_SERIAL_MULTIPLIER = 2_654_435_761  # odd and not a multiple of 17: a bijection on every 34**n
+
+
+def asset_sites(spec: RunSpec, ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(site index, host number within the site) of each of the run's assets.
+
+    A run numbers each site's hosts from the base it recorded when it was
+    created (after every earlier run's hosts at that site), so addresses made
+    from host numbers are unique across stacked runs and stay dense.
+    """
+    sites, ranks = _run_blocks(spec.seed, spec.count("assets"), spec.catalog)
+    blocks = ordinals // SITE_BLOCK
+    site_idx = sites[blocks]
+    bases = np.array(spec.site_host_bases or [0] * len(spec.catalog.sites), dtype=np.int64)
+    return site_idx, bases[site_idx] + ranks[blocks] * SITE_BLOCK + ordinals % SITE_BLOCK
+
+
+def site_host_counts(seed: int, assets: int, catalog: Catalog) -> list[int]:
+    """How many host numbers a run of ``assets`` assets takes at each site (catalog order)."""
+    sites, _ = _run_blocks(seed, assets, catalog)
+    counts = np.bincount(sites, minlength=len(catalog.sites)) * SITE_BLOCK
+    if assets % SITE_BLOCK:  # the last block is short
+        counts[sites[-1]] -= SITE_BLOCK - assets % SITE_BLOCK
+    return counts.tolist()
+
+
+@functools.lru_cache(maxsize=4)
+def _run_blocks(seed: int, assets: int, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
+    """Site of each block of the run's assets, and its rank among the earlier blocks of that site."""
+    blocks = np.arange(-(-assets // SITE_BLOCK), dtype=np.int64)
+    sites = Stream(seed, "asset.site").weighted(blocks, catalog.site_weights)
+    order = np.argsort(sites, kind="stable")
+    starts = np.searchsorted(sites[order], sites[order], side="left")
+    ranks = np.empty(len(blocks), dtype=np.int64)
+    ranks[order] = np.arange(len(blocks)) - starts
+    return sites, ranks
+
+
+def _ip_addresses(catalog: Catalog, site_idx: np.ndarray, hosts: np.ndarray) -> list[str]:
+    """The host's address in its site's range (skipping .0 and .255 of each /24).
+
+    Beyond the range (a site with more hosts than addresses), a unique IPv6
+    unique-local address of that site instead.
+    """
+    bases = np.array([int(site.network.network_address) for site in catalog.sites], dtype=np.int64)
+    sizes = np.array([site.network.num_addresses for site in catalog.sites], dtype=np.int64)
+    offsets = hosts // 254 * 256 + hosts % 254 + 1
+    fits = offsets < sizes[site_idx] - 1
+    addresses = bases[site_idx] + offsets
+    octets = [(addresses >> shift) & 255 for shift in (24, 16, 8, 0)]
+    text = [f"{a}.{b}.{c}.{d}" for a, b, c, d in zip(*(o.tolist() for o in octets))]
+    if not fits.all():
         import ipaddress
 
-        return [
-            f"10.{k // 65024 % 256}.{k // 254 % 256}.{k % 254 + 1}"
-            if k < _IPV4_HOSTS
-            else ipaddress.IPv6Address((0xFD00 << 112) | k).compressed
-            for k in n.tolist()
-        ]
-    a, b, c = (n // 65024).tolist(), (n // 254 % 256).tolist(), (n % 254 + 1).tolist()
-    return [f"10.{x}.{y}.{z}" for x, y, z in zip(a, b, c)]
+        for i in np.flatnonzero(~fits).tolist():
+            site, host = int(site_idx[i]), int(hosts[i])
+            text[i] = ipaddress.IPv6Address((0xFD00 << 112) | (site << 64) | host).compressed
+    return text
 
 
-def _serial_codes(ids: np.ndarray) -> list[str]:
-    """Eight base-34 characters, a bijection of the id: unique, yet random-looking."""
-    scrambled = (ids.astype(np.int64) % _SERIAL_SPACE * _SERIAL_MULTIPLIER + 12_345_678) % _SERIAL_SPACE
-    digits = np.empty((len(ids), 8), dtype=np.uint8)
-    for position in range(7, -1, -1):
-        digits[:, position] = _BASE36[scrambled % len(_BASE36)]
-        scrambled //= len(_BASE36)
-    return digits.view("S8").ravel().astype("U8").tolist()
+def _serial_numbers(catalog: Catalog, makers: np.ndarray, ids: np.ndarray) -> list[str]:
+    """The manufacturer's prefix, then characters that are a bijection of the key: unique, yet random-looking.
 
-
-@functools.lru_cache(maxsize=1)
-def _asset_type_tables():
-    prefixes = np.array([prefix for _, prefix, *_ in ASSET_TYPES], dtype=object)
-    types = np.array([value for value, *_ in ASSET_TYPES], dtype=object)
-    end_user = np.array([value in END_USER_TYPES for value in types])
-    return types, prefixes, end_user
+    (Keys stay far below 3 billion, so the products fit in 64 bits.)
+    """
+    serials = np.empty(len(ids), dtype=object)
+    for maker in np.unique(makers).tolist():
+        manufacturer = catalog.manufacturers[maker]
+        width = manufacturer.serial_length - len(manufacturer.serial_prefix)
+        space = len(SERIAL_ALPHABET) ** width
+        rows = np.flatnonzero(makers == maker)
+        scrambled = (ids[rows] % space * _SERIAL_MULTIPLIER + 12_345_678) % space
+        digits = np.empty((len(rows), width), dtype=np.uint8)
+        for position in range(width - 1, -1, -1):
+            digits[:, position] = _SERIAL_DIGITS[scrambled % len(SERIAL_ALPHABET)]
+            scrambled //= len(SERIAL_ALPHABET)
+        codes = digits.view(f"S{width}").ravel().astype(f"U{width}")
+        serials[rows] = np.char.add(manufacturer.serial_prefix, codes).astype(object)
+    return serials.tolist()
 
 
 def assets(spec: RunSpec, start: int, stop: int) -> Columns:
     ordinals = _ordinals(start, stop)
-    s, material = spec.seed, material_for(spec.seed)
+    s, material, catalog = spec.seed, material_for(spec.seed), spec.catalog
     ids = spec.id_base("assets") + ordinals
-    types, prefixes, end_user_types = _asset_type_tables()
-    type_idx = Stream(s, "asset.type").weighted(ordinals, material.type_weights)
-    site_idx = Stream(s, "asset.site").ints(ordinals, len(material.sites))
-    hardware = Stream(s, "asset.hardware").ints(ordinals, 1 << 30).tolist()
-    os_draw = Stream(s, "asset.os").ints(ordinals, 1 << 30).tolist()
-    manufacturers, models, systems = [], [], []
-    for t, h, o in zip(type_idx.tolist(), hardware, os_draw):
-        _, _, _, makers, os_names = ASSET_TYPES[t]
-        maker, maker_models = makers[h % len(makers)]
-        manufacturers.append(maker)
-        models.append(maker_models[(h >> 8) % len(maker_models)])
-        if isinstance(os_names, dict):
-            os_names = os_names[maker]
-        systems.append(os_names[o % len(os_names)])
-    site_codes = np.array([code for code, _ in material.sites], dtype=object)[site_idx]
-    site_names = np.array([name for _, name in material.sites], dtype=object)[site_idx]
-    end_user = end_user_types[type_idx]
+    type_idx = Stream(s, "asset.type").weighted(ordinals, catalog.type_weights)
+    model_idx = np.empty(len(ordinals), dtype=np.int64)
+    for kind, indices in enumerate(catalog.models_by_type):
+        chosen = type_idx == kind
+        local = Stream(s, "asset.model").weighted(ordinals[chosen], catalog.model_weights[kind])
+        model_idx[chosen] = np.array(indices, dtype=np.int64)[local]
+    system_names: list = [None] * len(ordinals)
+    for model in np.unique(model_idx).tolist():
+        chosen = np.flatnonzero(model_idx == model)
+        picks = Stream(s, "asset.os").weighted(ordinals[chosen], catalog.system_weights[model])
+        names = [name for name, _ in catalog.models[model].systems]
+        for row, pick in zip(chosen.tolist(), picks.tolist()):
+            system_names[row] = names[pick]
+    models = [catalog.models[m] for m in model_idx.tolist()]
+    asset_types = [catalog.asset_types[t] for t in type_idx.tolist()]
+    site_idx, hosts = asset_sites(spec, ordinals)
+    sites = [catalog.sites[i] for i in site_idx.tolist()]
+    end_user = np.array([asset_type.end_user for asset_type in asset_types], dtype=bool)
     people = np.array(material.people, dtype=object)[Stream(s, "asset.person").ints(ordinals, len(material.people))]
     lifecycle = Stream(s, "asset.lifecycle").weighted(ordinals, ASSET_LIFECYCLE)
-    serials = _serial_codes(ids)
+    makers = np.array([model.manufacturer for model in models], dtype=object)
     return {
         "id": ids.tolist(),
         "hostname": [
-            f"{p}-{c}-{pk:06d}" for p, c, pk in zip(prefixes[type_idx].tolist(), site_codes.tolist(), ids.tolist())
+            f"{site.code}-{asset_type.hostname_prefix}-{pk:06d}"
+            for site, asset_type, pk in zip(sites, asset_types, ids.tolist())
         ],
-        "ip_address": _ip_addresses(ids),
-        "serial_number": [f"{m[:2].upper()}{code}" for m, code in zip(manufacturers, serials)],
-        "asset_type": types[type_idx].tolist(),
-        "manufacturer": manufacturers,
-        "model": models,
-        "operating_system": systems,
-        "location": site_names.tolist(),
+        "ip_address": _ip_addresses(catalog, site_idx, hosts),
+        "serial_number": _serial_numbers(catalog, makers, ids),
+        "asset_type": [asset_type.value for asset_type in asset_types],
+        "manufacturer": makers.tolist(),
+        "model": [model.name for model in models],
+        "operating_system": system_names,
+        "location": [site.location for site in sites],
         "lifecycle_status": ASSET_LIFECYCLE_VALUES[lifecycle].tolist(),
         "purchase_date": _day_strings(asset_purchase_days(spec, ordinals)),
         "owner_team": _pick(np.array(TEAMS, dtype=object), Stream(s, "asset.team").ints(ordinals, len(TEAMS))),

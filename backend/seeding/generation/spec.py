@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from seeding.generation.catalog import Catalog
 from seeding.kinds import KINDS
 
 SECONDS_PER_DAY = 86_400
@@ -17,22 +18,27 @@ DEPLOYMENT_HISTORY_DAYS = 3 * 365
 
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
-    """Everything that determines a run's rows: plan counts, seed, base time and key bases."""
+    """Everything that determines a run's rows: plan counts, seed, base time, key bases and the catalog."""
 
     run_id: int
     seed: int
     as_of: int  # epoch seconds, UTC
     counts: tuple[tuple[str, int], ...]
     id_bases: tuple[tuple[str, int], ...]
+    catalog: Catalog
+    #: Per catalog site: the first host number the run's assets there take.
+    site_host_bases: tuple[int, ...] = ()
 
     @classmethod
-    def from_run(cls, run) -> RunSpec:
+    def from_run(cls, run, *, catalog: Catalog) -> RunSpec:
         return cls(
             run_id=run.pk,
             seed=run.seed,
             as_of=int(run.as_of.timestamp()),
             counts=tuple((kind, run.planned(kind)) for kind in KINDS),
             id_bases=tuple((kind, run.id_base(kind)) for kind in KINDS),
+            catalog=catalog,
+            site_host_bases=tuple(run.site_hosts.get(site.code, [0])[0] for site in catalog.sites),
         )
 
     def count(self, kind: str) -> int:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import socket
 
+from django.conf import settings
 from django.db import transaction
 
+from seeding.catalogs import active_catalog
 from seeding.generation.chunks import generate_chunk
 from seeding.generation.spec import RunSpec
 from seeding.kinds import MODELS
 from seeding.models import SeedChunk, SeedRun
 from seeding.parent_view import parents_of
 from seeding.plan import Chunk
-from seeding.services.errors import RunCleared
+from seeding.services.errors import CatalogMismatch, RunCleared
 from seeding.writers import write_rows
 
 
@@ -29,10 +31,17 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:
     checks, and parallel writers would queue behind each other. The caller
     derives the run's counters afterwards (``runs.refresh_progress``).
     """
+    catalog = active_catalog()
+    if run.catalog_digest and catalog.digest != run.catalog_digest:
+        # The same plan, seed and base time give the same rows only from the same catalog.
+        raise CatalogMismatch(
+            f"seed run #{run.pk} was created with another catalog than this process's "
+            f"(SEED_CATALOG_DIR={settings.SEED_CATALOG_DIR}); give every process the same catalog files"
+        )
     with transaction.atomic():
         if SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists():
             return False
-        columns = generate_chunk(RunSpec.from_run(run), chunk, parents_of(run))
+        columns = generate_chunk(RunSpec.from_run(run, catalog=catalog), chunk, parents_of(run))
         write_rows(MODELS[chunk.kind], columns, seed_run_id=run.pk)
         if SeedRun.objects.filter(pk=run.pk, cleared_at__isnull=False).exists():
             # A clear of this run committed while the chunk was being written (it

@@ -30,6 +30,10 @@ class RunNotActive(SeedingError):
     """Only a queued or running run can be cancelled."""
 
 
+class CatalogMismatch(SeedingError):
+    """This process draws from another catalog than the one the run was created with."""
+
+
 class ClearRefused(SeedingError):
     """Clearing would touch rows seeding did not write, or a run is active."""
 
@@ -51,6 +55,7 @@ class BrokerUnavailable(SeedingError):
 
 __all__ = [
     "BrokerUnavailable",
+    "CatalogMismatch",
     "ClearRefused",
     "PlanError",
     "RunAlreadyActive",

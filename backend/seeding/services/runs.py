@@ -25,6 +25,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from inventory.services import row_count_deltas_compact
+from seeding.catalogs import active_catalog
+from seeding.generation.rows import site_host_counts
 from seeding.indexes import restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.kinds import KINDS, MODELS
@@ -71,6 +73,7 @@ def seed_run_create(
         seed=plan.seed,
         as_of=(plan.as_of or timezone.now()).astimezone(UTC).replace(microsecond=0),
         chunk_size=plan.chunk_size,
+        catalog_digest=active_catalog().digest,
         source=source,
         executor=executor,
         requested_by=requested_by,
@@ -84,8 +87,9 @@ def seed_run_create(
             refuse_as_of_before_assets(as_of=run.as_of, newest_purchase_day=newest_recorded_purchase_day(run))
             for kind in KINDS:
                 setattr(run, f"{kind}_id_base", reserve_ids(MODELS[kind], plan.count(kind)))
+            run.site_hosts = _number_site_hosts(plan)
             # Alive from here: a long creation must not look abandoned when it commits.
-            run.save(update_fields=[*(f"{kind}_id_base" for kind in KINDS), "updated_at"])
+            run.save(update_fields=[*(f"{kind}_id_base" for kind in KINDS), "site_hosts", "updated_at"])
     except IntegrityError:
         raise _already_active_error() from None
     logger.info("Created %s: %s", run, plan_summary(run=run))
@@ -291,6 +295,23 @@ def plan_of(*, run: SeedRun) -> SeedPlan:
 def plan_summary(*, run: SeedRun) -> str:
     """ "500 applications, 5,000 assets, 10,000 deployments, 100,000 events"."""
     return ", ".join(f"{run.planned(kind):,} {kind}" for kind in KINDS)
+
+
+def _number_site_hosts(plan: SeedPlan) -> dict[str, list[int]]:
+    """Where the run's hosts are numbered at each site: after every run whose rows still exist.
+
+    Runs are created one at a time (the one-active-run index), so no other
+    creation can take the same numbers meanwhile.
+    """
+    if not plan.assets:
+        return {}
+    catalog = active_catalog()
+    taken: dict[str, int] = {}
+    for hosts in SeedRun.objects.filter(cleared_at__isnull=True).values_list("site_hosts", flat=True):
+        for code, (base, count) in hosts.items():
+            taken[code] = max(taken.get(code, 0), base + count)
+    counts = site_host_counts(plan.seed, plan.assets, catalog)
+    return {site.code: [taken.get(site.code, 0), count] for site, count in zip(catalog.sites, counts) if count}
 
 
 def _refuse_without_its_parent_view(run: SeedRun) -> None:

@@ -1,0 +1,284 @@
+"""The catalog: curated, real-world material the generators draw from, read from plain CSV files.
+
+One directory (``SEED_CATALOG_DIR``; the built-in one is ``backend/seeding/catalog``)
+holds one CSV file per table, described in docs/catalogs.md. A team points
+demoseed at its own directory to make the data speak its language, with no code
+change. Loading validates every row and names the file, line and column of
+anything wrong; the result is immutable and identified by a digest of the
+files' contents, so two processes can tell whether they draw from the same
+material.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import hashlib
+import ipaddress
+import zoneinfo
+from collections.abc import Iterator
+from pathlib import Path
+
+from seeding.generation.rng import WeightTable
+
+FILES = ("sites.csv", "asset_types.csv", "manufacturers.csv", "hardware.csv", "operating_systems.csv")
+#: Serial numbers: these characters only (no I or O, easy to read aloud).
+SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+class CatalogError(ValueError):
+    """A catalog file is missing or wrong; the message names the file, line and column."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Site:
+    code: str  # short and lower case, part of host names: "fra1"
+    city: str
+    country: str
+    time_zone: str  # IANA name: "Europe/Berlin"
+    network: ipaddress.IPv4Network  # the site's own address range
+    weight: int
+
+    @property
+    def location(self) -> str:
+        return f"{self.city} ({self.code.upper()})"
+
+
+@dataclasses.dataclass(frozen=True)
+class AssetType:
+    value: str  # the Asset.asset_type choice
+    hostname_prefix: str
+    weight: int
+    lifespan_years: int
+    end_user: bool  # assigned to a person
+
+
+@dataclasses.dataclass(frozen=True)
+class Manufacturer:
+    name: str
+    serial_prefix: str
+    serial_length: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    asset_type: str
+    manufacturer: str
+    name: str
+    weight: int
+    #: The operating systems or firmware this model runs, with their weights.
+    systems: tuple[tuple[str, int], ...]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Catalog:
+    digest: str  # SHA-256 over the files' contents
+    sites: tuple[Site, ...]
+    asset_types: tuple[AssetType, ...]
+    manufacturers: dict[str, Manufacturer]
+    models: tuple[Model, ...]  # grouped by asset type, in file order
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Catalog) and other.digest == self.digest
+
+    @functools.cached_property
+    def site_weights(self) -> WeightTable:
+        return WeightTable([site.weight for site in self.sites])
+
+    @functools.cached_property
+    def type_weights(self) -> WeightTable:
+        return WeightTable([asset_type.weight for asset_type in self.asset_types])
+
+    @functools.cached_property
+    def models_by_type(self) -> tuple[tuple[int, ...], ...]:
+        """For each asset type (catalog order), the indices of its models."""
+        return tuple(
+            tuple(i for i, model in enumerate(self.models) if model.asset_type == asset_type.value)
+            for asset_type in self.asset_types
+        )
+
+    @functools.cached_property
+    def model_weights(self) -> tuple[WeightTable, ...]:
+        return tuple(WeightTable([self.models[i].weight for i in indices]) for indices in self.models_by_type)
+
+    @functools.cached_property
+    def system_weights(self) -> tuple[WeightTable, ...]:
+        return tuple(WeightTable([weight for _, weight in model.systems]) for model in self.models)
+
+
+def load_catalog(directory: str | Path) -> Catalog:
+    """The catalog in ``directory``, validated; cached per directory and contents."""
+    path = Path(directory)
+    texts = {}
+    for name in FILES:
+        try:
+            texts[name] = (path / name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CatalogError(f"{path / name}: missing (a catalog needs {', '.join(FILES)})") from None
+    return _parse(str(path), tuple(texts[name] for name in FILES))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
+    files = dict(zip(FILES, texts))
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    reader = _Reader(directory)
+
+    sites = []
+    for row in reader.rows(files, "sites.csv", ("code", "city", "country", "time_zone", "network", "weight")):
+        code = row.text("code")
+        if not code.isascii() or not code.replace("-", "").isalnum() or code != code.lower() or len(code) > 8:
+            row.fail("code", "must be up to 8 lower-case letters, digits or dashes (it is part of host names)")
+        try:
+            zoneinfo.ZoneInfo(row.text("time_zone"))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            row.fail("time_zone", f"{row.text('time_zone')!r} is not an IANA time zone such as Europe/Berlin")
+        try:
+            network = ipaddress.IPv4Network(row.text("network"))
+        except ValueError as exc:
+            row.fail("network", f"not an IPv4 network such as 10.21.0.0/16 ({exc})")
+        if network.num_addresses < 256:
+            row.fail("network", "must hold at least a /24")
+        sites.append(Site(code, row.text("city"), row.text("country"), row.text("time_zone"), network, row.weight()))
+    reader.unique("sites.csv", [site.code for site in sites], "code")
+    for a, b in ((a, b) for i, a in enumerate(sites) for b in sites[i + 1 :]):
+        if a.network.overlaps(b.network):
+            raise CatalogError(f"{directory}/sites.csv: the networks of {a.code} and {b.code} overlap")
+
+    asset_types = []
+    columns = ("asset_type", "hostname_prefix", "weight", "lifespan_years", "end_user")
+    for row in reader.rows(files, "asset_types.csv", columns):
+        if row.text("end_user") not in ("yes", "no"):
+            row.fail("end_user", "must be yes or no")
+        asset_types.append(
+            AssetType(
+                row.text("asset_type"),
+                row.text("hostname_prefix"),
+                row.weight(),
+                row.integer("lifespan_years", minimum=1),
+                row.text("end_user") == "yes",
+            )
+        )
+    reader.unique("asset_types.csv", [t.value for t in asset_types], "asset_type")
+
+    manufacturers = {}
+    for row in reader.rows(files, "manufacturers.csv", ("manufacturer", "serial_prefix", "serial_length")):
+        prefix = row.text("serial_prefix", required=False)
+        length = row.integer("serial_length", minimum=1)
+        if prefix and not (prefix.isascii() and prefix.isalnum() and prefix == prefix.upper()):
+            row.fail("serial_prefix", "may use only upper-case letters and digits")
+        if length - len(prefix) < 5:
+            row.fail("serial_length", "must leave at least 5 characters after the prefix (they make serials unique)")
+        manufacturers[row.text("manufacturer")] = Manufacturer(row.text("manufacturer"), prefix, length)
+    for a, b in ((a, b) for a in manufacturers.values() for b in manufacturers.values() if a is not b):
+        if a.serial_length == b.serial_length and b.serial_prefix.startswith(a.serial_prefix):
+            raise CatalogError(
+                f"{directory}/manufacturers.csv: serials of {a.name} and {b.name} could be equal (same length, "
+                f"and {a.serial_prefix or 'an empty prefix'} begins {b.serial_prefix}); change a length or a prefix"
+            )
+
+    type_names = {t.value for t in asset_types}
+    hardware = []
+    for row in reader.rows(files, "hardware.csv", ("asset_type", "manufacturer", "model", "weight")):
+        if row.text("asset_type") not in type_names:
+            row.fail("asset_type", f"not in asset_types.csv ({', '.join(sorted(type_names))})")
+        if row.text("manufacturer") not in manufacturers:
+            row.fail("manufacturer", "not in manufacturers.csv")
+        hardware.append((row.text("asset_type"), row.text("manufacturer"), row.text("model"), row.weight()))
+
+    systems = []
+    for row in reader.rows(
+        files, "operating_systems.csv", ("asset_type", "manufacturer", "model_prefix", "name", "weight")
+    ):
+        if row.text("asset_type") not in type_names:
+            row.fail("asset_type", "not in asset_types.csv")
+        maker = row.text("manufacturer", required=False)
+        if maker and maker not in manufacturers:
+            row.fail("manufacturer", "not in manufacturers.csv (or leave it empty: any manufacturer)")
+        prefix = row.text("model_prefix", required=False)
+        systems.append((row.text("asset_type"), maker, prefix, row.text("name"), row.weight()))
+
+    models = []
+    for asset_type in asset_types:
+        kind_models = [model for model in hardware if model[0] == asset_type.value]
+        if not kind_models:
+            raise CatalogError(f"{directory}/hardware.csv: no model of asset type {asset_type.value}")
+        for kind, maker, name, weight in kind_models:
+            runs = _systems_for(systems, kind, maker, name)
+            if not runs:
+                raise CatalogError(
+                    f"{directory}/operating_systems.csv: nothing runs on {maker} {name} ({kind}); add a row "
+                    f"for {kind} with this manufacturer, or one with the manufacturer left empty"
+                )
+            models.append(Model(kind, maker, name, weight, tuple(runs)))
+    return Catalog(digest, tuple(sites), tuple(asset_types), manufacturers, tuple(models))
+
+
+def _systems_for(systems: list[tuple], kind: str, maker: str, model: str) -> list[tuple[str, int]]:
+    """The most specific rows that fit: this model's prefix, else this manufacturer, else any."""
+    fitting = [row for row in systems if row[0] == kind and row[1] in (maker, "")]
+    for level in (
+        lambda row: row[1] == maker and row[2] and model.startswith(row[2]),
+        lambda row: row[1] == maker and not row[2],
+        lambda row: not row[1] and not row[2],
+    ):
+        chosen = [(name, weight) for row in fitting if level(row) for name, weight in [(row[3], row[4])]]
+        if chosen:
+            return chosen
+    return []
+
+
+class _Reader:
+    def __init__(self, directory: str):
+        self.directory = directory
+
+    def rows(self, files: dict[str, str], name: str, columns: tuple[str, ...]) -> Iterator[_Row]:
+        reader = csv.DictReader(files[name].splitlines())
+        missing = [column for column in columns if column not in (reader.fieldnames or [])]
+        if missing:
+            raise CatalogError(f"{self.directory}/{name}: line 1: missing column(s) {', '.join(missing)}")
+        found = False
+        for line, record in enumerate(reader, start=2):
+            if not any((value or "").strip() for value in record.values()):
+                continue
+            found = True
+            yield _Row(f"{self.directory}/{name}", line, record)
+        if not found:
+            raise CatalogError(f"{self.directory}/{name}: has no rows")
+
+    def unique(self, name: str, values: list[str], column: str) -> None:
+        seen = set()
+        for value in values:
+            if value in seen:
+                raise CatalogError(f"{self.directory}/{name}: {column} {value!r} appears twice")
+            seen.add(value)
+
+
+class _Row:
+    def __init__(self, where: str, line: int, record: dict):
+        self.where, self.line, self.record = where, line, record
+
+    def fail(self, column: str, message: str):
+        raise CatalogError(f"{self.where}: line {self.line}, column {column}: {message}")
+
+    def text(self, column: str, *, required: bool = True) -> str:
+        value = (self.record.get(column) or "").strip()
+        if required and not value:
+            self.fail(column, "must not be empty")
+        return value
+
+    def integer(self, column: str, *, minimum: int) -> int:
+        try:
+            value = int(self.text(column))
+        except ValueError:
+            self.fail(column, f"must be a whole number, not {self.text(column)!r}")
+        if value < minimum:
+            self.fail(column, f"must be at least {minimum}")
+        return value
+
+    def weight(self) -> int:
+        return self.integer("weight", minimum=1)

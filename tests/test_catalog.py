@@ -1,0 +1,127 @@
+"""The catalog: plain CSV files, validated with errors that name the file, line and column,
+and a team's own catalog used with no code change."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from inventory.models import Asset
+from seeding import services
+from seeding.catalogs import active_catalog
+from seeding.generation.catalog import CatalogError, load_catalog
+from seeding.models import SeedRun
+from seeding.plan import SeedPlan
+from tests.conftest import AS_OF
+from tests.helpers import seed
+
+SMALL_CATALOG = {
+    "sites.csv": "code,city,country,time_zone,network,weight\n"
+    "osl1,Oslo,Norway,Europe/Oslo,10.50.0.0/16,3\n"
+    "ber1,Bergen,Norway,Europe/Oslo,10.51.0.0/24,1\n",
+    "asset_types.csv": "asset_type,hostname_prefix,weight,lifespan_years,end_user\n"
+    "server,sv,1,6,no\nlaptop,pc,1,4,yes\n",
+    "manufacturers.csv": "manufacturer,serial_prefix,serial_length\nFjord Systems,FJ,9\nNordbook,NB,8\n",
+    "hardware.csv": "asset_type,manufacturer,model,weight\nserver,Fjord Systems,FS-200,1\nlaptop,Nordbook,Air 13,1\n",
+    "operating_systems.csv": "asset_type,manufacturer,model_prefix,name,weight\n"
+    "server,,,FjordOS 3,1\nlaptop,Nordbook,,NordOS 12,1\n",
+}
+
+
+@pytest.fixture
+def small_catalog(tmp_path) -> Path:
+    for name, text in SMALL_CATALOG.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def catalog_with(tmp_path: Path, name: str, text: str) -> Path:
+    shutil.copytree(settings.SEED_CATALOG_DIR, tmp_path / "catalog")
+    (tmp_path / "catalog" / name).write_text(text, encoding="utf-8")
+    return tmp_path / "catalog"
+
+
+def test_the_built_in_catalog_loads():
+    catalog = active_catalog()
+    assert len(catalog.sites) >= 12 and {t.value for t in catalog.asset_types} == set(Asset.Type.values)
+    assert all(model.systems for model in catalog.models)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "sites.csv",
+            "code,city,country,time_zone,network,weight\nFRA 1,Frankfurt,Germany,Europe/Berlin,10.1.0.0/16,1\n",
+            "sites.csv: line 2, column code: must be up to 8 lower-case letters",
+        ),
+        (
+            "sites.csv",
+            "code,city,country,time_zone,network,weight\nfra1,Frankfurt,Germany,Europe/Frankfurt,10.1.0.0/16,1\n",
+            "line 2, column time_zone: 'Europe/Frankfurt' is not an IANA time zone",
+        ),
+        (
+            "sites.csv",
+            "code,city,country,time_zone,network,weight\nfra1,Frankfurt,Germany,Europe/Berlin,10.1.0.0/16,x\n",
+            "line 2, column weight: must be a whole number, not 'x'",
+        ),
+        (
+            "sites.csv",
+            "code,city,country,time_zone,network,weight\n"
+            "fra1,Frankfurt,Germany,Europe/Berlin,10.1.0.0/16,1\nber1,Berlin,Germany,Europe/Berlin,10.1.4.0/24,1\n",
+            "the networks of fra1 and ber1 overlap",
+        ),
+        ("sites.csv", "code,city,weight\nfra1,Frankfurt,1\n", "line 1: missing column(s) country, time_zone, network"),
+        (
+            "hardware.csv",
+            "asset_type,manufacturer,model,weight\nserver,Acme,Box 1,1\n",
+            "hardware.csv: line 2, column manufacturer: not in manufacturers.csv",
+        ),
+        ("manufacturers.csv", "manufacturer,serial_prefix,serial_length\nDell,,7\nHPE,,7\n", "could be equal"),
+    ],
+)
+def test_a_broken_catalog_names_the_file_line_and_column(tmp_path, name, text, message):
+    directory = catalog_with(tmp_path, name, text)
+    with pytest.raises(CatalogError, match=re.escape(message)):
+        load_catalog(directory)
+
+
+def test_manage_py_check_reports_a_broken_catalog(tmp_path, settings):
+    settings.SEED_CATALOG_DIR = str(catalog_with(tmp_path, "hardware.csv", "asset_type,manufacturer,model,weight\n"))
+    with pytest.raises(SystemCheckError, match=r"seeding\.E001.*hardware\.csv: has no rows"):
+        call_command("check")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_team_seeds_from_its_own_catalog(small_catalog, settings, make_plan):
+    settings.SEED_CATALOG_DIR = str(small_catalog)
+    run = seed(make_plan(applications=0, assets=400, deployments=0, events=0))
+    assets = Asset.objects.filter(seed_run=run)
+    assert set(assets.values_list("location", flat=True)) == {"Oslo (OSL1)", "Bergen (BER1)"}
+    assert set(assets.values_list("manufacturer", "model", "operating_system")) == {
+        ("Fjord Systems", "FS-200", "FjordOS 3"),
+        ("Nordbook", "Air 13", "NordOS 12"),
+    }
+    for asset in assets:
+        site = asset.hostname.split("-")[0]
+        assert asset.ip_address.startswith({"osl1": "10.50.", "ber1": "10.51.0."}[site])
+        assert asset.serial_number.startswith({"Fjord Systems": "FJ", "Nordbook": "NB"}[asset.manufacturer])
+        assert len(asset.serial_number) == {"Fjord Systems": 9, "Nordbook": 8}[asset.manufacturer]
+        assert (asset.assigned_to != "") == (asset.asset_type == "laptop")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_with_another_catalog_refuses_to_write_a_run(small_catalog, settings, make_plan):
+    run = services.seed_run_create(plan=SeedPlan(assets=100, as_of=AS_OF))
+    settings.SEED_CATALOG_DIR = str(small_catalog)
+    with pytest.raises(services.RunFailed):
+        services.seed_run_execute(run=run)
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.FAILED and not Asset.objects.exists()
+    assert "was created with another catalog than this process's" in run.error_detail
