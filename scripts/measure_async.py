@@ -92,6 +92,61 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def server_env(database_url: str, *, redis_url: str | None = None) -> dict[str, str]:
+    """The environment of a production-like web process (debug off), with or without Redis."""
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="measure-not-secret",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_SUPERUSER_PASSWORD=PASSWORD,
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def migrate_with_superuser(env: dict[str, str]) -> None:
+    subprocess.run([*MANAGE, "migrate", "--verbosity", "0"], env=env, check=True, cwd=REPO)
+    subprocess.run(
+        [*MANAGE, "createsuperuser", "--noinput", "--username", "bench", "--email", "b@example.com"],
+        env=env,
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+    )
+
+
+@contextmanager
+def logged_in_server(env: dict[str, str], log: Path):
+    """A real HTTP server (runserver) on a free port, and a session logged in to it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{port}"], env, log):
+        wait_http(f"{base}/admin/login/")
+        client = ApiSession(base)
+        client.login("bench", PASSWORD)  # without Redis, the first request also starts the embedded worker
+        yield client
+
+
+def plan_l_through_the_api(client: ApiSession) -> tuple[dict, float]:
+    """POST plan L and poll its status until it ends; returns the run and the seconds it took."""
+    started = time.perf_counter()
+    status, body, _ = client.call("POST", "/api/v1/admin/seed-demo-data", {**PLAN_L, "seed": 1})
+    if status != 202:
+        raise RuntimeError(f"expected 202, got {status}: {body}")
+    while True:
+        _, run, _ = client.call("GET", f"/api/v1/admin/seed-runs/{body['run_id']}")
+        if run["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.2)
+    wall = time.perf_counter() - started
+    if run["status"] != "succeeded":
+        raise RuntimeError(f"run ended {run['status']}: {run['error']}")
+    return run, wall
+
+
 def post_latencies(client: ApiSession, plan: dict, expect: int, count: int, cancel: bool) -> list[float]:
     latencies = []
     for _ in range(count):
@@ -109,60 +164,18 @@ def end_to_end(client: ApiSession, env: dict, workers: int, logs: Path) -> dict:
     worker_args = [*MANAGE, "rundramatiq", "--processes", str(workers), "--threads", "1"]
     with process(worker_args, env, logs / f"workers-{workers}.log"):
         time.sleep(4)  # workers import Django and connect before the clock starts
-        started = time.perf_counter()
-        status, body, _ = client.call("POST", "/api/v1/admin/seed-demo-data", {**PLAN_L, "seed": 1})
-        if status != 202:
-            raise RuntimeError(f"expected 202, got {status}: {body}")
-        while True:
-            _, run, _ = client.call("GET", f"/api/v1/admin/seed-runs/{body['run_id']}")
-            if run["status"] not in ("queued", "running"):
-                break
-            time.sleep(0.2)
-        wall = time.perf_counter() - started
-    if run["status"] != "succeeded":
-        raise RuntimeError(f"run ended {run['status']}: {run['error']}")
+        run, wall = plan_l_through_the_api(client)
     return {"workers": workers, "seconds": wall, "rows": run["total_done"], "rows_per_second": run["total_done"] / wall}
 
 
 def embedded_sqlite_seconds(logs: Path) -> float:
     """Plan L through the API on an SQLite file, written by the web process's embedded worker."""
-    database = logs / "embedded.sqlite3"
     for leftover in logs.glob("embedded.sqlite3*"):
         leftover.unlink()
-    env = {
-        **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
-        "DATABASE_URL": f"sqlite:///{database}",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "measure-async-not-secret",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-    }
-    subprocess.run([*MANAGE, "migrate", "--verbosity", "0"], env=env, check=True, cwd=REPO)
-    subprocess.run(
-        [*MANAGE, "createsuperuser", "--noinput", "--username", "bench", "--email", "b@example.com"],
-        env=env,
-        check=True,
-        cwd=REPO,
-        capture_output=True,
-    )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{port}"], env, logs / "embedded.log"):
-        wait_http(f"{base}/admin/login/")
-        client = ApiSession(base)
-        client.login("bench", PASSWORD)  # the first request also starts the embedded worker
-        started = time.perf_counter()
-        status, body, _ = client.call("POST", "/api/v1/admin/seed-demo-data", {**PLAN_L, "seed": 1})
-        if status != 202:
-            raise RuntimeError(f"expected 202, got {status}: {body}")
-        while True:
-            _, run, _ = client.call("GET", f"/api/v1/admin/seed-runs/{body['run_id']}")
-            if run["status"] not in ("queued", "running"):
-                break
-            time.sleep(0.2)
-        wall = time.perf_counter() - started
-    if run["status"] != "succeeded":
-        raise RuntimeError(f"run ended {run['status']}: {run['error']}")
+    env = server_env(f"sqlite:///{logs / 'embedded.sqlite3'}")
+    migrate_with_superuser(env)
+    with logged_in_server(env, logs / "embedded.log") as client:
+        _, wall = plan_l_through_the_api(client)
     return wall
 
 
@@ -193,32 +206,11 @@ def main() -> int:
 
     logs = REPO / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
-    url = recreate_database(args.postgres_url, "demoseed_measure")
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_URL": args.redis_url,
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "measure-async-not-secret",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-    }
+    env = server_env(recreate_database(args.postgres_url, "demoseed_measure"), redis_url=args.redis_url)
     subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], check=True, capture_output=True)
-    subprocess.run([*MANAGE, "migrate", "--verbosity", "0"], env=env, check=True, cwd=REPO)
-    subprocess.run(
-        [*MANAGE, "createsuperuser", "--noinput", "--username", "bench", "--email", "b@example.com"],
-        env=env,
-        check=True,
-        cwd=REPO,
-        capture_output=True,
-    )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    migrate_with_superuser(env)
     results: dict = {}
-    with process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{port}"], env, logs / "server.log"):
-        wait_http(f"{base}/admin/login/")
-        client = ApiSession(base)
-        client.login("bench", PASSWORD)
+    with logged_in_server(env, logs / "server.log") as client:
         post_latencies(client, PLAN_INLINE, 200, 2, cancel=False)  # warm-up: imports, pools, connections
         inline = post_latencies(client, PLAN_INLINE, 200, args.requests, cancel=False)
         queued = post_latencies(client, PLAN_L, 202, args.requests, cancel=True)

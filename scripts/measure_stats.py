@@ -19,24 +19,23 @@ import sys
 import time
 from pathlib import Path
 
-from api_session import ApiSession  # scripts/ is this script's import path
-from measure_async import MANAGE, REPO, free_port, percentile, process, recreate_database, wait_http
+from measure_async import (  # scripts/ is this script's import path
+    MANAGE,
+    REPO,
+    logged_in_server,
+    migrate_with_superuser,
+    percentile,
+    recreate_database,
+    server_env,
+)
 
 PLAN_2XL = {"applications": 10_000, "assets": 100_000, "deployments": 200_000, "events": 2_000_000}
-PASSWORD = "measure-stats-password"
 TARGET_P95_MS = 100.0
 
 
 def measure(database_url: str, label: str, requests: int, logs: Path) -> dict:
-    env = {
-        **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
-        "DATABASE_URL": database_url,
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "measure-stats-not-secret",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-    }
-    subprocess.run([*MANAGE, "migrate", "--verbosity", "0"], env=env, check=True, cwd=REPO)
+    env = server_env(database_url)
+    migrate_with_superuser(env)
     counts = [f"--{kind}={n}" for kind, n in PLAN_2XL.items()]
     started = time.perf_counter()
     subprocess.run(
@@ -46,19 +45,7 @@ def measure(database_url: str, label: str, requests: int, logs: Path) -> dict:
         cwd=REPO,
     )
     print(f"  {label}: seeded plan 2xL in {time.perf_counter() - started:.1f} s", flush=True)
-    subprocess.run(
-        [*MANAGE, "createsuperuser", "--noinput", "--username", "bench", "--email", "b@example.com"],
-        env=env,
-        check=True,
-        cwd=REPO,
-        capture_output=True,
-    )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{port}"], env, logs / f"stats-{label}.log"):
-        wait_http(f"{base}/admin/login/")
-        client = ApiSession(base)
-        client.login("bench", PASSWORD)
+    with logged_in_server(env, logs / f"stats-{label}.log") as client:
         timings = []
         for attempt in range(3 + requests):
             status, body, ms = client.call("GET", "/api/v1/admin/demo-data-stats")

@@ -137,12 +137,7 @@ def test_dry_run_estimates_from_the_measured_default_then_from_this_databases_ru
     ],
 )
 def test_a_dry_run_never_writes_in_any_mode(args, monkeypatch):
-    first = seed(SeedPlan(**SMALL, seed=3, as_of=AS_OF, chunk_size=100))
-    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
-    with pytest.raises(services.RunFailed):
-        seed(SeedPlan(assets=50, events=400, seed=4, as_of=AS_OF, chunk_size=100))
-    monkeypatch.undo()
-    failed = SeedRun.objects.get(status=SeedRun.Status.FAILED)
+    first, failed = a_succeeded_and_a_failed_run(monkeypatch)
     before = (snapshot(), list(SeedRun.objects.values()), SeedChunk.objects.count())
 
     output = run(*(arg.format(first=first.pk, failed=failed.pk) for arg in args))
@@ -215,6 +210,16 @@ def failing_on(model_to_fail, message: str = "lost the disk"):
         return real_write(model, columns, **kwargs)
 
     return write
+
+
+def a_succeeded_and_a_failed_run(monkeypatch) -> tuple[SeedRun, SeedRun]:
+    """A finished run, then one that failed in its events (resumable)."""
+    succeeded = seed(SeedPlan(**SMALL, seed=3, as_of=AS_OF, chunk_size=100))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
+    with pytest.raises(services.RunFailed):
+        seed(SeedPlan(assets=50, events=400, seed=4, as_of=AS_OF, chunk_size=100))
+    monkeypatch.undo()
+    return succeeded, SeedRun.objects.get(status=SeedRun.Status.FAILED)
 
 
 def test_failed_run_reports_how_to_resume_and_resume_finishes_it(monkeypatch):
@@ -332,12 +337,7 @@ def test_wait_on_a_run_that_runs_here_is_refused(settings):
     ],
 )
 def test_flags_that_do_not_apply_to_existing_runs_are_refused_and_change_nothing(args, flag, monkeypatch):
-    done = seed(SeedPlan(**SMALL, seed=3, as_of=AS_OF, chunk_size=100))
-    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
-    with pytest.raises(services.RunFailed):
-        seed(SeedPlan(assets=50, events=400, seed=4, as_of=AS_OF, chunk_size=100))
-    monkeypatch.undo()
-    failed = SeedRun.objects.get(status=SeedRun.Status.FAILED)
+    done, failed = a_succeeded_and_a_failed_run(monkeypatch)
     before = (snapshot(), list(SeedRun.objects.values()))
     with pytest.raises(CommandError) as caught:
         run(*(arg.format(done=done.pk, failed=failed.pk) for arg in args))

@@ -32,7 +32,6 @@ from django.db import connection
 from django.db.models import Count, Max
 
 from inventory.selectors import row_counts
-from seeding.catalogs import active_catalog
 from seeding.generation.chunks import Parents
 from seeding.generation.own import OwnApplications, OwnAssets, OwnDeployments
 from seeding.generation.parents import ApplicationRows, AssetRows, DeploymentRows
@@ -90,9 +89,9 @@ def forget_parent_views(runs) -> None:
     RunParent.objects.filter(run__in=runs).delete()
 
 
-def parents_of(run: SeedRun) -> Parents:
-    """What the chunks of ``run`` may point at, the same in every process."""
-    return _parents(RunSpec.from_run(run, catalog=active_catalog()), tuple(sorted(run.parent_counts.items())))
+def parents_of(run: SeedRun, spec: RunSpec) -> Parents:
+    """What the chunks of ``run`` (whose generation spec is ``spec``) may point at, the same in every process."""
+    return _parents(spec, tuple(sorted(run.parent_counts.items())))
 
 
 @functools.lru_cache(maxsize=4)

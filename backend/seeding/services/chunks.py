@@ -41,7 +41,8 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:
     with transaction.atomic():
         if SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists():
             return False
-        columns = generate_chunk(RunSpec.from_run(run, catalog=catalog), chunk, parents_of(run))
+        spec = RunSpec.from_run(run, catalog=catalog)
+        columns = generate_chunk(spec, chunk, parents_of(run, spec))
         write_rows(MODELS[chunk.kind], columns, seed_run_id=run.pk)
         if SeedRun.objects.filter(pk=run.pk, cleared_at__isnull=False).exists():
             # A clear of this run committed while the chunk was being written (it
