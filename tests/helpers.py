@@ -82,3 +82,13 @@ def spec_of(run):
     from seeding.generation.spec import RunSpec
 
     return RunSpec.from_run(run, catalog=active_catalog())
+
+
+def own_asset_value(run, ordinal: int, column: str):
+    """The value of ``column`` the run's asset at ``ordinal`` will be written with."""
+    from seeding.generation import rows
+    from seeding.generation.estate import own_assets
+    from seeding.generation.events import maintenance_slots
+
+    spec = spec_of(run)
+    return rows.assets(spec, ordinal, ordinal + 1, own_assets(spec, maintenance_slots(spec)))[column][0]

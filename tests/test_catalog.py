@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from inventory.models import Asset
+from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
 from seeding.catalogs import active_catalog
 from seeding.generation.catalog import CatalogError, load_catalog
@@ -21,16 +21,30 @@ from seeding.plan import SeedPlan
 from tests.conftest import AS_OF
 from tests.helpers import seed
 
+EVENTS_HEADER = "kind,asset_types,families,scope,source,message,values,severity,weight\n"
+SOFTWARE_HEADER = "name,vendor,category,owner_team,platforms,versions\n"
 SMALL_CATALOG = {
     "sites.csv": "code,city,country,time_zone,network,weight\n"
     "osl1,Oslo,Norway,Europe/Oslo,10.50.0.0/16,3\n"
     "ber1,Bergen,Norway,Europe/Oslo,10.51.0.0/24,1\n",
-    "asset_types.csv": "asset_type,hostname_prefix,weight,lifespan_years,end_user\n"
-    "server,sv,1,6,no\nlaptop,pc,1,4,yes\n",
+    "asset_types.csv": "asset_type,hostname_prefix,weight,lifespan_years,end_user,hosts\n"
+    "server,sv,1,6,no,server\nlaptop,pc,1,4,yes,endpoint\n",
     "manufacturers.csv": "manufacturer,serial_prefix,serial_length\nFjord Systems,FJ,9\nNordbook,NB,8\n",
     "hardware.csv": "asset_type,manufacturer,model,weight\nserver,Fjord Systems,FS-200,1\nlaptop,Nordbook,Air 13,1\n",
-    "operating_systems.csv": "asset_type,manufacturer,model_prefix,name,weight\n"
-    "server,,,FjordOS 3,1\nlaptop,Nordbook,,NordOS 12,1\n",
+    "operating_systems.csv": "asset_type,manufacturer,model_prefix,name,weight,family\n"
+    "server,,,FjordOS 3,1,fjordos\nlaptop,Nordbook,,NordOS 12,1,nordos\n",
+    "software.csv": "name,vendor,category,owner_team,platforms,versions\n"
+    "Skrivebord,Nordbook,Productivity,Workplace,endpoint/nordos,11.2 12.0\n",
+    "business_domains.csv": "domain,category,owner_team,services\n"
+    "Fisheries,Operations,Fleet Systems,Catch API|Quota Service\n",
+    "codenames.csv": "codename\nSkarv\nLunde\n",
+    "packages.csv": "package,family,versions\nfjord-base,fjordos,3.1 3.2\n",
+    "events.csv": EVENTS_HEADER + "alert,server,fjordos,host,Fyrlykt,Disk at {value}%,85-99,warning@85 critical@95,1\n"
+    "change,server,fjordos,host,Fjordctl,{package} updated to {version},,info,1\n"
+    "maintenance,server,fjordos,host,Verksted,Fan replaced,,info,1\n"
+    "alert,server,fjordos,application,Fyrlykt,Service slow,,warning,1\n"
+    "alert,laptop,nordos,host,Nordstyr,Battery at {value}%,10-60,warning@30 error@15,1\n"
+    "maintenance,laptop,nordos,host,Verksted,Screen replaced,,info,1\n",
 }
 
 
@@ -84,6 +98,33 @@ def test_the_built_in_catalog_loads():
             "hardware.csv: line 2, column manufacturer: not in manufacturers.csv",
         ),
         ("manufacturers.csv", "manufacturer,serial_prefix,serial_length\nDell,,7\nHPE,,7\n", "could be equal"),
+        (
+            "events.csv",
+            EVENTS_HEADER + "incident,server,linux,host,ServiceNow,{ticket}: slow,,info,1\n",
+            "events.csv: line 2, column severity: an incident is never info",
+        ),
+        (
+            "events.csv",
+            EVENTS_HEADER + "alert,server,linux,host,Zabbix,Disk at {percent}%,85-99,warning@85,1\n",
+            "line 2, column message: unknown placeholder(s) percent",
+        ),
+        (
+            "events.csv",
+            EVENTS_HEADER + "alert,server,linux,host,Zabbix,Disk at {value}%,85-99,warning@85 critical@x,1\n",
+            "line 2, column severity: 'critical@x': thresholds look like warning@85 critical@95",
+        ),
+        (
+            "software.csv",
+            "name,vendor,category,owner_team,platforms,versions\n"
+            "PostgreSQL,PGDG,Database,Data,server/linux,17.2 16.6\n",
+            "software.csv: line 2, column versions: must be listed oldest first",
+        ),
+        (
+            "software.csv",
+            "name,vendor,category,owner_team,platforms,versions\n"
+            "PostgreSQL,PGDG,Database,Data,mainframe/zos,16.6 17.2\n",
+            "line 2, column platforms: 'mainframe/zos' is not server/<family> or endpoint/<family>",
+        ),
     ],
 )
 def test_a_broken_catalog_names_the_file_line_and_column(tmp_path, name, text, message):
@@ -101,7 +142,7 @@ def test_manage_py_check_reports_a_broken_catalog(tmp_path, settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_team_seeds_from_its_own_catalog(small_catalog, settings, make_plan):
     settings.SEED_CATALOG_DIR = str(small_catalog)
-    run = seed(make_plan(applications=0, assets=400, deployments=0, events=0))
+    run = seed(make_plan(applications=6, assets=400, deployments=300, events=3_000))
     assets = Asset.objects.filter(seed_run=run)
     assert set(assets.values_list("location", flat=True)) == {"Oslo (OSL1)", "Bergen (BER1)"}
     assert set(assets.values_list("manufacturer", "model", "operating_system")) == {
@@ -113,7 +154,24 @@ def test_a_team_seeds_from_its_own_catalog(small_catalog, settings, make_plan):
         assert asset.ip_address.startswith({"osl1": "10.50.", "ber1": "10.51.0."}[site])
         assert asset.serial_number.startswith({"Fjord Systems": "FJ", "Nordbook": "NB"}[asset.manufacturer])
         assert len(asset.serial_number) == {"Fjord Systems": 9, "Nordbook": 8}[asset.manufacturer]
-        assert (asset.assigned_to != "") == (asset.asset_type == "laptop")
+        assert asset.asset_type == "laptop" or asset.assigned_to == ""
+    # Applications, deployments and events speak the catalog's language too.
+    names = set(Application.objects.values_list("name", "vendor", "category", "owner_team"))
+    assert ("Skrivebord", "Nordbook", "Productivity", "Workplace") in names
+    in_house = {row for row in names if row[1] == "In-house"}
+    assert in_house and all(
+        name.split(" ")[0] in {"Skarv", "Lunde"} and (category, team) == ("Operations", "Fleet Systems")
+        for name, _, category, team in in_house
+    )
+    skrivebord = Deployment.objects.filter(application__name="Skrivebord")
+    assert skrivebord.exists() and set(skrivebord.values_list("asset__asset_type", "version").distinct()) <= {
+        ("laptop", "11.2"),
+        ("laptop", "12.0"),
+    }
+    assert not Deployment.objects.exclude(application__name="Skrivebord").exclude(asset__asset_type="server").exists()
+    sources = set(Event.objects.values_list("source", flat=True))
+    assert sources <= {"Fyrlykt", "Fjordctl", "Verksted", "Nordstyr"} and len(sources) >= 3
+    assert Event.objects.filter(message__startswith="fjord-base updated to 3.").exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from seeding.catalogs import active_catalog
-from seeding.generation import rows
-from seeding.generation.own import OwnApplications, OwnAssets, OwnDeployments
+from seeding.generation import events, rows
+from seeding.generation.estate import own_applications, own_assets
+from seeding.generation.own import OwnDeployments
 from seeding.generation.placement import application_quotas, deployment_layout
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import RunSpec
@@ -58,21 +59,26 @@ def test_weighted_draws_follow_the_weights():
     assert shares == pytest.approx([0.70, 0.20, 0.08, 0.02], abs=0.01)
 
 
+def own_parents(s: RunSpec, occupancy=None):
+    """The run's own application and asset tables, its layout and its deployments."""
+    apps, assets = own_applications(s), own_assets(s, events.maintenance_slots(s))
+    layout = deployment_layout(s, apps, assets, occupancy)
+    return apps, assets, layout, OwnDeployments(s, layout, apps, assets)
+
+
 @pytest.mark.parametrize("kind", ["applications", "assets", "deployments", "events"])
 def test_rows_do_not_depend_on_how_the_plan_is_chunked(kind):
     s = spec()
-    apps, assets = OwnApplications(s), OwnAssets(s)
-    layout = deployment_layout(s, apps.size, assets.size, None)
-    deployments = OwnDeployments(s, layout, assets)
+    apps, assets, layout, deployments = own_parents(s)
 
     def generate(start: int, stop: int) -> dict[str, list]:
         if kind == "applications":
             return rows.applications(s, start, stop)
         if kind == "assets":
-            return rows.assets(s, start, stop)
+            return rows.assets(s, start, stop, assets)
         if kind == "deployments":
             return rows.deployments(s, start, stop, layout, apps, assets)
-        return rows.events(s, start, stop, assets, deployments)
+        return events.events(s, start, stop, assets, deployments)
 
     whole = generate(0, 40)
     pieces = [generate(0, 7), generate(7, 30), generate(30, 40)]
@@ -99,21 +105,20 @@ def test_application_quotas_respect_each_applications_own_room():
 
 
 def test_deployments_never_repeat_an_application_asset_pair():
-    s = spec(applications=7, assets=13, deployments=7 * 13)
-    apps, assets = OwnApplications(s), OwnAssets(s)
-    columns = rows.deployments(s, 0, 7 * 13, deployment_layout(s, 7, 13, None), apps, assets)
+    probe = spec(applications=7, assets=60, deployments=1)
+    room = own_parents(probe)[2].room  # every free (application, host) pair
+    s = spec(applications=7, assets=60, deployments=room)
+    apps, assets, layout, _ = own_parents(s)
+    columns = rows.deployments(s, 0, room, layout, apps, assets)
     pairs = list(zip(columns["application"], columns["asset"]))
-    assert len(set(pairs)) == len(pairs) == 91
+    assert len(set(pairs)) == len(pairs) == room > 60
 
 
 class TakenPairs:
     """An Occupancy over a fixed set of (application position, asset position) pairs."""
 
-    def __init__(self, pairs: set[tuple[int, int]], applications: int):
-        self.pairs, self.applications = pairs, applications
-
-    def per_application(self) -> np.ndarray:
-        return np.bincount([app for app, _ in self.pairs], minlength=self.applications)
+    def __init__(self, pairs: set[tuple[int, int]]):
+        self.pairs = pairs
 
     def asset_positions(self, application_positions):
         wanted = set(application_positions.tolist())
@@ -124,28 +129,32 @@ class TakenPairs:
 @pytest.mark.parametrize("taken_share", [0.1, 0.5, 0.9])
 def test_deployments_step_over_pairs_that_are_already_taken(taken_share):
     """Stacked onto existing deployments: every free pair can be filled, no taken pair is reused."""
-    apps_n, assets_n = 9, 31
+    apps_n, assets_n = 9, 80
+    probe = spec(applications=apps_n, assets=assets_n, deployments=1)
+    p_layout = own_parents(probe)[2]
+    hosts = {
+        app: set(p_layout.host_lists[p_layout.list_of[app]].tolist()) for app in range(apps_n)
+    }  # where each application may go
     draws = Stream(3, "taken").ints(np.arange(apps_n * assets_n, dtype=np.int64), 1000)
     taken = {(i // assets_n, i % assets_n) for i, d in enumerate(draws.tolist()) if d < taken_share * 1000}
-    free = apps_n * assets_n - len(taken)
+    # Existing deployments also sit on assets the application would not be placed on now.
+    free = sum(len(hosts[app]) for app in range(apps_n)) - sum(1 for app, asset in taken if asset in hosts[app])
     s = spec(applications=apps_n, assets=assets_n, deployments=free)
-    occupancy = TakenPairs(taken, apps_n)
-    layout = deployment_layout(s, apps_n, assets_n, occupancy)
-    assets = OwnAssets(s)
-    columns = rows.deployments(s, 0, free, layout, OwnApplications(s), assets)
+    apps, assets, layout, _ = own_parents(s, TakenPairs(taken))
+    assert layout.room == free
+    columns = rows.deployments(s, 0, free, layout, apps, assets)
     placed = {(app - 1, asset - 1) for app, asset in zip(columns["application"], columns["asset"])}
     assert len(placed) == free  # no pair twice
     assert not placed & taken  # no pair that already has a deployment
+    assert all(asset in hosts[app] for app, asset in placed)  # only on hosts that can run it
     # Chunked differently, the same placement.
-    halves = [
-        rows.deployments(s, a, b, layout, OwnApplications(s), assets) for a, b in ((0, free // 3), (free // 3, free))
-    ]
+    halves = [rows.deployments(s, a, b, layout, apps, assets) for a, b in ((0, free // 3), (free // 3, free))]
     assert [x for half in halves for x in half["asset"]] == columns["asset"]
 
 
 def test_unique_columns_are_unique_by_construction():
     s = spec(assets=20_000)
-    columns = rows.assets(s, 0, 20_000)
+    columns = rows.assets(s, 0, 20_000, own_parents(s)[1])
     for column in ("hostname", "ip_address", "serial_number"):
         assert len(set(columns[column])) == 20_000, column
 
@@ -153,5 +162,5 @@ def test_unique_columns_are_unique_by_construction():
 def test_timestamps_use_djangos_sqlite_text_format():
     """The same text Django writes for a UTC datetime on SQLite (str() of a naive value)."""
     seconds = [0, 1_790_000_000, 1_790_000_059]
-    text = rows._timestamp_strings(np.array(seconds, dtype=np.int64))
+    text = events.timestamp_strings(np.array(seconds, dtype=np.int64))
     assert text == [str(datetime.fromtimestamp(s, UTC).replace(tzinfo=None)) for s in seconds]

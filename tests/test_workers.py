@@ -22,12 +22,11 @@ from django.test import Client
 
 from inventory.models import Asset, Event
 from seeding import services
-from seeding.generation import rows
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
 from tests.conftest import AS_OF
-from tests.helpers import at_once, counts, real_asset, seed, spec_of
+from tests.helpers import at_once, counts, own_asset_value, real_asset, seed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -200,7 +199,7 @@ def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, wo
     run = queue_run(settings)
     # A row entered by a person holds the IP address that asset ordinal 1,500 will
     # derive from its key: every attempt at assets chunk 1 violates the unique index.
-    taken_ip = rows.assets(spec_of(run), 1_500, 1_501)["ip_address"][0]
+    taken_ip = own_asset_value(run, 1_500, "ip_address")
     real_asset(hostname="printer-3rd-floor", ip_address=taken_ip, serial_number="HP-REAL-1", asset_type="network")
     workers.start()
     run = wait_for(run, finished, workers)

@@ -62,6 +62,7 @@ class Application(SeededModel):
     owner_team = models.CharField(max_length=60)
     tier = models.CharField(max_length=8, choices=Tier.choices)
     lifecycle = models.CharField(max_length=12, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
+    retired_on = models.DateField(null=True, blank=True, help_text="When a retired application was switched off.")
 
     class Meta:
         ordering = ["name", "id"]
@@ -96,6 +97,7 @@ class Asset(SeededModel):
     location = models.CharField(max_length=80)
     lifecycle_status = models.CharField(max_length=12, choices=Lifecycle.choices)
     purchase_date = models.DateField()
+    retired_on = models.DateField(null=True, blank=True, help_text="When a retired asset left service.")
     owner_team = models.CharField(max_length=60)
     assigned_to = models.CharField(max_length=80, blank=True, help_text="Person using an end-user device.")
 

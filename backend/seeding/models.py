@@ -197,9 +197,8 @@ class RunParent(models.Model):
     positions they need, so memory stays bounded however large the tables are,
     and a row a person changes or deletes mid-run cannot change the data.
 
-    ``kind`` is a parent kind, "settled" (assets bought before the event window,
-    by rank; ``ref`` is their position among the assets) or "pairs" (existing
-    deployments as application position ``ref`` and asset position ``asset_ref``).
+    ``kind`` is a parent kind or "pairs" (existing deployments as application
+    position ``ref`` and asset position ``asset_ref``).
     """
 
     run = models.ForeignKey(SeedRun, on_delete=models.CASCADE, related_name="+")
@@ -211,6 +210,18 @@ class RunParent(models.Model):
     day = models.IntegerField(null=True, help_text="Assets: the purchase date as an epoch day.")
     not_before = models.BigIntegerField(
         null=True, help_text="Deployments: the epoch second from which an event may concern them."
+    )
+    label = models.CharField(
+        max_length=120, blank=True, help_text="Applications: the name; assets and deployments: the asset's system."
+    )
+    asset_type = models.CharField(max_length=16, blank=True, help_text="Assets and deployments: the asset's type.")
+    lifecycle = models.CharField(max_length=12, blank=True, help_text="Applications and assets: the lifecycle.")
+    environment = models.CharField(
+        max_length=12, blank=True, help_text="Assets: the environment their deployments already serve, if any."
+    )
+    retired_day = models.IntegerField(
+        null=True,
+        help_text="Applications and assets: the retirement as an epoch day; deployments: the earlier of the two.",
     )
 
     class Meta:

@@ -26,17 +26,38 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime
 
 import numpy as np
 from django.db import connection
 from django.db.models import Count, Max
 
 from inventory.selectors import row_counts
+from seeding.generation.catalog import Catalog
 from seeding.generation.chunks import Parents
-from seeding.generation.own import OwnApplications, OwnAssets, OwnDeployments
-from seeding.generation.parents import ApplicationRows, AssetRows, DeploymentRows
-from seeding.generation.placement import deployment_layout
-from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
+from seeding.generation.estate import (
+    APP_LIFECYCLES,
+    APP_RETIRED,
+    APP_RETIRED_WITHIN_DAYS,
+    ASSET_LIFECYCLES,
+    ENVIRONMENTS,
+    IN_USE,
+    NEVER,
+    ApplicationTable,
+    AssetTable,
+    asset_environments,
+    empty_asset_table,
+    in_house_platforms,
+    own_applications,
+    own_assets,
+    platform_table,
+    software_platforms,
+)
+from seeding.generation.events import maintenance_slots
+from seeding.generation.own import OwnDeployments
+from seeding.generation.parents import DeploymentRows
+from seeding.generation.placement import Layout, deployment_layout
+from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
 from seeding.kinds import MODELS
 from seeding.models import RunParent, SeedRun
 from seeding.plan import SeedPlan, needed_parents
@@ -64,11 +85,26 @@ def record_parent_view(*, run: SeedRun, plan: SeedPlan) -> dict[str, int]:
     placing = plan.deployments > 0  # its deployments go onto these applications and assets
     sql = _Sql(run)
     if "applications" in needed:
-        sql.insert_positions("applications", every=1, version="src.version")
+        sql.insert_positions(
+            "applications",
+            every=1,
+            version="src.version",
+            label="src.name",
+            lifecycle="src.lifecycle",
+            retired_day=sql.epoch_day("src.retired_on"),
+        )
     if "assets" in needed:
         every = 1 if placing else _stride(MODELS["assets"], limit)
-        sql.insert_positions("assets", every=every, day=sql.epoch_day("src.purchase_date"))
-        sql.insert_settled(window_start=int(run.as_of.timestamp()) - EVENT_WINDOW_DAYS * SECONDS_PER_DAY)
+        sql.insert_positions(
+            "assets",
+            every=every,
+            day=sql.epoch_day("src.purchase_date"),
+            label="src.operating_system",
+            asset_type="src.asset_type",
+            lifecycle="src.lifecycle_status",
+            retired_day=sql.epoch_day("src.retired_on"),
+            environment=sql.served_environment("src.id"),
+        )
     if "deployments" in needed:
         sql.insert_deployments(every=_stride(MODELS["deployments"], limit))
     if {"applications", "assets"} <= needed:
@@ -89,6 +125,36 @@ def forget_parent_views(runs) -> None:
     RunParent.objects.filter(run__in=runs).delete()
 
 
+def deployment_room(*, run: SeedRun, catalog: Catalog) -> int:
+    """How many deployments ``run`` could place: the free (application, host) pairs among its parents.
+
+    Called while the run is created, before its keys are reserved: placement
+    does not depend on keys, so a spec with zero key bases answers.
+    """
+    counts = {kind: run.planned(kind) for kind in MODELS}
+    return _room(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog)
+
+
+def planned_deployment_room(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> int | None:
+    """The same for a plan that brings its own applications and assets (no run, no view needed);
+    None when it would place deployments among existing ones (only a run's view can tell)."""
+    if needed_parents(plan) & {"applications", "assets"}:
+        return None
+    return _room(0, plan.seed, as_of, {kind: plan.count(kind) for kind in MODELS}, {}, catalog)
+
+
+def _room(run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog) -> int:
+    spec = RunSpec(
+        run_id=run_id,
+        seed=seed,
+        as_of=int(as_of.timestamp()),
+        counts=tuple(counts.items()),
+        id_bases=tuple((kind, 0) for kind in MODELS),
+        catalog=catalog,
+    )
+    return _parents(spec, tuple(sorted(parent_counts.items()))).layout.room
+
+
 def parents_of(run: SeedRun, spec: RunSpec) -> Parents:
     """What the chunks of ``run`` (whose generation spec is ``spec``) may point at, the same in every process."""
     return _parents(spec, tuple(sorted(run.parent_counts.items())))
@@ -97,67 +163,144 @@ def parents_of(run: SeedRun, spec: RunSpec) -> Parents:
 @functools.lru_cache(maxsize=4)
 def _parents(spec: RunSpec, parent_counts: tuple[tuple[str, int], ...]) -> Parents:
     counts = dict(parent_counts)
-    applications = OwnApplications(spec) if spec.count("applications") else _RecordedApplications(spec.run_id, counts)
-    assets = OwnAssets(spec) if spec.count("assets") else _RecordedAssets(spec.run_id, counts)
+    applications = own_applications(spec) if spec.count("applications") else None
+    if applications is None and counts.get("applications"):
+        applications = _recorded_applications(spec, counts["applications"])
+    if spec.count("assets"):
+        assets = own_assets(spec, maintenance_slots(spec))
+    elif counts.get("assets"):
+        assets = _recorded_assets(spec, counts["assets"])
+    else:
+        assets = empty_asset_table()
     layout = deployments = None
     if spec.count("deployments"):
-        occupancy = _RecordedPairs(spec.run_id, applications.size) if counts.get("pairs") else None
-        layout = deployment_layout(spec, applications.size, assets.size, occupancy)
-        deployments = OwnDeployments(spec, layout, assets)
+        layout = deployment_layout_of(spec, applications, assets, counts)
+        deployments = OwnDeployments(spec, layout, applications, assets)
     elif not spec.count("assets") and counts.get("deployments"):
-        deployments = _RecordedDeployments(spec.run_id, counts)
+        deployments = _RecordedDeployments(spec, counts)
     return Parents(applications=applications, assets=assets, deployments=deployments, layout=layout)
+
+
+def deployment_layout_of(
+    spec: RunSpec, applications: ApplicationTable, assets: AssetTable, counts: dict[str, int]
+) -> Layout:
+    """Where the run's deployments go, stepping over the pairs existing deployments take."""
+    occupancy = _RecordedPairs(spec.run_id) if counts.get("pairs") else None
+    return deployment_layout(spec, applications, assets, occupancy)
 
 
 # --- reading the view back ------------------------------------------------------------
 
 
-class _RecordedApplications:
-    def __init__(self, run_id: int, counts: dict[str, int]):
-        self.run_id, self.size = run_id, counts.get("applications", 0)
+def _recorded_applications(spec: RunSpec, size: int) -> ApplicationTable:
+    """The recorded applications as a table: software the catalog knows runs where the catalog says;
+    anything else is taken for an in-house service that may run on any server."""
+    catalog = spec.catalog
+    columns = _fetch(spec.run_id, "applications", None, ("ref", "version", "label", "lifecycle", "retired_day"), size)
+    software_index = {item.name: number for number, item in enumerate(catalog.software)}
+    software = np.array([software_index.get(name, -1) for name in columns["label"].tolist()], dtype=np.int64)
+    servers = in_house_platforms(catalog)
+    runs_on = software_platforms(catalog)
+    platforms = tuple(runs_on[sw] if sw >= 0 else servers for sw in software.tolist())
+    lifecycle = np.array([_index(APP_LIFECYCLES, value, 1) for value in columns["lifecycle"].tolist()], dtype=np.int8)
+    retired_day = columns["retired_day"]
+    # Retired without a date (entered by a person): as if retired before the event window.
+    retired_day = np.where(
+        (lifecycle == APP_RETIRED) & (retired_day >= NEVER), spec.as_of_day - APP_RETIRED_WITHIN_DAYS, retired_day
+    )
+    return ApplicationTable(
+        ids=columns["ref"],
+        platforms=platforms,
+        lifecycle=lifecycle,
+        retired_day=retired_day,
+        versions=columns["version"],
+        software=software,
+    )
 
-    def take(self, positions: np.ndarray) -> ApplicationRows:
-        columns = _fetch(self.run_id, "applications", positions, ("ref", "version"))
-        return ApplicationRows(ids=columns["ref"], versions=columns["version"])
+
+def _recorded_assets(spec: RunSpec, size: int) -> AssetTable:
+    """The recorded assets as a table; a host keeps the environment its existing deployments serve."""
+    catalog = spec.catalog
+    columns = _fetch(
+        spec.run_id,
+        "assets",
+        None,
+        ("ref", "day", "asset_type", "label", "lifecycle", "retired_day", "environment"),
+        size,
+    )
+    type_index = {t.value: number for number, t in enumerate(catalog.asset_types)}
+    type_idx = np.array([type_index.get(value, -1) for value in columns["asset_type"].tolist()], dtype=np.int16)
+    family = np.array([_family(catalog, name) for name in columns["label"].tolist()], dtype=np.int16)
+    platform = platform_table(catalog)[type_idx, family]
+    drawn = asset_environments(spec.seed, columns["ref"], platform, catalog)
+    served = np.array([_index(ENVIRONMENTS, value, -1) for value in columns["environment"].tolist()], dtype=np.int8)
+    lifecycle = np.array(
+        [_index(ASSET_LIFECYCLES, value, IN_USE) for value in columns["lifecycle"].tolist()], dtype=np.int8
+    )
+    return AssetTable(
+        ids=columns["ref"],
+        type_idx=type_idx,
+        family=family,
+        platform=platform,
+        lifecycle=lifecycle,
+        environment=np.where(served >= 0, served, drawn).astype(np.int8),
+        purchase_day=columns["day"],
+        retired_day=columns["retired_day"],
+    )
 
 
-class _RecordedAssets:
-    def __init__(self, run_id: int, counts: dict[str, int]):
-        self.run_id, self.size = run_id, counts.get("assets", 0)
-        self._settled = counts.get("settled", 0)
+def _family(catalog: Catalog, system: str) -> int:
+    """The catalog family of an operating system, by name; a guess from its first word for one it lacks."""
+    family = catalog.families.get(system)
+    if family is None:
+        first = system.lower().split(" ")[0] if system else ""
+        family = {
+            "windows": "windows",
+            "macos": "macos",
+            "ubuntu": "linux",
+            "debian": "linux",
+            "red": "linux",
+            "rocky": "linux",
+            "almalinux": "linux",
+            "centos": "linux",
+            "suse": "linux",
+            "linux": "linux",
+        }.get(first)
+    return catalog.family_names.index(family) if family in catalog.family_names else -1
 
-    def take(self, positions: np.ndarray) -> AssetRows:
-        columns = _fetch(self.run_id, "assets", positions, ("ref", "day"))
-        return AssetRows(ids=columns["ref"], purchase_days=columns["day"])
 
-    def settled_count(self) -> int:
-        return self._settled
-
-    def settled(self, ranks: np.ndarray) -> np.ndarray:
-        return _fetch(self.run_id, "settled", ranks, ("ref",))["ref"]
+def _index(values: tuple[str, ...], value: str, default: int) -> int:
+    return values.index(value) if value in values else default
 
 
 class _RecordedDeployments:
-    def __init__(self, run_id: int, counts: dict[str, int]):
-        self.run_id, self.size = run_id, counts.get("deployments", 0)
+    def __init__(self, spec: RunSpec, counts: dict[str, int]):
+        self.spec, self.size = spec, counts.get("deployments", 0)
 
     def take(self, positions: np.ndarray) -> DeploymentRows:
-        columns = _fetch(self.run_id, "deployments", positions, ("ref", "asset_ref", "not_before"))
-        return DeploymentRows(ids=columns["ref"], asset_ids=columns["asset_ref"], not_before=columns["not_before"])
+        catalog = self.spec.catalog
+        columns = _fetch(
+            self.spec.run_id,
+            "deployments",
+            positions,
+            ("ref", "asset_ref", "not_before", "asset_type", "label", "retired_day"),
+        )
+        type_index = {t.value: number for number, t in enumerate(catalog.asset_types)}
+        return DeploymentRows(
+            ids=columns["ref"],
+            asset_ids=columns["asset_ref"],
+            asset_types=np.array([type_index.get(v, -1) for v in columns["asset_type"].tolist()], dtype=np.int64),
+            families=np.array([_family(catalog, name) for name in columns["label"].tolist()], dtype=np.int64),
+            not_before=columns["not_before"],
+            until=columns["retired_day"] * SECONDS_PER_DAY + SECONDS_PER_DAY - 1,
+        )
 
 
 class _RecordedPairs:
     """Existing deployments among the recorded applications and assets, by position."""
 
-    def __init__(self, run_id: int, applications: int):
-        self.run_id, self.applications = run_id, applications
-
-    def per_application(self) -> np.ndarray:
-        taken = np.zeros(self.applications, dtype=np.int64)
-        rows = RunParent.objects.filter(run_id=self.run_id, kind="pairs").values_list("ref").annotate(n=Count("pk"))
-        for application, count in rows:
-            taken[application] = count
-        return taken
+    def __init__(self, run_id: int):
+        self.run_id = run_id
 
     def asset_positions(self, application_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with connection.cursor() as cursor:
@@ -172,25 +315,38 @@ class _RecordedPairs:
         return pairs[:, 0], pairs[:, 1]
 
 
-def _fetch(run_id: int, kind: str, positions: np.ndarray, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The recorded ``columns`` at ``positions`` (repeats allowed), in the order asked."""
-    unique = np.unique(positions)
+def _fetch(
+    run_id: int, kind: str, positions: np.ndarray | None, columns: tuple[str, ...], size: int = 0
+) -> dict[str, np.ndarray]:
+    """The recorded ``columns`` at ``positions`` (repeats allowed), in the order asked; all ``size`` of them
+    in position order when ``positions`` is None."""
+    unique = np.unique(positions) if positions is not None else np.arange(size, dtype=np.int64)
+    where_positions, params = (
+        (f"AND position IN {_any()}", [_array_param(unique)]) if positions is not None else ("", [])
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT position, {', '.join(columns)} FROM {_table()} "
-            f"WHERE run_id = %s AND kind = %s AND position IN {_any()} ORDER BY position",
-            [run_id, kind, _array_param(unique)],
+            f"WHERE run_id = %s AND kind = %s {where_positions} ORDER BY position",
+            [run_id, kind, *params],
         )
         rows = cursor.fetchall()
+    positions = unique if positions is None else positions
     if len(rows) != len(unique):
         raise RuntimeError(f"run #{run_id}'s recorded view of {kind} lacks positions it should hold")
     where = np.searchsorted(unique, positions)
     result = {}
     for number, column in enumerate(columns, start=1):
         values = [row[number] for row in rows]
-        array = np.array(values, dtype=object if column == "version" else np.int64)
+        if column in _TEXT_COLUMNS:
+            array = np.array(values, dtype=object)
+        else:  # a missing retirement day: never retired
+            array = np.array([int(NEVER) if value is None else value for value in values], dtype=np.int64)
         result[column] = array[where]
     return result
+
+
+_TEXT_COLUMNS = frozenset({"version", "label", "asset_type", "lifecycle", "environment"})
 
 
 def _table() -> str:
@@ -245,26 +401,27 @@ class _Sql:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 
-    def insert_positions(
-        self, kind: str, *, every: int, version: str = "''", day: str = "CAST(NULL AS INTEGER)"
-    ) -> None:
-        """Every ``every``-th row of ``kind`` (aliased ``src``), positioned in key order."""
+    def least(self, a: str, b: str) -> str:
+        return f"MIN({a}, {b})" if connection.vendor == "sqlite" else f"LEAST({a}, {b})"
+
+    def served_environment(self, asset_id: str) -> str:
+        """The environment an existing host's deployments serve (the first, if they disagree)."""
+        deployments = self.quote(MODELS["deployments"]._meta.db_table)
+        return f"COALESCE((SELECT MIN(d.environment) FROM {deployments} d WHERE d.asset_id = {asset_id}), '')"
+
+    def insert_positions(self, kind: str, *, every: int, **columns: str) -> None:
+        """Every ``every``-th row of ``kind`` (aliased ``src``), positioned in key order, with ``columns``
+        (view column -> SQL expression over ``src``)."""
+        defaults = {"version": "''", "label": "''", "asset_type": "''", "lifecycle": "''", "environment": "''"}
+        selected = {**defaults, "day": "CAST(NULL AS INTEGER)", "retired_day": "CAST(NULL AS INTEGER)", **columns}
+        names = ", ".join(selected)
+        expressions = ", ".join(f"{expression} AS {name}" for name, expression in selected.items())
         self.execute(
-            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, day) "
-            f"SELECT %s, %s, rn / %s, id, version, day FROM ("
-            f"SELECT src.id, {version} AS version, {day} AS day, ROW_NUMBER() OVER (ORDER BY src.id) - 1 AS rn "
+            f"INSERT INTO {self.view} (run_id, kind, position, ref, {names}) "
+            f"SELECT %s, %s, rn / %s, id, {names} FROM ("
+            f"SELECT src.id, {expressions}, ROW_NUMBER() OVER (ORDER BY src.id) - 1 AS rn "
             f"FROM {self.quote(MODELS[kind]._meta.db_table)} src) numbered WHERE rn %% %s = 0",
             [self.run.pk, kind, every, every],
-        )
-
-    def insert_settled(self, *, window_start: int) -> None:
-        """The recorded assets bought by the time the event window opens, ranked by position."""
-        self.execute(
-            f"INSERT INTO {self.view} (run_id, kind, position, ref, version) "
-            f"SELECT run_id, 'settled', ROW_NUMBER() OVER (ORDER BY position) - 1, position, '' "
-            f"FROM {self.view} WHERE run_id = %s AND kind = 'assets' "
-            f"AND CAST(day AS BIGINT) * {SECONDS_PER_DAY} <= %s",
-            [self.run.pk, window_start],
         )
 
     def insert_deployments(self, *, every: int) -> None:
@@ -273,11 +430,21 @@ class _Sql:
         not_before = self.greatest(
             self.epoch_second("d.deployed_at"), f"{self.epoch_day('a.purchase_date')} * {SECONDS_PER_DAY}"
         )
+        applications = self.quote(MODELS["applications"]._meta.db_table)
+        never = 1 << 30
+        retired = self.least(
+            f"COALESCE({self.epoch_day('a.retired_on')}, {never})",
+            f"COALESCE({self.epoch_day('p.retired_on')}, {never})",
+        )
         self.execute(
-            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, not_before) "
-            f"SELECT %s, 'deployments', rn / %s, id, '', asset_id, not_before FROM ("
-            f"SELECT d.id, d.asset_id, {not_before} AS not_before, ROW_NUMBER() OVER (ORDER BY d.id) - 1 AS rn "
-            f"FROM {deployments} d JOIN {assets} a ON a.id = d.asset_id) numbered WHERE rn %% %s = 0",
+            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, not_before, label, "
+            f"asset_type, lifecycle, environment, retired_day) "
+            f"SELECT %s, 'deployments', rn / %s, id, '', asset_id, not_before, label, asset_type, '', '', "
+            f"NULLIF(retired_day, {never}) FROM ("
+            f"SELECT d.id, d.asset_id, {not_before} AS not_before, a.operating_system AS label, a.asset_type, "
+            f"{retired} AS retired_day, ROW_NUMBER() OVER (ORDER BY d.id) - 1 AS rn "
+            f"FROM {deployments} d JOIN {assets} a ON a.id = d.asset_id "
+            f"JOIN {applications} p ON p.id = d.application_id) numbered WHERE rn %% %s = 0",
             [self.run.pk, every, every],
         )
 
@@ -285,8 +452,9 @@ class _Sql:
         """Existing deployments as (application position, asset position), both recorded whole."""
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
         self.execute(
-            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref) "
-            f"SELECT %s, 'pairs', ROW_NUMBER() OVER (ORDER BY d.id) - 1, ap.position, '', sp.position "
+            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, label, asset_type, "
+            f"lifecycle, environment) "
+            f"SELECT %s, 'pairs', ROW_NUMBER() OVER (ORDER BY d.id) - 1, ap.position, '', sp.position, '', '', '', '' "
             f"FROM {deployments} d "
             f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
             f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id",

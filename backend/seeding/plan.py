@@ -190,6 +190,23 @@ def validate_parents(plan: SeedPlan, *, existing: Mapping[str, int], taken_pairs
         raise PlanError(errors)
 
 
+def refuse_unplaceable_deployments(plan: SeedPlan, *, room: int) -> None:
+    """Raise PlanError when the plan asks for more deployments than there are hosts able to run them.
+
+    ``room``: the free (application, host) pairs, where a host is an asset in
+    service on a platform the application runs on (and outside production for
+    a planned application).
+    """
+    if plan.deployments > room:
+        raise PlanError(
+            {
+                "deployments": f"at most {room:,}: each application is deployed at most once per host that can "
+                "run it (an asset in use or in maintenance on its platform: server software on servers and "
+                "virtual machines, end-user software on laptops and desktops); add assets or applications"
+            }
+        )
+
+
 def refuse_as_of_before_assets(*, as_of: datetime, newest_purchase_day: int | date | None) -> None:
     """Raise PlanError when the base time precedes the newest existing asset the plan's children point at.
 

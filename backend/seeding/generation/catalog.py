@@ -16,13 +16,33 @@ import dataclasses
 import functools
 import hashlib
 import ipaddress
+import re
+import string
 import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
 from seeding.generation.rng import WeightTable
 
-FILES = ("sites.csv", "asset_types.csv", "manufacturers.csv", "hardware.csv", "operating_systems.csv")
+FILES = (
+    "sites.csv",
+    "asset_types.csv",
+    "manufacturers.csv",
+    "hardware.csv",
+    "operating_systems.csv",
+    "software.csv",
+    "business_domains.csv",
+    "codenames.csv",
+    "packages.csv",
+    "events.csv",
+)
+#: What an asset type can host: server software, end-user software, or nothing (it runs firmware).
+HOSTS = ("server", "endpoint", "none")
+EVENT_KINDS = ("alert", "change", "incident", "maintenance")
+EVENT_SCOPES = ("host", "application")
+SEVERITIES = ("info", "warning", "error", "critical")
+#: Placeholders an event message may use (see docs/catalogs.md).
+EVENT_PLACEHOLDERS = frozenset({"value", "ticket", "package", "version"})
 #: Serial numbers: these characters only (no I or O, easy to read aloud).
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -52,6 +72,7 @@ class AssetType:
     weight: int
     lifespan_years: int
     end_user: bool  # assigned to a person
+    hosts: str  # one of HOSTS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +92,70 @@ class Model:
     systems: tuple[tuple[str, int], ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class Software:
+    """A third-party product: deployed like an application, with its real version line."""
+
+    name: str
+    vendor: str
+    category: str
+    owner_team: str
+    platforms: tuple[str, ...]  # "server/linux", "endpoint/macos", ...
+    versions: tuple[str, ...]  # oldest first; the last is the current release
+
+
+@dataclasses.dataclass(frozen=True)
+class BusinessDomain:
+    """Where in-house applications come from: "Payments" gives "Orion Payments Gateway", Finance, team Payments."""
+
+    domain: str
+    category: str
+    owner_team: str
+    services: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Package:
+    name: str
+    family: str
+    versions: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class EventTemplate:
+    kind: str
+    asset_types: frozenset[str] | None  # None: any
+    families: frozenset[str] | None  # None: any
+    scope: str  # "host" or "application" (the event concerns a deployment)
+    source: str
+    message: str
+    values: tuple[int, int] | None  # the range {value} is drawn from
+    #: A fixed severity, or (severity, threshold) pairs: the most severe threshold the value reaches.
+    severity: str | tuple[tuple[str, int], ...]
+    weight: int
+
+    @property
+    def rising(self) -> bool | None:
+        """True when a higher value is worse (disk %), False when lower is (days left); None: fixed severity."""
+        if isinstance(self.severity, str):
+            return None
+        return self.severity[0][1] <= self.severity[-1][1]
+
+    def severity_of(self, value: int | None) -> str:
+        if isinstance(self.severity, str):
+            return self.severity
+        level = "info"
+        for name, threshold in self.severity:
+            if (value >= threshold) if self.rising else (value <= threshold):
+                level = name
+        return level
+
+    def fits(self, asset_type: str, family: str) -> bool:
+        return (self.asset_types is None or asset_type in self.asset_types) and (
+            self.families is None or family in self.families
+        )
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Catalog:
     digest: str  # SHA-256 over the files' contents
@@ -78,6 +163,12 @@ class Catalog:
     asset_types: tuple[AssetType, ...]
     manufacturers: dict[str, Manufacturer]
     models: tuple[Model, ...]  # grouped by asset type, in file order
+    families: dict[str, str]  # operating system name -> family ("linux", "windows", "firmware", ...)
+    software: tuple[Software, ...]
+    domains: tuple[BusinessDomain, ...]
+    codenames: tuple[str, ...]
+    packages: tuple[Package, ...]
+    events: tuple[EventTemplate, ...]
 
     def __hash__(self) -> int:
         return hash(self.digest)
@@ -108,6 +199,23 @@ class Catalog:
     @functools.cached_property
     def system_weights(self) -> tuple[WeightTable, ...]:
         return tuple(WeightTable([weight for _, weight in model.systems]) for model in self.models)
+
+    @functools.cached_property
+    def family_names(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.families.values())))
+
+    @functools.cached_property
+    def platforms(self) -> tuple[str, ...]:
+        """Every "hosts/family" an asset can be ("server/linux", "endpoint/macos"), for host-capable types."""
+        found = {f"{t.hosts}/{family}" for t in self.asset_types if t.hosts != "none" for family in self.family_names}
+        found.update(platform for software in self.software for platform in software.platforms)
+        return tuple(sorted(found))
+
+    def platform_of(self, type_index: int, family_index: int) -> int:
+        """Index into ``platforms`` of an asset of this type and OS family; -1 when it hosts no applications."""
+        if type_index < 0 or family_index < 0 or self.asset_types[type_index].hosts == "none":
+            return -1
+        return self.platforms.index(f"{self.asset_types[type_index].hosts}/{self.family_names[family_index]}")
 
 
 def load_catalog(directory: str | Path) -> Catalog:
@@ -154,6 +262,8 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
     for row in reader.rows(files, "asset_types.csv", columns):
         if row.text("end_user") not in ("yes", "no"):
             row.fail("end_user", "must be yes or no")
+        if row.text("hosts") not in HOSTS:
+            row.fail("hosts", f"must be one of {', '.join(HOSTS)} (what applications it can run)")
         asset_types.append(
             AssetType(
                 row.text("asset_type"),
@@ -161,6 +271,7 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
                 row.weight(),
                 row.integer("lifespan_years", minimum=1),
                 row.text("end_user") == "yes",
+                row.text("hosts"),
             )
         )
     reader.unique("asset_types.csv", [t.value for t in asset_types], "asset_type")
@@ -190,10 +301,15 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
             row.fail("manufacturer", "not in manufacturers.csv")
         hardware.append((row.text("asset_type"), row.text("manufacturer"), row.text("model"), row.weight()))
 
-    systems = []
+    systems, families = [], {}
     for row in reader.rows(
-        files, "operating_systems.csv", ("asset_type", "manufacturer", "model_prefix", "name", "weight")
+        files, "operating_systems.csv", ("asset_type", "manufacturer", "model_prefix", "name", "weight", "family")
     ):
+        family = row.text("family")
+        if not family.isascii() or not family.isidentifier() or family != family.lower():
+            row.fail("family", "must be a lower-case word such as linux, windows, macos or firmware")
+        if families.setdefault(row.text("name"), family) != family:
+            row.fail("family", f"{row.text('name')} has the family {families[row.text('name')]} on an earlier line")
         if row.text("asset_type") not in type_names:
             row.fail("asset_type", "not in asset_types.csv")
         maker = row.text("manufacturer", required=False)
@@ -215,7 +331,153 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
                     f"for {kind} with this manufacturer, or one with the manufacturer left empty"
                 )
             models.append(Model(kind, maker, name, weight, tuple(runs)))
-    return Catalog(digest, tuple(sites), tuple(asset_types), manufacturers, tuple(models))
+    family_names = set(families.values())
+    server_platforms = {f"server/{family}" for family in family_names}
+    endpoint_platforms = {f"endpoint/{family}" for family in family_names}
+
+    software = []
+    for row in reader.rows(
+        files, "software.csv", ("name", "vendor", "category", "owner_team", "platforms", "versions")
+    ):
+        platforms = tuple(row.text("platforms").split())
+        for platform in platforms:
+            if platform not in server_platforms | endpoint_platforms:
+                row.fail("platforms", f"{platform!r} is not server/<family> or endpoint/<family> of a known family")
+        software.append(
+            Software(
+                row.text("name"),
+                row.text("vendor"),
+                row.text("category"),
+                row.text("owner_team"),
+                platforms,
+                _versions(row),
+            )
+        )
+    reader.unique("software.csv", [item.name for item in software], "name")
+
+    domains = []
+    for row in reader.rows(files, "business_domains.csv", ("domain", "category", "owner_team", "services")):
+        services = tuple(part.strip() for part in row.text("services").split("|") if part.strip())
+        if not services:
+            row.fail("services", "must name at least one service, separated by |")
+        domains.append(BusinessDomain(row.text("domain"), row.text("category"), row.text("owner_team"), services))
+    codenames = tuple(row.text("codename") for row in reader.rows(files, "codenames.csv", ("codename",)))
+    reader.unique("codenames.csv", list(codenames), "codename")
+
+    packages = []
+    for row in reader.rows(files, "packages.csv", ("package", "family", "versions")):
+        if row.text("family") not in family_names:
+            row.fail("family", f"not a family of operating_systems.csv ({', '.join(sorted(family_names))})")
+        packages.append(
+            Package(row.text("package"), row.text("family"), tuple(row.text("versions", required=False).split()))
+        )
+
+    events = [
+        _event_template(row, type_names, family_names)
+        for row in reader.rows(
+            files,
+            "events.csv",
+            ("kind", "asset_types", "families", "scope", "source", "message", "values", "severity", "weight"),
+        )
+    ]
+    for event in events:
+        if "{package}" in event.message and not any(
+            event.families is None or package.family in event.families for package in packages
+        ):
+            raise CatalogError(f"{directory}/events.csv: {event.message!r} needs a package of its families")
+    for asset_type in asset_types:
+        for family in sorted(family_names):
+            if any(
+                model.asset_type == asset_type.value and families[name] == family
+                for model in models
+                for name, _ in model.systems
+            ) and not any(
+                e.scope == "host" and e.kind == "maintenance" and e.fits(asset_type.value, family) for e in events
+            ):
+                raise CatalogError(
+                    f"{directory}/events.csv: no host maintenance event fits a {asset_type.value} running {family};"
+                    " add one (each asset in maintenance gets one)"
+                )
+    return Catalog(
+        digest,
+        tuple(sites),
+        tuple(asset_types),
+        manufacturers,
+        tuple(models),
+        families,
+        tuple(software),
+        tuple(domains),
+        codenames,
+        tuple(packages),
+        tuple(events),
+    )
+
+
+def _versions(row: _Row) -> tuple[str, ...]:
+    versions = tuple(row.text("versions").split())
+    keys = [_version_key(version) for version in versions]
+    if any(key is None for key in keys):
+        row.fail("versions", "each version must start with a digit, e.g. 16.4 or 1.26.2")
+    if keys != sorted(keys):
+        row.fail("versions", "must be listed oldest first (the last one is the current release)")
+    return versions
+
+
+def _version_key(version: str) -> tuple[int, ...] | None:
+    """(16, 4) for "16.4": versions compare as numbers, part by part."""
+    parts = re.findall(r"\d+", version)
+    return tuple(int(part) for part in parts) if parts and version[0].isdigit() else None
+
+
+def _event_template(row: _Row, type_names: set[str], family_names: set[str]) -> EventTemplate:
+    kind, scope = row.text("kind"), row.text("scope")
+    if kind not in EVENT_KINDS:
+        row.fail("kind", f"must be one of {', '.join(EVENT_KINDS)}")
+    if scope not in EVENT_SCOPES:
+        row.fail("scope", "must be host (about the asset) or application (about a deployment on it)")
+    types = None if row.text("asset_types") == "*" else frozenset(row.text("asset_types").split())
+    if types and not types <= type_names:
+        row.fail("asset_types", f"unknown asset type(s) {', '.join(sorted(types - type_names))}")
+    families = None if row.text("families") == "*" else frozenset(row.text("families").split())
+    if families and not families <= family_names:
+        row.fail("families", f"unknown famil(ies) {', '.join(sorted(families - family_names))}")
+    message = row.text("message")
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(message) if name is not None}
+    except ValueError as exc:
+        row.fail("message", f"not a valid template ({exc})")
+    if fields - EVENT_PLACEHOLDERS:
+        row.fail("message", f"unknown placeholder(s) {', '.join(sorted(fields - EVENT_PLACEHOLDERS))}")
+    values = None
+    if row.text("values", required=False):
+        low, _, high = row.text("values").partition("-")
+        if not (low.isdigit() and high.isdigit() and int(low) <= int(high)):
+            row.fail("values", "must be a range such as 85-99")
+        values = (int(low), int(high))
+    if ("{value}" in message) != (values is not None):
+        row.fail("values", "give a range exactly when the message uses {value}")
+    severity: str | tuple[tuple[str, int], ...] = row.text("severity")
+    if "@" in severity:
+        pairs = []
+        for part in severity.split():
+            name, _, threshold = part.partition("@")
+            if name not in SEVERITIES or not threshold.isdigit():
+                row.fail("severity", f"{part!r}: thresholds look like warning@85 critical@95")
+            pairs.append((name, int(threshold)))
+        thresholds = [threshold for _, threshold in pairs]
+        if values is None or thresholds not in (sorted(thresholds), sorted(thresholds, reverse=True)):
+            row.fail("severity", "thresholds need a {value} and must rise (or fall) with the severity")
+        severity = tuple(pairs)
+    elif severity not in SEVERITIES:
+        row.fail("severity", f"must be one of {', '.join(SEVERITIES)}, or thresholds such as warning@85 critical@95")
+    template = EventTemplate(kind, types, families, scope, row.text("source"), message, values, severity, row.weight())
+    if kind == "incident" and "info" in {template.severity_of(v) for v in _range(values)}:
+        row.fail("severity", "an incident is never info")
+    return template
+
+
+def _range(values: tuple[int, int] | None) -> list[int | None]:
+    return [None] if values is None else list(range(values[0], values[1] + 1))
 
 
 def _systems_for(systems: list[tuple], kind: str, maker: str, model: str) -> list[tuple[str, int]]:

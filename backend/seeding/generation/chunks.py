@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from seeding.generation import rows
-from seeding.generation.parents import Applications, Assets, Deployments
+from seeding.generation import events, rows
+from seeding.generation.estate import ApplicationTable, AssetTable
+from seeding.generation.parents import Deployments
 from seeding.generation.placement import Layout
 from seeding.generation.spec import RunSpec
 from seeding.plan import Chunk
@@ -15,11 +16,13 @@ from seeding.plan import Chunk
 class Parents:
     """Everything a run's chunks may point at; kinds the run does not need are None.
 
-    ``layout`` is where the run's own deployments go (None when it writes none).
+    ``assets`` is the run's own asset table when it writes assets (their
+    lifecycles are decided there). ``layout`` is where the run's own
+    deployments go (None when it writes none).
     """
 
-    applications: Applications | None
-    assets: Assets | None
+    applications: ApplicationTable | None
+    assets: AssetTable | None
     deployments: Deployments | None
     layout: Layout | None
 
@@ -28,9 +31,9 @@ def generate_chunk(spec: RunSpec, chunk: Chunk, parents: Parents) -> rows.Column
     if chunk.kind == "applications":
         return rows.applications(spec, chunk.start, chunk.stop)
     if chunk.kind == "assets":
-        return rows.assets(spec, chunk.start, chunk.stop)
+        return rows.assets(spec, chunk.start, chunk.stop, parents.assets)
     if chunk.kind == "deployments":
         return rows.deployments(spec, chunk.start, chunk.stop, parents.layout, parents.applications, parents.assets)
     if chunk.kind == "events":
-        return rows.events(spec, chunk.start, chunk.stop, parents.assets, parents.deployments)
+        return events.events(spec, chunk.start, chunk.stop, parents.assets, parents.deployments)
     raise ValueError(f"unknown kind {chunk.kind!r}")

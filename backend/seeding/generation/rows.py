@@ -3,64 +3,50 @@
 Every column is computed with numpy from the rows' ordinals (see ``rng``), so a
 chunk's content is a pure function of the run spec and the ordinal range. The
 functions return plain Python lists in model-field order, ready for a bulk writer.
+Events have their own module (``events``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
+import ipaddress
+import re
 
 import numpy as np
 
-from seeding.generation.attributes import application_versions, asset_purchase_days, older_version
 from seeding.generation.catalog import SERIAL_ALPHABET, Catalog
-from seeding.generation.material import (
-    APP_CATEGORIES,
-    APP_CODENAMES,
-    APP_DOMAINS,
-    APP_SUFFIXES,
-    POOL_SIZE,
-    TEAMS,
-    material_for,
+from seeding.generation.estate import (
+    APP_LIFECYCLES,
+    APP_RETIRED,
+    ASSET_LIFECYCLES,
+    ENVIRONMENTS,
+    NEVER,
+    PLANNED,
+    RETIRED,
+    ApplicationTable,
+    AssetTable,
+    application_attributes,
+    application_identities,
+    asset_hardware,
 )
-from seeding.generation.parents import Applications, Assets, Deployments
-from seeding.generation.placement import STRIDES, Layout, deployment_placement
+from seeding.generation.events import timestamp_strings
+from seeding.generation.material import TEAMS, material_for
+from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.rng import Stream, WeightTable
-from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
+from seeding.generation.spec import RunSpec
 
 #: Field name -> values, in the order the model declares them.
 Columns = dict[str, list]
 
-
 APP_TIERS = WeightTable([10, 30, 60])
 APP_TIER_VALUES = np.array(["tier_1", "tier_2", "tier_3"], dtype=object)
-APP_LIFECYCLE = WeightTable([4, 82, 11, 3])
-APP_LIFECYCLE_VALUES = np.array(["planned", "active", "deprecated", "retired"], dtype=object)
-ASSET_LIFECYCLE = WeightTable([3, 6, 80, 4, 7])
-ASSET_LIFECYCLE_VALUES = np.array(["ordered", "in_stock", "in_use", "maintenance", "retired"], dtype=object)
-ENVIRONMENTS = WeightTable([45, 20, 20, 15])
-ENVIRONMENT_VALUES = np.array(["production", "staging", "test", "development"], dtype=object)
-DEPLOYMENT_STATUS = WeightTable([86, 4, 5, 3, 2])
+DEPLOYMENT_STATUS = WeightTable([88, 4, 3, 2, 3])
 DEPLOYMENT_STATUS_VALUES = np.array(["running", "degraded", "stopped", "failed", "deploying"], dtype=object)
-EVENT_KINDS = WeightTable([52, 30, 4, 14])
-EVENT_KIND_VALUES = np.array(["alert", "change", "incident", "maintenance"], dtype=object)
-SEVERITY_VALUES = np.array(["info", "warning", "error", "critical"], dtype=object)
-SEVERITY_USUAL = WeightTable([70, 20, 8, 2])
-SEVERITY_BURST = WeightTable([10, 25, 40, 25])
-#: Relative event volume per hour of day (UTC): quiet nights, busy office hours.
-HOURLY_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 9, 10, 12, 12, 11, 9, 7, 5, 4, 3, 3, 2])
-#: Weekend days carry 40% of a weekday's volume.
-WEEKDAY_WEIGHT, WEEKEND_WEIGHT = 10, 4
-#: Inside an incident burst, events come this many times faster (and are mostly severe).
-BURST_BOOST = 12
-#: Events come in groups of this many consecutive keys...
-EVENT_RUN = 4
-#: ...and this share (in %) of them concern the same asset as their group.
-EVENT_RUN_FOLLOW_PERCENT = 75
-#: Offset that keeps an event's own draws apart from any group's draws.
-_OWN_DRAW = 1 << 48
-#: Share (in %) of events tied to a deployment, when deployments exist.
-DEPLOYMENT_EVENT_PERCENT = 60
+#: A planned application is being tried out: deploying or running, outside production.
+PLANNED_STATUS = WeightTable([70, 0, 0, 0, 30])
+#: Hosts roll out in waves: most run the current release, a tail one or two behind (per cent).
+VERSION_WAVES = WeightTable([72, 20, 8])
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
 def _ordinals(start: int, stop: int) -> np.ndarray:
@@ -75,56 +61,29 @@ def _day_strings(days: np.ndarray) -> list[str]:
     return np.datetime_as_string(days.astype("datetime64[D]")).tolist()
 
 
-def _timestamp_strings(seconds: np.ndarray) -> list[str]:
-    """'YYYY-MM-DD HH:MM:SS' in UTC: the text Django itself stores on SQLite, and
-    what PostgreSQL reads in a UTC session (Django sets the session time zone)."""
-    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-    raw = text.astype("S19").view(np.uint8).reshape(-1, 19).copy()
-    raw[:, 10] = ord(" ")
-    return raw.view("S19").ravel().astype("U19").tolist()
+def _optional_days(days: np.ndarray) -> list:
+    text = np.array(_day_strings(np.minimum(days, 2_000_000)), dtype=object)
+    return np.where(days >= NEVER, None, text).tolist()
 
 
 # --- applications ------------------------------------------------------------
 
 
-def _application_names(seed: int, ordinals: np.ndarray) -> list[str]:
-    """ "Orion Payments API": distinct within a run while the run has fewer
-    applications than combinations (60 x 18 x 24 = 25,920), by walking a seeded permutation."""
-    combos = len(APP_CODENAMES) * len(APP_DOMAINS) * len(APP_SUFFIXES)
-    stride = STRIDES[Stream(seed, "application.name.stride").ints(np.zeros(1, dtype=np.int64), len(STRIDES))[0]]
-    start = Stream(seed, "application.name.start").ints(np.zeros(1, dtype=np.int64), combos)[0]
-    combo = (start + ordinals * (stride % combos)) % combos
-    lap = ordinals // combos
-    code, rest = combo % len(APP_CODENAMES), combo // len(APP_CODENAMES)
-    domain, suffix = rest % len(APP_DOMAINS), rest // len(APP_DOMAINS)
-    return [
-        f"{APP_CODENAMES[c]} {APP_DOMAINS[d]} {APP_SUFFIXES[x]}" + (f" {n + 1}" if n else "")
-        for c, d, x, n in zip(code.tolist(), domain.tolist(), suffix.tolist(), lap.tolist())
-    ]
-
-
 def applications(spec: RunSpec, start: int, stop: int) -> Columns:
     ordinals = _ordinals(start, stop)
-    s, material = spec.seed, material_for(spec.seed)
-    ids = spec.id_base("applications") + ordinals
-    names = _application_names(spec.seed, ordinals)
-    in_house = Stream(s, "application.vendor.in_house").below(ordinals, 55, 100)
-    company = Stream(s, "application.vendor.company").ints(ordinals, len(material.companies))
-    companies = np.array(material.companies, dtype=object)
-    vendor = np.where(in_house, "In-house", companies[company])
+    table = application_attributes(spec, ordinals)
+    identities = application_identities(spec, ordinals)
     return {
-        "id": ids.tolist(),
-        "code": [f"APP{pk:06d}" for pk in ids.tolist()],
-        "name": names,
-        "vendor": vendor.tolist(),
-        "category": _pick(
-            np.array(APP_CATEGORIES, dtype=object),
-            Stream(s, "application.category").ints(ordinals, len(APP_CATEGORIES)),
-        ),
-        "version": application_versions(spec, ordinals).tolist(),
-        "owner_team": _pick(np.array(TEAMS, dtype=object), Stream(s, "application.team").ints(ordinals, len(TEAMS))),
-        "tier": _pick(APP_TIER_VALUES, Stream(s, "application.tier").weighted(ordinals, APP_TIERS)),
-        "lifecycle": _pick(APP_LIFECYCLE_VALUES, Stream(s, "application.lifecycle").weighted(ordinals, APP_LIFECYCLE)),
+        "id": table.ids.tolist(),
+        "code": [f"APP{pk:06d}" for pk in table.ids.tolist()],
+        "name": [identity.name for identity in identities],
+        "vendor": [identity.vendor for identity in identities],
+        "category": [identity.category for identity in identities],
+        "version": table.versions.tolist(),
+        "owner_team": [identity.owner_team for identity in identities],
+        "tier": _pick(APP_TIER_VALUES, Stream(spec.seed, "application.tier").weighted(ordinals, APP_TIERS)),
+        "lifecycle": _pick(np.array(APP_LIFECYCLES, dtype=object), table.lifecycle),
+        "retired_on": _optional_days(table.retired_day),
     }
 
 
@@ -186,8 +145,6 @@ def _ip_addresses(catalog: Catalog, site_idx: np.ndarray, hosts: np.ndarray) -> 
     octets = [(addresses >> shift) & 255 for shift in (24, 16, 8, 0)]
     text = [f"{a}.{b}.{c}.{d}" for a, b, c, d in zip(*(o.tolist() for o in octets))]
     if not fits.all():
-        import ipaddress
-
         for i in np.flatnonzero(~fits).tolist():
             site, host = int(site_idx[i]), int(hosts[i])
             text[i] = ipaddress.IPv6Address((0xFD00 << 112) | (site << 64) | host).compressed
@@ -215,31 +172,22 @@ def _serial_numbers(catalog: Catalog, makers: np.ndarray, ids: np.ndarray) -> li
     return serials.tolist()
 
 
-def assets(spec: RunSpec, start: int, stop: int) -> Columns:
+def assets(spec: RunSpec, start: int, stop: int, table: AssetTable) -> Columns:
+    """The run's assets at ordinals [start, stop); ``table`` is the run's own asset table (lifecycles)."""
     ordinals = _ordinals(start, stop)
     s, material, catalog = spec.seed, material_for(spec.seed), spec.catalog
-    ids = spec.id_base("assets") + ordinals
-    type_idx = Stream(s, "asset.type").weighted(ordinals, catalog.type_weights)
-    model_idx = np.empty(len(ordinals), dtype=np.int64)
-    for kind, indices in enumerate(catalog.models_by_type):
-        chosen = type_idx == kind
-        local = Stream(s, "asset.model").weighted(ordinals[chosen], catalog.model_weights[kind])
-        model_idx[chosen] = np.array(indices, dtype=np.int64)[local]
-    system_names: list = [None] * len(ordinals)
-    for model in np.unique(model_idx).tolist():
-        chosen = np.flatnonzero(model_idx == model)
-        picks = Stream(s, "asset.os").weighted(ordinals[chosen], catalog.system_weights[model])
-        names = [name for name, _ in catalog.models[model].systems]
-        for row, pick in zip(chosen.tolist(), picks.tolist()):
-            system_names[row] = names[pick]
+    ids = table.ids[ordinals]
+    type_idx, model_idx, system_idx = asset_hardware(spec, ordinals)
     models = [catalog.models[m] for m in model_idx.tolist()]
     asset_types = [catalog.asset_types[t] for t in type_idx.tolist()]
     site_idx, hosts = asset_sites(spec, ordinals)
     sites = [catalog.sites[i] for i in site_idx.tolist()]
     end_user = np.array([asset_type.end_user for asset_type in asset_types], dtype=bool)
     people = np.array(material.people, dtype=object)[Stream(s, "asset.person").ints(ordinals, len(material.people))]
-    lifecycle = Stream(s, "asset.lifecycle").weighted(ordinals, ASSET_LIFECYCLE)
+    lifecycle = table.lifecycle[ordinals]
     makers = np.array([model.manufacturer for model in models], dtype=object)
+    # Nobody has a device that is on order, in stock or retired.
+    assigned = end_user & (lifecycle != RETIRED) & (lifecycle > 1)
     return {
         "id": ids.tolist(),
         "hostname": [
@@ -251,183 +199,68 @@ def assets(spec: RunSpec, start: int, stop: int) -> Columns:
         "asset_type": [asset_type.value for asset_type in asset_types],
         "manufacturer": makers.tolist(),
         "model": [model.name for model in models],
-        "operating_system": system_names,
+        "operating_system": [model.systems[i][0] for model, i in zip(models, system_idx.tolist())],
         "location": [site.location for site in sites],
-        "lifecycle_status": ASSET_LIFECYCLE_VALUES[lifecycle].tolist(),
-        "purchase_date": _day_strings(asset_purchase_days(spec, ordinals)),
+        "lifecycle_status": _pick(np.array(ASSET_LIFECYCLES, dtype=object), lifecycle),
+        "purchase_date": _day_strings(table.purchase_day[ordinals]),
+        "retired_on": _optional_days(table.retired_day[ordinals]),
         "owner_team": _pick(np.array(TEAMS, dtype=object), Stream(s, "asset.team").ints(ordinals, len(TEAMS))),
-        "assigned_to": np.where(end_user, people, "").tolist(),
+        "assigned_to": np.where(assigned, people, "").tolist(),
     }
 
 
 # --- deployments -------------------------------------------------------------
 
 
-def deployments(spec: RunSpec, start: int, stop: int, layout: Layout, apps: Applications, assets_: Assets) -> Columns:
+def deployments(
+    spec: RunSpec, start: int, stop: int, layout: Layout, apps: ApplicationTable, assets_: AssetTable
+) -> Columns:
     ordinals = _ordinals(start, stop)
     s = spec.seed
-    placement = deployment_placement(spec, ordinals, layout, assets_)
-    applications_ = apps.take(placement.app_idx)
-    lag = Stream(s, "deployment.version.lag").ints(ordinals, 100)
-    versions = [
-        v if k < 75 else older_version(v, 1 + k % 3) for v, k in zip(applications_.versions.tolist(), lag.tolist())
-    ]
-    # Environment belongs to the asset (a host serves one environment), so it is
-    # drawn from the asset's key, not the deployment's.
-    asset_ids = placement.assets.ids
+    placement = deployment_placement(spec, ordinals, layout, apps, assets_)
+    app_idx, hosts = placement.app_idx, placement.asset_idx
+    lifecycle = apps.lifecycle[app_idx]
+    status = np.where(
+        lifecycle == PLANNED,
+        Stream(s, "deployment.status").weighted(ordinals, PLANNED_STATUS),
+        Stream(s, "deployment.status").weighted(ordinals, DEPLOYMENT_STATUS),
+    )
+    status = np.where(lifecycle == APP_RETIRED, 2, status)  # a retired application runs nowhere
     return {
         "id": (spec.id_base("deployments") + ordinals).tolist(),
-        "application": applications_.ids.tolist(),
-        "asset": asset_ids.tolist(),
-        "version": versions,
-        "environment": _pick(ENVIRONMENT_VALUES, Stream(s, "asset.environment").weighted(asset_ids, ENVIRONMENTS)),
-        "status": _pick(DEPLOYMENT_STATUS_VALUES, Stream(s, "deployment.status").weighted(ordinals, DEPLOYMENT_STATUS)),
-        "deployed_at": _timestamp_strings(placement.deployed_at),
+        "application": apps.ids[app_idx].tolist(),
+        "asset": assets_.ids[hosts].tolist(),
+        "version": _deployed_versions(spec, ordinals, apps, app_idx),
+        "environment": _pick(np.array(ENVIRONMENTS, dtype=object), assets_.environment[hosts]),
+        "status": _pick(DEPLOYMENT_STATUS_VALUES, status),
+        "deployed_at": timestamp_strings(placement.deployed_at),
     }
 
 
-# --- events ------------------------------------------------------------------
+def _deployed_versions(spec: RunSpec, ordinals: np.ndarray, apps: ApplicationTable, app_idx: np.ndarray) -> list[str]:
+    """The current release on most hosts, one or two releases behind on a tail: never newer."""
+    behind = Stream(spec.seed, "deployment.version.lag").weighted(ordinals, VERSION_WAVES)
+    software = apps.software[app_idx]
+    versions = []
+    for current, lag, sw in zip(apps.versions[app_idx].tolist(), behind.tolist(), software.tolist()):
+        if not lag:
+            versions.append(current)
+        elif sw >= 0:
+            line = spec.catalog.software[sw].versions
+            versions.append(line[max(0, line.index(current) - lag)] if current in line else current)
+        else:
+            versions.append(older_version(current, lag))
+    return versions
 
 
-@dataclasses.dataclass(frozen=True)
-class Timeline:
-    """The event rate over the window, minute by minute, as integer weights."""
-
-    start: int  # epoch second of minute 0
-    cumulative: np.ndarray  # running total of the weights
-    in_burst: np.ndarray  # per minute: inside an incident burst
-
-    @property
-    def total(self) -> int:
-        return int(self.cumulative[-1])
-
-
-@functools.lru_cache(maxsize=4)
-def event_timeline(seed: int, as_of: int, events: int) -> Timeline:
-    """Office hours, quieter weekends and a few incident bursts where events pile up.
-
-    Event ordinals are laid along this curve in order (see ``_event_times``), so
-    events are chronological by key, as in a real event log, and the timestamp
-    index is written in order instead of at random places.
-    """
-    start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
-    minute_starts = start + 60 * np.arange(EVENT_WINDOW_DAYS * 24 * 60, dtype=np.int64)
-    hour = minute_starts // 3_600 % 24
-    weekend = (minute_starts // SECONDS_PER_DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday
-    weights = HOURLY_WEIGHTS[hour] * np.where(weekend, WEEKEND_WEIGHT, WEEKDAY_WEIGHT)
-    bursts = np.arange(max(1, min(60, events // 20_000)), dtype=np.int64)
-    burst_starts = Stream(seed, "burst.start").ints(bursts, len(minute_starts))
-    burst_lengths = 30 + Stream(seed, "burst.length").ints(bursts, 240)
-    in_burst = np.zeros(len(minute_starts), dtype=bool)
-    for first, length in zip(burst_starts.tolist(), burst_lengths.tolist()):
-        in_burst[first : first + length] = True
-    weights = np.where(in_burst, weights * BURST_BOOST, weights)
-    return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst)
-
-
-def _event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified draws along the timeline: ordinal e falls in the e-th of E equal slices
-    of the cumulative weight, at a random point within it. Times never decrease with
-    the ordinal, and a chunk needs nothing but its own ordinals. Returns (epoch
-    seconds, whether the minute is inside a burst)."""
-    total, events = timeline.total, spec.count("events")
-    jitter = Stream(spec.seed, "event.time").ints(ordinals, total)
-    position = (ordinals * total + jitter) // events
-    minute = np.searchsorted(timeline.cumulative, position, side="right")
-    second = Stream(spec.seed, "event.second").ints(ordinals, 60)
-    return timeline.start + minute * 60 + second, timeline.in_burst[minute]
-
-
-@functools.lru_cache(maxsize=4)
-def _message_tables(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every kind's message pool laid end to end: row k * POOL_SIZE + i is message i of kind k."""
-    pools = [material_for(seed).messages[kind] for kind in EVENT_KIND_VALUES]
-    messages = np.array([message for pool in pools for message, _ in pool], dtype=object)
-    sources = np.array([source for pool in pools for _, source in pool], dtype=object)
-    return messages, sources
-
-
-def _event_assets(
-    spec: RunSpec, ordinals: np.ndarray, key: np.ndarray, times: np.ndarray, assets_: Assets
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each event's asset, one bought by the time of the event; returns (asset ids, times).
-
-    Some assets are noisier than others (the smaller of two draws favours a
-    subset). A second draw, then one of the assets bought before the window,
-    stand in for an asset bought too late.
-    """
-    s = spec.seed
-    a = Stream(s, "event.asset.a").ints(key, assets_.size)
-    b = Stream(s, "event.asset.b").ints(key, assets_.size)
-    chosen = assets_.take(np.where(Stream(s, "event.asset.noisy").below(key, 1, 2), np.minimum(a, b), a))
-    late = chosen.purchase_days * SECONDS_PER_DAY > times
-    if late.any():
-        chosen = _merge(chosen, late, assets_.take(Stream(s, "event.asset.retry").ints(key[late], assets_.size)))
-        late = chosen.purchase_days * SECONDS_PER_DAY > times
-    if late.any():
-        if settled_count := assets_.settled_count():
-            ranks = Stream(s, "event.asset.settled").ints(ordinals[late], settled_count)
-            chosen = _merge(chosen, late, assets_.take(assets_.settled(ranks)))
-        else:  # every asset is newer than the window: the event waits for its asset
-            times = np.maximum(times, chosen.purchase_days * SECONDS_PER_DAY)
-    return chosen.ids.copy(), times
-
-
-def _merge(rows, where: np.ndarray, replacements):
-    """``rows`` with the entries at ``where`` replaced by ``replacements`` (in order)."""
-    merged = {}
-    for field in dataclasses.fields(rows):
-        values = getattr(rows, field.name).copy()
-        values[where] = getattr(replacements, field.name)
-        merged[field.name] = values
-    return type(rows)(**merged)
-
-
-def events(spec: RunSpec, start: int, stop: int, assets_: Assets, deployments_: Deployments | None) -> Columns:
-    ordinals = _ordinals(start, stop)
-    s = spec.seed
-    n = len(ordinals)
-    times, burst_minute = _event_times(spec, ordinals, event_timeline(spec.seed, spec.as_of, spec.count("events")))
-
-    # Trouble comes in runs: most events share the asset (and deployment) of their
-    # group of EVENT_RUN consecutive events, as a failing host raises several
-    # alerts at once. Their draws below are keyed by the group, the others' by
-    # their own ordinal.
-    follows = Stream(s, "event.follows").below(ordinals, EVENT_RUN_FOLLOW_PERCENT, 100)
-    key = np.where(follows, ordinals // EVENT_RUN, ordinals + _OWN_DRAW)
-    asset_ids, times = _event_assets(spec, ordinals, key, times, assets_)
-
-    # Most events concern a deployment (on its asset), one already deployed by then.
-    deployment_ids = np.full(n, None, dtype=object)
-    if deployments_ is not None and deployments_.size:
-        dep_idx = Stream(s, "event.deployment").ints(key, deployments_.size)
-        chosen = deployments_.take(dep_idx)
-        too_early = chosen.not_before > times
-        if too_early.any():
-            retry = deployments_.take(Stream(s, "event.deployment.retry").ints(key[too_early], deployments_.size))
-            chosen = _merge(chosen, too_early, retry)
-        tied = Stream(s, "event.tied").below(key, DEPLOYMENT_EVENT_PERCENT, 100)
-        tied &= chosen.not_before <= times
-        asset_ids[tied] = chosen.asset_ids[tied]
-        deployment_ids[tied] = chosen.ids[tied]
-
-    in_burst = burst_minute & Stream(s, "event.burst").below(ordinals, BURST_BOOST - 1, BURST_BOOST)
-    kind_idx = Stream(s, "event.kind").weighted(ordinals, EVENT_KINDS)
-    kind_idx = np.where(in_burst, np.where(Stream(s, "event.burst.kind").below(ordinals, 1, 3), 2, 0), kind_idx)
-    severity = np.where(
-        in_burst,
-        Stream(s, "event.burst.severity").weighted(ordinals, SEVERITY_BURST),
-        Stream(s, "event.severity").weighted(ordinals, SEVERITY_USUAL),
-    )
-    message_idx = kind_idx * POOL_SIZE + Stream(s, "event.message").ints(ordinals, POOL_SIZE)
-    messages, sources = _message_tables(spec.seed)
-    return {
-        "id": (spec.id_base("events") + ordinals).tolist(),
-        "asset": asset_ids.tolist(),
-        "deployment": deployment_ids.tolist(),
-        "kind": _pick(EVENT_KIND_VALUES, kind_idx),
-        "severity": _pick(SEVERITY_VALUES, severity),
-        "source": _pick(sources, message_idx),
-        "message": _pick(messages, message_idx),
-        "occurred_at": _timestamp_strings(times),
-    }
+def older_version(version: str, steps: int) -> str:
+    """A plausible earlier release of ``version``: ``steps`` minors back (unchanged if it is not x.y.z)."""
+    match = _SEMVER.match(version)
+    if not match:
+        return version
+    major, minor, patch = (int(part) for part in match.groups())
+    if minor >= steps:
+        return f"{major}.{minor - steps}.{(patch * 7 + steps) % 13}"
+    if major > 1:
+        return f"{major - 1}.{minor + 9 - steps}.{(patch * 5 + steps) % 11}"
+    return version

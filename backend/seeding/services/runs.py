@@ -31,13 +31,19 @@ from seeding.indexes import restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedChunk, SeedRun
-from seeding.parent_view import forget_parent_views, newest_recorded_purchase_day, record_parent_view
+from seeding.parent_view import (
+    deployment_room,
+    forget_parent_views,
+    newest_recorded_purchase_day,
+    record_parent_view,
+)
 from seeding.plan import (
     Chunk,
     SeedPlan,
     chunks_of,
     needed_parents,
     refuse_as_of_before_assets,
+    refuse_unplaceable_deployments,
     validate_parents,
     validate_plan,
 )
@@ -85,6 +91,9 @@ def seed_run_create(
             view = record_parent_view(run=run, plan=plan)
             validate_parents(plan, existing=view, taken_pairs=view.get("pairs", 0))
             refuse_as_of_before_assets(as_of=run.as_of, newest_purchase_day=newest_recorded_purchase_day(run))
+            if plan.deployments:
+                room = deployment_room(run=run, catalog=active_catalog())
+                refuse_unplaceable_deployments(plan, room=room)
             for kind in KINDS:
                 setattr(run, f"{kind}_id_base", reserve_ids(MODELS[kind], plan.count(kind)))
             run.site_hosts = _number_site_hosts(plan)

@@ -1,0 +1,389 @@
+"""Events: when they happen, what they concern, and what they say.
+
+Times follow office hours, quieter weekends and a few incident bursts, laid
+along the run's timeline in key order (events are chronological by key, as in
+a real event log). Each event concerns an asset that was in service at that
+moment (bought, not on order or in stock, not yet retired), often through one
+of its deployments. What it says comes from the catalog's event templates that
+fit the asset's type and operating system family and the event's scope (the
+host, or an application on it); the severity follows the message (a disk at
+97% is critical, at 86% a warning; an incident is never info).
+
+Messages are rendered from the templates once per seed and catalog into small
+pools, then picked by index: formatting a string per row would cost more than
+writing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import random
+
+import numpy as np
+
+from seeding.generation.catalog import EVENT_KINDS, SEVERITIES, Catalog, EventTemplate
+from seeding.generation.estate import MAINTENANCE_RECENT_DAYS, AssetTable
+from seeding.generation.parents import DeploymentRows, Deployments
+from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
+
+#: Field name -> values, in the order the model declares them.
+Columns = dict[str, list]
+
+#: How often each kind happens, relative to the others (where the asset has templates of it).
+KIND_WEIGHTS = np.array([52, 30, 4, 14], dtype=np.int64)  # alert, change, incident, maintenance
+ALERT, CHANGE, INCIDENT, MAINTENANCE_KIND = range(4)
+#: Relative event volume per hour of day (UTC): quiet nights, busy office hours.
+HOURLY_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 9, 10, 12, 12, 11, 9, 7, 5, 4, 3, 3, 2])
+#: Weekend days carry 40% of a weekday's volume.
+WEEKDAY_WEIGHT, WEEKEND_WEIGHT = 10, 4
+#: Inside an incident burst, events come this many times faster (and are mostly severe).
+BURST_BOOST = 12
+#: Events come in groups of this many consecutive keys...
+EVENT_RUN = 4
+#: ...and this share (in %) of them concern the same asset as their group.
+EVENT_RUN_FOLLOW_PERCENT = 75
+#: Offset that keeps an event's own draws apart from any group's draws.
+_OWN_DRAW = 1 << 48
+#: Share (in %) of events tied to a deployment, when deployments exist.
+DEPLOYMENT_EVENT_PERCENT = 60
+#: Rendered variants per template (values, tickets, packages).
+VARIANTS = 64
+SCOPES = ("host", "application")
+
+
+# --- the timeline -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeline:
+    """The event rate over the window, minute by minute, as integer weights."""
+
+    start: int  # epoch second of minute 0
+    cumulative: np.ndarray  # running total of the weights
+    in_burst: np.ndarray  # per minute: inside an incident burst
+
+    @property
+    def total(self) -> int:
+        return int(self.cumulative[-1])
+
+
+@functools.lru_cache(maxsize=4)
+def event_timeline(seed: int, as_of: int, events: int) -> Timeline:
+    """Office hours, quieter weekends and a few incident bursts where events pile up."""
+    start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
+    minute_starts = start + 60 * np.arange(EVENT_WINDOW_DAYS * 24 * 60, dtype=np.int64)
+    hour = minute_starts // 3_600 % 24
+    weekend = (minute_starts // SECONDS_PER_DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+    weights = HOURLY_WEIGHTS[hour] * np.where(weekend, WEEKEND_WEIGHT, WEEKDAY_WEIGHT)
+    bursts = np.arange(max(1, min(60, events // 20_000)), dtype=np.int64)
+    burst_starts = Stream(seed, "burst.start").ints(bursts, len(minute_starts))
+    burst_lengths = 30 + Stream(seed, "burst.length").ints(bursts, 240)
+    in_burst = np.zeros(len(minute_starts), dtype=bool)
+    for first, length in zip(burst_starts.tolist(), burst_lengths.tolist()):
+        in_burst[first : first + length] = True
+    weights = np.where(in_burst, weights * BURST_BOOST, weights)
+    return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst)
+
+
+def _event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified draws along the timeline: ordinal e falls in the e-th of E equal slices
+    of the cumulative weight, at a random point within it. Times never decrease with
+    the ordinal, and a chunk needs nothing but its own ordinals. Returns (epoch
+    seconds, whether the minute is inside a burst)."""
+    total, events = timeline.total, spec.count("events")
+    jitter = Stream(spec.seed, "event.time").ints(ordinals, total)
+    position = (ordinals * total + jitter) // events
+    minute = np.searchsorted(timeline.cumulative, position, side="right")
+    second = Stream(spec.seed, "event.second").ints(ordinals, 60)
+    return timeline.start + minute * 60 + second, timeline.in_burst[minute]
+
+
+# --- maintenance events for assets in maintenance ---------------------------------------------
+
+
+def recent_events(spec: RunSpec) -> int:
+    """The first event ordinal certain to fall within the last ``MAINTENANCE_RECENT_DAYS`` days."""
+    events = spec.count("events")
+    if not events:
+        return 0
+    timeline = event_timeline(spec.seed, spec.as_of, events)
+    cutoff = len(timeline.cumulative) - MAINTENANCE_RECENT_DAYS * 24 * 60
+    before = int(timeline.cumulative[cutoff - 1])
+    return -(-before * events // timeline.total) + 1
+
+
+def maintenance_slots(spec: RunSpec) -> int:
+    """How many of its own assets a run can put in maintenance: each needs a recent maintenance event,
+    and at most every other recent event is one."""
+    if not spec.count("events") or not spec.count("assets"):
+        return 0
+    return max(0, (spec.count("events") - recent_events(spec)) // 2)
+
+
+def _maintenance_assets(spec: RunSpec, ordinals: np.ndarray, assets: AssetTable) -> np.ndarray:
+    """For each event, the position of the asset in maintenance it is reserved for, or -1.
+
+    The run's maintenance assets (``assets.maintenance``, within
+    ``maintenance_slots``) take evenly spaced ordinals counted back from the last
+    event, all within the last days of the window.
+    """
+    reserved = np.full(len(ordinals), -1, dtype=np.int64)
+    count = len(assets.maintenance) if spec.count("assets") else 0
+    if not count:
+        return reserved
+    events = spec.count("events")
+    step = max(1, (events - recent_events(spec)) // count)
+    back = events - 1 - ordinals
+    slot = back // step
+    mine = (back % step == 0) & (slot < count)
+    reserved[mine] = assets.maintenance[slot[mine]]
+    return reserved
+
+
+# --- the messages -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Pools:
+    """Every template's rendered variants end to end (mildest first within a template)."""
+
+    messages: np.ndarray  # object
+    severities: np.ndarray  # index into SEVERITIES
+    sources: np.ndarray  # per template
+    templates: tuple[EventTemplate, ...]
+
+
+@functools.lru_cache(maxsize=4)
+def message_pools(seed: int, catalog: Catalog) -> Pools:
+    messages, severities = [], []
+    for number, template in enumerate(catalog.events):
+        rnd = random.Random(f"{seed}:{number}:{template.message}")
+        variants = [_render(template, rnd, catalog) for _ in range(VARIANTS)]
+        variants.sort(key=lambda variant: SEVERITIES.index(variant[1]))
+        messages.extend(message for message, _ in variants)
+        severities.extend(SEVERITIES.index(severity) for _, severity in variants)
+    return Pools(
+        messages=np.array(messages, dtype=object),
+        severities=np.array(severities, dtype=np.int64),
+        sources=np.array([template.source for template in catalog.events], dtype=object),
+        templates=catalog.events,
+    )
+
+
+def _render(template: EventTemplate, rnd: random.Random, catalog: Catalog) -> tuple[str, str]:
+    # Values crowd the mild end of their range: most threshold alerts are warnings, a few critical.
+    value = None
+    if template.values:
+        low, high = template.values
+        spread = int((high - low + 1) * rnd.random() ** (1 if template.rising is None else 3))
+        value = high - spread if template.rising is False else low + spread
+    fields: dict[str, object] = {"value": value}
+    if "{ticket}" in template.message:
+        fields["ticket"] = f"{'INC' if template.kind == 'incident' else 'CHG'}{rnd.randint(10_000, 99_999):07d}"
+    if "{package}" in template.message:
+        packages = [p for p in catalog.packages if template.families is None or p.family in template.families]
+        if "{version}" in template.message:
+            packages = [p for p in packages if p.versions] or packages
+        package = packages[rnd.randrange(len(packages))]
+        fields["package"] = package.name
+        fields["version"] = package.versions[rnd.randrange(len(package.versions))] if package.versions else ""
+    return template.message.format(**fields)[:255], template.severity_of(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Group:
+    """The templates that fit one (asset type, family, scope): per kind, template numbers and weights."""
+
+    kinds: WeightTable
+    kind_present: np.ndarray  # bool per kind
+    templates: tuple[np.ndarray, ...]  # per kind
+    weights: tuple[WeightTable | None, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _group(catalog: Catalog, type_idx: int, family: int, scope: int) -> _Group:
+    type_name = catalog.asset_types[type_idx].value if type_idx >= 0 else None
+    family_name = catalog.family_names[family] if family >= 0 else None
+
+    def fitting(scope_name: str, *, exact: bool) -> list[int]:
+        return [
+            number
+            for number, t in enumerate(catalog.events)
+            if t.scope == scope_name
+            and (t.asset_types is None or type_name in t.asset_types)
+            and (t.families is None or family_name in t.families or (not exact and family_name is None))
+        ]
+
+    chosen = fitting(SCOPES[scope], exact=True) or fitting("host", exact=True) or fitting("host", exact=False)
+    if not chosen:  # an asset the catalog knows nothing about: anything a host can have
+        chosen = [number for number, t in enumerate(catalog.events) if t.scope == "host"]
+    by_kind = [np.array([n for n in chosen if catalog.events[n].kind == kind], dtype=np.int64) for kind in EVENT_KINDS]
+    present = np.array([len(numbers) > 0 for numbers in by_kind], dtype=bool)
+    return _Group(
+        kinds=WeightTable(np.where(present, KIND_WEIGHTS, 0)),
+        kind_present=present,
+        templates=tuple(by_kind),
+        weights=tuple(
+            WeightTable([catalog.events[n].weight for n in numbers]) if len(numbers) else None for numbers in by_kind
+        ),
+    )
+
+
+def _messages(
+    spec: RunSpec,
+    ordinals: np.ndarray,
+    groups: np.ndarray,
+    in_burst: np.ndarray,
+    maintenance: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kind, variant index into the pools) of each event, from its group's templates."""
+    s, catalog = spec.seed, spec.catalog
+    kinds = np.zeros(len(ordinals), dtype=np.int64)
+    variants = np.zeros(len(ordinals), dtype=np.int64)
+    for code in np.unique(groups).tolist():
+        rows = np.flatnonzero(groups == code)
+        type_idx, family, scope = _split_group(code)
+        group = _group(catalog, type_idx, family, scope)
+        keys = ordinals[rows]
+        kind = Stream(s, "event.kind").weighted(keys, group.kinds)
+        burst = in_burst[rows]
+        if group.kind_present[INCIDENT] or group.kind_present[ALERT]:
+            severe = np.where(
+                group.kind_present[INCIDENT] & Stream(s, "event.burst.kind").below(keys, 1, 3), INCIDENT, ALERT
+            )
+            severe = np.where(group.kind_present[severe], severe, INCIDENT if group.kind_present[INCIDENT] else ALERT)
+            kind = np.where(burst, severe, kind)
+        if group.kind_present[MAINTENANCE_KIND]:
+            kind = np.where(maintenance[rows], MAINTENANCE_KIND, kind)
+        kinds[rows] = kind
+        for k in np.unique(kind).tolist():
+            mine = kind == k
+            numbers = group.templates[k]
+            template = numbers[Stream(s, "event.template").weighted(keys[mine], group.weights[k])]
+            # In a burst, things are worse: the mildest quarter of each template's variants is skipped.
+            mildest = VARIANTS // 4
+            variant = np.where(
+                burst[mine],
+                mildest + Stream(s, "event.variant").ints(keys[mine], VARIANTS - mildest),
+                Stream(s, "event.variant").ints(keys[mine], VARIANTS),
+            )
+            variants[rows[mine]] = template * VARIANTS + variant
+    return kinds, variants
+
+
+_GROUP_BITS = 12
+
+
+def _group_code(type_idx: np.ndarray, family: np.ndarray, scope: np.ndarray) -> np.ndarray:
+    return (
+        ((type_idx.astype(np.int64) + 1) << (2 * _GROUP_BITS)) | ((family.astype(np.int64) + 1) << _GROUP_BITS) | scope
+    )
+
+
+def _split_group(code: int) -> tuple[int, int, int]:
+    mask = (1 << _GROUP_BITS) - 1
+    return (code >> (2 * _GROUP_BITS)) - 1, ((code >> _GROUP_BITS) & mask) - 1, code & mask
+
+
+# --- the rows -------------------------------------------------------------------------------------
+
+
+def _event_assets(
+    spec: RunSpec, ordinals: np.ndarray, key: np.ndarray, times: np.ndarray, assets: AssetTable
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each event's asset position, one in service at the time of the event; returns (positions, times).
+
+    Some assets are noisier than others (the smaller of two draws favours a
+    subset). A second draw, then one of the assets in service for the whole
+    window, stand in for an asset that was not in service then.
+    """
+    s = spec.seed
+
+    def in_service(positions: np.ndarray) -> np.ndarray:
+        return (assets.active_from(positions) <= times) & (times <= assets.active_until(positions))
+
+    a = Stream(s, "event.asset.a").ints(key, assets.size)
+    b = Stream(s, "event.asset.b").ints(key, assets.size)
+    chosen = np.where(Stream(s, "event.asset.noisy").below(key, 1, 2), np.minimum(a, b), a)
+    wrong = ~in_service(chosen)
+    if wrong.any():
+        chosen[wrong] = Stream(s, "event.asset.retry").ints(key[wrong], assets.size)
+        wrong = ~in_service(chosen)
+    if wrong.any():
+        settled = assets.settled(spec.window_start // SECONDS_PER_DAY)
+        if len(settled):
+            chosen[wrong] = settled[Stream(s, "event.asset.settled").ints(ordinals[wrong], len(settled))]
+        else:  # no asset was in service when the window opened: the event waits for its asset
+            times = np.where(wrong, np.maximum(times, assets.active_from(chosen)), times)
+    return chosen, times
+
+
+def events(spec: RunSpec, start: int, stop: int, assets: AssetTable, deployments: Deployments | None) -> Columns:
+    ordinals = np.arange(start, stop, dtype=np.int64)
+    s, n = spec.seed, stop - start
+    times, burst_minute = _event_times(spec, ordinals, event_timeline(spec.seed, spec.as_of, spec.count("events")))
+
+    # Trouble comes in runs: most events share the asset (and deployment) of their
+    # group of EVENT_RUN consecutive events, as a failing host raises several
+    # alerts at once. Their draws below are keyed by the group, the others' by
+    # their own ordinal.
+    follows = Stream(s, "event.follows").below(ordinals, EVENT_RUN_FOLLOW_PERCENT, 100)
+    key = np.where(follows, ordinals // EVENT_RUN, ordinals + _OWN_DRAW)
+    positions, times = _event_assets(spec, ordinals, key, times, assets)
+    asset_ids = assets.ids[positions]
+    type_idx = assets.type_idx[positions].astype(np.int64)
+    family = assets.family[positions].astype(np.int64)
+
+    # Most events concern a deployment (on its asset), one running at the time.
+    deployment_ids = np.full(n, None, dtype=object)
+    tied = np.zeros(n, dtype=bool)
+    if deployments is not None and deployments.size:
+        first = Stream(s, "event.deployment").ints(key, deployments.size)
+        chosen: DeploymentRows = deployments.take(first)
+        fits = (chosen.not_before <= times) & (times <= chosen.until)
+        if not fits.all():
+            second = Stream(s, "event.deployment.retry").ints(key, deployments.size)
+            chosen = deployments.take(np.where(fits, first, second))
+            fits = (chosen.not_before <= times) & (times <= chosen.until)
+        tied = Stream(s, "event.tied").below(key, DEPLOYMENT_EVENT_PERCENT, 100) & fits
+
+    # Each asset in maintenance gets its maintenance event among the last events.
+    reserved = _maintenance_assets(spec, ordinals, assets)
+    maintenance = reserved >= 0
+    if maintenance.any():
+        tied &= ~maintenance
+        positions = np.where(maintenance, reserved, positions)
+        asset_ids = assets.ids[positions]
+        type_idx = np.where(maintenance, assets.type_idx[positions], type_idx)
+        family = np.where(maintenance, assets.family[positions], family)
+    if tied.any():
+        asset_ids = np.where(tied, chosen.asset_ids, asset_ids)
+        type_idx = np.where(tied, chosen.asset_types, type_idx)
+        family = np.where(tied, chosen.families, family)
+        deployment_ids[tied] = chosen.ids[tied]
+
+    in_burst = burst_minute & ~maintenance & Stream(s, "event.burst").below(ordinals, BURST_BOOST - 1, BURST_BOOST)
+    groups = _group_code(type_idx, family, tied.astype(np.int64))
+    kinds, variants = _messages(spec, ordinals, groups, in_burst, maintenance)
+    pools = message_pools(spec.seed, spec.catalog)
+    return {
+        "id": (spec.id_base("events") + ordinals).tolist(),
+        "asset": asset_ids.tolist(),
+        "deployment": deployment_ids.tolist(),
+        "kind": np.array(EVENT_KINDS, dtype=object)[kinds].tolist(),
+        "severity": np.array(SEVERITIES, dtype=object)[pools.severities[variants]].tolist(),
+        "source": pools.sources[variants // VARIANTS].tolist(),
+        "message": pools.messages[variants].tolist(),
+        "occurred_at": timestamp_strings(times),
+    }
+
+
+def timestamp_strings(seconds: np.ndarray) -> list[str]:
+    """'YYYY-MM-DD HH:MM:SS' in UTC: the text Django itself stores on SQLite, and
+    what PostgreSQL reads in a UTC session (Django sets the session time zone)."""
+    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
+    raw = text.astype("S19").view(np.uint8).reshape(-1, 19).copy()
+    raw[:, 10] = ord(" ")
+    return raw.view("S19").ravel().astype("U19").tolist()
