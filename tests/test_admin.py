@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db.models import Count
 from django.urls import reverse
 
-from inventory.models import Asset
+from inventory.admin import ASSET_PAGE_EVENTS
+from inventory.models import Asset, Deployment, Event
 from seeding import services
 from tests.helpers import seed
 
@@ -31,6 +33,47 @@ def test_asset_search_by_hostname_prefix(admin_client, seeded):
     response = admin_client.get(reverse("admin:inventory_asset_changelist"), {"q": asset.hostname})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [asset]
+
+
+@pytest.mark.parametrize(
+    ("field", "query"),
+    [("serial_number", None), ("ip_address", None), ("model", "ThinkPad T14"), ("manufacturer", "lenovo")],
+)
+def test_asset_search_finds_what_people_search_for(admin_client, seeded, field, query):
+    asset = Asset.objects.filter(model__startswith="ThinkPad T14").order_by("pk").first()
+    response = admin_client.get(reverse("admin:inventory_asset_changelist"), {"q": query or getattr(asset, field)})
+    found = list(response.context["cl"].queryset)
+    assert asset in found and all(
+        query is None or query.lower() in f"{a.manufacturer} {a.model}".lower() for a in found
+    )
+
+
+def test_event_search_finds_words_of_the_message(admin_client, seeded):
+    word = "unavailable"
+    response = admin_client.get(reverse("admin:inventory_event_changelist"), {"q": word})
+    found = list(response.context["cl"].queryset)
+    assert found and len(found) == Event.objects.filter(message__icontains=word).count()
+    assert all(word in event.message for event in found)
+
+
+def test_the_asset_page_shows_its_deployments_and_latest_events(admin_client, seeded):
+    asset = Asset.objects.annotate(n=Count("events")).filter(deployments__isnull=False).order_by("-n", "pk")[0]
+    assert asset.n > ASSET_PAGE_EVENTS  # a noisy host: the page shows the newest only
+    page = admin_client.get(reverse("admin:inventory_asset_change", args=[asset.pk])).content.decode()
+    for deployment in asset.deployments.select_related("application"):
+        assert deployment.application.name in page
+    newest = list(asset.events.order_by("-occurred_at", "-id")[:ASSET_PAGE_EVENTS])
+    response = admin_client.get(reverse("admin:inventory_asset_change", args=[asset.pk]))
+    shown = [form.original for form in response.context["inline_admin_formsets"][1]]
+    assert shown == newest and all(event.message in page for event in newest)
+    assert f"?asset__id__exact={asset.pk}" in page  # a link to all of them
+
+
+def test_titles_name_hosts_and_applications(seeded):
+    event = Event.objects.select_related("asset").filter(kind="incident").first()
+    assert str(event) == f"Incident on {event.asset.hostname}: {event.message}"
+    deployment = Deployment.objects.select_related("application", "asset").first()
+    assert deployment.application.name in str(deployment) and deployment.asset.hostname in str(deployment)
 
 
 def test_events_filter_by_severity(admin_client, seeded):

@@ -27,8 +27,8 @@ SMALL_CATALOG = {
     "sites.csv": "code,city,country,time_zone,network,weight\n"
     "osl1,Oslo,Norway,Europe/Oslo,10.50.0.0/16,3\n"
     "ber1,Bergen,Norway,Europe/Oslo,10.51.0.0/24,1\n",
-    "asset_types.csv": "asset_type,hostname_prefix,weight,lifespan_years,end_user,hosts\n"
-    "server,sv,1,6,no,server\nlaptop,pc,1,4,yes,endpoint\n",
+    "asset_types.csv": "asset_type,hostname_prefix,weight,lifespan_years,end_user,hosts,physical\n"
+    "server,sv,1,6,no,server,yes\nlaptop,pc,1,4,yes,endpoint,yes\n",
     "manufacturers.csv": "manufacturer,serial_prefix,serial_length\nFjord Systems,FJ,9\nNordbook,NB,8\n",
     "hardware.csv": "asset_type,manufacturer,model,weight\nserver,Fjord Systems,FS-200,1\nlaptop,Nordbook,Air 13,1\n",
     "operating_systems.csv": "asset_type,manufacturer,model_prefix,name,weight,family\n"
@@ -45,6 +45,10 @@ SMALL_CATALOG = {
     "alert,server,fjordos,application,Fyrlykt,Service slow,,warning,1\n"
     "alert,laptop,nordos,host,Nordstyr,Battery at {value}%,10-60,warning@30 error@15,1\n"
     "maintenance,laptop,nordos,host,Verksted,Screen replaced,,info,1\n",
+    "incident_stories.csv": "symptom,alert_source,alert,values,incident,incident_severity,ticket_source,fix_source,"
+    "fix,recovery,resolution,weight\n"
+    "slow,Fyrlykt,Svartid {value} ms,500-900 1000-1900 2000-4000,{ticket}: {app} er treg,error,Saksbehandler,Fjordctl,"
+    "{change} for {ticket}: {app} restartet,Svartid normal,{ticket} løst etter {minutes} minutter,1\n",
 }
 
 
@@ -114,6 +118,13 @@ def test_the_built_in_catalog_loads():
             "line 2, column severity: 'critical@x': thresholds look like warning@85 critical@95",
         ),
         (
+            "incident_stories.csv",
+            "symptom,alert_source,alert,values,incident,incident_severity,ticket_source,fix_source,fix,recovery,"
+            "resolution,weight\nslow,Zabbix,Slow {value},1 2 3,{ticket}: {app} slow,info,ServiceNow,Ansible,"
+            "{change} for {ticket}: restarted,ok,{ticket} resolved,1\n",
+            "incident_stories.csv: line 2, column incident_severity: error or critical (an incident is never info)",
+        ),
+        (
             "software.csv",
             "name,vendor,category,owner_team,platforms,versions\n"
             "PostgreSQL,PGDG,Database,Data,server/linux,17.2 16.6\n",
@@ -170,7 +181,7 @@ def test_a_team_seeds_from_its_own_catalog(small_catalog, settings, make_plan):
     }
     assert not Deployment.objects.exclude(application__name="Skrivebord").exclude(asset__asset_type="server").exists()
     sources = set(Event.objects.values_list("source", flat=True))
-    assert sources <= {"Fyrlykt", "Fjordctl", "Verksted", "Nordstyr"} and len(sources) >= 3
+    assert sources <= {"Fyrlykt", "Fjordctl", "Verksted", "Nordstyr", "Saksbehandler"} and len(sources) >= 3
     assert Event.objects.filter(message__startswith="fjord-base updated to 3.").exists()
 
 

@@ -165,7 +165,7 @@ class Event(SeededModel):
         ordering = ["-occurred_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_severity_display()} {self.kind} on {self.asset_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} on {self.asset.hostname}: {self.message}"
 
 
 class RowCountDelta(models.Model):

@@ -219,9 +219,11 @@ class RunParent(models.Model):
     environment = models.CharField(
         max_length=12, blank=True, help_text="Assets: the environment their deployments already serve, if any."
     )
+    location = models.CharField(max_length=80, blank=True, help_text="Assets: where they are (a catalog site's).")
     retired_day = models.IntegerField(
         null=True,
-        help_text="Applications and assets: the retirement as an epoch day; deployments: the earlier of the two.",
+        help_text="Applications and assets: the retirement as an epoch day; deployments: the earlier of their "
+        "asset's and application's.",
     )
 
     class Meta:

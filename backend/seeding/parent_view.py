@@ -24,6 +24,7 @@ The run's own parents are not recorded: they are computed (``generation.own``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from datetime import datetime
@@ -43,6 +44,7 @@ from seeding.generation.estate import (
     ENVIRONMENTS,
     IN_USE,
     NEVER,
+    RETIRED,
     ApplicationTable,
     AssetTable,
     asset_environments,
@@ -57,7 +59,7 @@ from seeding.generation.events import maintenance_slots
 from seeding.generation.own import OwnDeployments
 from seeding.generation.parents import DeploymentRows
 from seeding.generation.placement import Layout, deployment_layout
-from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
+from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 from seeding.kinds import MODELS
 from seeding.models import RunParent, SeedRun
 from seeding.plan import SeedPlan, needed_parents
@@ -104,9 +106,11 @@ def record_parent_view(*, run: SeedRun, plan: SeedPlan) -> dict[str, int]:
             lifecycle="src.lifecycle_status",
             retired_day=sql.epoch_day("src.retired_on"),
             environment=sql.served_environment("src.id"),
+            location="src.location",
         )
-    if "deployments" in needed:
-        sql.insert_deployments(every=_stride(MODELS["deployments"], limit))
+    if "deployments" in needed:  # the deployments of the recorded assets (events only: see needed_parents)
+        window_start_day = int(run.as_of.timestamp()) // SECONDS_PER_DAY - EVENT_WINDOW_DAYS
+        sql.insert_deployments(every=_stride(MODELS["deployments"], limit), undated_retirement_day=window_start_day - 1)
     if {"applications", "assets"} <= needed:
         sql.insert_pairs()
     counts = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
@@ -125,25 +129,36 @@ def forget_parent_views(runs) -> None:
     RunParent.objects.filter(run__in=runs).delete()
 
 
-def deployment_room(*, run: SeedRun, catalog: Catalog) -> int:
-    """How many deployments ``run`` could place: the free (application, host) pairs among its parents.
+@dataclasses.dataclass(frozen=True)
+class Capacity:
+    """What a run's parents can take, checked when it is created."""
+
+    deployments: int  # free (application, host) pairs: the most deployments it can place
+    event_assets: int  # assets that are or were in service: the ones events can concern
+
+
+def run_capacity(*, run: SeedRun, catalog: Catalog) -> Capacity:
+    """The capacity of ``run``'s parents (its own and its recorded view).
 
     Called while the run is created, before its keys are reserved: placement
     does not depend on keys, so a spec with zero key bases answers.
     """
     counts = {kind: run.planned(kind) for kind in MODELS}
-    return _room(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog)
+    return _capacity(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog, run.created_at.isoformat())
 
 
-def planned_deployment_room(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> int | None:
+def plan_capacity(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> Capacity | None:
     """The same for a plan that brings its own applications and assets (no run, no view needed);
-    None when it would place deployments among existing ones (only a run's view can tell)."""
+    None when it would point at existing ones (only a run's view can tell)."""
     if needed_parents(plan) & {"applications", "assets"}:
         return None
-    return _room(0, plan.seed, as_of, {kind: plan.count(kind) for kind in MODELS}, {}, catalog)
+    counts = {kind: plan.count(kind) for kind in MODELS}
+    return _capacity(0, plan.seed, as_of, counts, {}, catalog, "")
 
 
-def _room(run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog) -> int:
+def _capacity(
+    run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog, token: str
+) -> Capacity:
     spec = RunSpec(
         run_id=run_id,
         seed=seed,
@@ -152,16 +167,22 @@ def _room(run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: 
         id_bases=tuple((kind, 0) for kind in MODELS),
         catalog=catalog,
     )
-    return _parents(spec, tuple(sorted(parent_counts.items()))).layout.room
+    parents = _parents(spec, tuple(sorted(parent_counts.items())), token)
+    return Capacity(
+        deployments=parents.layout.room if parents.layout is not None else 0,
+        event_assets=len(parents.assets.eventful),
+    )
 
 
 def parents_of(run: SeedRun, spec: RunSpec) -> Parents:
     """What the chunks of ``run`` (whose generation spec is ``spec``) may point at, the same in every process."""
-    return _parents(spec, tuple(sorted(run.parent_counts.items())))
+    return _parents(spec, tuple(sorted(run.parent_counts.items())), run.created_at.isoformat())
 
 
 @functools.lru_cache(maxsize=4)
-def _parents(spec: RunSpec, parent_counts: tuple[tuple[str, int], ...]) -> Parents:
+def _parents(spec: RunSpec, parent_counts: tuple[tuple[str, int], ...], token: str) -> Parents:
+    """Cached per process by run and ``token`` (its creation time: SQLite gives a refused run's key to the
+    next run, whose view may differ)."""
     counts = dict(parent_counts)
     applications = own_applications(spec) if spec.count("applications") else None
     if applications is None and counts.get("applications"):
@@ -171,7 +192,7 @@ def _parents(spec: RunSpec, parent_counts: tuple[tuple[str, int], ...]) -> Paren
     elif counts.get("assets"):
         assets = _recorded_assets(spec, counts["assets"])
     else:
-        assets = empty_asset_table()
+        assets = empty_asset_table(spec.catalog)
     layout = deployments = None
     if spec.count("deployments"):
         layout = deployment_layout_of(spec, applications, assets, counts)
@@ -215,6 +236,7 @@ def _recorded_applications(spec: RunSpec, size: int) -> ApplicationTable:
         retired_day=retired_day,
         versions=columns["version"],
         software=software,
+        names=columns["label"],
     )
 
 
@@ -225,7 +247,7 @@ def _recorded_assets(spec: RunSpec, size: int) -> AssetTable:
         spec.run_id,
         "assets",
         None,
-        ("ref", "day", "asset_type", "label", "lifecycle", "retired_day", "environment"),
+        ("ref", "day", "asset_type", "label", "lifecycle", "retired_day", "environment", "location"),
         size,
     )
     type_index = {t.value: number for number, t in enumerate(catalog.asset_types)}
@@ -237,15 +259,24 @@ def _recorded_assets(spec: RunSpec, size: int) -> AssetTable:
     lifecycle = np.array(
         [_index(ASSET_LIFECYCLES, value, IN_USE) for value in columns["lifecycle"].tolist()], dtype=np.int8
     )
+    # Retired without a date (entered by a person): as if retired before the event window.
+    retired_day = np.where(
+        (lifecycle == RETIRED) & (columns["retired_day"] >= NEVER),
+        spec.window_start // SECONDS_PER_DAY - 1,
+        columns["retired_day"],
+    )
+    sites = {site.location: number for number, site in enumerate(catalog.sites)}
     return AssetTable(
         ids=columns["ref"],
+        site_codes=tuple(site.code for site in catalog.sites),
         type_idx=type_idx,
         family=family,
         platform=platform,
         lifecycle=lifecycle,
         environment=np.where(served >= 0, served, drawn).astype(np.int8),
         purchase_day=columns["day"],
-        retired_day=columns["retired_day"],
+        retired_day=retired_day,
+        site=np.array([sites.get(location, -1) for location in columns["location"].tolist()], dtype=np.int16),
     )
 
 
@@ -276,21 +307,26 @@ def _index(values: tuple[str, ...], value: str, default: int) -> int:
 class _RecordedDeployments:
     def __init__(self, spec: RunSpec, counts: dict[str, int]):
         self.spec, self.size = spec, counts.get("deployments", 0)
+        self._by_asset: tuple[np.ndarray, np.ndarray] | None = None
+
+    def by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
+        """The recorded deployments grouped by their asset's position in the recorded assets (they were
+        recorded as the deployments of those assets; see ``_Sql.insert_deployments``)."""
+        if self._by_asset is None:
+            refs = _fetch(self.spec.run_id, "deployments", None, ("asset_ref",), self.size)["asset_ref"]
+            where = np.minimum(np.searchsorted(assets.ids, refs), max(assets.size - 1, 0))
+            known = assets.ids[where] == refs if assets.size else np.zeros(len(refs), dtype=bool)
+            hosts = np.where(known, where, assets.size)  # unknown assets sort last, beyond every offset
+            order = np.argsort(hosts, kind="stable").astype(np.int32)
+            counts = np.bincount(hosts, minlength=assets.size + 1)[: assets.size]
+            self._by_asset = (order, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+        return self._by_asset
 
     def take(self, positions: np.ndarray) -> DeploymentRows:
-        catalog = self.spec.catalog
-        columns = _fetch(
-            self.spec.run_id,
-            "deployments",
-            positions,
-            ("ref", "asset_ref", "not_before", "asset_type", "label", "retired_day"),
-        )
-        type_index = {t.value: number for number, t in enumerate(catalog.asset_types)}
+        columns = _fetch(self.spec.run_id, "deployments", positions, ("ref", "asset_ref", "not_before", "retired_day"))
         return DeploymentRows(
             ids=columns["ref"],
             asset_ids=columns["asset_ref"],
-            asset_types=np.array([type_index.get(v, -1) for v in columns["asset_type"].tolist()], dtype=np.int64),
-            families=np.array([_family(catalog, name) for name in columns["label"].tolist()], dtype=np.int64),
             not_before=columns["not_before"],
             until=columns["retired_day"] * SECONDS_PER_DAY + SECONDS_PER_DAY - 1,
         )
@@ -346,7 +382,7 @@ def _fetch(
     return result
 
 
-_TEXT_COLUMNS = frozenset({"version", "label", "asset_type", "lifecycle", "environment"})
+_TEXT_COLUMNS = frozenset({"version", "label", "asset_type", "lifecycle", "environment", "location"})
 
 
 def _table() -> str:
@@ -412,7 +448,14 @@ class _Sql:
     def insert_positions(self, kind: str, *, every: int, **columns: str) -> None:
         """Every ``every``-th row of ``kind`` (aliased ``src``), positioned in key order, with ``columns``
         (view column -> SQL expression over ``src``)."""
-        defaults = {"version": "''", "label": "''", "asset_type": "''", "lifecycle": "''", "environment": "''"}
+        defaults = {
+            "version": "''",
+            "label": "''",
+            "asset_type": "''",
+            "lifecycle": "''",
+            "environment": "''",
+            "location": "''",
+        }
         selected = {**defaults, "day": "CAST(NULL AS INTEGER)", "retired_day": "CAST(NULL AS INTEGER)", **columns}
         names = ", ".join(selected)
         expressions = ", ".join(f"{expression} AS {name}" for name, expression in selected.items())
@@ -424,28 +467,43 @@ class _Sql:
             [self.run.pk, kind, every, every],
         )
 
-    def insert_deployments(self, *, every: int) -> None:
+    def insert_deployments(self, *, every: int, undated_retirement_day: int) -> None:
+        """Every ``every``-th deployment on the recorded assets, with when events may concern it.
+
+        ``not_before``: deployed and its asset bought (never while the asset is on
+        order or in stock); ``retired_day``: the earlier retirement of its asset
+        and its application, ``undated_retirement_day`` for one retired without a date.
+        """
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
         assets = self.quote(MODELS["assets"]._meta.db_table)
+        applications = self.quote(MODELS["applications"]._meta.db_table)
+        never = 1 << 30
         not_before = self.greatest(
             self.epoch_second("d.deployed_at"), f"{self.epoch_day('a.purchase_date')} * {SECONDS_PER_DAY}"
         )
-        applications = self.quote(MODELS["applications"]._meta.db_table)
-        never = 1 << 30
-        retired = self.least(
-            f"COALESCE({self.epoch_day('a.retired_on')}, {never})",
-            f"COALESCE({self.epoch_day('p.retired_on')}, {never})",
+        not_before = (
+            f"CASE WHEN a.lifecycle_status IN ('ordered', 'in_stock') THEN {never * SECONDS_PER_DAY} "
+            f"ELSE {not_before} END"
         )
+
+        def retired(alias: str, lifecycle: str) -> str:
+            return (
+                f"COALESCE({self.epoch_day(f'{alias}.retired_on')}, "
+                f"CASE WHEN {alias}.{lifecycle} = 'retired' THEN {int(undated_retirement_day)} ELSE {never} END)"
+            )
+
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, not_before, label, "
-            f"asset_type, lifecycle, environment, retired_day) "
-            f"SELECT %s, 'deployments', rn / %s, id, '', asset_id, not_before, label, asset_type, '', '', "
+            f"asset_type, lifecycle, environment, location, retired_day) "
+            f"SELECT %s, 'deployments', rn / %s, id, '', asset_id, not_before, '', '', '', '', '', "
             f"NULLIF(retired_day, {never}) FROM ("
-            f"SELECT d.id, d.asset_id, {not_before} AS not_before, a.operating_system AS label, a.asset_type, "
-            f"{retired} AS retired_day, ROW_NUMBER() OVER (ORDER BY d.id) - 1 AS rn "
+            f"SELECT d.id, d.asset_id, {not_before} AS not_before, "
+            f"{self.least(retired('a', 'lifecycle_status'), retired('p', 'lifecycle'))} AS retired_day, "
+            f"ROW_NUMBER() OVER (ORDER BY d.id) - 1 AS rn "
             f"FROM {deployments} d JOIN {assets} a ON a.id = d.asset_id "
+            f"JOIN {self.view} va ON va.run_id = %s AND va.kind = 'assets' AND va.ref = d.asset_id "
             f"JOIN {applications} p ON p.id = d.application_id) numbered WHERE rn %% %s = 0",
-            [self.run.pk, every, every],
+            [self.run.pk, every, self.run.pk, every],
         )
 
     def insert_pairs(self) -> None:
@@ -453,8 +511,9 @@ class _Sql:
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, label, asset_type, "
-            f"lifecycle, environment) "
-            f"SELECT %s, 'pairs', ROW_NUMBER() OVER (ORDER BY d.id) - 1, ap.position, '', sp.position, '', '', '', '' "
+            f"lifecycle, environment, location) "
+            f"SELECT %s, 'pairs', ROW_NUMBER() OVER (ORDER BY d.id) - 1, ap.position, '', sp.position, "
+            f"'', '', '', '', '' "
             f"FROM {deployments} d "
             f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
             f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id",

@@ -190,21 +190,25 @@ def validate_parents(plan: SeedPlan, *, existing: Mapping[str, int], taken_pairs
         raise PlanError(errors)
 
 
-def refuse_unplaceable_deployments(plan: SeedPlan, *, room: int) -> None:
-    """Raise PlanError when the plan asks for more deployments than there are hosts able to run them.
+def refuse_beyond_capacity(plan: SeedPlan, *, capacity) -> None:
+    """Raise PlanError when the parents cannot take the plan's children.
 
-    ``room``: the free (application, host) pairs, where a host is an asset in
-    service on a platform the application runs on (and outside production for
-    a planned application).
+    ``capacity`` (a ``parent_view.Capacity``): the free (application, host)
+    pairs, where a host is an asset in service on a platform the application
+    runs on (outside production for a planned application); and the assets that
+    are or were in service, which events can concern.
     """
-    if plan.deployments > room:
-        raise PlanError(
-            {
-                "deployments": f"at most {room:,}: each application is deployed at most once per host that can "
-                "run it (an asset in use or in maintenance on its platform: server software on servers and "
-                "virtual machines, end-user software on laptops and desktops); add assets or applications"
-            }
+    errors = {}
+    if plan.deployments > capacity.deployments:
+        errors["deployments"] = (
+            f"at most {capacity.deployments:,}: each application is deployed at most once per host that can "
+            "run it (an asset in use or in maintenance on its platform: server software on servers and "
+            "virtual machines, end-user software on laptops and desktops); add assets or applications"
         )
+    if plan.events and not capacity.event_assets:
+        errors["events"] = "need an asset that is or was in service: every asset is on order or in stock; add assets"
+    if errors:
+        raise PlanError(errors)
 
 
 def refuse_as_of_before_assets(*, as_of: datetime, newest_purchase_day: int | date | None) -> None:

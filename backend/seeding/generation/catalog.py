@@ -35,6 +35,7 @@ FILES = (
     "codenames.csv",
     "packages.csv",
     "events.csv",
+    "incident_stories.csv",
 )
 #: What an asset type can host: server software, end-user software, or nothing (it runs firmware).
 HOSTS = ("server", "endpoint", "none")
@@ -43,6 +44,8 @@ EVENT_SCOPES = ("host", "application")
 SEVERITIES = ("info", "warning", "error", "critical")
 #: Placeholders an event message may use (see docs/catalogs.md).
 EVENT_PLACEHOLDERS = frozenset({"value", "ticket", "package", "version"})
+#: Placeholders of incident stories: the application's name, its previous release, the tickets, the duration.
+STORY_PLACEHOLDERS = frozenset({"value", "ticket", "change", "app", "version", "minutes"})
 #: Serial numbers: these characters only (no I or O, easy to read aloud).
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -73,6 +76,7 @@ class AssetType:
     lifespan_years: int
     end_user: bool  # assigned to a person
     hosts: str  # one of HOSTS
+    physical: bool  # bought and delivered (may be on order or in stock), unlike a virtual machine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,6 +160,24 @@ class EventTemplate:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class IncidentStory:
+    """How an incident on an application unfolds: rising alerts, the incident, a fix, recovery, resolution."""
+
+    symptom: str
+    alert_source: str
+    alert: str  # with {value}
+    values: tuple[tuple[int, int], ...]  # ranges of the alert's value as it rises: warning, error, critical
+    incident: str
+    incident_severity: str
+    ticket_source: str  # the ticketing system that records the incident and its resolution
+    fix_source: str
+    fix: str
+    recovery: str
+    resolution: str
+    weight: int
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Catalog:
     digest: str  # SHA-256 over the files' contents
@@ -169,6 +191,7 @@ class Catalog:
     codenames: tuple[str, ...]
     packages: tuple[Package, ...]
     events: tuple[EventTemplate, ...]
+    stories: tuple[IncidentStory, ...]
 
     def __hash__(self) -> int:
         return hash(self.digest)
@@ -258,10 +281,12 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
             raise CatalogError(f"{directory}/sites.csv: the networks of {a.code} and {b.code} overlap")
 
     asset_types = []
-    columns = ("asset_type", "hostname_prefix", "weight", "lifespan_years", "end_user")
+    columns = ("asset_type", "hostname_prefix", "weight", "lifespan_years", "end_user", "hosts", "physical")
     for row in reader.rows(files, "asset_types.csv", columns):
         if row.text("end_user") not in ("yes", "no"):
             row.fail("end_user", "must be yes or no")
+        if row.text("physical") not in ("yes", "no"):
+            row.fail("physical", "must be yes or no (no for virtual machines: never on order or in stock)")
         if row.text("hosts") not in HOSTS:
             row.fail("hosts", f"must be one of {', '.join(HOSTS)} (what applications it can run)")
         asset_types.append(
@@ -272,6 +297,7 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
                 row.integer("lifespan_years", minimum=1),
                 row.text("end_user") == "yes",
                 row.text("hosts"),
+                row.text("physical") == "yes",
             )
         )
     reader.unique("asset_types.csv", [t.value for t in asset_types], "asset_type")
@@ -398,6 +424,7 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
                     f"{directory}/events.csv: no host maintenance event fits a {asset_type.value} running {family};"
                     " add one (each asset in maintenance gets one)"
                 )
+    stories = [_story(row) for row in reader.rows(files, "incident_stories.csv", _STORY_COLUMNS)]
     return Catalog(
         digest,
         tuple(sites),
@@ -410,6 +437,65 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
         codenames,
         tuple(packages),
         tuple(events),
+        tuple(stories),
+    )
+
+
+_STORY_COLUMNS = (
+    "symptom",
+    "alert_source",
+    "alert",
+    "values",
+    "incident",
+    "incident_severity",
+    "ticket_source",
+    "fix_source",
+    "fix",
+    "recovery",
+    "resolution",
+    "weight",
+)
+
+
+def _story(row: _Row) -> IncidentStory:
+    texts = {}
+    for column, required in (
+        ("alert", {"value"}),
+        ("incident", {"ticket", "app"}),
+        ("fix", {"change", "ticket"}),
+        ("recovery", set()),
+        ("resolution", {"ticket"}),
+    ):
+        text = row.text(column)
+        try:
+            fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as exc:
+            row.fail(column, f"not a valid template ({exc})")
+        if fields - STORY_PLACEHOLDERS:
+            row.fail(column, f"unknown placeholder(s) {', '.join(sorted(fields - STORY_PLACEHOLDERS))}")
+        if required - fields:
+            row.fail(column, f"must use {', '.join('{' + name + '}' for name in sorted(required - fields))}")
+        texts[column] = text
+    values = []
+    for token in row.text("values").split():
+        low, _, high = token.partition("-")
+        high = high or low
+        if not (low.isdigit() and high.isdigit() and int(low) <= int(high)):
+            row.fail("values", f"{token!r}: a whole number or a range such as 85-92")
+        values.append((int(low), int(high)))
+    if len(values) != 3:
+        row.fail("values", "three ranges: the alert's value at warning, error and critical, e.g. 1-2 3-7 8-15")
+    if row.text("incident_severity") not in ("error", "critical"):
+        row.fail("incident_severity", "error or critical (an incident is never info)")
+    return IncidentStory(
+        symptom=row.text("symptom"),
+        alert_source=row.text("alert_source"),
+        values=tuple(values),
+        incident_severity=row.text("incident_severity"),
+        ticket_source=row.text("ticket_source"),
+        fix_source=row.text("fix_source"),
+        weight=row.weight(),
+        **texts,
     )
 
 

@@ -35,5 +35,5 @@ def generate_chunk(spec: RunSpec, chunk: Chunk, parents: Parents) -> rows.Column
     if chunk.kind == "deployments":
         return rows.deployments(spec, chunk.start, chunk.stop, parents.layout, parents.applications, parents.assets)
     if chunk.kind == "events":
-        return events.events(spec, chunk.start, chunk.stop, parents.assets, parents.deployments)
+        return events.events(spec, chunk.start, chunk.stop, parents.assets, parents.deployments, parents.applications)
     raise ValueError(f"unknown kind {chunk.kind!r}")

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 
 import numpy as np
 
 from seeding.generation.catalog import Catalog
 from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.sites import site_of
 from seeding.generation.spec import PURCHASE_HISTORY_DAYS, RunSpec
 
 ASSET_LIFECYCLES = ("ordered", "in_stock", "in_use", "maintenance", "retired")
@@ -40,8 +42,8 @@ SOFTWARE_LIFECYCLE_WEIGHTS = WeightTable([0, 92, 8, 0])
 APP_RETIRED_WITHIN_DAYS = 120
 #: ...and at least this many (their last deployments were stopped before it).
 APP_RETIRED_AT_LEAST_DAYS = 10
-#: A retired application's deployments go on hosts bought at least this long before the base time,
-#: so each was deployed before the application was retired.
+#: A retired application's deployments go on hosts bought at least this long before the base time
+#: (and before its retirement), so each was deployed before the application was retired.
 VETERAN_DAYS = 150
 #: Assets in maintenance: this share (per mille) of those in use for a month or more...
 MAINTENANCE_PER_MILLE = 30
@@ -59,6 +61,7 @@ class AssetTable:
     """Per asset position: what generation needs to know about it (a few bytes per asset)."""
 
     ids: np.ndarray  # int64
+    site_codes: tuple[str, ...]  # the catalog's site codes (how many sites ``site`` indexes)
     type_idx: np.ndarray  # catalog asset type; -1 when the catalog does not know it
     family: np.ndarray  # catalog OS family; -1 when unknown
     platform: np.ndarray  # catalog platform ("server/linux"); -1 when it hosts no applications
@@ -66,12 +69,12 @@ class AssetTable:
     environment: np.ndarray  # index into ENVIRONMENTS: the one environment a host serves
     purchase_day: np.ndarray  # epoch day
     retired_day: np.ndarray  # epoch day, NEVER unless retired
+    site: np.ndarray  # catalog site; -1 when the catalog does not know where it is
+    _memo: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:
         return len(self.ids)
-
-    _memo: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def active_from(self, positions: np.ndarray) -> np.ndarray:
         """Epoch second from which something may happen to the asset (never while ordered or in stock)."""
@@ -87,23 +90,41 @@ class AssetTable:
         """Assets in use or in maintenance: the only ones that host deployments."""
         return (self.lifecycle == IN_USE) | (self.lifecycle == MAINTENANCE)
 
-    def hosts(self, platforms: frozenset[int], mode: str, veteran_day: int) -> np.ndarray:
+    def hosts(self, platforms: frozenset[int], mode: str, last_day: int) -> np.ndarray:
         """Sorted positions of the assets an application of ``platforms`` may be deployed on.
 
         ``mode``: "all"; "nonprod" for planned applications (no production
-        deployments); "veteran" for retired ones (hosts bought by
-        ``veteran_day``, so that each deployment predates the retirement).
-        Computed once per table and key.
+        deployments); "veteran" for retired ones (hosts bought by ``last_day``,
+        so that each deployment predates the retirement); "none". Computed once
+        per table and key.
         """
-        key = ("hosts", platforms, mode, veteran_day)
+        key = ("hosts", platforms, mode, last_day)
         if key not in self._memo:
             chosen = self.serving & np.isin(self.platform, sorted(platforms))
             if mode == "nonprod":
                 chosen &= self.environment != PRODUCTION
             elif mode == "veteran":
-                chosen &= self.purchase_day <= veteran_day
+                chosen &= self.purchase_day <= last_day
+            elif mode == "none":
+                chosen &= False
             self._memo[key] = np.flatnonzero(chosen).astype(np.int32)
         return self._memo[key]
+
+    @functools.cached_property
+    def eventful(self) -> np.ndarray:
+        """Positions of the assets that are or were in service (not on order or in stock)."""
+        return np.flatnonzero(self.lifecycle >= IN_USE).astype(np.int64)
+
+    def by_site(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The eventful assets grouped by site: (positions site after site, each site's offset, each site's count)."""
+        if "by_site" not in self._memo:
+            sites = len(self.site_codes)
+            known = self.eventful[self.site[self.eventful] >= 0]
+            order = known[np.argsort(self.site[known], kind="stable")].astype(np.int32)
+            sizes = np.bincount(self.site[known], minlength=sites).astype(np.int64) if sites else np.zeros(0, np.int64)
+            offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sites else sizes
+            self._memo["by_site"] = (order, offsets, sizes)
+        return self._memo["by_site"]
 
     @functools.cached_property
     def maintenance(self) -> np.ndarray:
@@ -144,7 +165,8 @@ def asset_purchase_days(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
 def _lifecycles(spec: RunSpec, ordinals: np.ndarray, type_idx: np.ndarray, purchase_day: np.ndarray):
     """Lifecycle (maintenance only as a candidate) and retirement day, agreeing with the asset's age.
 
-    Recent purchases may still be on order or in stock; assets past about
+    Recent hardware may still be on order or in stock (a virtual machine never
+    is); assets past about
     three quarters of their type's lifespan are more and more often retired,
     on a day between 75% of their lifespan and their age (never within a few
     days of purchase, never in the future).
@@ -153,10 +175,11 @@ def _lifecycles(spec: RunSpec, ordinals: np.ndarray, type_idx: np.ndarray, purch
     lifespans = np.array([t.lifespan_years * 365 for t in spec.catalog.asset_types], dtype=np.int64)[type_idx]
     age = spec.as_of_day - purchase_day
     stage = Stream(s, "asset.lifecycle.stage").ints(ordinals, 1000)
+    physical = np.array([t.physical for t in spec.catalog.asset_types], dtype=bool)[type_idx]
     lifecycle = np.full(len(ordinals), IN_USE, dtype=np.int8)
-    lifecycle[(age < 60) & (stage < 600)] = IN_STOCK
-    lifecycle[(age < 60) & (stage < 350)] = ORDERED
-    lifecycle[(age >= 60) & (age < 365) & (stage < 60)] = IN_STOCK
+    lifecycle[physical & (age < 60) & (stage < 600)] = IN_STOCK
+    lifecycle[physical & (age < 60) & (stage < 350)] = ORDERED
+    lifecycle[physical & (age >= 60) & (age < 365) & (stage < 60)] = IN_STOCK
 
     worn = age * 1000 // lifespans  # age in per mille of the lifespan
     retire_chance = np.minimum(900, 150 + (worn - 750) * 3 // 2)
@@ -209,7 +232,7 @@ def _own_assets(spec: RunSpec, maintenance_slots: int) -> AssetTable:
         parts["day"].append(day)
         parts["cand"].append(candidate)
     if not size:
-        return empty_asset_table()
+        return empty_asset_table(catalog)
     joined = {name: np.concatenate(values) for name, values in parts.items()}
     lifecycle = joined["life"]
     candidates = np.flatnonzero(joined["cand"])
@@ -219,6 +242,7 @@ def _own_assets(spec: RunSpec, maintenance_slots: int) -> AssetTable:
     ordinals = np.arange(size, dtype=np.int64)
     return AssetTable(
         ids=spec.id_base("assets") + ordinals,
+        site_codes=tuple(site.code for site in catalog.sites),
         type_idx=type_idx,
         family=family,
         platform=platform,
@@ -226,6 +250,7 @@ def _own_assets(spec: RunSpec, maintenance_slots: int) -> AssetTable:
         environment=asset_environments(spec.seed, ordinals, platform, catalog),
         purchase_day=joined["day"],
         retired_day=joined["retired"],
+        site=site_of(spec, ordinals).astype(np.int16),
     )
 
 
@@ -258,9 +283,10 @@ def platform_table(catalog: Catalog) -> np.ndarray:
     return table
 
 
-def empty_asset_table() -> AssetTable:
+def empty_asset_table(catalog: Catalog) -> AssetTable:
     empty = np.zeros(0, dtype=np.int64)
-    return AssetTable(empty, empty, empty, empty, empty, empty, empty, empty)
+    sites = tuple(site.code for site in catalog.sites)
+    return AssetTable(empty, sites, empty, empty, empty, empty, empty, empty, empty, empty)
 
 
 # --- applications ---------------------------------------------------------------------------
@@ -274,6 +300,15 @@ class ApplicationTable:
     retired_day: np.ndarray  # epoch day, NEVER unless retired
     versions: np.ndarray  # current release (object array)
     software: np.ndarray  # catalog software index; -1 for in-house applications
+    names: np.ndarray  # object array
+
+    def previous_release(self, position: int, catalog: Catalog) -> str:
+        """The release before the current one: from the software's version line, else a semantic step back."""
+        current, software = self.versions[position], int(self.software[position])
+        if software >= 0:
+            line = catalog.software[software].versions
+            return line[max(0, line.index(current) - 1)] if current in line else current
+        return older_version(current, 1)
 
     @property
     def size(self) -> int:
@@ -348,6 +383,7 @@ def application_attributes(spec: RunSpec, ordinals: np.ndarray) -> ApplicationTa
         retired_day=retired_day,
         versions=versions,
         software=software,
+        names=np.array([identity.name for identity in application_identities(spec, ordinals)], dtype=object),
     )
 
 
@@ -414,3 +450,19 @@ def application_identities(spec: RunSpec, ordinals: np.ndarray) -> list[Applicat
 
 #: Primes above any combination count: stepping by one visits every combination once.
 _NAME_STRIDES = np.array([1_000_000_007, 998_244_353, 1_000_000_009, 2_147_483_647], dtype=np.int64)
+
+
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+
+def older_version(version: str, steps: int) -> str:
+    """A plausible earlier release of ``version``: ``steps`` minors back (unchanged if it is not x.y.z)."""
+    match = _SEMVER.match(version)
+    if not match:
+        return version
+    major, minor, patch = (int(part) for part in match.groups())
+    if minor >= steps:
+        return f"{major}.{minor - steps}.{(patch * 7 + steps) % 13}"
+    if major > 1:
+        return f"{major - 1}.{minor + 9 - steps}.{(patch * 5 + steps) % 11}"
+    return version

@@ -23,10 +23,13 @@ import random
 import numpy as np
 
 from seeding.generation.catalog import EVENT_KINDS, SEVERITIES, Catalog, EventTemplate
-from seeding.generation.estate import MAINTENANCE_RECENT_DAYS, AssetTable
+from seeding.generation.estate import MAINTENANCE_RECENT_DAYS, ApplicationTable, AssetTable
+from seeding.generation.own import OwnDeployments
 from seeding.generation.parents import DeploymentRows, Deployments
 from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.sites import local_activity
 from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
+from seeding.generation.stories import StoryRows, story_rows
 
 #: Field name -> values, in the order the model declares them.
 Columns = dict[str, list]
@@ -34,10 +37,6 @@ Columns = dict[str, list]
 #: How often each kind happens, relative to the others (where the asset has templates of it).
 KIND_WEIGHTS = np.array([52, 30, 4, 14], dtype=np.int64)  # alert, change, incident, maintenance
 ALERT, CHANGE, INCIDENT, MAINTENANCE_KIND = range(4)
-#: Relative event volume per hour of day (UTC): quiet nights, busy office hours.
-HOURLY_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 9, 10, 12, 12, 11, 9, 7, 5, 4, 3, 3, 2])
-#: Weekend days carry 40% of a weekday's volume.
-WEEKDAY_WEIGHT, WEEKEND_WEIGHT = 10, 4
 #: Inside an incident burst, events come this many times faster (and are mostly severe).
 BURST_BOOST = 12
 #: Events come in groups of this many consecutive keys...
@@ -46,8 +45,8 @@ EVENT_RUN = 4
 EVENT_RUN_FOLLOW_PERCENT = 75
 #: Offset that keeps an event's own draws apart from any group's draws.
 _OWN_DRAW = 1 << 48
-#: Share (in %) of events tied to a deployment, when deployments exist.
-DEPLOYMENT_EVENT_PERCENT = 60
+#: Share (in %) of the events on a host with a deployment running that concern the deployment.
+DEPLOYMENT_EVENT_PERCENT = 75
 #: Rendered variants per template (values, tickets, packages).
 VARIANTS = 64
 SCOPES = ("host", "application")
@@ -70,21 +69,25 @@ class Timeline:
 
 
 @functools.lru_cache(maxsize=4)
-def event_timeline(seed: int, as_of: int, events: int) -> Timeline:
-    """Office hours, quieter weekends and a few incident bursts where events pile up."""
+def event_timeline(seed: int, as_of: int, events: int, catalog: Catalog) -> Timeline:
+    """Each site's office hours and weekends in its own time zone, summed by the sites' weights, and a
+    few incident bursts where events pile up."""
     start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
-    minute_starts = start + 60 * np.arange(EVENT_WINDOW_DAYS * 24 * 60, dtype=np.int64)
-    hour = minute_starts // 3_600 % 24
-    weekend = (minute_starts // SECONDS_PER_DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday
-    weights = HOURLY_WEIGHTS[hour] * np.where(weekend, WEEKEND_WEIGHT, WEEKDAY_WEIGHT)
+    weights_per_site = np.array([site.weight for site in catalog.sites], dtype=np.int64)
+    weights = np.repeat(local_activity(as_of, catalog) @ weights_per_site, 60)
+    minutes = len(weights)
     bursts = np.arange(max(1, min(60, events // 20_000)), dtype=np.int64)
-    burst_starts = Stream(seed, "burst.start").ints(bursts, len(minute_starts))
+    burst_starts = Stream(seed, "burst.start").ints(bursts, minutes)
     burst_lengths = 30 + Stream(seed, "burst.length").ints(bursts, 240)
-    in_burst = np.zeros(len(minute_starts), dtype=bool)
+    in_burst = np.zeros(minutes, dtype=bool)
     for first, length in zip(burst_starts.tolist(), burst_lengths.tolist()):
         in_burst[first : first + length] = True
     weights = np.where(in_burst, weights * BURST_BOOST, weights)
     return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst)
+
+
+def timeline_of(spec: RunSpec) -> Timeline:
+    return event_timeline(spec.seed, spec.as_of, spec.count("events"), spec.catalog)
 
 
 def _event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +111,7 @@ def recent_events(spec: RunSpec) -> int:
     events = spec.count("events")
     if not events:
         return 0
-    timeline = event_timeline(spec.seed, spec.as_of, events)
+    timeline = timeline_of(spec)
     cutoff = len(timeline.cumulative) - MAINTENANCE_RECENT_DAYS * 24 * 60
     before = int(timeline.cumulative[cutoff - 1])
     return -(-before * events // timeline.total) + 1
@@ -295,35 +298,70 @@ def _event_assets(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each event's asset position, one in service at the time of the event; returns (positions, times).
 
-    Some assets are noisier than others (the smaller of two draws favours a
-    subset). A second draw, then one of the assets in service for the whole
-    window, stand in for an asset that was not in service then.
+    The site comes first: at the event's hour, each site is as likely as its
+    assets in service times its activity in its local hour (people break things
+    at work, in their own time zone). Then an asset of that site, some noisier
+    than others (the smaller of two draws favours a subset). A second draw, then
+    an asset in service for the whole window, then any asset that was ever in
+    service (the event moved into its service life) stand in for an asset that
+    was not in service at that moment.
     """
     s = spec.seed
 
     def in_service(positions: np.ndarray) -> np.ndarray:
         return (assets.active_from(positions) <= times) & (times <= assets.active_until(positions))
 
-    a = Stream(s, "event.asset.a").ints(key, assets.size)
-    b = Stream(s, "event.asset.b").ints(key, assets.size)
-    chosen = np.where(Stream(s, "event.asset.noisy").below(key, 1, 2), np.minimum(a, b), a)
+    chosen = _site_draw(spec, key, times, assets, "event.asset")
     wrong = ~in_service(chosen)
     if wrong.any():
-        chosen[wrong] = Stream(s, "event.asset.retry").ints(key[wrong], assets.size)
+        chosen[wrong] = _site_draw(spec, key[wrong], times[wrong], assets, "event.asset.retry")
         wrong = ~in_service(chosen)
     if wrong.any():
         settled = assets.settled(spec.window_start // SECONDS_PER_DAY)
         if len(settled):
             chosen[wrong] = settled[Stream(s, "event.asset.settled").ints(ordinals[wrong], len(settled))]
-        else:  # no asset was in service when the window opened: the event waits for its asset
-            times = np.where(wrong, np.maximum(times, assets.active_from(chosen)), times)
+        else:
+            eventful = assets.eventful
+            if len(eventful):
+                chosen[wrong] = eventful[Stream(s, "event.asset.eventful").ints(ordinals[wrong], len(eventful))]
+            # Moved into the asset's service life (rare: no asset served the whole window).
+            earliest, latest = assets.active_from(chosen), np.minimum(assets.active_until(chosen), spec.as_of)
+            times = np.where(wrong, np.clip(times, earliest, np.maximum(latest, earliest)), times)
     return chosen, times
 
 
-def events(spec: RunSpec, start: int, stop: int, assets: AssetTable, deployments: Deployments | None) -> Columns:
+def _site_draw(spec: RunSpec, key: np.ndarray, times: np.ndarray, assets: AssetTable, field: str) -> np.ndarray:
+    """An asset position per event: a site by its activity at that hour, then an asset of the site."""
+    s = spec.seed
+    lists, offsets, sizes = assets.by_site()
+    hours = np.clip((times - spec.window_start) // 3_600, 0, EVENT_WINDOW_DAYS * 24 - 1)
+    weights = local_activity(spec.as_of, spec.catalog)[hours] * sizes
+    cumulative = np.cumsum(weights, axis=1)
+    totals = cumulative[:, -1]
+    if not len(lists) or not totals.all():  # assets at no site the catalog knows: any asset
+        a = Stream(s, f"{field}.a").ints(key, max(assets.size, 1))
+        b = Stream(s, f"{field}.b").ints(key, max(assets.size, 1))
+        return np.where(Stream(s, f"{field}.noisy").below(key, 1, 2), np.minimum(a, b), a)
+    pick = Stream(s, f"{field}.site").ints(key, 1 << 40) % totals
+    site = (cumulative <= pick[:, None]).sum(axis=1)
+    a = Stream(s, f"{field}.a").ints(key, 1 << 40) % sizes[site]
+    b = Stream(s, f"{field}.b").ints(key, 1 << 40) % sizes[site]
+    nth = np.where(Stream(s, f"{field}.noisy").below(key, 1, 2), np.minimum(a, b), a)
+    return lists[offsets[site] + nth].astype(np.int64)
+
+
+def events(
+    spec: RunSpec,
+    start: int,
+    stop: int,
+    assets: AssetTable,
+    deployments: Deployments | None,
+    applications: ApplicationTable | None = None,
+) -> Columns:
     ordinals = np.arange(start, stop, dtype=np.int64)
     s, n = spec.seed, stop - start
-    times, burst_minute = _event_times(spec, ordinals, event_timeline(spec.seed, spec.as_of, spec.count("events")))
+    timeline = timeline_of(spec)
+    times, burst_minute = _event_times(spec, ordinals, timeline)
 
     # Trouble comes in runs: most events share the asset (and deployment) of their
     # group of EVENT_RUN consecutive events, as a failing host raises several
@@ -336,39 +374,37 @@ def events(spec: RunSpec, start: int, stop: int, assets: AssetTable, deployments
     type_idx = assets.type_idx[positions].astype(np.int64)
     family = assets.family[positions].astype(np.int64)
 
-    # Most events concern a deployment (on its asset), one running at the time.
+    # Most events concern one of the asset's deployments, when it has one running at the time.
     deployment_ids = np.full(n, None, dtype=object)
     tied = np.zeros(n, dtype=bool)
     if deployments is not None and deployments.size:
-        first = Stream(s, "event.deployment").ints(key, deployments.size)
-        chosen: DeploymentRows = deployments.take(first)
-        fits = (chosen.not_before <= times) & (times <= chosen.until)
-        if not fits.all():
-            second = Stream(s, "event.deployment.retry").ints(key, deployments.size)
-            chosen = deployments.take(np.where(fits, first, second))
-            fits = (chosen.not_before <= times) & (times <= chosen.until)
-        tied = Stream(s, "event.tied").below(key, DEPLOYMENT_EVENT_PERCENT, 100) & fits
+        order, offsets = deployments.by_asset(assets)
+        counts = offsets[positions + 1] - offsets[positions]
+        has = np.flatnonzero(counts > 0)
+        if len(has):
+            pick = Stream(s, "event.deployment").ints(key[has], 1 << 40) % counts[has]
+            chosen: DeploymentRows = deployments.take(order[offsets[positions[has]] + pick].astype(np.int64))
+            fits = (chosen.not_before <= times[has]) & (times[has] <= chosen.until)
+            tie = Stream(s, "event.tied").below(key[has], DEPLOYMENT_EVENT_PERCENT, 100) & fits
+            tied[has[tie]] = True
+            deployment_ids[has[tie]] = chosen.ids[tie]
 
     # Each asset in maintenance gets its maintenance event among the last events.
     reserved = _maintenance_assets(spec, ordinals, assets)
     maintenance = reserved >= 0
     if maintenance.any():
         tied &= ~maintenance
+        deployment_ids[maintenance] = None
         positions = np.where(maintenance, reserved, positions)
         asset_ids = assets.ids[positions]
         type_idx = np.where(maintenance, assets.type_idx[positions], type_idx)
         family = np.where(maintenance, assets.family[positions], family)
-    if tied.any():
-        asset_ids = np.where(tied, chosen.asset_ids, asset_ids)
-        type_idx = np.where(tied, chosen.asset_types, type_idx)
-        family = np.where(tied, chosen.families, family)
-        deployment_ids[tied] = chosen.ids[tied]
 
     in_burst = burst_minute & ~maintenance & Stream(s, "event.burst").below(ordinals, BURST_BOOST - 1, BURST_BOOST)
     groups = _group_code(type_idx, family, tied.astype(np.int64))
     kinds, variants = _messages(spec, ordinals, groups, in_burst, maintenance)
     pools = message_pools(spec.seed, spec.catalog)
-    return {
+    columns = {
         "id": (spec.id_base("events") + ordinals).tolist(),
         "asset": asset_ids.tolist(),
         "deployment": deployment_ids.tolist(),
@@ -378,6 +414,31 @@ def events(spec: RunSpec, start: int, stop: int, assets: AssetTable, deployments
         "message": pools.messages[variants].tolist(),
         "occurred_at": timestamp_strings(times),
     }
+    if isinstance(deployments, OwnDeployments) and applications is not None:
+        stories = story_rows(
+            spec,
+            ordinals,
+            lambda ordinal: _event_times(spec, np.array([ordinal], dtype=np.int64), timeline)[0][0],
+            deployments,
+            applications,
+            recent_events(spec),
+        )
+        if stories is not None:
+            _tell_stories(columns, stories)
+    return columns
+
+
+def _tell_stories(columns: Columns, stories: StoryRows) -> None:
+    """Replace the chunk's rows that belong to incident stories with the stories' events."""
+    times = timestamp_strings(stories.times)
+    for i, row in enumerate(stories.rows.tolist()):
+        columns["asset"][row] = int(stories.asset_ids[i])
+        columns["deployment"][row] = int(stories.deployment_ids[i])
+        columns["kind"][row] = stories.kinds[i]
+        columns["severity"][row] = stories.severities[i]
+        columns["source"][row] = stories.sources[i]
+        columns["message"][row] = stories.messages[i]
+        columns["occurred_at"][row] = times[i]
 
 
 def timestamp_strings(seconds: np.ndarray) -> list[str]:

@@ -14,11 +14,15 @@ from seeding.generation.parents import DeploymentRows
 from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
 
+#: Deployments per slice when all of them are placed at once (``by_asset``), bounding temporary arrays.
+_SLICE = 50_000
+
 
 class OwnDeployments:
     def __init__(self, spec: RunSpec, layout: Layout, applications: ApplicationTable, assets: AssetTable):
         self.spec, self.layout, self.applications, self.assets = spec, layout, applications, assets
         self.size = spec.count("deployments")
+        self._by_asset: tuple[np.ndarray, np.ndarray] | None = None
 
     def take(self, positions: np.ndarray) -> DeploymentRows:
         placement = deployment_placement(self.spec, positions, self.layout, self.applications, self.assets)
@@ -27,8 +31,20 @@ class OwnDeployments:
         return DeploymentRows(
             ids=self.spec.id_base("deployments") + positions,
             asset_ids=self.assets.ids[hosts],
-            asset_types=self.assets.type_idx[hosts],
-            families=self.assets.family[hosts],
             not_before=np.maximum(placement.deployed_at, self.assets.purchase_day[hosts] * SECONDS_PER_DAY),
             until=np.minimum(self.assets.active_until(hosts), retired),
         )
+
+    def by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
+        """The run's deployments grouped by asset: (positions asset after asset, offsets with one entry per
+        asset position and a last one). Placed once per process, a few bytes per deployment."""
+        if self._by_asset is None:
+            hosts = np.empty(self.size, dtype=np.int32)
+            for start in range(0, self.size, _SLICE):
+                ordinals = np.arange(start, min(start + _SLICE, self.size), dtype=np.int64)
+                placement = deployment_placement(self.spec, ordinals, self.layout, self.applications, self.assets)
+                hosts[start : start + len(ordinals)] = placement.asset_idx
+            order = np.argsort(hosts, kind="stable").astype(np.int32)
+            offsets = np.concatenate([[0], np.cumsum(np.bincount(hosts, minlength=assets.size))]).astype(np.int64)
+            self._by_asset = (order, offsets)
+        return self._by_asset

@@ -24,8 +24,6 @@ import numpy as np
 class DeploymentRows:
     ids: np.ndarray
     asset_ids: np.ndarray
-    asset_types: np.ndarray  # catalog asset type of the asset (-1: unknown)
-    families: np.ndarray  # catalog OS family of the asset (-1: unknown)
     not_before: np.ndarray  # epoch second: an event about it may not happen earlier
     until: np.ndarray  # epoch second: nor later (its application or asset retired)
 
@@ -34,6 +32,11 @@ class Deployments(Protocol):
     size: int
 
     def take(self, positions: np.ndarray) -> DeploymentRows: ...
+
+    def by_asset(self, assets) -> tuple[np.ndarray, np.ndarray]:
+        """Deployment positions grouped by the position of their asset in ``assets`` (an AssetTable):
+        (positions, offsets), where asset a's deployments are positions[offsets[a]:offsets[a + 1]]."""
+        ...
 
 
 class Occupancy(Protocol):

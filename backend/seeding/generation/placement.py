@@ -62,18 +62,34 @@ class Layout:
     room: int  # free (application, host) pairs: the most deployments the parents can take
 
 
-def host_mode(lifecycle: int) -> str:
-    """Planned applications stay out of production; retired ones were deployed on hosts old enough."""
-    return {PLANNED: "nonprod", APP_RETIRED: "veteran"}.get(int(lifecycle), "all")
+def host_key(spec: RunSpec, platforms: frozenset[int], lifecycle: int, retired_day: int) -> tuple:
+    """Which hosts an application may go on: (platforms, mode, the last purchase day of a host).
+
+    Planned applications stay out of production. A retired one goes on hosts
+    bought a month or more before its retirement (and ``VETERAN_DAYS`` before the
+    base time), so each deployment predates the retirement; one retired before
+    the deployment history begins goes nowhere.
+    """
+    if lifecycle == PLANNED:
+        return (platforms, "nonprod", 0)
+    if lifecycle == APP_RETIRED:
+        if retired_day * SECONDS_PER_DAY <= spec.as_of - DEPLOYMENT_HISTORY_DAYS * SECONDS_PER_DAY:
+            return (platforms, "none", 0)
+        last = min(spec.as_of_day - VETERAN_DAYS, int(retired_day) - 30)
+        return (platforms, "veteran", last - last % 30)  # in steps of 30 days: few distinct lists
+    return (platforms, "all", 0)
 
 
 def deployment_layout(spec: RunSpec, apps: ApplicationTable, assets: AssetTable, occupancy: Occupancy | None) -> Layout:
     """Each application's hosts (the assets that can run it) and its quota, capped at its free hosts."""
-    veteran_day = spec.as_of_day - VETERAN_DAYS
-    keys = [(platforms, host_mode(life)) for platforms, life in zip(apps.platforms, apps.lifecycle.tolist())]
-    distinct = sorted(set(keys), key=lambda key: (sorted(key[0]), key[1]))
-    host_lists = tuple(assets.hosts(platforms, mode, veteran_day) for platforms, mode in distinct)
-    list_of = np.array([distinct.index(key) for key in keys], dtype=np.int64)
+    keys = [
+        host_key(spec, platforms, life, day)
+        for platforms, life, day in zip(apps.platforms, apps.lifecycle.tolist(), apps.retired_day.tolist())
+    ]
+    distinct = sorted(set(keys), key=lambda key: (sorted(key[0]), key[1], key[2]))
+    host_lists = tuple(assets.hosts(platforms, mode, last_day) for platforms, mode, last_day in distinct)
+    index = {key: number for number, key in enumerate(distinct)}
+    list_of = np.array([index[key] for key in keys], dtype=np.int64)
     sizes = np.array([len(hosts) for hosts in host_lists], dtype=np.int64)
     room = sizes[list_of] if len(list_of) else np.zeros(0, dtype=np.int64)
     if occupancy is not None and apps.size:

@@ -8,9 +8,7 @@ Events have their own module (``events``).
 
 from __future__ import annotations
 
-import functools
 import ipaddress
-import re
 
 import numpy as np
 
@@ -28,11 +26,13 @@ from seeding.generation.estate import (
     application_attributes,
     application_identities,
     asset_hardware,
+    older_version,
 )
 from seeding.generation.events import timestamp_strings
 from seeding.generation.material import TEAMS, material_for
 from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.sites import asset_sites
 from seeding.generation.spec import RunSpec
 
 #: Field name -> values, in the order the model declares them.
@@ -46,7 +46,6 @@ DEPLOYMENT_STATUS_VALUES = np.array(["running", "degraded", "stopped", "failed",
 PLANNED_STATUS = WeightTable([70, 0, 0, 0, 30])
 #: Hosts roll out in waves: most run the current release, a tail one or two behind (per cent).
 VERSION_WAVES = WeightTable([72, 20, 8])
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
 def _ordinals(start: int, stop: int) -> np.ndarray:
@@ -90,45 +89,8 @@ def applications(spec: RunSpec, start: int, stop: int) -> Columns:
 # --- assets ------------------------------------------------------------------
 
 
-#: Assets come to a site in blocks of this many consecutive ordinals (a delivery, a floor).
-SITE_BLOCK = 20
 _SERIAL_DIGITS = np.frombuffer(SERIAL_ALPHABET.encode(), dtype=np.uint8)
 _SERIAL_MULTIPLIER = 2_654_435_761  # odd and not a multiple of 17: a bijection on every 34**n
-
-
-def asset_sites(spec: RunSpec, ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(site index, host number within the site) of each of the run's assets.
-
-    A run numbers each site's hosts from the base it recorded when it was
-    created (after every earlier run's hosts at that site), so addresses made
-    from host numbers are unique across stacked runs and stay dense.
-    """
-    sites, ranks = _run_blocks(spec.seed, spec.count("assets"), spec.catalog)
-    blocks = ordinals // SITE_BLOCK
-    site_idx = sites[blocks]
-    bases = np.array(spec.site_host_bases or [0] * len(spec.catalog.sites), dtype=np.int64)
-    return site_idx, bases[site_idx] + ranks[blocks] * SITE_BLOCK + ordinals % SITE_BLOCK
-
-
-def site_host_counts(seed: int, assets: int, catalog: Catalog) -> list[int]:
-    """How many host numbers a run of ``assets`` assets takes at each site (catalog order)."""
-    sites, _ = _run_blocks(seed, assets, catalog)
-    counts = np.bincount(sites, minlength=len(catalog.sites)) * SITE_BLOCK
-    if assets % SITE_BLOCK:  # the last block is short
-        counts[sites[-1]] -= SITE_BLOCK - assets % SITE_BLOCK
-    return counts.tolist()
-
-
-@functools.lru_cache(maxsize=4)
-def _run_blocks(seed: int, assets: int, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
-    """Site of each block of the run's assets, and its rank among the earlier blocks of that site."""
-    blocks = np.arange(-(-assets // SITE_BLOCK), dtype=np.int64)
-    sites = Stream(seed, "asset.site").weighted(blocks, catalog.site_weights)
-    order = np.argsort(sites, kind="stable")
-    starts = np.searchsorted(sites[order], sites[order], side="left")
-    ranks = np.empty(len(blocks), dtype=np.int64)
-    ranks[order] = np.arange(len(blocks)) - starts
-    return sites, ranks
 
 
 def _ip_addresses(catalog: Catalog, site_idx: np.ndarray, hosts: np.ndarray) -> list[str]:
@@ -251,16 +213,3 @@ def _deployed_versions(spec: RunSpec, ordinals: np.ndarray, apps: ApplicationTab
         else:
             versions.append(older_version(current, lag))
     return versions
-
-
-def older_version(version: str, steps: int) -> str:
-    """A plausible earlier release of ``version``: ``steps`` minors back (unchanged if it is not x.y.z)."""
-    match = _SEMVER.match(version)
-    if not match:
-        return version
-    major, minor, patch = (int(part) for part in match.groups())
-    if minor >= steps:
-        return f"{major}.{minor - steps}.{(patch * 7 + steps) % 13}"
-    if major > 1:
-        return f"{major - 1}.{minor + 9 - steps}.{(patch * 5 + steps) % 11}"
-    return version

@@ -20,12 +20,12 @@ from seeding.catalogs import active_catalog
 from seeding.estimates import estimate_seconds
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedRun
-from seeding.parent_view import planned_deployment_room
+from seeding.parent_view import plan_capacity
 from seeding.plan import (
     SeedPlan,
     needed_parents,
     refuse_as_of_before_assets,
-    refuse_unplaceable_deployments,
+    refuse_beyond_capacity,
     validate_parents,
     validate_plan,
 )
@@ -112,11 +112,11 @@ def seed_request_preview(*, plan: SeedPlan, mode: Mode = "auto", after_clear: bo
         assets = MODELS["assets"].objects.all()
         newest = (assets.real() if after_clear else assets).aggregate(newest=Max("purchase_date"))["newest"]
         refuse_as_of_before_assets(as_of=plan.as_of or timezone.now(), newest_purchase_day=newest)
-    if plan.deployments:
+    if plan.deployments or plan.events:
         as_of = (plan.as_of or timezone.now()).replace(microsecond=0)
-        room = planned_deployment_room(plan=plan, as_of=as_of, catalog=active_catalog())
-        if room is not None:
-            refuse_unplaceable_deployments(plan, room=room)
+        capacity = plan_capacity(plan=plan, as_of=as_of, catalog=active_catalog())
+        if capacity is not None:
+            refuse_beyond_capacity(plan, capacity=capacity)
     return SeedPreview(
         plan=plan,
         queued=not runs_inline(plan=plan, mode=mode),

@@ -26,24 +26,19 @@ from django.utils import timezone
 
 from inventory.services import row_count_deltas_compact
 from seeding.catalogs import active_catalog
-from seeding.generation.rows import site_host_counts
+from seeding.generation.sites import site_host_counts
 from seeding.indexes import restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedChunk, SeedRun
-from seeding.parent_view import (
-    deployment_room,
-    forget_parent_views,
-    newest_recorded_purchase_day,
-    record_parent_view,
-)
+from seeding.parent_view import forget_parent_views, newest_recorded_purchase_day, record_parent_view, run_capacity
 from seeding.plan import (
     Chunk,
     SeedPlan,
     chunks_of,
     needed_parents,
     refuse_as_of_before_assets,
-    refuse_unplaceable_deployments,
+    refuse_beyond_capacity,
     validate_parents,
     validate_plan,
 )
@@ -91,9 +86,8 @@ def seed_run_create(
             view = record_parent_view(run=run, plan=plan)
             validate_parents(plan, existing=view, taken_pairs=view.get("pairs", 0))
             refuse_as_of_before_assets(as_of=run.as_of, newest_purchase_day=newest_recorded_purchase_day(run))
-            if plan.deployments:
-                room = deployment_room(run=run, catalog=active_catalog())
-                refuse_unplaceable_deployments(plan, room=room)
+            if plan.deployments or plan.events:
+                refuse_beyond_capacity(plan, capacity=run_capacity(run=run, catalog=active_catalog()))
             for kind in KINDS:
                 setattr(run, f"{kind}_id_base", reserve_ids(MODELS[kind], plan.count(kind)))
             run.site_hosts = _number_site_hosts(plan)
