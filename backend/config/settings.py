@@ -165,6 +165,8 @@ USE_I18N = True
 USE_TZ = True
 # Times in the admin as 2026-11-01 12:00:00 UTC (config/formats/en/formats.py).
 FORMAT_MODULE_PATH = "config.formats"
+# "100,000 results", "1,155,000 rows": numbers in pages are read by people.
+USE_THOUSAND_SEPARATOR = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = REPO_DIR / "var" / "static"

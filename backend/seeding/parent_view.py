@@ -167,7 +167,9 @@ def _capacity(
         id_bases=tuple((kind, 0) for kind in MODELS),
         catalog=catalog,
     )
-    parents = _parents(spec, tuple(sorted(parent_counts.items())), token)
+    # Not cached: the run's chunks build their own parents (sharing the cached tables), and a second
+    # layout kept alive for the run's lifetime would only cost memory.
+    parents = _build_parents(spec, dict(parent_counts))
     return Capacity(
         deployments=parents.layout.room if parents.layout is not None else 0,
         event_assets=len(parents.assets.eventful),
@@ -183,7 +185,10 @@ def parents_of(run: SeedRun, spec: RunSpec) -> Parents:
 def _parents(spec: RunSpec, parent_counts: tuple[tuple[str, int], ...], token: str) -> Parents:
     """Cached per process by run and ``token`` (its creation time: SQLite gives a refused run's key to the
     next run, whose view may differ)."""
-    counts = dict(parent_counts)
+    return _build_parents(spec, dict(parent_counts))
+
+
+def _build_parents(spec: RunSpec, counts: dict[str, int]) -> Parents:
     applications = own_applications(spec) if spec.count("applications") else None
     if applications is None and counts.get("applications"):
         applications = _recorded_applications(spec, counts["applications"])

@@ -7,6 +7,8 @@ at position 17" costs no more than generating it.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from seeding.generation.estate import ApplicationTable, AssetTable
@@ -23,6 +25,7 @@ class OwnDeployments:
         self.spec, self.layout, self.applications, self.assets = spec, layout, applications, assets
         self.size = spec.count("deployments")
         self._by_asset: tuple[np.ndarray, np.ndarray] | None = None
+        self._lock = threading.Lock()  # two writer threads ask at once: place everything once
 
     def take(self, positions: np.ndarray) -> DeploymentRows:
         placement = deployment_placement(self.spec, positions, self.layout, self.applications, self.assets)
@@ -38,13 +41,17 @@ class OwnDeployments:
     def by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
         """The run's deployments grouped by asset: (positions asset after asset, offsets with one entry per
         asset position and a last one). Placed once per process, a few bytes per deployment."""
-        if self._by_asset is None:
-            hosts = np.empty(self.size, dtype=np.int32)
-            for start in range(0, self.size, _SLICE):
-                ordinals = np.arange(start, min(start + _SLICE, self.size), dtype=np.int64)
-                placement = deployment_placement(self.spec, ordinals, self.layout, self.applications, self.assets)
-                hosts[start : start + len(ordinals)] = placement.asset_idx
-            order = np.argsort(hosts, kind="stable").astype(np.int32)
-            offsets = np.concatenate([[0], np.cumsum(np.bincount(hosts, minlength=assets.size))]).astype(np.int64)
-            self._by_asset = (order, offsets)
+        with self._lock:
+            if self._by_asset is None:
+                self._by_asset = self._group_by_asset(assets)
         return self._by_asset
+
+    def _group_by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
+        hosts = np.empty(self.size, dtype=np.int32)
+        for start in range(0, self.size, _SLICE):
+            ordinals = np.arange(start, min(start + _SLICE, self.size), dtype=np.int64)
+            placement = deployment_placement(self.spec, ordinals, self.layout, self.applications, self.assets)
+            hosts[start : start + len(ordinals)] = placement.asset_idx
+        order = np.argsort(hosts, kind="stable").astype(np.int32)
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(hosts, minlength=assets.size))]).astype(np.int64)
+        return order, offsets

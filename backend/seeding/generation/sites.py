@@ -74,16 +74,34 @@ def _run_blocks(seed: int, assets: int, catalog: Catalog) -> tuple[np.ndarray, n
 def local_activity(as_of: int, catalog: Catalog) -> np.ndarray:
     """[hour of the event window, site] -> activity at the site in that hour, by its local hour and weekday.
 
-    Computed with the IANA time zones (daylight saving included) for each hour
-    of the window: 2,160 hours x a few dozen sites.
+    With the IANA time zones, daylight saving included: each site's UTC offset
+    is looked up once a day, and hour by hour only on the days it changes.
     """
     start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
-    hours = EVENT_WINDOW_DAYS * 24
-    table = np.zeros((hours, len(catalog.sites)), dtype=np.int64)
+    hour_starts = start + 3_600 * np.arange(EVENT_WINDOW_DAYS * 24 + 24, dtype=np.int64)
+    table = np.zeros((EVENT_WINDOW_DAYS * 24, len(catalog.sites)), dtype=np.int64)
     for s, site in enumerate(catalog.sites):
-        zone = zoneinfo.ZoneInfo(site.time_zone)
-        for h in range(hours):
-            local = datetime.fromtimestamp(start + h * 3_600, UTC).astimezone(zone)
-            day = WEEKEND_WEIGHT if local.weekday() >= 5 else WEEKDAY_WEIGHT
-            table[h, s] = HOURLY_WEIGHTS[local.hour] * day
+        local = hour_starts + _utc_offsets(site.time_zone, hour_starts)
+        hour = local // 3_600 % 24
+        weekend = (local // SECONDS_PER_DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+        activity = HOURLY_WEIGHTS[hour] * np.where(weekend, WEEKEND_WEIGHT, WEEKDAY_WEIGHT)
+        table[:, s] = activity[: EVENT_WINDOW_DAYS * 24]
     return table
+
+
+def _utc_offsets(time_zone: str, moments: np.ndarray) -> np.ndarray:
+    """The zone's UTC offset in seconds at each of ``moments`` (hourly epoch seconds)."""
+    zone = zoneinfo.ZoneInfo(time_zone)
+
+    def offset(moment: int) -> int:
+        return int(datetime.fromtimestamp(moment, UTC).astimezone(zone).utcoffset().total_seconds())
+
+    offsets = np.empty(len(moments), dtype=np.int64)
+    for day in range(0, len(moments), 24):
+        hours = moments[day : day + 24]
+        first, last = offset(int(hours[0])), offset(int(hours[-1]))
+        if first == last:
+            offsets[day : day + 24] = first
+        else:  # the clocks change today
+            offsets[day : day + 24] = [offset(int(moment)) for moment in hours]
+    return offsets
