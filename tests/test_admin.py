@@ -56,6 +56,12 @@ def test_event_search_finds_words_of_the_message(admin_client, seeded):
     assert all(word in event.message for event in found)
 
 
+def test_event_search_by_host_name_finds_the_hosts_events(admin_client, seeded):
+    asset = Asset.objects.annotate(n=Count("events")).filter(n__gt=0).order_by("pk").first()
+    response = admin_client.get(reverse("admin:inventory_event_changelist"), {"q": asset.hostname})
+    assert set(response.context["cl"].queryset) == set(asset.events.all())
+
+
 def test_the_asset_page_shows_its_deployments_and_latest_events(admin_client, seeded):
     asset = Asset.objects.annotate(n=Count("events")).filter(deployments__isnull=False).order_by("-n", "pk")[0]
     assert asset.n > ASSET_PAGE_EVENTS  # a noisy host: the page shows the newest only

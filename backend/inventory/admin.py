@@ -26,6 +26,8 @@ from inventory.models import Application, Asset, Deployment, Event
 
 #: An asset's page lists at most this many of its events, newest first, with a link to all of them.
 ASSET_PAGE_EVENTS = 15
+#: An event search by the beginning of a host name covers at most this many hosts.
+HOSTS_SEARCHED = 500
 #: An event's page shows what happened around it on the same application (or asset): from this long before...
 STORY_BEFORE = timedelta(minutes=30)
 #: ...to this long after, at most this many events: an incident's story from the first alert to the fix.
@@ -167,7 +169,7 @@ class EventAdmin(SeededAdmin):
     list_display = ("occurred_at", "severity", "kind", "asset", "application", "source", "message", "is_demo")
     list_filter = ("severity", "kind", DemoDataFilter)
     list_select_related = ("asset", "deployment__application")
-    search_fields = ("asset__hostname__startswith", "message__icontains")
+    search_fields = ("message__icontains",)
     raw_id_fields = ("asset", "deployment", "seed_run")
     # Sorting by the indexed timestamp lets the database read the newest page
     # straight off the index instead of sorting a million rows.
@@ -215,6 +217,21 @@ class EventAdmin(SeededAdmin):
         )
         header = "<tr><th>Occurred at</th><th>Severity</th><th>Kind</th><th>Asset</th><th>Message</th></tr>"
         return format_html("<table>{}{}</table>", format_html(header), rows)
+
+    def get_search_results(self, request, queryset, search_term):
+        """A host name (or its beginning) finds the host's events through the host name index; anything
+        else, the events whose message contains it ("failover", "INC0012345").
+
+        The message search scans the table: at plan L's million events, 0.2 to 0.5 s on SQLite and 0.3 to
+        0.5 s on PostgreSQL. A trigram index (pg_trgm) answers it in milliseconds, but it nearly doubled
+        the time to write plan L (11.8 s to 21.5 s on PostgreSQL), so demoseed does without it; one OR of
+        both searches would join every event to its asset and take three times as long.
+        """
+        term = search_term.strip()
+        hosts = list(Asset.objects.filter(hostname__startswith=term).values_list("pk", flat=True)[:HOSTS_SEARCHED])
+        if term and hosts:
+            return queryset.filter(asset_id__in=hosts), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="Application")
     def application(self, event: Event) -> str:
