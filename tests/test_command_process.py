@@ -71,7 +71,7 @@ def test_ctrl_c_cancels_the_run_keeps_its_chunks_rebuilds_indexes_and_says_how_t
     path, env = database
     indexes_after_migrate = index_sql(path)
     process = subprocess.Popen(
-        [*MANAGE, "seed_demo_data", "--assets=2000", "--events=600000", "--chunk-size=2000", "--as-of=2026-11-01"],
+        [*MANAGE, "seed_demo_data", "--assets=2000", "--events=1200000", "--chunk-size=2000", "--as-of=2026-11-01"],
         env=env,
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -105,5 +105,5 @@ def test_ctrl_c_cancels_the_run_keeps_its_chunks_rebuilds_indexes_and_says_how_t
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "Seed run #1 succeeded" in resumed.stdout
-    assert query(path, "SELECT COUNT(*), COUNT(DISTINCT id) FROM inventory_event") == [(600_000, 600_000)]
+    assert query(path, "SELECT COUNT(*), COUNT(DISTINCT id) FROM inventory_event") == [(1_200_000, 1_200_000)]
     assert index_sql(path) == indexes_after_migrate
