@@ -1,4 +1,4 @@
-"""Would a viewer believe the estate? Every coherence rule of issue 8 built so far, with zero violations,
+"""Would a viewer believe the estate? Every coherence rule of issue 8, with zero violations,
 and the distributions that make it look real.
 
 One estate per module, seeded on the database of the current pass (SQLite, then
