@@ -36,19 +36,24 @@ superuser: migrate  ## create an admin login
 	$(MANAGE) createsuperuser
 
 .PHONY: serve
-serve: migrate  ## web app on http://127.0.0.1:8000/ + a worker (with REDIS_URL) or the embedded worker
+serve: migrate  ## web app on :8000 and the monitor on :8501, + a worker (with REDIS_URL) or the embedded worker
 	@if [ -n "$$REDIS_URL" ]; then \
-	  echo "Web and a Dramatiq worker on $$REDIS_URL (Ctrl-C stops both)"; \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start web worker; \
+	  echo "Web, monitor and a Dramatiq worker on $$REDIS_URL (Ctrl-C stops them)"; \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start web worker monitor; \
 	else \
 	  echo "No REDIS_URL: large plans run on the embedded in-process worker (see README)"; \
-	  $(MANAGE) runserver 127.0.0.1:8000; \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start web monitor; \
 	fi
 
 .PHONY: worker
 worker: $(STAMP)  ## a Dramatiq worker for queued runs (needs REDIS_URL)
 	@if [ -z "$$REDIS_URL" ]; then echo "Set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make worker" >&2; exit 2; fi
 	$(MANAGE) rundramatiq --processes $${WORKER_PROCESSES:-1} --threads $${WORKER_THREADS:-2}
+
+.PHONY: monitor
+monitor: migrate  ## the Streamlit monitor on http://127.0.0.1:8501/ (MONITOR_PASSWORD to gate it)
+	$(VENV)/bin/streamlit run monitor/streamlit_app.py --server.address 127.0.0.1 --server.port 8501 \
+	  --server.headless true --browser.gatherUsageStats false --client.toolbarMode minimal
 
 .PHONY: test
 test: $(STAMP)  ## run the suite on SQLite, then on PostgreSQL (required when CI=true)

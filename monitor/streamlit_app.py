@@ -1,0 +1,50 @@
+"""demoseed monitor: how a seed grows, and the seeded estate. Start with ``make monitor``
+(``streamlit run monitor/streamlit_app.py``). Layout only here and in pages/;
+what is read is in ``queries``.
+
+It shows no secrets and writes nothing; seeding and cancelling stay in the
+admin, which the pages link to. ``MONITOR_PASSWORD`` set: a shared password
+gates it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `monitor` importable as a package
+
+from monitor.bootstrap import setup_django
+
+setup_django()
+
+st.set_page_config(page_title="demoseed monitor", layout="wide")
+
+
+def password_ok() -> bool:
+    """True when no password is configured, or the one entered matches ``MONITOR_PASSWORD``."""
+    expected = os.environ.get("MONITOR_PASSWORD", "")
+    if not expected or st.session_state.get("monitor_unlocked"):
+        return True
+    entered = st.text_input("Password", type="password", help="Set by MONITOR_PASSWORD where the monitor runs.")
+    if entered and hmac.compare_digest(entered.encode(), expected.encode()):
+        st.session_state["monitor_unlocked"] = True
+        st.rerun()
+    if entered:
+        st.error("Wrong password.")
+    return False
+
+
+if password_ok():
+    here = Path(__file__).resolve().parent
+    navigation = st.navigation(
+        [
+            st.Page(here / "pages" / "overview.py", title="Overview", icon=":material/monitoring:", default=True),
+            st.Page(here / "pages" / "runs.py", title="Runs", icon=":material/list:"),
+        ]
+    )
+    navigation.run()

@@ -1,0 +1,31 @@
+"""What every page shares: the admin's address, and how an unreachable database is said."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+#: Where the admin is, for the links to it (seeding and cancelling happen there).
+ADMIN_URL = os.environ.get("MONITOR_ADMIN_URL", "http://127.0.0.1:8000/admin/")
+#: Seconds between refreshes of the live parts.
+REFRESH_SECONDS = 2
+
+
+def database_unreachable(error: Exception) -> None:
+    from django.db import connection
+
+    settings = connection.settings_dict
+    where = settings.get("HOST") or settings.get("NAME")
+    st.error(
+        f"The database ({where}) cannot be reached: {str(error).strip().splitlines()[0] if str(error) else error}. "
+        f"Retrying every {REFRESH_SECONDS} s."
+    )
+    connection.close()  # the next try opens a fresh connection
+
+
+def empty_estate() -> None:
+    st.info(
+        "No demo data yet. Seed some with `make demo`, `python backend/manage.py seed_demo_data`, "
+        f"or the admin's [seed page]({ADMIN_URL}seeding/seedrun/seed/)."
+    )
