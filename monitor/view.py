@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import streamlit as st
+from django.db import connection
 
 #: Where the admin is, for the links to it (seeding and cancelling happen there).
 ADMIN_URL = os.environ.get("MONITOR_ADMIN_URL", "http://127.0.0.1:8000/admin/")
@@ -13,8 +14,6 @@ REFRESH_SECONDS = 2
 
 
 def database_unreachable(error: Exception) -> None:
-    from django.db import connection
-
     settings = connection.settings_dict
     where = settings.get("HOST") or settings.get("NAME")
     st.error(

@@ -273,7 +273,7 @@ def _recorded_assets(spec: RunSpec, size: int) -> AssetTable:
     sites = {site.location: number for number, site in enumerate(catalog.sites)}
     return AssetTable(
         ids=columns["ref"],
-        site_codes=tuple(site.code for site in catalog.sites),
+        sites=len(catalog.sites),
         type_idx=type_idx,
         family=family,
         platform=platform,

@@ -61,7 +61,7 @@ class AssetTable:
     """Per asset position: what generation needs to know about it (a few bytes per asset)."""
 
     ids: np.ndarray  # int64
-    site_codes: tuple[str, ...]  # the catalog's site codes (how many sites ``site`` indexes)
+    sites: int  # how many sites the catalog has (what ``site`` indexes)
     type_idx: np.ndarray  # catalog asset type; -1 when the catalog does not know it
     family: np.ndarray  # catalog OS family; -1 when unknown
     platform: np.ndarray  # catalog platform ("server/linux"); -1 when it hosts no applications
@@ -118,11 +118,10 @@ class AssetTable:
     def by_site(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The eventful assets grouped by site: (positions site after site, each site's offset, each site's count)."""
         if "by_site" not in self._memo:
-            sites = len(self.site_codes)
             known = self.eventful[self.site[self.eventful] >= 0]
             order = known[np.argsort(self.site[known], kind="stable")].astype(np.int32)
-            sizes = np.bincount(self.site[known], minlength=sites).astype(np.int64) if sites else np.zeros(0, np.int64)
-            offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sites else sizes
+            sizes = np.bincount(self.site[known], minlength=self.sites).astype(np.int64)
+            offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
             self._memo["by_site"] = (order, offsets, sizes)
         return self._memo["by_site"]
 
@@ -242,7 +241,7 @@ def _own_assets(spec: RunSpec, maintenance_slots: int) -> AssetTable:
     ordinals = np.arange(size, dtype=np.int64)
     return AssetTable(
         ids=spec.id_base("assets") + ordinals,
-        site_codes=tuple(site.code for site in catalog.sites),
+        sites=len(catalog.sites),
         type_idx=type_idx,
         family=family,
         platform=platform,
@@ -285,8 +284,7 @@ def platform_table(catalog: Catalog) -> np.ndarray:
 
 def empty_asset_table(catalog: Catalog) -> AssetTable:
     empty = np.zeros(0, dtype=np.int64)
-    sites = tuple(site.code for site in catalog.sites)
-    return AssetTable(empty, sites, empty, empty, empty, empty, empty, empty, empty, empty)
+    return AssetTable(empty, len(catalog.sites), empty, empty, empty, empty, empty, empty, empty, empty)
 
 
 # --- applications ---------------------------------------------------------------------------
@@ -353,8 +351,11 @@ def in_house_versions(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
     return np.array([f"{a}.{b}.{c}" for a, b, c in zip(major.tolist(), minor.tolist(), patch.tolist())], dtype=object)
 
 
-def application_attributes(spec: RunSpec, ordinals: np.ndarray) -> ApplicationTable:
-    """The table rows of the run's own applications at ``ordinals``."""
+def application_attributes(
+    spec: RunSpec, ordinals: np.ndarray, identities: list[ApplicationIdentity] | None = None
+) -> ApplicationTable:
+    """The table rows of the run's own applications at ``ordinals`` (``identities``: theirs, if the caller
+    has them already)."""
     catalog, s = spec.catalog, spec.seed
     software = software_position(spec, ordinals)
     versions = in_house_versions(spec, ordinals)
@@ -383,7 +384,7 @@ def application_attributes(spec: RunSpec, ordinals: np.ndarray) -> ApplicationTa
         retired_day=retired_day,
         versions=versions,
         software=software,
-        names=np.array([identity.name for identity in application_identities(spec, ordinals)], dtype=object),
+        names=np.array([i.name for i in identities or application_identities(spec, ordinals)], dtype=object),
     )
 
 

@@ -40,18 +40,19 @@ class OwnDeployments:
 
     def by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
         """The run's deployments grouped by asset: (positions asset after asset, offsets with one entry per
-        asset position and a last one). Placed once per process, a few bytes per deployment."""
+        asset position and a last one). ``assets`` is the table they were placed on (this one's own).
+        Placed once per process, a few bytes per deployment."""
         with self._lock:
             if self._by_asset is None:
-                self._by_asset = self._group_by_asset(assets)
+                self._by_asset = self._group_by_asset()
         return self._by_asset
 
-    def _group_by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
+    def _group_by_asset(self) -> tuple[np.ndarray, np.ndarray]:
         hosts = np.empty(self.size, dtype=np.int32)
         for start in range(0, self.size, _SLICE):
             ordinals = np.arange(start, min(start + _SLICE, self.size), dtype=np.int64)
             placement = deployment_placement(self.spec, ordinals, self.layout, self.applications, self.assets)
             hosts[start : start + len(ordinals)] = placement.asset_idx
         order = np.argsort(hosts, kind="stable").astype(np.int32)
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(hosts, minlength=assets.size))]).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(hosts, minlength=self.assets.size))]).astype(np.int64)
         return order, offsets

@@ -70,12 +70,12 @@ def _optional_days(days: np.ndarray) -> list:
 
 def applications(spec: RunSpec, start: int, stop: int) -> Columns:
     ordinals = _ordinals(start, stop)
-    table = application_attributes(spec, ordinals)
     identities = application_identities(spec, ordinals)
+    table = application_attributes(spec, ordinals, identities)
     return {
         "id": table.ids.tolist(),
         "code": [f"APP{pk:06d}" for pk in table.ids.tolist()],
-        "name": [identity.name for identity in identities],
+        "name": table.names.tolist(),
         "vendor": [identity.vendor for identity in identities],
         "category": [identity.category for identity in identities],
         "version": table.versions.tolist(),
