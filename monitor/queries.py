@@ -1,22 +1,33 @@
 """Everything the monitor reads, as plain data: no Streamlit here, so it is testable on its own.
 
 Read-only, through the backend's models and selectors (one definition of a
-run's progress, rate and ETA for the admin, the API and the monitor). Every
-query is bounded: counts come from the backend's cheap row counts, history from
-chunk checkpoints grouped per minute in the database and thinned to at most
-``MAX_POINTS`` points.
+run's progress, rate and ETA for the admin, the API and the monitor) and, for
+the queue, ``seeding.broker_state``. Every query is bounded: counts come from
+the backend's cheap row counts, history from chunk checkpoints grouped per
+minute in the database and thinned to at most ``MAX_POINTS`` points, event
+rhythms from per-chunk counts kept between refreshes (``rollups``), the
+estate's breakdowns recomputed only when their table's row count changes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
+
 import pandas as pd
 from django.db import DatabaseError
-from django.db.models import Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMinute
+from django.utils import timezone
 
+from inventory.models import Application, Asset, Deployment, Event
+from monitor import rollups
+from seeding.broker_state import BrokerState, BrokerUnreachable, broker_state, uses_redis
 from seeding.kinds import KINDS
-from seeding.models import SeedChunk, SeedRun
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.selectors import active_seed_run, inventory_counts, recent_seed_runs, seed_run_status
+
+__all__ = ["BrokerState", "BrokerUnreachable", "broker_state", "uses_redis"]
 
 #: A chart of rows over time never has more points than this, however long the history.
 MAX_POINTS = 400
@@ -39,6 +50,11 @@ def runs(limit: int = 50) -> list[dict]:
     return [seed_run_status(run) for run in recent_seed_runs(limit=limit)]
 
 
+def run(run_id: int) -> dict | None:
+    found = SeedRun.objects.filter(pk=run_id).first()
+    return seed_run_status(found) if found is not None else None
+
+
 def rows_over_time(max_points: int = MAX_POINTS) -> pd.DataFrame:
     """Seeded rows per kind over time, from the chunks' commit times, with clears as drops.
 
@@ -47,14 +63,20 @@ def rows_over_time(max_points: int = MAX_POINTS) -> pd.DataFrame:
     runs had written, at the time they were cleared.
     """
     commits = (
-        SeedChunk.objects.annotate(minute=TruncMinute("committed_at"))
+        SeedChunk.objects.order_by()
+        .annotate(minute=TruncMinute("committed_at"))
         .values("minute", "kind")
         .annotate(rows=Sum("rows"))
         .order_by("minute")
     )
     changes = [(row["minute"], row["kind"], row["rows"]) for row in commits]
-    for run in SeedRun.objects.exclude(cleared_at=None).only("cleared_at", *(f"{k}_done" for k in KINDS)):
-        changes.extend((run.cleared_at, kind, -run.done(kind)) for kind in KINDS if run.done(kind))
+    for cleared in SeedRun.objects.exclude(cleared_at=None).only("cleared_at", *(f"{k}_done" for k in KINDS)):
+        changes.extend((cleared.cleared_at, kind, -cleared.done(kind)) for kind in KINDS if cleared.done(kind))
+    return _cumulative(changes, max_points)
+
+
+def _cumulative(changes: list[tuple], max_points: int) -> pd.DataFrame:
+    """(time, kind, rows added) to rows per kind over time, starting from nothing, at most ``max_points`` long."""
     if not changes:
         return pd.DataFrame(columns=list(KINDS), index=pd.DatetimeIndex([], name="time"))
     frame = pd.DataFrame(changes, columns=["time", "kind", "rows"])
@@ -68,3 +90,157 @@ def rows_over_time(max_points: int = MAX_POINTS) -> pd.DataFrame:
         table = table.iloc[list(range(step - 1, len(table), step)) + ([len(table) - 1] if len(table) % step else [])]
     table.index.name = "time"
     return table
+
+
+# --- One run in detail -------------------------------------------------------------------------
+
+
+def run_chunks(run_id: int) -> pd.DataFrame:
+    """A run's committed chunks in commit order: committed_at, kind, index, rows, seconds, written_by."""
+    columns = ["committed_at", "kind", "index", "rows", "seconds", "written_by"]
+    rows = SeedChunk.objects.filter(run_id=run_id).order_by("committed_at", "id").values_list(*columns)
+    frame = pd.DataFrame(list(rows), columns=columns)
+    frame["committed_at"] = pd.to_datetime(frame["committed_at"], utc=True)
+    return frame
+
+
+def run_rows_over_time(chunks: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """The run's rows per kind over time, one point per commit (thinned), from its chunks."""
+    changes = list(chunks[["committed_at", "kind", "rows"]].itertuples(index=False, name=None))
+    return _cumulative(changes, max_points)
+
+
+def run_rate(chunks: pd.DataFrame, buckets: int = 60) -> pd.DataFrame:
+    """Rows per second over the run's life, in at most ``buckets`` equal slices of its commit times."""
+    if chunks.empty:
+        return pd.DataFrame(columns=["rows/s"], index=pd.DatetimeIndex([], name="time"))
+    first, last = chunks["committed_at"].min(), chunks["committed_at"].max()
+    width = max(pd.Timedelta(seconds=1), (last - first) / buckets).ceil("s")
+    rate = chunks.set_index("committed_at")["rows"].resample(width).sum() / width.total_seconds()
+    rate.index.name = "time"
+    return rate.to_frame("rows/s")
+
+
+def run_writers(chunks: pd.DataFrame) -> pd.DataFrame:
+    """Chunks and rows per process (host:pid) that wrote them: how the run spread over workers and machines."""
+    if chunks.empty:
+        return pd.DataFrame(columns=["process", "chunks", "rows", "seconds"])
+    by_process = chunks.groupby("written_by").agg(
+        chunks=("index", "size"), rows=("rows", "sum"), seconds=("seconds", lambda s: s.sum(min_count=1))
+    )
+    return by_process.reset_index(names="process").sort_values("rows", ascending=False, ignore_index=True)
+
+
+def run_failed_attempts(run_id: int) -> list[dict]:
+    """Chunks that needed more than one start, or whose last start failed: kind, index, attempts, last error."""
+    attempts = SeedChunkAttempt.objects.filter(run_id=run_id).filter(Q(attempts__gt=1) | ~Q(last_error=""))
+    return list(attempts.order_by("kind", "index").values("kind", "index", "attempts", "last_error", "updated_at"))
+
+
+# --- Workers and queue -------------------------------------------------------------------------
+
+
+def chunks_per_minute(minutes: int = 30) -> pd.DataFrame:
+    """Chunks committed per minute over the last ``minutes``, one column per process that wrote them."""
+    since = timezone.now() - dt.timedelta(minutes=minutes)
+    rows = (
+        SeedChunk.objects.filter(committed_at__gte=since)
+        .order_by()
+        .annotate(minute=TruncMinute("committed_at"))
+        .values_list("minute", "written_by")
+        .annotate(chunks=Count("id"))
+    )
+    frame = pd.DataFrame(list(rows), columns=["minute", "process", "chunks"])
+    end = pd.Timestamp(timezone.now()).floor("min")
+    minutes_index = pd.date_range(end - pd.Timedelta(minutes=minutes - 1), end, freq="min", name="minute")
+    if frame.empty:
+        return pd.DataFrame(index=minutes_index)
+    frame["minute"] = pd.to_datetime(frame["minute"], utc=True)
+    table = frame.pivot_table(index="minute", columns="process", values="chunks", aggfunc="sum", fill_value=0)
+    return table.reindex(minutes_index, fill_value=0)
+
+
+# --- The estate --------------------------------------------------------------------------------
+
+SEVERITIES = [choice.value for choice in Event.Severity]
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def event_cells() -> pd.DataFrame:
+    """Events per (hour, severity) over the whole estate: see ``rollups``."""
+    events = inventory_counts()["events"]
+    return rollups.event_cells(unseeded_events=events["total"] - events["demo"])
+
+
+def events_per_day(cells: pd.DataFrame) -> pd.DataFrame:
+    """Long form for a stacked chart: day, severity, events."""
+    if cells.empty:
+        return pd.DataFrame(columns=["day", "severity", "events"])
+    frame = cells.assign(day=cells["hour"].dt.floor("D"))
+    return frame.groupby(["day", "severity"], as_index=False)["events"].sum()
+
+
+def events_by_hour_and_weekday(cells: pd.DataFrame) -> pd.DataFrame:
+    """Long form for a heat map: weekday (Mon..Sun), hour (0..23, UTC), events."""
+    grid = pd.MultiIndex.from_product([WEEKDAYS, range(24)], names=["weekday", "hour"])
+    if cells.empty:
+        return pd.DataFrame(0, index=grid, columns=["events"]).reset_index()
+    frame = cells.assign(
+        weekday=cells["hour"].dt.day_of_week.map(dict(enumerate(WEEKDAYS))), hour=cells["hour"].dt.hour
+    )
+    totals = frame.groupby(["weekday", "hour"])["events"].sum().reindex(grid, fill_value=0)
+    return totals.reset_index()
+
+
+def assets_by(field: str) -> pd.DataFrame:
+    """Assets per value of ``field`` (asset_type, location or lifecycle_status), largest first."""
+    return _assets_by(field, inventory_counts()["assets"]["total"])
+
+
+@lru_cache(maxsize=16)
+def _assets_by(field: str, assets: int) -> pd.DataFrame:
+    if field not in {"asset_type", "location", "lifecycle_status"}:
+        raise ValueError(f"no breakdown of assets by {field!r}")
+    rows = Asset.objects.order_by().values_list(field).annotate(assets=Count("id")).order_by("-assets")
+    return pd.DataFrame(list(rows), columns=[field, "assets"])
+
+
+def top_applications(limit: int = 10) -> pd.DataFrame:
+    """The applications with the most deployments: code, name, version, deployments."""
+    return _top_applications(limit, inventory_counts()["deployments"]["total"])
+
+
+@lru_cache(maxsize=4)
+def _top_applications(limit: int, deployments: int) -> pd.DataFrame:
+    top = list(
+        Deployment.objects.order_by()
+        .values_list("application_id")
+        .annotate(deployments=Count("id"))
+        .order_by("-deployments", "application_id")[:limit]
+    )
+    names = Application.objects.in_bulk([application_id for application_id, _ in top])
+    return pd.DataFrame(
+        [
+            (names[pk].code, names[pk].name, names[pk].version, count)
+            for pk, count in top
+            if pk in names  # an application deleted since the count
+        ],
+        columns=["code", "application", "version", "deployments"],
+    )
+
+
+def latest_incidents(limit: int = 15) -> list[dict]:
+    """The newest incident events: id, occurred_at, severity, host, message."""
+    rows = (
+        Event.objects.filter(kind=Event.Kind.INCIDENT)
+        .order_by("-occurred_at", "-id")
+        .values("id", "occurred_at", "severity", "asset__hostname", "message")[:limit]
+    )
+    return [{**row, "host": row.pop("asset__hostname")} for row in rows]
+
+
+def forget() -> None:
+    """Drop what is kept between refreshes (tests)."""
+    rollups.forget()
+    _assets_by.cache_clear()
+    _top_applications.cache_clear()

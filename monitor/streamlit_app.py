@@ -45,6 +45,8 @@ if password_ok():
         [
             st.Page(here / "pages" / "overview.py", title="Overview", icon=":material/monitoring:", default=True),
             st.Page(here / "pages" / "runs.py", title="Runs", icon=":material/list:"),
+            st.Page(here / "pages" / "workers.py", title="Workers and queue", icon=":material/dns:"),
+            st.Page(here / "pages" / "estate.py", title="Estate", icon=":material/inventory_2:"),
         ]
     )
     navigation.run()

@@ -16,11 +16,17 @@ REFRESH_SECONDS = 2
 def database_unreachable(error: Exception) -> None:
     settings = connection.settings_dict
     where = settings.get("HOST") or settings.get("NAME")
-    st.error(
-        f"The database ({where}) cannot be reached: {str(error).strip().splitlines()[0] if str(error) else error}. "
-        f"Retrying every {REFRESH_SECONDS} s."
-    )
+    st.error(f"The database ({where}) cannot be reached: {_first_line(error)}. Retrying every {REFRESH_SECONDS} s.")
     connection.close()  # the next try opens a fresh connection
+
+
+def broker_unreachable(error: Exception) -> None:
+    st.error(f"Redis cannot be reached: {_first_line(error)}. Retrying every {REFRESH_SECONDS} s.")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def empty_estate() -> None:

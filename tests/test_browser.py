@@ -14,7 +14,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from seeding.models import SeedRun
 from tests.helpers import counts
-from tests.test_workers import Workers
+from tests.processes import Workers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

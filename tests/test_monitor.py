@@ -3,15 +3,22 @@ database's numbers, and says plainly when there is nothing to show or the databa
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+from django.db.models import Count
 from streamlit.testing.v1 import AppTest
 
+from inventory.models import Asset, Event
 from monitor import queries
-from seeding import services
+from seeding import broker_state, services
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.plan import SeedPlan
 from seeding.selectors import inventory_counts
+from tests.conftest import AS_OF
 from tests.helpers import seed
+from tests.processes import Workers
 
 APP = str(Path(__file__).resolve().parent.parent / "monitor" / "streamlit_app.py")
 
@@ -24,6 +31,9 @@ def _fresh_cache():
     import streamlit as st
 
     st.cache_data.clear()
+    queries.forget()
+    yield
+    queries.forget()
 
 
 def run_app(page: str | None = None) -> AppTest:
@@ -91,3 +101,111 @@ def test_rows_over_time_adds_up_the_chunks_and_shows_a_clear_as_a_drop(make_plan
     after = queries.rows_over_time()
     assert after.iloc[-1].sum() == 0 and after["events"].max() == make_plan().events
     assert len(queries.rows_over_time(max_points=2)) <= 4  # bounded however long the history
+
+
+def test_the_estate_page_shows_the_databases_numbers(make_plan):
+    seed(make_plan())
+    app = run_app("estate.py")
+    assert f"{Asset.objects.count():,} assets" in [header.value for header in app.subheader]
+    incidents = app.dataframe[1].value  # after the most deployed applications
+    assert incidents["host"].tolist() == [row["host"] for row in queries.latest_incidents()]
+    assert len(incidents) == min(15, Event.objects.filter(kind="incident").count()) > 0
+    by_severity = queries.events_per_day(queries.event_cells()).groupby("severity")["events"].sum().to_dict()
+    assert by_severity == dict(Event.objects.values_list("severity").annotate(n=Count("id")))
+    rhythm = queries.events_by_hour_and_weekday(queries.event_cells())
+    assert len(rhythm) == 7 * 24 and rhythm["events"].sum() == Event.objects.count()
+
+
+def test_event_counts_follow_new_chunks_a_clear_and_events_written_by_hand(make_plan):
+    seed(make_plan())
+    assert queries.event_cells()["events"].sum() == Event.objects.count()
+    second = seed(make_plan(applications=0, assets=0, deployments=0, events=3_000))  # counted chunk by chunk
+    assert queries.event_cells()["events"].sum() == Event.objects.count() == make_plan().events + 3_000
+    services.demo_data_clear(run=second)
+    assert queries.event_cells()["events"].sum() == Event.objects.count() == make_plan().events
+    hand = Event.objects.first()
+    Event.objects.create(
+        asset=hand.asset,
+        kind="alert",
+        severity="critical",
+        source="test",
+        message="by hand",
+        occurred_at=hand.occurred_at,
+    )
+    cells = queries.event_cells()
+    assert cells["events"].sum() == Event.objects.count()
+    assert cells[cells.severity == "critical"]["events"].sum() == Event.objects.filter(severity="critical").count()
+
+
+def test_the_runs_page_shows_one_run_in_detail(make_plan):
+    run = seed(make_plan())
+    SeedChunkAttempt.objects.create(run=run, kind="events", index=1, attempts=2, last_error="connection reset")
+    app = run_app("runs.py")
+    chunks = SeedChunk.objects.filter(run=run)
+    assert any(f"in {chunks.count():,} chunks" in caption.value for caption in app.caption)
+    writers = app.dataframe[1].value
+    assert writers["rows"].sum() == run.total_done and set(writers["process"]) == {c.written_by for c in chunks}
+    assert writers["chunks"].sum() == chunks.count() and chunks.filter(seconds__isnull=True).count() == 0
+    failed = app.dataframe[2].value
+    assert failed["last_error"].tolist() == ["connection reset"] and failed["attempts"].tolist() == [2]
+
+
+def test_without_redis_the_workers_page_says_the_embedded_worker_does_the_work(monkeypatch, settings):
+    assert broker_state.uses_redis() == bool(settings.REDIS_URL)
+    monkeypatch.setattr(queries, "uses_redis", lambda: False)
+    app = run_app("workers.py")
+    assert any("No Redis here" in info.value and "embedded worker" in info.value for info in app.info)
+
+
+@pytest.mark.postgres
+def test_the_workers_page_shows_what_redis_holds_and_the_live_workers(settings, tmp_path):
+    settings.SEED_INLINE_THRESHOLD = 0
+    deadline = time.monotonic() + 15  # a worker an earlier test stopped may still count as alive for a few seconds
+    while broker_state.broker_state().live_workers and time.monotonic() < deadline:
+        time.sleep(0.2)
+    run = services.seed_request(
+        plan=SeedPlan(
+            applications=10, assets=2_000, deployments=2_000, events=20_000, seed=3, as_of=AS_OF, chunk_size=1_000
+        ),
+        source=SeedRun.Source.API,
+    ).run
+    app = run_app("workers.py")
+    shown = {metric.label: metric.value for metric in app.metric}
+    assert shown["Waiting"] == "1" and shown["Worker processes"] == "0"  # the start message; nobody to take it
+    assert any("No worker process is alive" in warning.value for warning in app.warning)
+    workers = Workers(tmp_path)
+    workers.start(threads=2)
+    try:
+        workers.wait_ready(1)
+        deadline = time.monotonic() + 90
+        while SeedRun.objects.get(pk=run.pk).is_active and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert SeedRun.objects.get(pk=run.pk).status == SeedRun.Status.SUCCEEDED, workers.logs()
+        app = run_app("workers.py")
+        shown = {metric.label: metric.value for metric in app.metric}
+        assert shown["Worker processes"] == "1" and shown["Waiting"] == "0"
+        processes = app.dataframe[1].value
+        writers = set(SeedChunk.objects.filter(run=run).values_list("written_by", flat=True))
+        assert writers <= set(processes["process"]), (writers, processes)
+    finally:
+        workers.stop_all()
+    deadline = time.monotonic() + 15  # a worker that shuts down takes its name out; a killed one falls silent
+
+    def named() -> set[str]:
+        return {process.process for process in broker_state.broker_state().live_workers}
+
+    while writers & named() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not writers & named()
+
+
+@pytest.mark.postgres
+def test_an_unreachable_redis_is_a_message_not_a_traceback(settings):
+    assert settings.REDIS_URL, "runs in the pass with Redis"
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    broker_state._client.cache_clear()
+    try:
+        app = run_app("workers.py")
+    finally:
+        broker_state._client.cache_clear()
+    assert any("Redis cannot be reached" in error.value and "Retrying" in error.value for error in app.error)

@@ -9,15 +9,9 @@ takes seconds instead of a minute.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from inventory.models import Asset, Event
@@ -27,87 +21,11 @@ from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
 from tests.conftest import AS_OF
 from tests.helpers import at_once, counts, own_asset_value, real_asset, seed
+from tests.processes import Workers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-REPO = Path(__file__).resolve().parent.parent
 PLAN = {"applications": 40, "assets": 4_000, "deployments": 6_000, "events": 40_000}
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-class Workers:
-    """Starts and stops `rundramatiq` process groups; their logs go to tmp_path."""
-
-    def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
-        self.processes: list[subprocess.Popen] = []
-
-    def start(self, *, threads: int = 1) -> subprocess.Popen:
-        from django.conf import settings
-
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "SEED_STALL_AFTER_SECONDS": "3",
-            "SEED_SWEEP_INTERVAL_SECONDS": "0.5",
-            "DRAMATIQ_HEARTBEAT_TIMEOUT_MS": "3000",
-            "SEEDING_LOG_LEVEL": "INFO",
-        }
-        log = open(self.tmp_path / f"worker-{len(self.processes)}.log", "w")  # noqa: SIM115 (closed with the process)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "backend/manage.py",
-                "rundramatiq",
-                "--processes",
-                "1",
-                "--threads",
-                str(threads),
-                "--worker-shutdown-timeout",
-                "3000",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes.append(process)
-        return process
-
-    def wait_ready(self, count: int, timeout: float = 60.0) -> None:
-        """Until ``count`` worker processes have logged Dramatiq's ready line."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready = sum(
-                path.read_text().count("Worker process is ready for action.")
-                for path in self.tmp_path.glob("worker-*.log")
-            )
-            if ready >= count:
-                return
-            time.sleep(0.2)
-        pytest.fail(f"workers not ready after {timeout} s\n{self.logs()}")
-
-    def kill(self, process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        process.wait(timeout=15)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                self.kill(process, signal.SIGTERM)
-
-    def logs(self) -> str:
-        return "\n".join(path.read_text()[-3000:] for path in sorted(self.tmp_path.glob("worker-*.log")))
 
 
 @pytest.fixture

@@ -128,6 +128,8 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.Retries",
     "dramatiq.middleware.CurrentMessage",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    # Names each worker process in Redis next to Dramatiq's heartbeats, for the monitor.
+    "seeding.presence.WorkerPresence",
     # seeding.sweeper.StalledRunSweeper, which re-dispatches stalled runs from
     # inside every worker process, joins in SeedingConfig.ready(): it needs the models.
 ]

@@ -158,6 +158,9 @@ class SeedChunk(models.Model):
     rows = models.PositiveIntegerField()
     committed_at = models.DateTimeField(auto_now_add=True)
     written_by = models.CharField(max_length=120, blank=True, help_text="host:pid of the process that wrote it.")
+    seconds = models.FloatField(
+        null=True, blank=True, help_text="Seconds to generate and write it, up to its commit (null: not recorded)."
+    )
 
     class Meta:
         ordering = ["run", "id"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from monitor import queries
+from monitor import charts, queries
 from monitor.view import ADMIN_URL, REFRESH_SECONDS, database_unreachable, empty_estate
 
 st.title("Overview")
@@ -48,7 +48,7 @@ def live() -> None:
     if history.empty:
         st.caption("No seed run has committed a chunk yet.")
     else:
-        st.line_chart(history)
+        st.altair_chart(charts.over_time(history, "rows", "rows"), width="stretch")
 
 
 live()

@@ -1,13 +1,19 @@
-"""Runs: every run with its status, plan, progress, rate, duration and error."""
+"""Runs: every run with its status, plan, progress, rate, duration and error; then one run in detail."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from monitor import queries
+from monitor import charts, queries
 from monitor.view import ADMIN_URL, REFRESH_SECONDS, database_unreachable
 
 st.title("Runs")
+
+
+def duration(run: dict) -> float | None:
+    if run["started_at"] is None or run["finished_at"] is None:
+        return None
+    return round((run["finished_at"] - run["started_at"]).total_seconds(), 1)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -29,13 +35,18 @@ def table() -> None:
                 "progress": run["progress"],
                 "rows/s": run["rows_per_second"],
                 "ETA s": run["eta_seconds"],
+                "took s": duration(run),
                 "asked by": run["requested_by"],
                 "created": run["created_at"],
                 "error": run["error"] or "",
             }
             for run in runs
         ],
-        column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1)},
+        column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1),
+            "rows/s": st.column_config.NumberColumn(format="localized"),
+            "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        },
         hide_index=True,
         width="stretch",
     )
@@ -44,4 +55,61 @@ def table() -> None:
             st.error(f"Run #{run['id']} failed: {run['error']}")
 
 
+@st.fragment(run_every=REFRESH_SECONDS)
+def detail(run_id: int) -> None:
+    try:
+        run = queries.run(run_id)
+        chunks = queries.run_chunks(run_id)
+        failures = queries.run_failed_attempts(run_id)
+    except queries.Unreachable as error:
+        database_unreachable(error)
+        return
+    if run is None:
+        st.warning(f"Run #{run_id} no longer exists.")
+        return
+    st.caption(
+        f"{run['status']} · {run['executor']} · seed {run['seed']} · {run['total_done']:,} of "
+        f"{run['total_planned']:,} rows in {len(chunks):,} chunks · "
+        f"[open it in the admin]({ADMIN_URL}seeding/seedrun/{run_id}/change/)"
+    )
+    if run["error"]:
+        st.error(run["error"])
+    if chunks.empty:
+        st.caption("No chunk committed yet.")
+        return
+    left, right = st.columns(2)
+    left.markdown("**Rows over time**")
+    left.altair_chart(charts.over_time(queries.run_rows_over_time(chunks), "rows", "rows"), width="stretch")
+    right.markdown("**Rate**")
+    right.altair_chart(charts.over_time(queries.run_rate(chunks), "rate", "rows/s", area=True), width="stretch")
+    left, right = st.columns(2)
+    left.markdown("**Chunk durations**")
+    if chunks["seconds"].notna().any():
+        left.altair_chart(charts.chunk_durations(chunks), width="stretch")
+    else:
+        left.caption("Not recorded for this run (written before chunk durations were kept).")
+    right.markdown("**Who wrote it** (worker processes, host:pid)")
+    right.dataframe(
+        queries.run_writers(chunks),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "rows": st.column_config.NumberColumn(format="localized"),
+            "seconds": st.column_config.NumberColumn("busy s", format="%.1f"),
+        },
+    )
+    st.markdown("**Failed attempts**")
+    if failures:
+        st.dataframe(failures, hide_index=True, width="stretch")
+    else:
+        st.caption("None: every chunk was written at its first attempt.")
+
+
 table()
+st.subheader("One run in detail")
+try:
+    choices = [run["id"] for run in queries.runs()]
+except queries.Unreachable:
+    choices = []
+if choices:
+    detail(st.selectbox("Run", choices, format_func=lambda run_id: f"#{run_id}"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -38,6 +39,7 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:
             f"seed run #{run.pk} was created with another catalog than this process's "
             f"(SEED_CATALOG_DIR={settings.SEED_CATALOG_DIR}); give every process the same catalog files"
         )
+    started = time.perf_counter()
     with transaction.atomic():
         if SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists():
             return False
@@ -50,7 +52,14 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:
             raise RunCleared(
                 f"seed run #{run.pk}'s rows were cleared while {chunk.kind} chunk {chunk.index} was written"
             )
-        SeedChunk.objects.create(run=run, kind=chunk.kind, index=chunk.index, rows=chunk.rows, written_by=writer_name())
+        SeedChunk.objects.create(
+            run=run,
+            kind=chunk.kind,
+            index=chunk.index,
+            rows=chunk.rows,
+            written_by=writer_name(),
+            seconds=round(time.perf_counter() - started, 3),
+        )
     return True
 
 

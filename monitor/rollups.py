@@ -1,0 +1,110 @@
+"""Events per hour and severity, kept cheap however many events there are.
+
+Counting 2 million events by hour takes about a second on PostgreSQL, too slow
+to repeat every refresh. But seeded events only ever arrive a chunk at a time,
+and a committed chunk's rows never change until its run is cleared: a chunk
+covers the primary keys ``events_id_base + start`` to ``+ stop`` of its run
+(``seeding.keys``). So each chunk is counted once, through its primary-key
+range (about 10 ms for 20,000 events), and its counts are kept in this process;
+a refresh counts only the chunks committed since the last one. The first count
+of many chunks runs ``PARALLEL`` queries at once on PostgreSQL (one connection
+each), which brings plan 2xL's 100 chunks from 1.7 s to about 1 s here. Events written
+by anything else than a seed run (``seed_run`` empty) are counted directly,
+again only when their number changes.
+
+Known limit: seeded events deleted by hand (not by a clear) stay in the counts
+until the monitor restarts.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+import pandas as pd
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
+
+from inventory.models import Event
+from seeding.models import SeedChunk
+
+COLUMNS = ["hour", "severity", "events"]
+#: Chunks counted at once when many are new (PostgreSQL; SQLite counts one at a time).
+PARALLEL = 4
+
+#: (first pk, stop pk) of a committed chunk -> its events per (hour, severity).
+_chunks: dict[tuple[int, int], pd.DataFrame] = {}
+_chunks_lock = threading.Lock()
+
+
+def event_cells(unseeded_events: int) -> pd.DataFrame:
+    """Events per (hour, severity), for every event in the database: columns ``hour``, ``severity``, ``events``.
+
+    ``unseeded_events`` is how many events no seed run wrote (from the cheap
+    counts): it keys the cache of their part.
+    """
+    chunks = (
+        SeedChunk.objects.filter(kind="events", run__cleared_at__isnull=True)
+        .values_list("run_id", "index", "rows", "run__events_id_base", "run__chunk_size")
+        .order_by()
+    )
+    ranges = [(base + index * size, base + index * size + rows) for _, index, rows, base, size in chunks]
+    _count_new(ranges)
+    parts = [_chunks[pk_range] for pk_range in ranges]
+    if unseeded_events:
+        parts.append(_unseeded_cells(unseeded_events))
+    parts = [part for part in parts if not part.empty]
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(parts).groupby(["hour", "severity"], as_index=False)["events"].sum()
+
+
+def _count_new(ranges: list[tuple[int, int]]) -> None:
+    new = [pk_range for pk_range in ranges if pk_range not in _chunks]
+    if len(new) > 1 and connection.vendor == "postgresql":
+        batches = [new[start::PARALLEL] for start in range(PARALLEL)]
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            counted = [cells for batch in pool.map(_count_in_own_connection, batches) for cells in batch]
+        new = [pk_range for batch in batches for pk_range in batch]
+    else:
+        counted = [_count_chunk(pk_range) for pk_range in new]
+    with _chunks_lock:
+        _chunks.update(zip(new, counted))
+
+
+def _count_chunk(pk_range: tuple[int, int]) -> pd.DataFrame:
+    return _cells(Q(pk__gte=pk_range[0], pk__lt=pk_range[1]))
+
+
+def _count_in_own_connection(batch: list[tuple[int, int]]) -> list[pd.DataFrame]:
+    try:
+        return [_count_chunk(pk_range) for pk_range in batch]
+    finally:
+        connection.close()  # this thread's own connection: a pool thread ends with it
+
+
+@lru_cache(maxsize=1)
+def _unseeded_cells(count: int) -> pd.DataFrame:
+    return _cells(Q(seed_run__isnull=True))
+
+
+def _cells(where: Q) -> pd.DataFrame:
+    rows = (
+        Event.objects.filter(where)
+        .order_by()
+        .annotate(hour=TruncHour("occurred_at"))
+        .values_list("hour", "severity")
+        .annotate(events=Count("id"))
+    )
+    frame = pd.DataFrame(list(rows), columns=COLUMNS)
+    frame["hour"] = pd.to_datetime(frame["hour"], utc=True)
+    return frame
+
+
+def forget() -> None:
+    """Drop every kept count (tests; a database swapped under a running monitor)."""
+    with _chunks_lock:
+        _chunks.clear()
+    _unseeded_cells.cache_clear()
