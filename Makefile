@@ -71,6 +71,10 @@ bench-async: $(STAMP)  ## POST latency and plan L end to end with 1 and 2 worker
 bench-stats: $(STAMP)  ## p95 of GET demo-data-stats with plan 2xL seeded, on SQLite and PostgreSQL
 	$(PY) scripts/measure_stats.py
 
+.PHONY: bench-monitor
+bench-monitor: $(STAMP)  ## the monitor's first render and refresh times per page, plan 2xL on PostgreSQL
+	$(PY) scripts/measure_monitor.py
+
 .PHONY: screenshots
 screenshots: $(STAMP)  ## seed the demo plan into a scratch database and photograph the admin (docs/screenshots/)
 	$(PY) scripts/screenshots.py

@@ -19,7 +19,7 @@ def _time(field: str, title: str) -> alt.X:
 def over_time(frame: pd.DataFrame, value: str, title: str, *, area: bool = False) -> alt.Chart:
     """One line (or stacked area) per column of ``frame``, whose index is UTC times."""
     long = frame.rename_axis("time").reset_index().melt(id_vars="time", var_name="series", value_name=value)
-    chart = alt.Chart(long).mark_area(opacity=0.8) if area else alt.Chart(long).mark_line(interpolate="step-after")
+    chart = alt.Chart(long).mark_area(opacity=0.8) if area else alt.Chart(long).mark_line()
     return chart.encode(
         x=_time("time", "time (UTC)"),
         y=alt.Y(f"{value}:Q", title=title, stack=area or None),

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import pandas as pd
 from django.db import DatabaseError
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
@@ -66,10 +66,12 @@ def rows_over_time(max_points: int = MAX_POINTS) -> pd.DataFrame:
         SeedChunk.objects.order_by()
         .annotate(minute=TruncMinute("committed_at"))
         .values("minute", "kind")
-        .annotate(rows=Sum("rows"))
+        .annotate(rows=Sum("rows"), last=Max("committed_at"))
         .order_by("minute")
     )
-    changes = [(row["minute"], row["kind"], row["rows"]) for row in commits]
+    # A minute's point is placed at its last commit: no earlier than the rows were
+    # there, and a run that is writing reaches its latest chunk.
+    changes = [(row["last"], row["kind"], row["rows"]) for row in commits]
     for cleared in SeedRun.objects.exclude(cleared_at=None).only("cleared_at", *(f"{k}_done" for k in KINDS)):
         changes.extend((cleared.cleared_at, kind, -cleared.done(kind)) for kind in KINDS if cleared.done(kind))
     return _cumulative(changes, max_points)

@@ -37,6 +37,8 @@ PARALLEL = 4
 #: (first pk, stop pk) of a committed chunk -> its events per (hour, severity).
 _chunks: dict[tuple[int, int], pd.DataFrame] = {}
 _chunks_lock = threading.Lock()
+#: The last answer and the chunk ranges it sums: a refresh that finds only new chunks adds them to it.
+_last: tuple[frozenset, pd.DataFrame] = (frozenset(), pd.DataFrame(columns=COLUMNS))
 
 
 def event_cells(unseeded_events: int) -> pd.DataFrame:
@@ -50,14 +52,24 @@ def event_cells(unseeded_events: int) -> pd.DataFrame:
         .values_list("run_id", "index", "rows", "run__events_id_base", "run__chunk_size")
         .order_by()
     )
-    ranges = [(base + index * size, base + index * size + rows) for _, index, rows, base, size in chunks]
-    _count_new(ranges)
-    parts = [_chunks[pk_range] for pk_range in ranges]
-    if unseeded_events:
-        parts.append(_unseeded_cells(unseeded_events))
+    global _last
+    ranges = frozenset((base + index * size, base + index * size + rows) for _, index, rows, base, size in chunks)
+    _count_new(sorted(ranges))
+    summed, total = _last
+    if summed <= ranges:  # only new chunks since the last answer: add them to it
+        seeded = _sum([total, *(_chunks[pk_range] for pk_range in ranges - summed)])
+    else:  # a run was cleared: sum again from the kept chunks
+        seeded = _sum([_chunks[pk_range] for pk_range in ranges])
+    _last = (ranges, seeded)
+    return _sum([seeded, _unseeded_cells(unseeded_events)]) if unseeded_events else seeded
+
+
+def _sum(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [part for part in parts if not part.empty]
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
+    if len(parts) == 1:
+        return parts[0]
     return pd.concat(parts).groupby(["hour", "severity"], as_index=False)["events"].sum()
 
 
@@ -105,6 +117,8 @@ def _cells(where: Q) -> pd.DataFrame:
 
 def forget() -> None:
     """Drop every kept count (tests; a database swapped under a running monitor)."""
+    global _last
     with _chunks_lock:
         _chunks.clear()
+    _last = (frozenset(), pd.DataFrame(columns=COLUMNS))
     _unseeded_cells.cache_clear()
