@@ -77,7 +77,7 @@ def rows_over_time(max_points: int = MAX_POINTS) -> pd.DataFrame:
     return _cumulative(changes, max_points)
 
 
-def _cumulative(changes: list[tuple], max_points: int) -> pd.DataFrame:
+def _cumulative(changes: list[tuple], max_points: int, start: dt.datetime | None = None) -> pd.DataFrame:
     """(time, kind, rows added) to rows per kind over time, starting from nothing, at most ``max_points`` long."""
     if not changes:
         return pd.DataFrame(columns=list(KINDS), index=pd.DatetimeIndex([], name="time"))
@@ -85,8 +85,10 @@ def _cumulative(changes: list[tuple], max_points: int) -> pd.DataFrame:
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     table = frame.pivot_table(index="time", columns="kind", values="rows", aggfunc="sum", fill_value=0)
     table = table.reindex(columns=list(KINDS), fill_value=0).sort_index().cumsum()
-    start = pd.DataFrame(0, index=[table.index[0] - pd.Timedelta(minutes=1)], columns=table.columns)
-    table = pd.concat([start, table])  # from nothing: a seed written within one minute still draws a line
+    origin = pd.Timestamp(start) if start is not None else table.index[0] - pd.Timedelta(minutes=1)
+    table = pd.concat(
+        [pd.DataFrame(0, index=[min(origin, table.index[0])], columns=table.columns), table]
+    )  # from nothing: a seed written within one minute still draws a line
     if len(table) > max_points:  # keep the last value of each of max_points equal slices
         step = -(-len(table) // max_points)
         table = table.iloc[list(range(step - 1, len(table), step)) + ([len(table) - 1] if len(table) % step else [])]
@@ -106,10 +108,13 @@ def run_chunks(run_id: int) -> pd.DataFrame:
     return frame
 
 
-def run_rows_over_time(chunks: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.DataFrame:
-    """The run's rows per kind over time, one point per commit (thinned), from its chunks."""
+def run_rows_over_time(
+    chunks: pd.DataFrame, started_at: dt.datetime | None = None, max_points: int = MAX_POINTS
+) -> pd.DataFrame:
+    """The run's rows per kind over time, from nothing when it started, one point per commit (thinned)."""
     changes = list(chunks[["committed_at", "kind", "rows"]].itertuples(index=False, name=None))
-    return _cumulative(changes, max_points)
+    table = _cumulative(changes, max_points, start=started_at)
+    return table.loc[:, (table != 0).any()] if not table.empty else table  # only the kinds it wrote
 
 
 def run_rate(chunks: pd.DataFrame, buckets: int = 60) -> pd.DataFrame:
@@ -204,11 +209,15 @@ def _assets_by(field: str, assets: int) -> pd.DataFrame:
     if field not in {"asset_type", "location", "lifecycle_status"}:
         raise ValueError(f"no breakdown of assets by {field!r}")
     rows = Asset.objects.order_by().values_list(field).annotate(assets=Count("id")).order_by("-assets")
-    return pd.DataFrame(list(rows), columns=[field, "assets"])
+    frame = pd.DataFrame(list(rows), columns=[field, "assets"])
+    labels = dict(Asset._meta.get_field(field).choices or [])  # "Virtual machine", not "virtual_machine"
+    if labels:
+        frame[field] = frame[field].map(lambda value: labels.get(value, value))
+    return frame
 
 
 def top_applications(limit: int = 10) -> pd.DataFrame:
-    """The applications with the most deployments: code, name, version, deployments."""
+    """The applications with the most deployments: application (its name), deployments, version, code."""
     return _top_applications(limit, inventory_counts()["deployments"]["total"])
 
 
@@ -223,11 +232,11 @@ def _top_applications(limit: int, deployments: int) -> pd.DataFrame:
     names = Application.objects.in_bulk([application_id for application_id, _ in top])
     return pd.DataFrame(
         [
-            (names[pk].code, names[pk].name, names[pk].version, count)
+            (names[pk].name, count, names[pk].version, names[pk].code)
             for pk, count in top
             if pk in names  # an application deleted since the count
         ],
-        columns=["code", "application", "version", "deployments"],
+        columns=["application", "deployments", "version", "code"],
     )
 
 

@@ -1,5 +1,6 @@
 """demoseed monitor: how a seed grows, and the seeded estate. Start with ``make monitor``
-(``streamlit run monitor/streamlit_app.py``). Layout only here and in pages/;
+(``streamlit run monitor/streamlit_app.py``). Layout only here and in screens/ (not pages/: a folder of that
+name puts Streamlit in its older multipage mode until the first run of this script);
 what is read is in ``queries``.
 
 It shows no secrets and writes nothing; seeding and cancelling stay in the
@@ -43,10 +44,10 @@ if password_ok():
     here = Path(__file__).resolve().parent
     navigation = st.navigation(
         [
-            st.Page(here / "pages" / "overview.py", title="Overview", icon=":material/monitoring:", default=True),
-            st.Page(here / "pages" / "runs.py", title="Runs", icon=":material/list:"),
-            st.Page(here / "pages" / "workers.py", title="Workers and queue", icon=":material/dns:"),
-            st.Page(here / "pages" / "estate.py", title="Estate", icon=":material/inventory_2:"),
+            st.Page(here / "screens" / "overview.py", title="Overview", icon=":material/monitoring:", default=True),
+            st.Page(here / "screens" / "runs.py", title="Runs", icon=":material/list:"),
+            st.Page(here / "screens" / "workers.py", title="Workers and queue", icon=":material/dns:"),
+            st.Page(here / "screens" / "estate.py", title="Estate", icon=":material/inventory_2:"),
         ]
     )
     navigation.run()

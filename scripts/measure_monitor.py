@@ -50,7 +50,7 @@ def render_times(refreshes: int, live_seconds: float, env: dict[str, str], logs:
     from seeding.models import SeedRun
 
     def render(page: str) -> float:
-        app = AppTest.from_file(str(REPO / "monitor" / "pages" / f"{page}.py"), default_timeout=60)
+        app = AppTest.from_file(str(REPO / "monitor" / "screens" / f"{page}.py"), default_timeout=60)
         started = time.perf_counter()
         app.run()
         took = time.perf_counter() - started

@@ -40,7 +40,7 @@ def run_app(page: str | None = None) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=30)
     app.run()
     if page is not None:
-        app.switch_page(str(Path(APP).parent / "pages" / page))
+        app.switch_page(str(Path(APP).parent / "screens" / page))
         app.run()
     assert not app.exception, app.exception
     return app
@@ -209,3 +209,28 @@ def test_an_unreachable_redis_is_a_message_not_a_traceback(settings):
     finally:
         broker_state._client.cache_clear()
     assert any("Redis cannot be reached" in error.value and "Retrying" in error.value for error in app.error)
+
+
+def test_every_chart_is_valid_vega_lite(make_plan):
+    """The pages draw plain specs without Altair's per-render validation; it runs here instead."""
+    import altair as alt
+
+    from monitor import charts
+
+    run = seed(make_plan())
+    chunks = queries.run_chunks(run.pk)
+    cells = queries.event_cells()
+    drawn = [
+        charts.over_time(queries.rows_over_time(), "rows", "rows"),
+        charts.over_time(queries.run_rate(chunks), "rate", "rows/s", area=True),
+        charts.chunk_durations(chunks),
+        charts.events_per_day(queries.events_per_day(cells)),
+        charts.rhythm(queries.events_by_hour_and_weekday(cells)),
+        charts.breakdown(queries.assets_by("location"), "location", "site"),
+        charts.chunks_per_minute(queries.chunks_per_minute()),
+    ]
+    for data, spec in drawn:
+        assert not data.empty
+        fields = {encoding["field"] for encoding in spec["encoding"].values() if isinstance(encoding, dict)}
+        assert fields <= set(data.columns) | {"severity_order"}, (fields, list(data.columns))
+        alt.Chart.from_dict({**spec, "data": {"values": []}})  # raises on anything Vega-Lite does not know

@@ -6,8 +6,11 @@ import streamlit as st
 
 from monitor import charts, queries
 from monitor.view import ADMIN_URL, REFRESH_SECONDS, database_unreachable
+from seeding.models import SeedRun
 
 st.title("Runs")
+
+ACTIVE = set(SeedRun.ACTIVE_STATUSES)
 
 
 def duration(run: dict) -> float | None:
@@ -33,8 +36,8 @@ def table() -> None:
                 "status": run["status"],
                 "plan": ", ".join(f"{n:,} {kind}" for kind, n in run["planned"].items() if n),
                 "progress": run["progress"],
-                "rows/s": run["rows_per_second"],
-                "ETA s": run["eta_seconds"],
+                "rows/s": round(run["rows_per_second"] or 0),
+                "ETA s": run["eta_seconds"] if run["status"] in ACTIVE else None,
                 "took s": duration(run),
                 "asked by": run["requested_by"],
                 "created": run["created_at"],
@@ -79,13 +82,15 @@ def detail(run_id: int) -> None:
         return
     left, right = st.columns(2)
     left.markdown("**Rows over time**")
-    left.altair_chart(charts.over_time(queries.run_rows_over_time(chunks), "rows", "rows"), width="stretch")
+    left.vega_lite_chart(
+        *charts.over_time(queries.run_rows_over_time(chunks, run["started_at"]), "rows", "rows"), width="stretch"
+    )
     right.markdown("**Rate**")
-    right.altair_chart(charts.over_time(queries.run_rate(chunks), "rate", "rows/s", area=True), width="stretch")
+    right.vega_lite_chart(*charts.over_time(queries.run_rate(chunks), "rate", "rows/s", area=True), width="stretch")
     left, right = st.columns(2)
     left.markdown("**Chunk durations**")
     if chunks["seconds"].notna().any():
-        left.altair_chart(charts.chunk_durations(chunks), width="stretch")
+        left.vega_lite_chart(*charts.chunk_durations(chunks), width="stretch")
     else:
         left.caption("Not recorded for this run (written before chunk durations were kept).")
     right.markdown("**Who wrote it** (worker processes, host:pid)")

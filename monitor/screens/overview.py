@@ -48,7 +48,7 @@ def live() -> None:
     if history.empty:
         st.caption("No seed run has committed a chunk yet.")
     else:
-        st.altair_chart(charts.over_time(history, "rows", "rows"), width="stretch")
+        st.vega_lite_chart(*charts.over_time(history, "rows", "rows"), width="stretch")
 
 
 live()

@@ -69,7 +69,7 @@ def throughput() -> None:
     if per_minute.empty or not per_minute.to_numpy().any():
         st.caption("No chunk committed in the last 30 minutes.")
     else:
-        st.altair_chart(charts.chunks_per_minute(per_minute), width="stretch")
+        st.vega_lite_chart(*charts.chunks_per_minute(per_minute), width="stretch")
 
 
 broker()

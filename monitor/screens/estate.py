@@ -34,34 +34,33 @@ def estate() -> None:
     if cells.empty:
         st.caption("No events yet.")
     else:
-        st.altair_chart(charts.events_per_day(queries.events_per_day(cells)), width="stretch")
+        st.vega_lite_chart(*charts.events_per_day(queries.events_per_day(cells)), width="stretch")
         st.subheader("When events happen")
         st.caption(
             "Events per hour and weekday, in UTC. Sites work in their own time zones, so Europe's and "
             "the Americas' working days show as two humps a few hours apart, and weekends stay quiet."
         )
-        st.altair_chart(charts.rhythm(queries.events_by_hour_and_weekday(cells)), width="stretch")
+        st.vega_lite_chart(*charts.rhythm(queries.events_by_hour_and_weekday(cells)), width="stretch")
 
     st.subheader(f"{counts['assets']['total']:,} assets")
     left, middle, right = st.columns(3)
     left.caption("by type")
-    left.altair_chart(charts.breakdown(by_type, "asset_type", "type"), width="stretch")
+    left.vega_lite_chart(*charts.breakdown(by_type, "asset_type", "type"), width="stretch")
     middle.caption("by site")
-    middle.altair_chart(charts.breakdown(by_site, "location", "site"), width="stretch")
+    middle.vega_lite_chart(*charts.breakdown(by_site, "location", "site"), width="stretch")
     right.caption("by lifecycle")
-    right.altair_chart(charts.breakdown(by_lifecycle, "lifecycle_status", "lifecycle"), width="stretch")
+    right.vega_lite_chart(*charts.breakdown(by_lifecycle, "lifecycle_status", "lifecycle"), width="stretch")
 
-    left, right = st.columns(2)
-    left.subheader("Most deployed applications")
-    left.dataframe(
+    st.subheader("Most deployed applications")
+    st.dataframe(
         top,
         hide_index=True,
         width="stretch",
         column_config={"deployments": st.column_config.NumberColumn(format="localized")},
     )
-    right.subheader("Latest incidents")
+    st.subheader("Latest incidents")
     if incidents:
-        right.dataframe(
+        st.dataframe(
             [
                 {
                     "when (UTC)": incident["occurred_at"],
@@ -75,12 +74,14 @@ def estate() -> None:
             hide_index=True,
             width="stretch",
             column_config={
-                "when (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                "when (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width="small"),
+                "severity": st.column_config.TextColumn(width="small"),
+                "what": st.column_config.TextColumn(width="large"),
                 "story": st.column_config.LinkColumn("story", display_text="open"),
             },
         )
     else:
-        right.caption("No incidents yet.")
+        st.caption("No incidents yet.")
 
 
 estate()
