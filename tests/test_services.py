@@ -257,7 +257,7 @@ def test_a_run_being_written_elsewhere_cannot_be_resumed(make_plan):
 def test_an_inline_run_whose_process_died_is_abandoned_then_resumable(make_plan, settings):
     run = services.seed_run_create(plan=make_plan())
     SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)
-    settings.SEED_STALL_AFTER_SECONDS = 0  # no progress "for too long"
+    settings.SEED_ABANDONED_AFTER_SECONDS = 0  # no progress "for too long"
     services.seed_run_execute(run=run, resume=True)  # marks it abandoned, then claims it
     run.refresh_from_db()
     assert run.status == SeedRun.Status.SUCCEEDED and counts() == SMALL
@@ -548,3 +548,67 @@ def test_a_fresh_view_is_looked_up_by_position_through_its_index(make_plan):
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert re.search(r"Index Cond: .*position", plan), plan
+
+
+# --- chunk leases ------------------------------------------------------------------------------------
+
+
+def started_worker_run(make_plan) -> SeedRun:
+    run = services.seed_run_create(plan=make_plan(), executor=SeedRun.Executor.WORKERS)
+    services.seed_run_start(run_id=run.pk)
+    return run
+
+
+@pytest.mark.postgres
+def test_copies_of_a_chunk_in_flight_stand_down_without_counting_an_attempt(make_plan):
+    run = started_worker_run(make_plan)
+    answers = at_once(8, lambda: services.seed_chunk_process(run_id=run.pk, kind="applications", index=0))
+    assert answers.count("written") == 1, answers
+    assert set(answers) <= {"written", "in flight elsewhere", "already written"}, answers
+    attempt = SeedChunkAttempt.objects.get(run=run, kind="applications", index=0)
+    assert attempt.attempts == 1 and attempt.lease_until is None and attempt.lease_holder == ""
+    assert SeedChunk.objects.filter(run=run, kind="applications", index=0).count() == 1
+
+
+def test_a_copy_finding_a_live_lease_stands_down_and_a_lapsed_one_is_taken_over(make_plan, monkeypatch):
+    from seeding import queue
+
+    run = started_worker_run(make_plan)
+    SeedChunkAttempt.objects.create(
+        run=run, kind="assets", index=1, attempts=1, lease_holder="elsewhere:1:1",
+        lease_until=timezone.now() + timedelta(seconds=10),
+    )  # fmt: skip
+    assert services.seed_chunk_process(run_id=run.pk, kind="assets", index=1) == "in flight elsewhere"
+    assert SeedChunkAttempt.objects.get(run=run, kind="assets", index=1).attempts == 1  # not counted
+    sent = []
+    monkeypatch.setattr(queue, "send_chunks", lambda run_id, chunks: sent.extend((run_id, c) for c in chunks))
+    SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
+    assert services.seed_runs_sweep() == []  # a live lease: neither taken over nor a stalled run
+    SeedChunkAttempt.objects.filter(run=run).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert services.seed_runs_sweep() == [run.pk]
+    assert [(run_id, chunk.kind, chunk.index) for run_id, chunk in sent] == [(run.pk, "assets", 1)]
+    assert services.seed_chunk_process(run_id=run.pk, kind="assets", index=1) == "written"
+    assert SeedChunkAttempt.objects.get(run=run, kind="assets", index=1).attempts == 2  # the dead one counted
+
+
+def test_a_chunk_over_its_time_limit_says_so_and_fails_its_run_after_the_attempts(make_plan, settings, monkeypatch):
+    from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+    from seeding.services import workers
+
+    def too_slow(**kwargs):
+        raise TimeLimitExceeded()
+
+    monkeypatch.setattr(workers, "seed_chunk_write", too_slow)
+    settings.SEED_CHUNK_MAX_ATTEMPTS = 2
+    run = started_worker_run(make_plan)
+    with pytest.raises(TimeLimitExceeded):  # Dramatiq retries it
+        services.seed_chunk_process(run_id=run.pk, kind="applications", index=0)
+    attempt = SeedChunkAttempt.objects.get(run=run, kind="applications", index=0)
+    assert attempt.last_error.startswith("time limit: the chunk ran longer than SEED_CHUNK_TIME_LIMIT_MS (60 s)")
+    assert attempt.lease_until is None  # released however the attempt ended
+    assert services.seed_chunk_process(run_id=run.pk, kind="applications", index=0) == "failed"
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.FAILED
+    assert run.error == "applications chunk 0 failed 2 times (time limit); committed chunks are kept"
+    assert "SEED_CHUNK_TIME_LIMIT_MS" in run.error_detail

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from inventory.models import Asset, Event
 from seeding import services
@@ -111,6 +115,62 @@ def test_a_killed_worker_is_replaced_and_the_run_completes_without_duplicates(se
     assert Event.objects.values("pk").distinct().count() == plan["events"]
     digest = seed_run_digest(run)
     assert inline_digest_of_same_plan(run) == digest  # nothing missing, nothing doubled
+
+
+def test_a_killed_workers_chunks_are_taken_over_within_30_s_with_the_default_settings(settings, workers):
+    """No shortened timeouts: the chunks a SIGKILLed worker held come back through their lapsed leases
+    (SEED_CHUNK_LEASE_SECONDS 10 s, a sweep every 2 s), not Dramatiq's 60 s heartbeat timeout."""
+    plan = {**PLAN, "events": 300_000}
+    doomed = workers.start(threads=2, default_settings=True)
+    workers.start(threads=2, default_settings=True)
+    workers.wait_ready(2)
+    run = queue_run(settings, chunk_size=20_000, **plan)  # events chunks of about a second each
+    doomed_pids = {str(pid) for pid in _children(doomed.pid)}
+    # Killed just after it started an events chunk, so the chunk is surely in flight.
+    wait_for(run, lambda r: r.events_done >= 20_000 and bool(_leased_by(r, doomed_pids, within=0.3)), workers)
+    workers.kill(doomed)  # SIGKILL of its whole process group, with chunks in flight
+    killed_at = time.monotonic()
+    time.sleep(1)  # a COMMIT the killed process had already sent still lands
+    committed = set(SeedChunk.objects.filter(run=run).values_list("kind", "index"))
+    orphaned = [chunk for chunk in _leased_by(run, doomed_pids) if chunk not in committed]
+    assert orphaned, "the killed worker had committed everything it held: nothing to take over"
+    deadline = killed_at + 60
+    while time.monotonic() < deadline:
+        done = set(SeedChunk.objects.filter(run=run).values_list("kind", "index"))
+        if set(orphaned) <= done:
+            break
+        time.sleep(0.2)
+    recovery = time.monotonic() - killed_at
+    print(f"\nrecovery after SIGKILL with the default settings: {recovery:.1f} s for {len(orphaned)} chunks")
+    assert recovery <= 30, (recovery, orphaned, workers.logs())
+    run = wait_for(run, finished, workers)
+    assert run.status == SeedRun.Status.SUCCEEDED, run.error
+    assert counts() == plan and Event.objects.values("pk").distinct().count() == plan["events"]
+    for kind, index in orphaned:  # the killed attempt counted, the takeover wrote it
+        assert SeedChunkAttempt.objects.get(run=run, kind=kind, index=index).attempts == 2
+    assert "took over" in workers.logs()
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes a `rundramatiq` main process forked."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _leased_by(run: SeedRun, pids: set[str], within: float | None = None) -> list[tuple[str, int]]:
+    """Chunks of ``run`` whose live lease a thread of one of ``pids`` holds (taken in the last ``within`` s)."""
+    leases = SeedChunkAttempt.objects.filter(run=run, lease_until__isnull=False)
+    if within is not None:
+        lease = timedelta(seconds=settings.SEED_CHUNK_LEASE_SECONDS)
+        leases = leases.filter(lease_until__gt=timezone.now() + lease - timedelta(seconds=within))
+    return [(a.kind, a.index) for a in leases if a.lease_holder.split(":")[1] in pids]
 
 
 def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, workers):

@@ -115,11 +115,18 @@ SEED_QUEUE = "seeding"
 SEED_CHUNK_TIME_LIMIT_MS = env.int("SEED_CHUNK_TIME_LIMIT_MS", default=60_000)
 #: Attempts at one chunk (crashes included) before its run is marked failed.
 SEED_CHUNK_MAX_ATTEMPTS = env.int("SEED_CHUNK_MAX_ATTEMPTS", default=3)
-#: A queued or running run with no progress for this long is re-dispatched. Longer
-#: than a chunk may take (SEED_CHUNK_TIME_LIMIT_MS), so a live chunk is not doubled.
-SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=90.0)
-#: How often each worker process looks for stalled runs.
-SEED_SWEEP_INTERVAL_SECONDS = env.float("SEED_SWEEP_INTERVAL_SECONDS", default=20.0)
+#: A worker writing a chunk holds its lease and renews it every third of this; a
+#: lease not renewed for this long means the worker died, and the chunk is re-sent.
+SEED_CHUNK_LEASE_SECONDS = env.float("SEED_CHUNK_LEASE_SECONDS", default=10.0)
+#: A queued or running run with no progress for this long and no chunk lease alive
+#: lost its messages (Redis restarted without persistence): it is re-dispatched.
+SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=15.0)
+#: An inline run (the command, a small web request) with no progress for this long
+#: is taken for abandoned (its process died) when the next run, resume or clear asks.
+#: Longer than its slowest step, an index rebuild after a large load on SQLite.
+SEED_ABANDONED_AFTER_SECONDS = env.float("SEED_ABANDONED_AFTER_SECONDS", default=90.0)
+#: How often each worker process looks for lapsed leases and stalled runs.
+SEED_SWEEP_INTERVAL_SECONDS = env.float("SEED_SWEEP_INTERVAL_SECONDS", default=2.0)
 
 _DRAMATIQ_MIDDLEWARE = [
     # Explicit: setting MIDDLEWARE replaces django-dramatiq's defaults entirely.

@@ -182,6 +182,12 @@ class SeedChunkAttempt(models.Model):
     index = models.PositiveIntegerField()
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    lease_holder = models.CharField(
+        max_length=160, blank=True, help_text="host:pid:thread of the worker writing it now (seeding.leases)."
+    )
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="Its holder renews this while it works; lapsed, the sweeper re-sends it."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,9 +1,12 @@
-"""A Dramatiq middleware that, inside every worker process, re-dispatches stalled runs.
+"""A Dramatiq middleware that, inside every worker process, takes over dead workers' chunks and
+re-dispatches stalled runs (``services.workers.seed_runs_sweep``).
 
-Living in the workers means no extra process to deploy, and a stalled run is
-picked up as soon as any worker is alive, within SEED_STALL_AFTER_SECONDS plus
-SEED_SWEEP_INTERVAL_SECONDS (110 s with the defaults), instead of waiting for
-Redis to requeue a dead worker's messages. It is added to the broker when the
+Living in the workers means no extra process to deploy. A chunk whose worker
+died is re-sent once its lease lapses (SEED_CHUNK_LEASE_SECONDS) at the next
+sweep (SEED_SWEEP_INTERVAL_SECONDS): about 12 s with the defaults, instead of
+waiting for Redis to requeue a dead worker's messages (60 s and a random
+maintenance pass). A run that lost its messages is re-dispatched after
+SEED_STALL_AFTER_SECONDS without progress. It is added to the broker when the
 app is ready (``SeedingConfig.ready``), once the services can be imported.
 """
 

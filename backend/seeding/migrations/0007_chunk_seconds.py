@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='seedchunk',
             name='seconds',
-            field=models.FloatField(blank=True, help_text='How long generating and writing it took, up to its commit (null: not recorded).', null=True),
+            field=models.FloatField(blank=True, help_text='Seconds to generate and write it, up to its commit (null: not recorded).', null=True),
         ),
     ]

@@ -144,7 +144,7 @@ def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
     """The chunks resuming ``run`` would write, read-only. Raises RunNotResumable as a resume would."""
     _refuse_unless_finished_unsuccessfully(run)
     _refuse_without_its_parent_view(run)
-    if run.is_active and not (run.executor == SeedRun.Executor.INLINE and run.updated_at < _stall_threshold()):
+    if run.is_active and not (run.executor == SeedRun.Executor.INLINE and run.updated_at < _abandoned_threshold()):
         where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
         raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
     return list(seed_run_pending_chunks(run=run))
@@ -256,13 +256,13 @@ def refresh_progress(*, run: SeedRun) -> None:
 def recover_abandoned_runs() -> None:
     """Fail inline runs whose process died, and rebuild what they left undone.
 
-    Nothing else would ever finish them (no progress for SEED_STALL_AFTER_SECONDS),
+    Nothing else would ever finish them (no progress for SEED_ABANDONED_AFTER_SECONDS),
     and as active runs they would block every new run. Worker runs are not
     touched: the sweeper re-dispatches those. Called before a new run, a resume
     and a clear.
     """
     stalled = SeedRun.objects.filter(
-        is_active=True, executor=SeedRun.Executor.INLINE, updated_at__lt=_stall_threshold()
+        is_active=True, executor=SeedRun.Executor.INLINE, updated_at__lt=_abandoned_threshold()
     )
     for run in stalled:
         seed_run_fail(
@@ -335,8 +335,8 @@ def _refuse_unless_finished_unsuccessfully(run: SeedRun) -> None:
         raise RunNotResumable(f"seed run #{run.pk}'s rows were cleared; start a new run instead")
 
 
-def _stall_threshold():
-    return timezone.now() - timedelta(seconds=settings.SEED_STALL_AFTER_SECONDS)
+def _abandoned_threshold():
+    return timezone.now() - timedelta(seconds=settings.SEED_ABANDONED_AFTER_SECONDS)
 
 
 def _already_active_error() -> SeedingError:

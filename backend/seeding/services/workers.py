@@ -3,11 +3,13 @@
 1. ``seed_run_enqueue``: once the run row is committed, send its start message.
 2. ``seed_run_start`` (the start message): mark the run running and send one
    message per uncommitted chunk of its current phase.
-3. ``seed_chunk_process`` (a chunk message): count the attempt, write the chunk
-   (the same chunk transaction the inline executor uses), then, if this commit
-   completed its phase, send the next phase or mark the run succeeded.
-4. ``seed_runs_sweep`` (every worker, periodically): re-send the start message of
-   runs that stopped moving; step 2 then re-sends whatever is still uncommitted.
+3. ``seed_chunk_process`` (a chunk message): take the chunk's lease and count the
+   attempt (a copy finding a live lease stands down), write the chunk (the same
+   chunk transaction the inline executor uses) while renewing the lease, then, if
+   this commit completed its phase, send the next phase or mark the run succeeded.
+4. ``seed_runs_sweep`` (every worker, every couple of seconds): re-send chunks
+   whose lease lapsed (their worker died), and the start message of runs that
+   stopped moving with nothing in flight; step 2 then re-sends what is left.
 
 Delivery is at least once, so every step is safe to repeat: the database, not
 the message, says what is left to do. Messages are sent through ``queue``; the
@@ -24,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from seeding import queue
 from seeding.kinds import PHASES, phase_of
@@ -31,6 +34,7 @@ from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import Chunk, chunks_of
 from seeding.services.chunks import seed_chunk_write
 from seeding.services.errors import BrokerUnavailable
+from seeding.services.leases import lapsed_leases, lease_acquire, lease_claim_lapsed, lease_kept, run_has_live_lease
 from seeding.services.runs import (
     refresh_progress,
     seed_run_fail,
@@ -110,16 +114,24 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
         _after_commit(run_id, phase_of(kind))
         return "already written"
 
-    attempt = _begin_attempt(run, chunk)
+    attempt = lease_acquire(run=run, chunk=chunk)
+    if attempt is None:
+        # A copy of a message whose chunk a live worker is writing now (or just
+        # wrote): stand down without counting an attempt. If that worker dies, its
+        # lease lapses and the sweeper re-sends the chunk.
+        return "already written" if _committed(run, chunk) else "in flight elsewhere"
     if attempt > settings.SEED_CHUNK_MAX_ATTEMPTS:
         _give_up(run, chunk, attempt - 1)
         return "failed"
-    try:
-        written = seed_chunk_write(run=run, chunk=chunk)
-    except Exception as exc:
-        if _committed(run, chunk):
-            return "already written"  # a concurrent delivery of the same chunk won
-        return _failed_attempt(run, chunk, attempt, exc)
+    with lease_kept(run=run, chunk=chunk):
+        try:
+            written = seed_chunk_write(run=run, chunk=chunk)
+        except TimeLimitExceeded as exc:  # a BaseException: Dramatiq raises it inside this thread
+            return _failed_attempt(run, chunk, attempt, exc, error=_time_limit_error())
+        except Exception as exc:
+            if _committed(run, chunk):
+                return "already written"  # a concurrent delivery of the same chunk won
+            return _failed_attempt(run, chunk, attempt, exc)
     _after_commit(run_id, phase_of(kind))
     return "written" if written else "already written"
 
@@ -151,26 +163,21 @@ def _after_commit(run_id: int, finished_phase: int) -> None:
         _send_phase(run, next_phase)
 
 
-def _begin_attempt(run: SeedRun, chunk: Chunk) -> int:
-    """Count this start in its own committed transaction, before any work: a crash
-    that kills the worker still leaves the count behind."""
-    with transaction.atomic():
-        attempt, _ = SeedChunkAttempt.objects.select_for_update().get_or_create(
-            run=run, kind=chunk.kind, index=chunk.index
-        )
-        attempt.attempts += 1
-        attempt.save(update_fields=["attempts", "updated_at"])
-    return attempt.attempts
-
-
-def _failed_attempt(run: SeedRun, chunk: Chunk, attempt: int, exc: Exception) -> str:
-    error = f"{type(exc).__name__}: {exc}".strip()[:2000]
+def _failed_attempt(run: SeedRun, chunk: Chunk, attempt: int, exc: BaseException, *, error: str | None = None) -> str:
+    error = (error or f"{type(exc).__name__}: {exc}".strip())[:2000]
     SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index).update(last_error=error)
     if attempt >= settings.SEED_CHUNK_MAX_ATTEMPTS:
         _give_up(run, chunk, attempt)
         return "failed"
     logger.warning("%s %s chunk %s attempt %s failed: %s", run, chunk.kind, chunk.index, attempt, error)
     raise exc  # the broker retries it with backoff
+
+
+def _time_limit_error() -> str:
+    return (
+        f"time limit: the chunk ran longer than SEED_CHUNK_TIME_LIMIT_MS "
+        f"({settings.SEED_CHUNK_TIME_LIMIT_MS / 1000:g} s) and was interrupted"
+    )
 
 
 def _give_up(run: SeedRun, chunk: Chunk, attempts: int) -> None:
@@ -180,6 +187,8 @@ def _give_up(run: SeedRun, chunk: Chunk, attempts: int) -> None:
         .first()
     ) or "the worker stopped while writing it (killed, out of memory, or timed out)"
     category = last_error.split(":", 1)[0] if ":" in last_error else "worker stopped"
+    if category.startswith("the worker stopped"):
+        category = "worker stopped"
     seed_run_fail(
         run=run,
         error=f"{chunk.kind} chunk {chunk.index} failed {attempts} times ({category}); committed chunks are kept",
@@ -214,23 +223,46 @@ def _committed(run: SeedRun, chunk: Chunk) -> bool:
 
 
 def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
-    """Re-dispatch worker runs with no progress for ``stall_after`` seconds; returns their ids.
+    """Take over chunks whose worker stopped renewing their lease, and re-dispatch stalled runs; returns
+    the ids of the runs it re-sent work for.
 
-    Covers a lost message (Redis restarted without persistence, a send that
-    failed mid-phase) and a dead worker, whose unacknowledged messages Redis only
-    returns after the heartbeat timeout and a random maintenance pass. Each stalled
-    run is claimed with a conditional update, so of many sweeping workers one
-    re-sends it. Re-sent chunks that were in fact written are skipped.
+    A lapsed lease (``leases``) means the worker writing that chunk died: the
+    chunk is re-sent within SEED_CHUNK_LEASE_SECONDS plus one sweep interval.
+    A run with no progress for ``stall_after`` seconds and no live lease lost
+    its messages (Redis restarted without persistence, a send that failed
+    mid-phase): its start message is re-sent, which re-sends whatever is still
+    uncommitted. Both are claimed with conditional updates, so of many sweeping
+    workers one acts; re-sent chunks that were in fact written are skipped.
     """
     stall_after = settings.SEED_STALL_AFTER_SECONDS if stall_after is None else stall_after
     now = timezone.now()
     swept = []
+    for lapsed in lapsed_leases(now):
+        chunk = next(
+            (c for c in chunks_of(lapsed.kind, lapsed.run.planned(lapsed.kind), lapsed.run.chunk_size)
+             if c.index == lapsed.index),
+            None,
+        )  # fmt: skip
+        if chunk is None or not lease_claim_lapsed(lapsed) or _committed(lapsed.run, chunk):
+            continue
+        queue.send_chunks(lapsed.run_id, [chunk])
+        swept.append(lapsed.run_id)
+        logger.warning(
+            "%s: took over %s chunk %s, whose worker (%s) stopped renewing its lease %.1f s ago",
+            lapsed.run,
+            chunk.kind,
+            chunk.index,
+            lapsed.lease_holder,
+            (now - lapsed.lease_until).total_seconds(),
+        )
     stalled = SeedRun.objects.filter(
         is_active=True, executor=SeedRun.Executor.WORKERS, updated_at__lt=now - timedelta(seconds=stall_after)
     )
     for run in stalled:
+        if run_has_live_lease(run, now):
+            continue  # a chunk is being written (a slow one): not stalled
         if SeedRun.objects.filter(pk=run.pk, updated_at=run.updated_at).update(updated_at=now):
             queue.send_start(run.pk)
             swept.append(run.pk)
             logger.warning("%s made no progress for %.0f s: re-dispatched", run, (now - run.updated_at).total_seconds())
-    return swept
+    return sorted(set(swept))

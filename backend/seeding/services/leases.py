@@ -1,0 +1,132 @@
+"""Chunk leases: which worker thread is writing a chunk right now, kept alive while it works.
+
+Dramatiq hands a dead worker's unacknowledged messages back only after its
+heartbeat timeout (60 s) and a random maintenance pass, and copies of a chunk
+message (a redelivery, a sweeper's re-send) can arrive while the first copy is
+still working. A lease per chunk in flight answers both, the way BullMQ's job
+locks and SQS's visibility timeouts do: a worker takes the chunk's lease when it
+starts, renews it every third of ``SEED_CHUNK_LEASE_SECONDS`` from a side thread
+while it works, and drops it when done. A copy that finds a live lease held by
+someone else stands down without counting an attempt; a lease nobody renewed
+lapses within ``SEED_CHUNK_LEASE_SECONDS``, and the sweeper (``workers``) then
+re-sends the chunk, so a killed worker costs seconds, not minutes.
+
+The lease is a row (``SeedChunkAttempt``), written in short transactions of
+their own, never inside the chunk's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.plan import Chunk
+
+logger = logging.getLogger("seeding.services")
+
+
+def lease_holder_name() -> str:
+    """host:pid:thread of the caller: each worker thread holds its own leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def lease_acquire(*, run: SeedRun, chunk: Chunk) -> int | None:
+    """Take the chunk's lease and count the attempt; returns its number, or None if there is nothing to do:
+    another holder's lease is live, or the chunk was committed meanwhile.
+
+    Committed before any work, so a crash that kills the worker still leaves the
+    attempt counted (a chunk that kills every worker fails its run) and the
+    lease to lapse. The committed check is made under the lock: a holder
+    releases its lease only after its chunk commits, so a copy that waited for
+    the lock sees the commit instead of counting a second attempt.
+    """
+    me, now = lease_holder_name(), timezone.now()
+    with transaction.atomic():
+        attempt, _ = SeedChunkAttempt.objects.select_for_update().get_or_create(
+            run=run, kind=chunk.kind, index=chunk.index
+        )
+        if attempt.lease_until is not None and attempt.lease_until > now and attempt.lease_holder != me:
+            return None
+        if SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists():
+            return None
+        attempt.attempts += 1
+        attempt.lease_holder, attempt.lease_until = me, now + _length()
+        attempt.save(update_fields=["attempts", "lease_holder", "lease_until", "updated_at"])
+    return attempt.attempts
+
+
+@contextmanager
+def lease_kept(*, run: SeedRun, chunk: Chunk) -> Iterator[None]:
+    """Renew the caller's lease on ``chunk`` while the body runs, and release it afterwards, however it ends."""
+    me, stop = lease_holder_name(), threading.Event()
+    renewer = threading.Thread(
+        target=_renew, args=(run.pk, chunk, me, stop), name=f"lease-{chunk.kind}-{chunk.index}", daemon=True
+    )
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index, lease_holder=me).update(
+            lease_holder="", lease_until=None
+        )
+
+
+def lapsed_leases(now: datetime) -> list[SeedChunkAttempt]:
+    """Leases of running worker runs that their holders stopped renewing."""
+    return list(
+        SeedChunkAttempt.objects.filter(
+            lease_until__lt=now, run__status=SeedRun.Status.RUNNING, run__executor=SeedRun.Executor.WORKERS
+        ).select_related("run")
+    )
+
+
+def lease_claim_lapsed(attempt: SeedChunkAttempt) -> bool:
+    """Clear a lapsed lease, if no other sweeper did first; True if this caller should re-send the chunk."""
+    return bool(
+        SeedChunkAttempt.objects.filter(pk=attempt.pk, lease_until=attempt.lease_until).update(
+            lease_holder="", lease_until=None
+        )
+    )
+
+
+def run_has_live_lease(run: SeedRun, now: datetime) -> bool:
+    return SeedChunkAttempt.objects.filter(run=run, lease_until__gte=now).exists()
+
+
+def _renew(run_id: int, chunk: Chunk, me: str, stop: threading.Event) -> None:
+    try:
+        while not stop.wait(settings.SEED_CHUNK_LEASE_SECONDS / 3):
+            try:
+                renewed = SeedChunkAttempt.objects.filter(
+                    run_id=run_id, kind=chunk.kind, index=chunk.index, lease_holder=me
+                ).update(lease_until=timezone.now() + _length())
+            except Exception:  # the database is away: the next renewal may reach it
+                logger.warning("run #%s %s chunk %s: could not renew its lease", run_id, chunk.kind, chunk.index)
+                connection.close()
+                continue
+            if not renewed:
+                logger.warning(
+                    "run #%s %s chunk %s: its lease was taken over while it was being written",
+                    run_id,
+                    chunk.kind,
+                    chunk.index,
+                )
+                return
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _length() -> timedelta:
+    return timedelta(seconds=settings.SEED_CHUNK_LEASE_SECONDS)
