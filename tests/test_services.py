@@ -612,3 +612,22 @@ def test_a_chunk_over_its_time_limit_says_so_and_fails_its_run_after_the_attempt
     assert run.status == SeedRun.Status.FAILED
     assert run.error == "applications chunk 0 failed 2 times (time limit); committed chunks are kept"
     assert "SEED_CHUNK_TIME_LIMIT_MS" in run.error_detail
+
+
+def test_a_time_limit_landing_just_after_the_commit_keeps_the_chunk_and_moves_on(make_plan, monkeypatch):
+    from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+    from seeding.services import workers
+
+    real_write = workers.seed_chunk_write
+
+    def committed_then_interrupted(**kwargs):
+        real_write(**kwargs)
+        raise TimeLimitExceeded()  # Dramatiq's async exception, once the COMMIT call returned
+
+    monkeypatch.setattr(workers, "seed_chunk_write", committed_then_interrupted)
+    run = started_worker_run(make_plan)
+    assert services.seed_chunk_process(run_id=run.pk, kind="applications", index=0) == "already written"
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.RUNNING and run.applications_done == make_plan().applications
+    assert SeedChunkAttempt.objects.get(run=run, kind="applications", index=0).last_error == ""

@@ -60,7 +60,7 @@ def lease_acquire(*, run: SeedRun, chunk: Chunk) -> int | None:
         if SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists():
             return None
         attempt.attempts += 1
-        attempt.lease_holder, attempt.lease_until = me, now + _length()
+        attempt.lease_holder, attempt.lease_until = me, now + _first_length()
         attempt.save(update_fields=["attempts", "lease_holder", "lease_until", "updated_at"])
     return attempt.attempts
 
@@ -72,12 +72,15 @@ def lease_kept(*, run: SeedRun, chunk: Chunk) -> Iterator[None]:
     renewer = threading.Thread(
         target=_renew, args=(run.pk, chunk, me, stop), name=f"lease-{chunk.kind}-{chunk.index}", daemon=True
     )
-    renewer.start()
+    renewing = connection.vendor != "sqlite"  # there the first lease covers the chunk (_first_length)
+    if renewing:
+        renewer.start()
     try:
         yield
     finally:
         stop.set()
-        renewer.join()
+        if renewing:
+            renewer.join()
         SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index, lease_holder=me).update(
             lease_holder="", lease_until=None
         )
@@ -106,8 +109,12 @@ def run_has_live_lease(run: SeedRun, now: datetime) -> bool:
 
 
 def _renew(run_id: int, chunk: Chunk, me: str, stop: threading.Event) -> None:
+    # Renewing proves the process is alive, not that the chunk moves: past its time
+    # limit (which cannot interrupt a call blocked in the database) the lease is
+    # left to lapse, so the sweeper can act on a chunk stuck for good.
+    give_up_at = timezone.now() + timedelta(milliseconds=settings.SEED_CHUNK_TIME_LIMIT_MS) + _length()
     try:
-        while not stop.wait(settings.SEED_CHUNK_LEASE_SECONDS / 3):
+        while not stop.wait(settings.SEED_CHUNK_LEASE_SECONDS / 3) and timezone.now() < give_up_at:
             try:
                 renewed = SeedChunkAttempt.objects.filter(
                     run_id=run_id, kind=chunk.kind, index=chunk.index, lease_holder=me
@@ -130,3 +137,16 @@ def _renew(run_id: int, chunk: Chunk, me: str, stop: threading.Event) -> None:
 
 def _length() -> timedelta:
     return timedelta(seconds=settings.SEED_CHUNK_LEASE_SECONDS)
+
+
+def _first_length() -> timedelta:
+    """How long a new lease lasts before its first renewal.
+
+    On SQLite the chunk's transaction holds the database's only write lock, so a
+    renewal waits until the chunk commits: the first lease covers the chunk's
+    whole time limit instead (one process writes there anyway, the embedded
+    worker, and a dead process takes its worker with it).
+    """
+    if connection.vendor == "sqlite":
+        return _length() + timedelta(milliseconds=settings.SEED_CHUNK_TIME_LIMIT_MS)
+    return _length()

@@ -119,19 +119,25 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
         # A copy of a message whose chunk a live worker is writing now (or just
         # wrote): stand down without counting an attempt. If that worker dies, its
         # lease lapses and the sweeper re-sends the chunk.
-        return "already written" if _committed(run, chunk) else "in flight elsewhere"
+        if _committed(run, chunk):
+            _after_commit(run_id, phase_of(kind))  # its writer may have died before moving the run on
+            return "already written"
+        return "in flight elsewhere"
     if attempt > settings.SEED_CHUNK_MAX_ATTEMPTS:
         _give_up(run, chunk, attempt - 1)
         return "failed"
     with lease_kept(run=run, chunk=chunk):
         try:
             written = seed_chunk_write(run=run, chunk=chunk)
-        except TimeLimitExceeded as exc:  # a BaseException: Dramatiq raises it inside this thread
-            return _failed_attempt(run, chunk, attempt, exc, error=_time_limit_error())
-        except Exception as exc:
+        except (Exception, TimeLimitExceeded) as exc:  # TimeLimitExceeded is a BaseException
             if _committed(run, chunk):
-                return "already written"  # a concurrent delivery of the same chunk won
-            return _failed_attempt(run, chunk, attempt, exc)
+                # A concurrent delivery of the same chunk won, or the time limit
+                # landed just after this chunk's COMMIT (it interrupts Python code
+                # only, so typically once the database call returns).
+                _after_commit(run_id, phase_of(kind))
+                return "already written"
+            error = _time_limit_error() if isinstance(exc, TimeLimitExceeded) else None
+            return _failed_attempt(run, chunk, attempt, exc, error=error)
     _after_commit(run_id, phase_of(kind))
     return "written" if written else "already written"
 
@@ -259,7 +265,7 @@ def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
         is_active=True, executor=SeedRun.Executor.WORKERS, updated_at__lt=now - timedelta(seconds=stall_after)
     )
     for run in stalled:
-        if run_has_live_lease(run, now):
+        if run.pk in swept or run_has_live_lease(run, now):
             continue  # a chunk is being written (a slow one): not stalled
         if SeedRun.objects.filter(pk=run.pk, updated_at=run.updated_at).update(updated_at=now):
             queue.send_start(run.pk)
