@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,14 +30,16 @@ class Workers:
         self.tmp_path = tmp_path
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, *, threads: int = 1, default_settings: bool = False) -> subprocess.Popen:
+    def start(
+        self, *, threads: int = 1, default_settings: bool = False, redis_url: str | None = None
+    ) -> subprocess.Popen:
         """A worker process group; unless ``default_settings``, with recovery shortened to seconds."""
         from django.conf import settings
 
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
+            "REDIS_URL": redis_url or settings.REDIS_URL,
             "SEEDING_LOG_LEVEL": "INFO",
         }
         if not default_settings:
@@ -92,3 +95,35 @@ class Workers:
 
     def logs(self) -> str:
         return "\n".join(path.read_text()[-3000:] for path in sorted(self.tmp_path.glob("worker-*.log")))
+
+
+class RedisServer:
+    """A throwaway redis-server on a free port, for tests that stop and restart it (never the shared one)."""
+
+    def __init__(self, directory: Path, *, aof: bool):
+        self.directory, self.aof = directory, aof
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.aof else ["--appendonly", "no"]
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--dir",
+             str(self.directory), *persistence],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout == b"PONG\n":
+                return
+            time.sleep(0.05)
+        pytest.fail(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        """SHUTDOWN: with AOF its data is on disk; without persistence every message is gone."""
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+        if self.process is not None:
+            self.process.wait(timeout=10)

@@ -1,0 +1,87 @@
+"""Faults on real services with real worker processes and the default recovery settings (issue 10).
+
+Each test that stops a service starts its own throwaway instance. Each asserts
+exact counts, no duplicates and the final status, and prints how long recovery took.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import dramatiq
+import pytest
+from django.utils import timezone
+from dramatiq.brokers.redis import RedisBroker
+
+from inventory.models import Event
+from seeding import queue, services
+from seeding.models import SeedChunk, SeedRun
+from seeding.plan import SeedPlan
+from tests.conftest import AS_OF
+from tests.helpers import counts
+from tests.processes import RedisServer, Workers
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+PLAN = {"applications": 40, "assets": 4_000, "deployments": 6_000, "events": 400_000}
+#: With the default settings, no single fault may cost more than this.
+RECOVERY_LIMIT_SECONDS = 30
+
+
+def queue_through(redis_url: str, settings) -> SeedRun:
+    """Create a worker run and send its start message through ``redis_url`` (the workers' broker)."""
+    run = services.seed_run_create(
+        plan=SeedPlan(**PLAN, seed=11, as_of=AS_OF, chunk_size=10_000), executor=SeedRun.Executor.WORKERS
+    )
+    broker = RedisBroker(url=redis_url)
+    try:
+        message = dramatiq.Message(
+            queue_name=settings.SEED_QUEUE, actor_name=queue.START_RUN, args=(run.pk,), kwargs={}, options={}
+        )
+        broker.enqueue(message)
+    finally:
+        broker.close()
+    return run
+
+
+def longest_pause(run: SeedRun, since) -> float:
+    """The longest time without a chunk commit from ``since`` to the run's last commit: what the fault cost."""
+    times = [since, *SeedChunk.objects.filter(run=run, committed_at__gt=since).order_by("committed_at")
+             .values_list("committed_at", flat=True)]  # fmt: skip
+    return max(((later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)), default=0.0)
+
+
+def wait_until(predicate, timeout: float, what: str, workers: Workers) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}\n{workers.logs()}")
+
+
+@pytest.mark.parametrize("aof", [False, True], ids=["no-persistence", "aof"])
+def test_redis_stopped_mid_run_and_restarted(settings, tmp_path, aof):
+    redis = RedisServer(tmp_path, aof=aof)
+    redis.start()
+    workers = Workers(tmp_path)
+    try:
+        workers.start(threads=2, default_settings=True, redis_url=redis.url)
+        workers.wait_ready(1)
+        run = queue_through(redis.url, settings)
+        wait_until(lambda: SeedRun.objects.get(pk=run.pk).events_done >= 100_000, 90, "events", workers)
+        redis.stop()
+        stopped = timezone.now()
+        time.sleep(3)  # down for a few seconds: the workers' connections fail
+        redis.start()
+        wait_until(lambda: not SeedRun.objects.get(pk=run.pk).is_active, 120, "the run to end", workers)
+    finally:
+        workers.stop_all()
+        redis.stop()
+    stall = longest_pause(run, since=stopped)
+    print(f"\nRedis restart ({'AOF' if aof else 'no persistence'}): longest pause between chunks {stall:.1f} s")
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED, (run.error, workers.logs())
+    assert counts() == PLAN and Event.objects.values("pk").distinct().count() == PLAN["events"]
+    assert stall <= RECOVERY_LIMIT_SECONDS, workers.logs()
