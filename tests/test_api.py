@@ -135,13 +135,32 @@ def test_a_second_run_while_one_is_active_gets_409_with_its_id(api, settings):
     assert SeedRun.objects.count() == 1
 
 
-def test_broker_down_gives_503_and_leaves_no_active_run(api, settings, monkeypatch):
+def test_broker_down_gives_503_and_writes_nothing(api, settings, monkeypatch):
     settings.SEED_INLINE_THRESHOLD = 10
+    before = post(api, {"assets": 3}).json()  # inline
     dead = RedisBroker(url="redis://127.0.0.1:1/0", socket_connect_timeout=1)  # nothing listens on port 1
+    monkeypatch.setattr(queue, "broker", lambda: dead)
+    for _ in range(2):
+        response = post(api, {"assets": 100})
+        assert response.status_code == 503
+        assert "unreachable" in response.json()["message"] and "Traceback" not in response.content.decode()
+    assert post(api, {"assets": -1}).status_code == 400  # a bad plan is still named, broker or not
+    assert SeedRun.objects.count() == 1  # no failed runs left behind
+    monkeypatch.undo()
+    after = post(api, {"assets": 3}).json()
+    assert SeedRun.objects.get(pk=after["run_id"]).status == SeedRun.Status.SUCCEEDED
+    first = SeedRun.objects.get(pk=before["run_id"])
+    # No keys were reserved by the refused requests: the next run's keys follow on, so its data is unchanged.
+    assert SeedRun.objects.get(pk=after["run_id"]).assets_id_base == first.assets_id_base + 3
+
+
+def test_a_broker_lost_between_the_check_and_the_send_fails_the_run_instead_of_leaving_it(api, settings, monkeypatch):
+    settings.SEED_INLINE_THRESHOLD = 10
+    monkeypatch.setattr(queue, "ensure_reachable", lambda: None)  # it answered, then went away
+    dead = RedisBroker(url="redis://127.0.0.1:1/0", socket_connect_timeout=1)
     monkeypatch.setattr(queue, "broker", lambda: dead)
     response = post(api, {"assets": 100})
     assert response.status_code == 503
-    assert "unreachable" in response.json()["message"] and "Traceback" not in response.content.decode()
     run = SeedRun.objects.get()
     assert run.status == SeedRun.Status.FAILED and run.is_active is None
     assert "broker" in run.error and "Connection refused" in run.error_detail

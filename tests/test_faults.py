@@ -85,3 +85,8 @@ def test_redis_stopped_mid_run_and_restarted(settings, tmp_path, aof):
     assert run.status == SeedRun.Status.SUCCEEDED, (run.error, workers.logs())
     assert counts() == PLAN and Event.objects.values("pk").distinct().count() == PLAN["events"]
     assert stall <= RECOVERY_LIMIT_SECONDS, workers.logs()
+    log = (tmp_path / "worker-0.log").read_text()
+    # The outage, said once when it starts and once when it ends, instead of every 3 s per queue.
+    assert log.count("the message broker is unreachable") == 1, log[-4000:]
+    assert log.count("the message broker is reachable again after") == 1, log[-4000:]
+    assert "Consumer encountered a connection error" not in log and "Restarting consumer" not in log

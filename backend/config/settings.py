@@ -196,8 +196,10 @@ SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=5_000_000)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A broker outage: one line when it starts, one when it ends (seeding/broker_outage.py).
+    "filters": {"broker_outage": {"()": "seeding.broker_outage.Quiet"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["broker_outage"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {
         # Django's defaults give "django" a console handler of its own on top of the

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import dramatiq
 import redis
 from django.conf import settings
+from dramatiq.brokers.redis import RedisBroker
 
 from seeding.plan import Chunk
 
@@ -37,6 +38,18 @@ def send_chunks(run_id: int, chunks: Iterable[Chunk]) -> int:
         _send(WRITE_CHUNK, run_id, chunk.kind, chunk.index)
         sent += 1
     return sent
+
+
+def ensure_reachable() -> None:
+    """Raise one of BROKER_ERRORS if the broker cannot take a message now.
+
+    Asked before a queued run is created, so that a request answered "broker
+    unreachable" writes nothing: no failed run, and no block of primary keys
+    reserved that would shift the next run's keys (and so its data).
+    """
+    target = broker()
+    if isinstance(target, RedisBroker):
+        target.client.ping()
 
 
 def broker() -> dramatiq.Broker:

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from dramatiq.middleware import Middleware
 
+from seeding import broker_outage
 from seeding.services import seed_runs_sweep
 
 logger = logging.getLogger("seeding.sweeper")
@@ -30,6 +31,7 @@ class StalledRunSweeper(Middleware):
         self._thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker, worker) -> None:
+        self._broker = broker
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="seed-run-sweeper", daemon=True)
         self._thread.start()
@@ -39,6 +41,9 @@ class StalledRunSweeper(Middleware):
 
     def _loop(self) -> None:
         while not self._stop.wait(settings.SEED_SWEEP_INTERVAL_SECONDS):
+            broker_outage.check_back(self._broker)
+            if broker_outage.outage_ongoing():
+                continue  # nothing could be re-sent, and each try would log a traceback
             try:
                 close_old_connections()
                 seed_runs_sweep()

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
+from seeding import queue
 from seeding.catalogs import active_catalog
 from seeding.estimates import estimate_seconds
 from seeding.kinds import KINDS, MODELS
@@ -29,6 +30,7 @@ from seeding.plan import (
     validate_parents,
     validate_plan,
 )
+from seeding.services.errors import BrokerUnavailable
 from seeding.services.inline import ProgressCallback, seed_run_execute
 from seeding.services.runs import seed_run_create
 from seeding.services.workers import seed_run_enqueue
@@ -72,12 +74,19 @@ def seed_request(
 ) -> SeedOutcome:
     """Seed ``plan``: inline (returns the finished run) or queued for workers (returns at once).
 
-    Raises PlanError (nothing written), RunAlreadyActive, BrokerUnavailable (the
-    run is then marked failed, never left dangling) or RunFailed (an inline run
+    Raises PlanError (nothing written), RunAlreadyActive, BrokerUnavailable (asked
+    before anything is written; if the broker fails between that and the send,
+    the run is marked failed, never left dangling) or RunFailed (an inline run
     failed; its committed chunks are kept). KeyboardInterrupt during an inline
     run marks it cancelled and goes on up.
     """
     inline = runs_inline(plan=plan, mode=mode)
+    if not inline:
+        validate_plan(plan)  # a bad plan says so (400), whatever the broker's state
+        try:
+            queue.ensure_reachable()
+        except queue.BROKER_ERRORS as exc:  # nothing written yet, and nothing will be
+            raise BrokerUnavailable(f"the message broker is unreachable: {exc}") from exc
     run = seed_run_create(
         plan=plan,
         source=source,
