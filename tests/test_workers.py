@@ -8,7 +8,10 @@ takes seconds instead of a minute.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -149,6 +152,33 @@ def test_a_killed_workers_chunks_are_taken_over_within_30_s_with_the_default_set
     for kind, index in orphaned:  # the killed attempt counted, the takeover wrote it
         assert SeedChunkAttempt.objects.get(run=run, kind=kind, index=index).attempts == 2
     assert "took over" in workers.logs()
+
+
+def test_a_worker_process_stops_when_its_main_process_is_killed(settings, workers):
+    """SIGKILL of rundramatiq's main process alone: its worker process stops instead of consuming as an orphan."""
+    main = workers.start(threads=1)
+    workers.wait_ready(1)
+    (child,) = _children(main.pid)
+    os.kill(main.pid, signal.SIGKILL)
+    main.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 20
+        while _running(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Without StopWithParent it is still running here (checked); its own log lines went
+        # through its dead parent, so the stop is seen in /proc, not in the log.
+        assert not _running(child), workers.logs()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(main.pid, signal.SIGKILL)  # an orphan left by a failure must not outlive the test
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def _children(pid: int) -> list[int]:

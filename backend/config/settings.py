@@ -137,6 +137,8 @@ _DRAMATIQ_MIDDLEWARE = [
     "django_dramatiq.middleware.DbConnectionsMiddleware",
     # Names each worker process in Redis next to Dramatiq's heartbeats, for the monitor.
     "seeding.presence.WorkerPresence",
+    # A worker process stops when its rundramatiq main process dies (no orphans).
+    "seeding.supervision.StopWithParent",
     # seeding.sweeper.StalledRunSweeper, which re-dispatches stalled runs from
     # inside every worker process, joins in SeedingConfig.ready(): it needs the models.
 ]
