@@ -31,21 +31,30 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
 
     def start(
-        self, *, threads: int = 1, default_settings: bool = False, redis_url: str | None = None
+        self,
+        *,
+        threads: int = 1,
+        default_settings: bool = False,
+        redis_url: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.Popen:
         """A worker process group; unless ``default_settings``, with recovery shortened to seconds."""
         from django.conf import settings
 
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": redis_url or settings.REDIS_URL,
-            "SEEDING_LOG_LEVEL": "INFO",
-        }
+        extra, env = (
+            env or {},
+            {
+                **os.environ,
+                "DATABASE_URL": database_url(),
+                "REDIS_URL": redis_url or settings.REDIS_URL,
+                "SEEDING_LOG_LEVEL": "INFO",
+            },
+        )
         if not default_settings:
             env.update(
                 SEED_STALL_AFTER_SECONDS="3", SEED_SWEEP_INTERVAL_SECONDS="0.5", DRAMATIQ_HEARTBEAT_TIMEOUT_MS="3000"
             )
+        env.update(extra)
         log = open(self.tmp_path / f"worker-{len(self.processes)}.log", "w")  # noqa: SIM115 (closed with the process)
         process = subprocess.Popen(
             [

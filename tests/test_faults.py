@@ -90,3 +90,24 @@ def test_redis_stopped_mid_run_and_restarted(settings, tmp_path, aof):
     assert log.count("the message broker is unreachable") == 1, log[-4000:]
     assert log.count("the message broker is reachable again after") == 1, log[-4000:]
     assert "Consumer encountered a connection error" not in log and "Restarting consumer" not in log
+
+
+def test_a_chunk_over_its_time_limit_fails_its_run_saying_so(settings, tmp_path):
+    """A real worker, a 0.1 s time limit (Dramatiq checks once a second), a 200,000-event chunk: the error says so."""
+    workers = Workers(tmp_path)
+    try:
+        workers.start(
+            threads=1, default_settings=True, env={"SEED_CHUNK_TIME_LIMIT_MS": "100", "SEED_CHUNK_MAX_ATTEMPTS": "2"}
+        )
+        workers.wait_ready(1)
+        settings.SEED_INLINE_THRESHOLD = 0
+        plan = SeedPlan(assets=2_000, events=200_000, seed=3, as_of=AS_OF, chunk_size=200_000)
+        run = services.seed_request(plan=plan, source=SeedRun.Source.API).run
+        wait_until(lambda: not SeedRun.objects.get(pk=run.pk).is_active, 120, "the run to end", workers)
+    finally:
+        workers.stop_all()
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.FAILED, (run.status, workers.logs())
+    assert run.error == "events chunk 0 failed 2 times (time limit); committed chunks are kept"
+    assert "SEED_CHUNK_TIME_LIMIT_MS (0.1 s)" in run.error_detail
+    assert counts()["events"] == 0 and counts()["assets"] == 2_000  # the committed chunk is kept
