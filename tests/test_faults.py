@@ -16,8 +16,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from inventory.models import Event
 from seeding import queue, services
-from seeding.models import SeedChunk, SeedRun
-from seeding.plan import SeedPlan
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.plan import SeedPlan, chunks_of
 from tests.conftest import AS_OF
 from tests.helpers import counts
 from tests.processes import RedisServer, Workers
@@ -111,3 +111,28 @@ def test_a_chunk_over_its_time_limit_fails_its_run_saying_so(settings, tmp_path)
     assert run.error == "events chunk 0 failed 2 times (time limit); committed chunks are kept"
     assert "SEED_CHUNK_TIME_LIMIT_MS (0.1 s)" in run.error_detail
     assert counts()["events"] == 0 and counts()["assets"] == 2_000  # the committed chunk is kept
+
+
+def test_many_copies_of_a_chunk_message_across_worker_processes_burn_no_attempts(settings, tmp_path):
+    """12 copies of one chunk message (as redeliveries and re-sends make them) to 2 processes x 4 threads."""
+    workers = Workers(tmp_path)
+    try:
+        for _ in range(2):
+            workers.start(threads=4, default_settings=True)
+        workers.wait_ready(2)
+        settings.SEED_INLINE_THRESHOLD = 0
+        plan = SeedPlan(**PLAN, seed=5, as_of=AS_OF, chunk_size=10_000)
+        run = services.seed_request(plan=plan, source=SeedRun.Source.API).run
+        wait_until(lambda: SeedRun.objects.get(pk=run.pk).events_done > 0, 90, "the events phase", workers)
+        last = list(chunks_of("events", PLAN["events"], 10_000))[-1]
+        queue.send_chunks(run.pk, [last] * 12)
+        wait_until(lambda: not SeedRun.objects.get(pk=run.pk).is_active, 120, "the run to end", workers)
+    finally:
+        workers.stop_all()
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED, (run.error, workers.logs())
+    assert counts() == PLAN and Event.objects.values("pk").distinct().count() == PLAN["events"]
+    assert SeedChunkAttempt.objects.get(run=run, kind="events", index=last.index).attempts == 1
+    assert SeedChunkAttempt.objects.filter(run=run, attempts__gt=1).count() == 0
+    stood_down = workers.logs().count("this copy stands down")
+    print(f"\n{stood_down} of 12 copies found the chunk being written and stood down; the others found it written")

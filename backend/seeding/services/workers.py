@@ -122,6 +122,7 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
         if _committed(run, chunk):
             _after_commit(run_id, phase_of(kind))  # its writer may have died before moving the run on
             return "already written"
+        logger.info("%s %s chunk %s is being written by another worker: this copy stands down", run, kind, index)
         return "in flight elsewhere"
     if attempt > settings.SEED_CHUNK_MAX_ATTEMPTS:
         _give_up(run, chunk, attempt - 1)
