@@ -69,17 +69,17 @@ def lease_acquire(*, run: SeedRun, chunk: Chunk) -> int | None:
 def lease_kept(*, run: SeedRun, chunk: Chunk) -> Iterator[None]:
     """Renew the caller's lease on ``chunk`` while the body runs, and release it afterwards, however it ends."""
     me, stop = lease_holder_name(), threading.Event()
-    renewer = threading.Thread(
-        target=_renew, args=(run.pk, chunk, me, stop), name=f"lease-{chunk.kind}-{chunk.index}", daemon=True
-    )
-    renewing = connection.vendor != "sqlite"  # there the first lease covers the chunk (_first_length)
-    if renewing:
+    renewer = None
+    if connection.vendor != "sqlite":  # there the first lease covers the chunk (_first_length)
+        renewer = threading.Thread(
+            target=_renew, args=(run.pk, chunk, me, stop), name=f"lease-{chunk.kind}-{chunk.index}", daemon=True
+        )
         renewer.start()
     try:
         yield
     finally:
         stop.set()
-        if renewing:
+        if renewer is not None:
             renewer.join()
         SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index, lease_holder=me).update(
             lease_holder="", lease_until=None

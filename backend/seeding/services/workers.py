@@ -105,7 +105,7 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
     run = SeedRun.objects.filter(pk=run_id).first()
     if run is None or run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
         return "skipped"  # cancelled, failed, finished, deleted, or taken over by an inline resume
-    chunk = next((c for c in chunks_of(kind, run.planned(kind), run.chunk_size) if c.index == index), None)
+    chunk = _chunk_of(run, kind, index)
     if chunk is None:
         return "skipped"
     if _committed(run, chunk):
@@ -194,8 +194,6 @@ def _give_up(run: SeedRun, chunk: Chunk, attempts: int) -> None:
         .first()
     ) or "the worker stopped while writing it (killed, out of memory, or timed out)"
     category = last_error.split(":", 1)[0] if ":" in last_error else "worker stopped"
-    if category.startswith("the worker stopped"):
-        category = "worker stopped"
     seed_run_fail(
         run=run,
         error=f"{chunk.kind} chunk {chunk.index} failed {attempts} times ({category}); committed chunks are kept",
@@ -222,6 +220,11 @@ def _send_phase(run: SeedRun, phase: int) -> int:
     return sent
 
 
+def _chunk_of(run: SeedRun, kind: str, index: int) -> Chunk | None:
+    """Chunk ``index`` of ``kind`` in ``run``'s plan, or None if the plan has no such chunk."""
+    return next((c for c in chunks_of(kind, run.planned(kind), run.chunk_size) if c.index == index), None)
+
+
 def _committed(run: SeedRun, chunk: Chunk) -> bool:
     return SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists()
 
@@ -245,11 +248,7 @@ def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
     now = timezone.now()
     swept = []
     for lapsed in lapsed_leases(now):
-        chunk = next(
-            (c for c in chunks_of(lapsed.kind, lapsed.run.planned(lapsed.kind), lapsed.run.chunk_size)
-             if c.index == lapsed.index),
-            None,
-        )  # fmt: skip
+        chunk = _chunk_of(lapsed.run, lapsed.kind, lapsed.index)
         if chunk is None or not lease_claim_lapsed(lapsed) or _committed(lapsed.run, chunk):
             continue
         queue.send_chunks(lapsed.run_id, [chunk])
