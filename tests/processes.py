@@ -4,10 +4,12 @@ the test database and the configured Redis."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,7 +49,6 @@ class Workers:
                 **os.environ,
                 "DATABASE_URL": database_url(),
                 "REDIS_URL": redis_url or settings.REDIS_URL,
-                "SEEDING_LOG_LEVEL": "INFO",
             },
         )
         if not default_settings:
@@ -136,3 +137,50 @@ class RedisServer:
         subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
         if self.process is not None:
             self.process.wait(timeout=10)
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb in a temporary directory, a free port), for tests that stop it.
+
+    Run as the ``postgres`` user when the tests run as root (PostgreSQL refuses
+    root), so its directory is made outside pytest's root-only tmp_path.
+    """
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="demoseed-pg-"))
+        self.data = self.directory / "data"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/demoseed"
+        self._bin = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip())
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+
+    def init(self) -> None:
+        """initdb, start, create the ``demoseed`` database."""
+        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
+        self.start()
+        self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "demoseed")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.directory / "postgres.log")
+        self._pg("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        """A fast shutdown, as a service restart does: open transactions are rolled back, clients disconnected."""
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(self._as_owner(str(self._bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"),
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _pg(self, program: str, *args: str) -> None:
+        done = subprocess.run(self._as_owner(str(self._bin / program), *args), capture_output=True, text=True)
+        if done.returncode:
+            pytest.fail(f"{program} failed: {done.stderr or done.stdout}")
+
+    def _as_owner(self, *argv: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)

@@ -7,20 +7,27 @@ exact counts, no duplicates and the final status, and prints how long recovery t
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import time
+from datetime import datetime
 
 import dramatiq
+import psycopg
 import pytest
 from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 
 from inventory.models import Event
 from seeding import queue, services
+from seeding.broker_state import broker_state
+from seeding.kinds import MODELS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan, chunks_of
 from tests.conftest import AS_OF
 from tests.helpers import counts
-from tests.processes import RedisServer, Workers
+from tests.processes import REPO, PostgresServer, RedisServer, Workers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -49,6 +56,10 @@ def longest_pause(run: SeedRun, since) -> float:
     """The longest time without a chunk commit from ``since`` to the run's last commit: what the fault cost."""
     times = [since, *SeedChunk.objects.filter(run=run, committed_at__gt=since).order_by("committed_at")
              .values_list("committed_at", flat=True)]  # fmt: skip
+    return longest_pause_in(times)
+
+
+def longest_pause_in(times: list[datetime]) -> float:
     return max(((later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)), default=0.0)
 
 
@@ -136,3 +147,88 @@ def test_many_copies_of_a_chunk_message_across_worker_processes_burn_no_attempts
     assert SeedChunkAttempt.objects.filter(run=run, attempts__gt=1).count() == 0
     stood_down = workers.logs().count("this copy stands down")
     print(f"\n{stood_down} of 12 copies found the chunk being written and stood down; the others found it written")
+
+
+class OnThrowawayPostgres:
+    """demoseed's own commands against a throwaway PostgreSQL cluster, and its tables read back with psycopg.
+
+    The test's Django connection stays on the shared test database: the cluster
+    under test is the one that gets stopped.
+    """
+
+    def __init__(self, server: PostgresServer, redis_url: str):
+        self.server, self.redis_url = server, redis_url
+
+    def manage(self, *args: str) -> str:
+        env = {**os.environ, "DATABASE_URL": self.server.url, "REDIS_URL": self.redis_url}
+        done = subprocess.run([sys.executable, "backend/manage.py", *args], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def queue(self, plan: dict[str, int], seed: int) -> int:
+        counts = itertools.chain(*((f"--{kind}", str(count)) for kind, count in plan.items()))
+        self.manage("seed_demo_data", "--async", "--seed", str(seed), "--as-of", AS_OF.isoformat(), "--chunk-size",
+                    "10000", *counts)  # fmt: skip
+        return self.one("SELECT max(id) FROM seeding_seedrun")
+
+    def one(self, sql: str, *params):
+        """The first column of the first row, or None while the cluster is down."""
+        try:
+            with psycopg.connect(self.server.url.replace("postgres://", "postgresql://"), connect_timeout=2) as db:
+                row = db.execute(sql, params).fetchone()
+        except psycopg.OperationalError:
+            return None
+        return row[0] if row else None
+
+    def commits(self, run_id: int) -> list[datetime]:
+        with psycopg.connect(self.server.url.replace("postgres://", "postgresql://")) as db:
+            sql = "SELECT committed_at FROM seeding_seedchunk WHERE run_id = %s ORDER BY committed_at"
+            return [committed_at for (committed_at,) in db.execute(sql, (run_id,))]
+
+
+@pytest.mark.parametrize("down_for", [0, 20], ids=["restarted", "stopped-20s"])
+def test_postgres_restarted_or_stopped_mid_run(settings, tmp_path, down_for):
+    server = PostgresServer()
+    workers = Workers(tmp_path)
+    dead_before = broker_state().queues[0].dead
+    try:
+        server.init()
+        db = OnThrowawayPostgres(server, settings.REDIS_URL)
+        db.manage("migrate", "--no-input")
+        workers.start(threads=2, default_settings=True, env={"DATABASE_URL": server.url})
+        workers.wait_ready(1)
+        run_id = db.queue(PLAN, seed=13)
+        wait_until(lambda: (db.one("SELECT events_done FROM seeding_seedrun WHERE id = %s", run_id) or 0) >= 100_000,
+                   90, "events", workers)  # fmt: skip
+        stopped = timezone.now()
+        server.stop()
+        time.sleep(down_for)
+        server.start()
+        back = timezone.now()
+        wait_until(lambda: db.one("SELECT is_active FROM seeding_seedrun WHERE id = %s", run_id) is None, 180,
+                   "the run to end", workers)  # fmt: skip
+        status = db.one("SELECT status || ' ' || error FROM seeding_seedrun WHERE id = %s", run_id)
+        rows = {kind: db.one(f"SELECT count(DISTINCT id) FROM {m._meta.db_table}") for kind, m in MODELS.items()}
+        attempts = db.one("SELECT max(attempts) FROM seeding_seedchunkattempt WHERE run_id = %s", run_id)
+        commits = db.commits(run_id)
+        dead_letters = broker_state().queues[0].dead - dead_before
+    finally:
+        workers.stop_all()
+        server.remove()
+    after_back = [t for t in commits if t > back]
+    pause = longest_pause_in([stopped, *[t for t in commits if t > stopped]])
+    recovery = (after_back[0] - back).total_seconds() if after_back else 0.0
+    print(f"\nPostgreSQL {'restarted' if not down_for else f'down {down_for} s'}: longest pause {pause:.1f} s, "
+          f"first commit {recovery:.1f} s after it was back")  # fmt: skip
+    assert status.strip() == SeedRun.Status.SUCCEEDED, (status, workers.logs())
+    assert rows == PLAN, rows
+    assert attempts <= 2, attempts  # at most the attempt the outage interrupted
+    assert recovery <= RECOVERY_LIMIT_SECONDS, workers.logs()
+    assert pause <= down_for + RECOVERY_LIMIT_SECONDS, workers.logs()
+    assert dead_letters == 0  # no message used up its retries while the database was away
+    log = (tmp_path / "worker-0.log").read_text()
+    # The outage, said once when it starts and once when it ends; no traceback per message and try.
+    assert log.count("the database is unreachable") == 1, log[-4000:]
+    assert log.count("the database is reachable again after") == 1, log[-4000:]
+    assert "Traceback" not in log and "Retries exceeded" not in log, log[-4000:]

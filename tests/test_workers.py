@@ -83,6 +83,15 @@ def test_a_queued_run_is_written_by_a_worker_with_exact_counts(settings, workers
     assert {kind: run.done(kind) for kind in PLAN} == PLAN
     assert SeedChunk.objects.filter(run=run).count() == 1 + 4 + 6 + 40
     assert run.rows_per_second() > 0 and run.eta_seconds() == 0.0
+    # At the default log level, the worker says how the run went, naming it.
+    log = (workers.tmp_path / "worker-0.log").read_text()
+    for line in (
+        f"Seed run #{run.pk} (running) started on the workers: 40 applications, 4,000 assets",
+        f"Seed run #{run.pk} (running): phase 0 (applications, assets): sent 5 chunk messages",
+        f"Seed run #{run.pk} (running): phase 2 (events): sent 40 chunk messages",
+        f"Seed run #{run.pk} (succeeded) succeeded: {run.total_done} rows",
+    ):
+        assert line in log, log
     # Written by a worker or inline into an emptied inventory: the same rows.
     digest = seed_run_digest(run)
     assert inline_digest_of_same_plan(run) == digest

@@ -125,6 +125,10 @@ SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=15.0)
 #: is taken for abandoned (its process died) when the next run, resume or clear asks.
 #: Longer than its slowest step, an index rebuild after a large load on SQLite.
 SEED_ABANDONED_AFTER_SECONDS = env.float("SEED_ABANDONED_AFTER_SECONDS", default=90.0)
+#: How long a worker keeps retrying a message while the database is unreachable (a restart, an
+#: outage), every 1-2 s and without using up attempts; after that the message is dead-lettered
+#: and the sweeper re-dispatches its run once the database is back.
+SEED_DATABASE_OUTAGE_RETRY_SECONDS = env.float("SEED_DATABASE_OUTAGE_RETRY_SECONDS", default=600.0)
 #: How often each worker process looks for lapsed leases and stalled runs.
 SEED_SWEEP_INTERVAL_SECONDS = env.float("SEED_SWEEP_INTERVAL_SECONDS", default=2.0)
 
@@ -139,6 +143,8 @@ _DRAMATIQ_MIDDLEWARE = [
     "seeding.presence.WorkerPresence",
     # A worker process stops when its rundramatiq main process dies (no orphans).
     "seeding.supervision.StopWithParent",
+    # Workers log each run's start, phases, retries, takeovers and end (SEEDING_WORKER_LOG_LEVEL).
+    "seeding.worker_logging.WorkerLogLevel",
     # seeding.sweeper.StalledRunSweeper, which re-dispatches stalled runs from
     # inside every worker process, joins in SeedingConfig.ready(): it needs the models.
 ]
@@ -195,18 +201,33 @@ SEED_CATALOG_DIR = env.str("SEED_CATALOG_DIR", default=str(BACKEND_DIR / "seedin
 #: Cap on the total item count of one plan (a guard against typos and abuse).
 SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=5_000_000)
 
+#: The seeding logger's level in worker processes: INFO tells each run's start, phases, retries,
+#: takeovers and end.
+SEEDING_WORKER_LOG_LEVEL = env.str("SEEDING_WORKER_LOG_LEVEL", default="INFO")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # A broker outage: one line when it starts, one when it ends (seeding/broker_outage.py).
-    "filters": {"broker_outage": {"()": "seeding.broker_outage.Quiet"}},
+    # A broker or database outage: one line when it starts, one when it ends
+    # (seeding/broker_outage.py, seeding/database_outage.py).
+    "filters": {
+        "broker_outage": {"()": "seeding.broker_outage.Quiet"},
+        "database_outage": {"()": "seeding.database_outage.Quiet"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["broker_outage"]}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["broker_outage", "database_outage"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {
         # Django's defaults give "django" a console handler of its own on top of the
         # root's: every request warning would be printed twice. One handler, the root's.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # Worker processes raise it to SEEDING_WORKER_LOG_LEVEL (seeding/worker_logging.py).
         "seeding": {"level": env.str("SEEDING_LOG_LEVEL", default="WARNING"), "propagate": True},
         # Worker boot, readiness, retries and shutdown: what an operator reads.
         "dramatiq": {"level": env.str("DRAMATIQ_LOG_LEVEL", default="INFO"), "propagate": True},

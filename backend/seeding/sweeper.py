@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from dramatiq.middleware import Middleware
 
-from seeding import broker_outage
+from seeding import broker_outage, database_outage
 from seeding.services import seed_runs_sweep
 
 logger = logging.getLogger("seeding.sweeper")
@@ -47,7 +47,12 @@ class StalledRunSweeper(Middleware):
             try:
                 close_old_connections()
                 seed_runs_sweep()
-            except Exception:  # keep sweeping: a database hiccup must not end the thread
-                logger.exception("sweeping stalled seed runs failed")
+            except Exception as exc:  # keep sweeping: a database hiccup must not end the thread
+                if database_outage.is_unreachable(exc):
+                    database_outage.met(exc)  # said once per outage; the next sweep is the retry
+                else:
+                    logger.exception("sweeping stalled seed runs failed")
+            else:
+                database_outage.reached()
             finally:
                 connection.close()

@@ -36,6 +36,7 @@ from seeding.services.chunks import seed_chunk_write
 from seeding.services.errors import BrokerUnavailable
 from seeding.services.leases import lapsed_leases, lease_acquire, lease_claim_lapsed, lease_kept, run_has_live_lease
 from seeding.services.runs import (
+    plan_summary,
     refresh_progress,
     seed_run_fail,
     seed_run_pending_chunks,
@@ -80,9 +81,12 @@ def seed_run_start(*, run_id: int) -> str:
     run = SeedRun.objects.filter(pk=run_id).first()
     if run is None or not run.is_active or run.executor != SeedRun.Executor.WORKERS:
         return "skipped"
-    if run.status == SeedRun.Status.QUEUED:
-        # Conditional: a cancel that landed since the read above wins.
-        transition(run=run, to=SeedRun.Status.RUNNING, only_from=(SeedRun.Status.QUEUED,), started_at=timezone.now())
+    # Conditional: a cancel that landed since the read above wins.
+    queued = (SeedRun.Status.QUEUED,)
+    if run.status in queued and transition(
+        run=run, to=SeedRun.Status.RUNNING, only_from=queued, started_at=timezone.now()
+    ):
+        logger.info("%s started on the workers: %s", run, plan_summary(run=run))
     if run.status != SeedRun.Status.RUNNING:
         return "skipped"
     phase = _current_phase(run)
@@ -216,7 +220,7 @@ def _send_phase(run: SeedRun, phase: int) -> int:
     """Send one message per uncommitted chunk of ``phase``; returns how many."""
     sent = queue.send_chunks(run.pk, seed_run_pending_chunks(run=run, kinds=PHASES[phase]))
     SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), phase_sent=Greatest("phase_sent", Value(phase)))
-    logger.info("%s: sent %s chunk messages of phase %s", run, sent, phase)
+    logger.info("%s: phase %s (%s): sent %s chunk messages", run, phase, ", ".join(PHASES[phase]), sent)
     return sent
 
 
