@@ -48,7 +48,7 @@ serve: migrate  ## web app on :8000 and the monitor on :8501, + a worker (with R
 .PHONY: worker
 worker: $(STAMP)  ## a Dramatiq worker for queued runs (needs REDIS_URL)
 	@if [ -z "$$REDIS_URL" ]; then echo "Set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make worker" >&2; exit 2; fi
-	$(MANAGE) rundramatiq --processes $${WORKER_PROCESSES:-1} --threads $${WORKER_THREADS:-2}
+	$(MANAGE) rundramatiq --processes $${WORKER_PROCESSES:-1} --threads $${WORKER_THREADS:-2} --worker-shutdown-timeout 30000
 
 .PHONY: monitor
 monitor: migrate  ## the Streamlit monitor on http://127.0.0.1:8501/ (MONITOR_PASSWORD to gate it)

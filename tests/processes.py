@@ -39,8 +39,13 @@ class Workers:
         default_settings: bool = False,
         redis_url: str | None = None,
         env: dict[str, str] | None = None,
+        shutdown_timeout_ms: int = 3_000,
     ) -> subprocess.Popen:
-        """A worker process group; unless ``default_settings``, with recovery shortened to seconds."""
+        """A worker process group; unless ``default_settings``, with recovery shortened to seconds.
+
+        The documented worker commands (Makefile, Procfile, docker-compose.yml) wait
+        30,000 ms for chunks in flight on SIGTERM; tests stop theirs sooner unless they say so.
+        """
         from django.conf import settings
 
         extra, env = (
@@ -67,7 +72,7 @@ class Workers:
                 "--threads",
                 str(threads),
                 "--worker-shutdown-timeout",
-                "3000",
+                str(shutdown_timeout_ms),
             ],
             cwd=REPO,
             env=env,

@@ -9,6 +9,7 @@ takes seconds instead of a minute.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -180,6 +181,36 @@ def test_a_worker_process_stops_when_its_main_process_is_killed(settings, worker
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(main.pid, signal.SIGKILL)  # an orphan left by a failure must not outlive the test
+
+
+def test_sigterm_stops_a_worker_once_its_chunks_in_flight_are_written(settings, workers):
+    """SIGTERM to rundramatiq's main process, as `docker stop` and systemd send it, with the documented
+    30 s shutdown timeout and default settings: the worker writes the chunks it holds, hands back the
+    messages it had fetched, and exits; the other worker writes the rest. No chunk starts twice."""
+    plan = {**PLAN, "events": 300_000}
+    stopping = workers.start(threads=2, default_settings=True, shutdown_timeout_ms=30_000)
+    workers.start(threads=2, default_settings=True, shutdown_timeout_ms=30_000)
+    workers.wait_ready(2)
+    run = queue_run(settings, chunk_size=20_000, **plan)  # events chunks of about a second each
+    pids = {str(pid) for pid in _children(stopping.pid)}
+    wait_for(run, lambda r: r.events_done >= 20_000 and bool(_leased_by(r, pids, within=0.3)), workers)
+    in_flight = _leased_by(run, pids)
+    signalled, since = time.monotonic(), timezone.now()
+    os.kill(stopping.pid, signal.SIGTERM)
+    stopping.wait(timeout=60)
+    exited_after = time.monotonic() - signalled
+    run = wait_for(run, finished, workers)
+    commits = [since, *SeedChunk.objects.filter(run=run, committed_at__gt=since).order_by("committed_at")
+               .values_list("committed_at", flat=True)]  # fmt: skip
+    pause = max((later - earlier).total_seconds() for earlier, later in itertools.pairwise(commits))
+    print(f"\nSIGTERM: the worker exited after {exited_after:.1f} s; longest pause between chunks {pause:.1f} s")
+    assert stopping.returncode == 0 and exited_after < 30, (stopping.returncode, exited_after)
+    assert run.status == SeedRun.Status.SUCCEEDED, run.error
+    assert counts() == plan and Event.objects.values("pk").distinct().count() == plan["events"]
+    for kind, index in in_flight:  # finished by the stopping worker itself, not taken over
+        assert SeedChunk.objects.get(run=run, kind=kind, index=index).written_by.split(":")[1] in pids
+    assert not SeedChunkAttempt.objects.filter(run=run, attempts__gt=1).exists()
+    assert pause <= 30, workers.logs()
 
 
 def _running(pid: int) -> bool:
