@@ -25,9 +25,10 @@ from seeding.broker_state import broker_state
 from seeding.kinds import MODELS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan, chunks_of
+from seeding.services.runs import recover_abandoned_runs
 from tests.conftest import AS_OF
 from tests.helpers import counts
-from tests.processes import REPO, PostgresServer, RedisServer, Workers
+from tests.processes import REPO, PostgresServer, RedisServer, Workers, database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -232,3 +233,39 @@ def test_postgres_restarted_or_stopped_mid_run(settings, tmp_path, down_for):
     assert log.count("the database is unreachable") == 1, log[-4000:]
     assert log.count("the database is reachable again after") == 1, log[-4000:]
     assert "Traceback" not in log and "Retries exceeded" not in log, log[-4000:]
+
+
+def test_an_inline_run_whose_process_is_killed_is_abandoned_at_once_then_resumes(settings, tmp_path):
+    """`seed_demo_data --sync` SIGKILLed halfway: on the same machine the next process sees its writer gone
+    and takes the run for abandoned at once, not after SEED_ABANDONED_AFTER_SECONDS; a resume finishes it."""
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    env.pop("REDIS_URL", None)
+    counts_flags = itertools.chain(*((f"--{kind}", str(count)) for kind, count in PLAN.items()))
+    command = [sys.executable, "backend/manage.py", "seed_demo_data", "--sync", "--seed", "17", "--as-of",
+               AS_OF.isoformat(), "--chunk-size", "10000", *counts_flags]  # fmt: skip
+    writer = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not SeedRun.objects.filter(events_done__gte=100_000).exists():
+            assert writer.poll() is None and time.monotonic() < deadline, writer.stderr.read()
+            time.sleep(0.05)
+    finally:
+        writer.kill()
+        writer.wait()
+    killed = time.monotonic()
+    run = SeedRun.objects.get()
+    assert run.status == SeedRun.Status.RUNNING and run.events_done < PLAN["events"]
+    recover_abandoned_runs()  # what a new run, a resume or a clear does first
+    noticed = time.monotonic() - killed
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.FAILED and run.error.startswith("abandoned: the process writing it stopped")
+    assert run.error_detail == f"its process ({':'.join(run.writer_process.split(':')[:2])}) is gone"
+    resumed = subprocess.run([sys.executable, "backend/manage.py", "seed_demo_data", "--resume", str(run.pk)],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    print(f"\ninline writer SIGKILLed: abandoned {noticed:.2f} s later (the threshold is "
+          f"{settings.SEED_ABANDONED_AFTER_SECONDS:.0f} s), then resumed")  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED and run.error == ""
+    assert counts() == PLAN and Event.objects.values("pk").distinct().count() == PLAN["events"]
+    assert noticed <= RECOVERY_LIMIT_SECONDS

@@ -123,7 +123,8 @@ SEED_CHUNK_LEASE_SECONDS = env.float("SEED_CHUNK_LEASE_SECONDS", default=10.0)
 SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=15.0)
 #: An inline run (the command, a small web request) with no progress for this long
 #: is taken for abandoned (its process died) when the next run, resume or clear asks.
-#: Longer than its slowest step, an index rebuild after a large load on SQLite.
+#: Longer than its slowest step, an index rebuild after a large load on SQLite. A writer
+#: process known to be gone (same machine and PID namespace) is noticed at once.
 SEED_ABANDONED_AFTER_SECONDS = env.float("SEED_ABANDONED_AFTER_SECONDS", default=90.0)
 #: How long a worker keeps retrying a message while the database is unreachable (a restart, an
 #: outage), every 1-2 s and without using up attempts; after that the message is dead-lettered

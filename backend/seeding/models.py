@@ -49,6 +49,9 @@ class SeedRun(models.Model):
     # Bumped whenever a process claims the run to write it inline (a new run, a
     # resume); a writer that finds another claim than its own stands down.
     claim = models.PositiveIntegerField(default=0, editable=False)
+    # The process holding the latest claim (seeding/process_identity.py): if it is
+    # gone, the run is abandoned at once instead of after SEED_ABANDONED_AFTER_SECONDS.
+    writer_process = models.CharField(max_length=200, blank=True, editable=False)
     # Rows per kind in the run's recorded view of existing parents (RunParent),
     # fixed when the run was created: {"assets": 5000, "settled": 4800, ...}.
     parent_counts = models.JSONField(default=dict, blank=True, editable=False)

@@ -42,6 +42,7 @@ from seeding.plan import (
     validate_parents,
     validate_plan,
 )
+from seeding.process_identity import is_gone, this_process
 from seeding.services.errors import RunAlreadyActive, RunNotActive, RunNotResumable, SeedingError
 from seeding.text import format_utc
 
@@ -123,6 +124,7 @@ def seed_run_claim(*, run: SeedRun, resume: bool) -> int | None:
             only_from=ready & Q(cleared_at__isnull=True),
             executor=SeedRun.Executor.INLINE,
             claim=F("claim") + 1,
+            writer_process=this_process(),
             started_at=Coalesce("started_at", Value(timezone.now())),
             error="",
             error_detail="",
@@ -144,7 +146,7 @@ def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
     """The chunks resuming ``run`` would write, read-only. Raises RunNotResumable as a resume would."""
     _refuse_unless_finished_unsuccessfully(run)
     _refuse_without_its_parent_view(run)
-    if run.is_active and not (run.executor == SeedRun.Executor.INLINE and run.updated_at < _abandoned_threshold()):
+    if run.is_active and not _abandoned(run):
         where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
         raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
     return list(seed_run_pending_chunks(run=run))
@@ -256,20 +258,23 @@ def refresh_progress(*, run: SeedRun) -> None:
 def recover_abandoned_runs() -> None:
     """Fail inline runs whose process died, and rebuild what they left undone.
 
-    Nothing else would ever finish them (no progress for SEED_ABANDONED_AFTER_SECONDS),
-    and as active runs they would block every new run. Worker runs are not
-    touched: the sweeper re-dispatches those. Called before a new run, a resume
-    and a clear.
+    Nothing else would ever finish them, and as active runs they would block
+    every new run. Abandoned: its writer process is known to be gone (same
+    machine, ``process_identity``), or no progress for SEED_ABANDONED_AFTER_SECONDS.
+    Worker runs are not touched: the sweeper re-dispatches those. Called before
+    a new run, a resume and a clear.
     """
-    stalled = SeedRun.objects.filter(
-        is_active=True, executor=SeedRun.Executor.INLINE, updated_at__lt=_abandoned_threshold()
-    )
-    for run in stalled:
+    for run in SeedRun.objects.filter(is_active=True, executor=SeedRun.Executor.INLINE):
+        if not _abandoned(run):
+            continue
+        gone = is_gone(run.writer_process)
         seed_run_fail(
             run=run,
             error=f"abandoned: the process writing it stopped; committed chunks are kept "
             f"(resume with: manage.py seed_demo_data --resume {run.pk})",
-            detail=f"no progress since {format_utc(run.updated_at)}",
+            detail=f"its process ({':'.join(run.writer_process.split(':')[:2])}) is gone"
+            if gone
+            else f"no progress since {format_utc(run.updated_at)}",
         )
     restore_orphaned_indexes()
 
@@ -335,8 +340,12 @@ def _refuse_unless_finished_unsuccessfully(run: SeedRun) -> None:
         raise RunNotResumable(f"seed run #{run.pk}'s rows were cleared; start a new run instead")
 
 
-def _abandoned_threshold():
-    return timezone.now() - timedelta(seconds=settings.SEED_ABANDONED_AFTER_SECONDS)
+def _abandoned(run: SeedRun) -> bool:
+    """An active inline run whose writer is known to be gone, or silent for SEED_ABANDONED_AFTER_SECONDS."""
+    if not run.is_active or run.executor != SeedRun.Executor.INLINE:
+        return False
+    silent_since = timezone.now() - timedelta(seconds=settings.SEED_ABANDONED_AFTER_SECONDS)
+    return run.updated_at < silent_since or is_gone(run.writer_process)
 
 
 def _already_active_error() -> SeedingError:
