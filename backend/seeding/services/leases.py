@@ -12,7 +12,9 @@ lapses within ``SEED_CHUNK_LEASE_SECONDS``, and the sweeper (``workers``) then
 re-sends the chunk, so a killed worker costs seconds, not minutes.
 
 The lease is a row (``SeedChunkAttempt``), written in short transactions of
-their own, never inside the chunk's transaction.
+their own, never inside the chunk's transaction. Lease times come from the
+database's clock (``lease_clock``), so workers on machines whose clocks
+disagree still agree on which leases lapsed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -50,7 +53,7 @@ def lease_acquire(*, run: SeedRun, chunk: Chunk) -> int | None:
     releases its lease only after its chunk commits, so a copy that waited for
     the lock sees the commit instead of counting a second attempt.
     """
-    me, now = lease_holder_name(), timezone.now()
+    me, now = lease_holder_name(), lease_clock()
     with transaction.atomic():
         attempt, _ = SeedChunkAttempt.objects.select_for_update().get_or_create(
             run=run, kind=chunk.kind, index=chunk.index
@@ -112,13 +115,13 @@ def _renew(run_id: int, chunk: Chunk, me: str, stop: threading.Event) -> None:
     # Renewing proves the process is alive, not that the chunk moves: past its time
     # limit (which cannot interrupt a call blocked in the database) the lease is
     # left to lapse, so the sweeper can act on a chunk stuck for good.
-    give_up_at = timezone.now() + timedelta(milliseconds=settings.SEED_CHUNK_TIME_LIMIT_MS) + _length()
+    give_up_at = time.monotonic() + settings.SEED_CHUNK_TIME_LIMIT_MS / 1000 + settings.SEED_CHUNK_LEASE_SECONDS
     try:
-        while not stop.wait(settings.SEED_CHUNK_LEASE_SECONDS / 3) and timezone.now() < give_up_at:
+        while not stop.wait(settings.SEED_CHUNK_LEASE_SECONDS / 3) and time.monotonic() < give_up_at:
             try:
                 renewed = SeedChunkAttempt.objects.filter(
                     run_id=run_id, kind=chunk.kind, index=chunk.index, lease_holder=me
-                ).update(lease_until=timezone.now() + _length())
+                ).update(lease_until=lease_clock() + _length())
             except Exception:  # the database is away: the next renewal may reach it
                 logger.warning("run #%s %s chunk %s: could not renew its lease", run_id, chunk.kind, chunk.index)
                 connection.close()
@@ -133,6 +136,15 @@ def _renew(run_id: int, chunk: Chunk, me: str, stop: threading.Event) -> None:
                 return
     finally:
         connection.close()  # this thread's own connection
+
+
+def lease_clock() -> datetime:
+    """Now, by the database's clock on PostgreSQL (one clock for every worker machine); SQLite is one machine."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
 
 
 def _length() -> timedelta:

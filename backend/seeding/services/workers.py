@@ -34,7 +34,14 @@ from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import Chunk, chunks_of
 from seeding.services.chunks import seed_chunk_write
 from seeding.services.errors import BrokerUnavailable
-from seeding.services.leases import lapsed_leases, lease_acquire, lease_claim_lapsed, lease_kept, run_has_live_lease
+from seeding.services.leases import (
+    lapsed_leases,
+    lease_acquire,
+    lease_claim_lapsed,
+    lease_clock,
+    lease_kept,
+    run_has_live_lease,
+)
 from seeding.services.runs import (
     plan_summary,
     refresh_progress,
@@ -249,7 +256,7 @@ def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
     workers one acts; re-sent chunks that were in fact written are skipped.
     """
     stall_after = settings.SEED_STALL_AFTER_SECONDS if stall_after is None else stall_after
-    now = timezone.now()
+    now = lease_clock()
     swept = []
     for lapsed in lapsed_leases(now):
         chunk = _chunk_of(lapsed.run, lapsed.kind, lapsed.index)
