@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import pandas as pd
 from django.db import DatabaseError
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
@@ -24,8 +24,14 @@ from inventory.models import Application, Asset, Deployment, Event
 from monitor import rollups
 from seeding.broker_state import BrokerState, BrokerUnreachable, broker_state, uses_redis
 from seeding.kinds import KINDS
-from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.selectors import active_seed_run, inventory_counts, recent_seed_runs, seed_run_status
+from seeding.models import SeedChunk, SeedRun
+from seeding.selectors import (
+    active_seed_run,
+    inventory_counts,
+    recent_seed_runs,
+    seed_run_failed_attempts,
+    seed_run_status,
+)
 
 __all__ = ["BrokerState", "BrokerUnreachable", "broker_state", "uses_redis"]
 
@@ -139,9 +145,8 @@ def run_writers(chunks: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_failed_attempts(run_id: int) -> list[dict]:
-    """Chunks that needed more than one start, or whose last start failed: kind, index, attempts, last error."""
-    attempts = SeedChunkAttempt.objects.filter(run_id=run_id).filter(Q(attempts__gt=1) | ~Q(last_error=""))
-    return list(attempts.order_by("kind", "index").values("kind", "index", "attempts", "last_error", "updated_at"))
+    """Chunks that needed more than one start, or whose last start failed, and why."""
+    return seed_run_failed_attempts(run_id)
 
 
 # --- Workers and queue -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from inventory.models import Asset
 from seeding import services
 from seeding.kinds import MODELS
-from seeding.models import SeedRun
+from seeding.models import SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 
 
@@ -92,3 +92,10 @@ def own_asset_value(run, ordinal: int, column: str):
 
     spec = spec_of(run)
     return rows.assets(spec, ordinal, ordinal + 1, own_assets(spec, maintenance_slots(spec)))[column][0]
+
+
+def record_failed_attempts(run: SeedRun, *, error: str) -> None:
+    """As workers leave them: assets chunk 0 written at its second start after ``error``, and events
+    chunk 9,999 started 3 times by workers that died without recording anything."""
+    SeedChunkAttempt.objects.create(run=run, kind="assets", index=0, attempts=2, last_error=error)
+    SeedChunkAttempt.objects.create(run=run, kind="events", index=9_999, attempts=3)

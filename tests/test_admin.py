@@ -11,7 +11,8 @@ from django.urls import reverse
 from inventory.admin import ASSET_PAGE_EVENTS
 from inventory.models import Asset, Deployment, Event
 from seeding import services
-from tests.helpers import seed
+from seeding.models import SeedChunkAttempt
+from tests.helpers import record_failed_attempts, seed
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +128,12 @@ def result_rows(response) -> list[str]:
     from django.contrib.admin.templatetags.admin_list import results
 
     return [" | ".join(str(cell) for cell in row) for row in results(response.context["cl"])]
+
+
+def test_the_run_page_lists_failed_attempts_with_their_cause(admin_client, seeded):
+    record_failed_attempts(seeded, error="time limit: the chunk ran longer than SEED_CHUNK_TIME_LIMIT_MS (60 s)")
+    page = admin_client.get(reverse("admin:seeding_seedrun_change", args=[seeded.pk])).content.decode()
+    assert "Failed attempts (chunks that needed another start)" in page
+    assert "time limit: the chunk ran longer than SEED_CHUNK_TIME_LIMIT_MS (60 s)" in page
+    assert SeedChunkAttempt.STOPPED in page
+    assert page.count('<tr class="form-row') >= 2

@@ -12,9 +12,9 @@ from dramatiq.brokers.redis import RedisBroker
 
 from inventory.models import Event
 from seeding import queue, services, tasks
-from seeding.models import SeedRun
+from seeding.models import SeedChunkAttempt, SeedRun
 from seeding.services import chunks as chunk_service
-from tests.helpers import counts, seed
+from tests.helpers import counts, record_failed_attempts, seed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -196,6 +196,19 @@ def test_run_status_and_cancel(api, settings):
     assert again.status_code == 409
     assert api.get("/api/v1/admin/seed-runs/999999").status_code == 404
     assert api.post("/api/v1/admin/seed-runs/999999/cancel").json()["status"] == "error"
+
+
+def test_run_status_names_the_cause_of_each_failed_attempt_without_driver_text(api, make_plan):
+    run = seed(make_plan())
+    record_failed_attempts(
+        run, error='OperationalError: terminating connection\nCONTEXT: COPY inventory_asset, line 3: "1 web"'
+    )
+    body = api.get(f"/api/v1/admin/seed-runs/{run.pk}").json()
+    assert body["failed_attempts"] == [
+        {"kind": "assets", "index": 0, "starts": 2, "committed": True, "cause": "OperationalError"},
+        {"kind": "events", "index": 9_999, "starts": 3, "committed": False, "cause": SeedChunkAttempt.STOPPED},
+    ]
+    assert "COPY" not in json.dumps(body) and "terminating" not in json.dumps(body)
 
 
 # --- bad input ------------------------------------------------------------------------------

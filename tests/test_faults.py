@@ -25,6 +25,7 @@ from seeding.broker_state import broker_state
 from seeding.kinds import MODELS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan, chunks_of
+from seeding.selectors import seed_run_failed_attempts
 from seeding.services.runs import recover_abandoned_runs
 from tests.conftest import AS_OF
 from tests.helpers import counts
@@ -122,6 +123,10 @@ def test_a_chunk_over_its_time_limit_fails_its_run_saying_so(settings, tmp_path)
     assert run.status == SeedRun.Status.FAILED, (run.status, workers.logs())
     assert run.error == "events chunk 0 failed 2 times (time limit); committed chunks are kept"
     assert "SEED_CHUNK_TIME_LIMIT_MS (0.1 s)" in run.error_detail
+    failed = [
+        (a["kind"], a["index"], a["starts"], a["committed"], a["cause"]) for a in seed_run_failed_attempts(run.pk)
+    ]
+    assert failed == [("events", 0, 2, False, "time limit")]  # what the admin and the API show
     assert counts()["events"] == 0 and counts()["assets"] == 2_000  # the committed chunk is kept
 
 

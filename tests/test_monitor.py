@@ -147,7 +147,8 @@ def test_the_runs_page_shows_one_run_in_detail(make_plan):
     assert writers["rows"].sum() == run.total_done and set(writers["process"]) == {c.written_by for c in chunks}
     assert writers["chunks"].sum() == chunks.count() and chunks.filter(seconds__isnull=True).count() == 0
     failed = app.dataframe[2].value
-    assert failed["last_error"].tolist() == ["connection reset"] and failed["attempts"].tolist() == [2]
+    assert failed["last_error"].tolist() == ["connection reset"] and failed["starts"].tolist() == [2]
+    assert failed["committed"].tolist() == [True] and failed["cause"].tolist() == ["connection reset"]
 
 
 def test_without_redis_the_workers_page_says_the_embedded_worker_does_the_work(monkeypatch, settings):

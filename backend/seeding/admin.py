@@ -9,6 +9,7 @@ import dataclasses
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,7 +20,7 @@ from django_dramatiq.models import Task
 from seeding import services
 from seeding.forms import SeedDemoDataForm
 from seeding.kinds import KINDS
-from seeding.models import SeedChunk, SeedRun
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.text import duration, plural
 
 SEED_PERMISSION = "seeding.run_seed"
@@ -35,6 +36,32 @@ class SeedChunkInline(admin.TabularInline):
     classes = ["collapse"]  # a large run has hundreds of chunks
 
     def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class FailedAttemptInline(admin.TabularInline):
+    """Chunks that needed another start, and why: what an operator looks for when a run stalled or failed."""
+
+    model = SeedChunkAttempt
+    verbose_name = "failed attempt"
+    verbose_name_plural = "Failed attempts (chunks that needed another start)"
+    extra = 0
+    can_delete = False
+    fields = ("kind", "index", "attempts", "cause", "last_error", "updated_at")
+    readonly_fields = fields
+    ordering = ("updated_at", "kind", "index")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(Q(attempts__gt=1) | ~Q(last_error=""))
+
+    @admin.display(description="Cause")
+    def cause(self, attempt: SeedChunkAttempt) -> str:
+        return attempt.cause
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -74,7 +101,7 @@ class SeedRunAdmin(admin.ModelAdmin):
         ("Reserved keys", {"classes": ["collapse"], "fields": [f"{kind}_id_base" for kind in KINDS]}),
     ]
     readonly_fields = [field.name for field in SeedRun._meta.fields]
-    inlines = [SeedChunkInline]
+    inlines = [FailedAttemptInline, SeedChunkInline]
     actions = ["run_again", "cancel_runs"]
     change_list_template = "admin/seeding/seedrun/change_list.html"
     change_form_template = "admin/seeding/seedrun/change_form.html"

@@ -199,6 +199,18 @@ class SeedChunkAttempt(models.Model):
     def __str__(self) -> str:
         return f"run #{self.run_id} {self.kind}[{self.index}]: {self.attempts} attempts"
 
+    #: The cause of a start that left no error behind.
+    STOPPED = "worker stopped (killed, out of memory, or the database went away while it wrote)"
+
+    @property
+    def cause(self) -> str:
+        """The last failed start's cause in a few words: "time limit", an exception's name, or STOPPED.
+
+        Errors are recorded as "<cause>: <details>" (services/workers.py); the
+        details may hold driver text, which only staff pages show.
+        """
+        return self.last_error.split(":", 1)[0] if self.last_error else self.STOPPED
+
 
 class RunParent(models.Model):
     """One row of a run's view of the parents that existed when it was created.

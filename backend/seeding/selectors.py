@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime
 
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from inventory.selectors import row_counts
 from seeding.kinds import KINDS, MODELS
-from seeding.models import SeedRun
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:
@@ -72,6 +73,34 @@ def seed_run_status(run: SeedRun) -> dict:
         "cleared_at": run.cleared_at,
         "error": run.error or None,
     }
+
+
+def seed_run_failed_attempts(run_id: int) -> list[dict]:
+    """Chunks of a run that needed more than one start, or whose last start failed, in write order.
+
+    ``starts`` counts every start, crashes included; ``committed`` says whether a
+    later start wrote it after all. ``last_error`` may hold driver text: staff pages only.
+    """
+    attempts = (
+        SeedChunkAttempt.objects.filter(run_id=run_id)
+        .filter(Q(attempts__gt=1) | ~Q(last_error=""))
+        .annotate(
+            committed=Exists(SeedChunk.objects.filter(run_id=run_id, kind=OuterRef("kind"), index=OuterRef("index")))
+        )
+        .order_by("updated_at", "kind", "index")
+    )
+    return [
+        {
+            "kind": a.kind,
+            "index": a.index,
+            "starts": a.attempts,
+            "committed": a.committed,
+            "cause": a.cause,
+            "last_error": a.last_error,
+            "updated_at": a.updated_at,
+        }
+        for a in attempts
+    ]
 
 
 def active_seed_run() -> SeedRun | None:

@@ -168,7 +168,12 @@ class SeedRunView(ApiView):
     def get(self, request: HttpRequest, run_id: int) -> JsonResponse:
         if (run := SeedRun.objects.filter(pk=run_id).first()) is None:
             return run_not_found(run_id)
-        return json_response(self.run_body(run))
+        # Each chunk that needed another start, and why, in a few words (no driver text).
+        failed = [
+            {key: attempt[key] for key in ("kind", "index", "starts", "committed", "cause")}
+            for attempt in selectors.seed_run_failed_attempts(run.pk)
+        ]
+        return json_response({**self.run_body(run), "failed_attempts": failed})
 
 
 class SeedRunCancelView(ApiView):

@@ -199,16 +199,11 @@ def _time_limit_error() -> str:
 
 
 def _give_up(run: SeedRun, chunk: Chunk, attempts: int) -> None:
-    last_error = (
-        SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index)
-        .values_list("last_error", flat=True)
-        .first()
-    ) or "the worker stopped while writing it (killed, out of memory, or timed out)"
-    category = last_error.split(":", 1)[0] if ":" in last_error else "worker stopped"
+    attempt = SeedChunkAttempt.objects.get(run=run, kind=chunk.kind, index=chunk.index)
     seed_run_fail(
         run=run,
-        error=f"{chunk.kind} chunk {chunk.index} failed {attempts} times ({category}); committed chunks are kept",
-        detail=f"last error: {last_error}",
+        error=f"{chunk.kind} chunk {chunk.index} failed {attempts} times ({attempt.cause}); committed chunks are kept",
+        detail=f"last error: {attempt.last_error or attempt.cause}",
     )
 
 
