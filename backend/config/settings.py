@@ -119,8 +119,10 @@ SEED_CHUNK_MAX_ATTEMPTS = env.int("SEED_CHUNK_MAX_ATTEMPTS", default=3)
 #: lease not renewed for this long means the worker died, and the chunk is re-sent.
 SEED_CHUNK_LEASE_SECONDS = env.float("SEED_CHUNK_LEASE_SECONDS", default=10.0)
 #: A queued or running run with no progress for this long and no chunk lease alive
-#: lost its messages (Redis restarted without persistence): it is re-dispatched.
-SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=15.0)
+#: lost its messages (Redis restarted without persistence, or a killed worker held
+#: them fetched but not started): it is re-dispatched. Short, because one run is
+#: active at a time: with no chunk of it in flight, nothing is working on it.
+SEED_STALL_AFTER_SECONDS = env.float("SEED_STALL_AFTER_SECONDS", default=8.0)
 #: An inline run (the command, a small web request) with no progress for this long
 #: is taken for abandoned (its process died) when the next run, resume or clear asks.
 #: Longer than its slowest step, an index rebuild after a large load on SQLite. A writer
