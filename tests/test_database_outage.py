@@ -47,14 +47,26 @@ def test_other_failures_are_ordinary_failed_attempts(error):
     assert not database_outage.is_unreachable(error)
 
 
-def test_a_closed_connection_is_an_outage():
-    assert database_outage.is_unreachable(InterfaceError("connection already closed"))
+def test_a_connection_the_driver_lost_is_an_outage_but_a_cursor_used_after_close_is_a_bug():
+    assert database_outage.is_unreachable(
+        django_error(psycopg.InterfaceError("the connection is lost"), InterfaceError)
+    )
+    assert not database_outage.is_unreachable(InterfaceError("cursor already closed"))
 
 
-def test_an_outage_is_retried_longer_than_an_ordinary_failure():
+def test_outage_retries_leave_an_ordinary_failure_its_full_retries():
+    """13 quiet retries through a 20 s outage, then a deadlock: Dramatiq still grants it max_retries (5)."""
     outage = database_outage.retry_later(django_error(psycopg.OperationalError("refused")))
     database_outage.reached()
     assert 1_000 <= outage.delay <= 2_000
-    should = lambda retries, exc: database_outage.should_retry(retries, exc, max_retries=5, outage_retries=400)  # noqa: E731
-    assert should(4, RuntimeError()) and not should(5, RuntimeError())
-    assert should(399, outage) and not should(400, outage)
+    options = {}
+    for retries in range(13):
+        database_outage.allow_another_try(options, max_retries=5, outage_retries=400)
+        options["retries"] = retries + 1  # what Dramatiq's Retries middleware then does
+    assert options["max_retries"] - options["retries"] == 5
+
+
+def test_past_its_budget_an_outage_uses_up_the_ordinary_retries():
+    options = {"outage_retries": 400, "max_retries": 405}
+    database_outage.allow_another_try(options, max_retries=5, outage_retries=400)
+    assert options == {"outage_retries": 400, "max_retries": 405}

@@ -193,8 +193,13 @@ def test_sigterm_stops_a_worker_once_its_chunks_in_flight_are_written(settings, 
     workers.wait_ready(2)
     run = queue_run(settings, chunk_size=20_000, **plan)  # events chunks of about a second each
     pids = {str(pid) for pid in _children(stopping.pid)}
-    wait_for(run, lambda r: r.events_done >= 20_000 and bool(_leased_by(r, pids, within=0.3)), workers)
-    in_flight = _leased_by(run, pids)
+    in_flight: list[tuple[str, int]] = []
+
+    def writing_events(r: SeedRun) -> bool:
+        in_flight[:] = _leased_by(r, pids, within=0.3) if r.events_done >= 20_000 else []
+        return bool(in_flight)
+
+    wait_for(run, writing_events, workers)
     signalled, since = time.monotonic(), timezone.now()
     os.kill(stopping.pid, signal.SIGTERM)
     stopping.wait(timeout=60)

@@ -6,7 +6,9 @@ message's whole retry budget (about 15 s of backoff), sent it to the
 dead-letter queue, and printed a chained traceback for every try. Instead the
 actors (``seeding.tasks``) turn an unreachable database into a quiet
 ``dramatiq.Retry`` a second or two later, for as long as
-``SEED_DATABASE_OUTAGE_RETRY_SECONDS`` allows; the outage is logged once when a
+``SEED_DATABASE_OUTAGE_RETRY_SECONDS`` allows, each one raising that message's
+own ``max_retries`` by one (``allow_another_try``), so an outage does not use
+up the retries an ordinary failure gets afterwards; the outage is logged once when a
 worker process first meets it and once when its sweeper reaches the database
 again. Attempts are not counted while the database is away: the attempt
 counter lives in the database.
@@ -47,13 +49,13 @@ def is_unreachable(exc: BaseException) -> bool:
     A driver error without an SQLSTATE is a connection failure (refused, reset,
     closed); SQLite's errors carry no SQLSTATE attribute at all and are never an outage.
     """
-    if isinstance(exc, InterfaceError):
-        return True
-    if not isinstance(exc, OperationalError):
+    if not isinstance(exc, (OperationalError, InterfaceError)):
         return False
     cause = exc.__cause__
     if cause is None or not hasattr(cause, "sqlstate"):
-        return False
+        return False  # SQLite, or Django refusing a closed cursor (a bug, not an outage)
+    if isinstance(exc, InterfaceError):
+        return True  # the driver's connection is gone
     state = cause.sqlstate
     return state is None or state.startswith(_UNREACHABLE_STATES)
 
@@ -91,11 +93,20 @@ def reached() -> None:
         logger.warning("the database is reachable again after %.0f s", lasted)
 
 
-def should_retry(retries: int, exc: BaseException, *, max_retries: int, outage_retries: int) -> bool:
-    """Dramatiq's ``retry_when``: ordinary failures get ``max_retries``; an outage, up to ``outage_retries``."""
-    if isinstance(exc, DatabaseUnreachable):
-        return retries < outage_retries
-    return retries < max_retries
+def allow_another_try(options: dict, *, max_retries: int, outage_retries: int) -> None:
+    """Give a message one more retry than it had, up to ``outage_retries`` times over its life.
+
+    Dramatiq counts every retry in ``options["retries"]`` and stops at
+    ``options["max_retries"]`` (the actor's when unset): raising that limit with
+    each outage retry leaves an ordinary failure after the outage its full
+    ``max_retries``. Past ``outage_retries`` the limit stays, and the outage
+    retries use up the ordinary ones: the message is then dead-lettered, and the
+    sweeper re-dispatches its run once the database is back.
+    """
+    outages = options.get("outage_retries", 0)
+    if outages < outage_retries:
+        options["outage_retries"] = outages + 1
+        options["max_retries"] = options.get("max_retries", max_retries) + 1
 
 
 class Quiet(logging.Filter):

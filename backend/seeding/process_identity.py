@@ -29,7 +29,10 @@ def is_gone(identity: str) -> bool:
     parts = identity.split(":")
     if len(parts) != 5 or not all(parts[2:]) or tuple(parts[2:4]) != _here():
         return False  # recorded elsewhere, or by a platform without /proc: cannot tell
-    started = _started(int(parts[1]))
+    try:
+        started = _started(int(parts[1]))
+    except PermissionError:  # /proc mounted with hidepid, another user's process: alive, as far as we know
+        return False
     return started != parts[4]
 
 
@@ -47,10 +50,11 @@ def _here() -> tuple[str, str]:
 def _started(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), None if it is gone.
 
-    A zombie (dead, not yet reaped by its parent) counts as gone.
+    A zombie (dead, not yet reaped by its parent) counts as gone. Raises
+    PermissionError when /proc will not say.
     """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    except (FileNotFoundError, ProcessLookupError, IndexError):
         return None
     return None if fields[0] == "Z" else fields[19]

@@ -46,7 +46,9 @@ class StalledRunSweeper(Middleware):
                 continue  # nothing could be re-sent, and each try would log a traceback
             try:
                 close_old_connections()
-                seed_runs_sweep()
+                # Right after a database outage no run has moved for a while, but its
+                # messages are being retried now: no stalled runs in this sweep.
+                seed_runs_sweep(stalled_runs=not database_outage.outage_ongoing())
             except Exception as exc:  # keep sweeping: a database hiccup must not end the thread
                 if database_outage.is_unreachable(exc):
                     database_outage.met(exc)  # said once per outage; the next sweep is the retry

@@ -14,11 +14,11 @@ retried quietly every second or two for up to SEED_DATABASE_OUTAGE_RETRY_SECONDS
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from statistics import mean
 
 import dramatiq
 from django.conf import settings
+from dramatiq.middleware import CurrentMessage
 
 from seeding import database_outage, queue
 from seeding.services import seed_chunk_process, seed_run_start
@@ -26,16 +26,15 @@ from seeding.services import seed_chunk_process, seed_run_start
 _OPTIONS = {
     "queue_name": settings.SEED_QUEUE,
     "time_limit": settings.SEED_CHUNK_TIME_LIMIT_MS,
-    "retry_when": partial(
-        database_outage.should_retry,
-        # Upper bound for the broker; the attempt counter in the database fails the run first.
-        max_retries=settings.SEED_CHUNK_MAX_ATTEMPTS + 2,
-        outage_retries=int(settings.SEED_DATABASE_OUTAGE_RETRY_SECONDS * 1000 / mean(database_outage.RETRY_DELAY_MS)),
-    ),
+    # Upper bound for the broker; the attempt counter in the database fails the run first.
+    "max_retries": settings.SEED_CHUNK_MAX_ATTEMPTS + 2,
     # Short backoff: a user is watching the progress bar.
     "min_backoff": 500,
     "max_backoff": 10_000,
 }
+
+
+_OUTAGE_RETRIES = int(settings.SEED_DATABASE_OUTAGE_RETRY_SECONDS * 1000 / mean(database_outage.RETRY_DELAY_MS))
 
 
 def _through_outages(step: Callable[..., object], **kwargs: object) -> None:
@@ -44,6 +43,11 @@ def _through_outages(step: Callable[..., object], **kwargs: object) -> None:
         step(**kwargs)
     except Exception as exc:
         if database_outage.is_unreachable(exc):
+            database_outage.allow_another_try(
+                CurrentMessage.get_current_message().options,
+                max_retries=_OPTIONS["max_retries"],
+                outage_retries=_OUTAGE_RETRIES,
+            )
             raise database_outage.retry_later(exc) from exc
         raise
     database_outage.reached()

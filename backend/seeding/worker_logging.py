@@ -5,8 +5,9 @@ it sends, each retry and its cause, each takeover of a dead worker's chunk,
 and how it ends, all naming the run. Those lines are INFO on the ``seeding``
 logger, which web processes and the command keep at WARNING (``SEEDING_LOG_LEVEL``)
 so a terminal with a progress bar is not interleaved with them. This
-middleware raises the level in worker processes only
-(``SEEDING_WORKER_LOG_LEVEL``).
+middleware raises the level (``SEEDING_WORKER_LOG_LEVEL``) where a Dramatiq
+worker boots: `rundramatiq` processes, and the web process that runs the
+embedded worker (no REDIS_URL), whose log is that worker's log.
 """
 
 from __future__ import annotations

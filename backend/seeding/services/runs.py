@@ -173,16 +173,18 @@ def seed_run_cancel(*, run: SeedRun) -> SeedRun:
     return run
 
 
-def seed_run_fail(*, run: SeedRun, error: str, detail: str = "") -> bool:
-    """Mark an active run failed; a run that already ended is left alone.
+def seed_run_fail(*, run: SeedRun, error: str, detail: str = "", claim: int | None = None) -> bool:
+    """Mark an active run failed; a run that already ended is left alone, and so is,
+    with ``claim``, one another process has claimed since.
 
     ``error`` is short and stable (any API client may read it); ``detail`` holds
     the full cause (driver messages, key values) for staff.
     """
+    active = Q(status__in=SeedRun.ACTIVE_STATUSES)
     failed = transition(
         run=run,
         to=SeedRun.Status.FAILED,
-        only_from=SeedRun.ACTIVE_STATUSES,
+        only_from=active & Q(claim=claim) if claim is not None else active,
         error=error[:1000],
         error_detail=detail[:8000],
         finished_at=timezone.now(),
@@ -270,6 +272,7 @@ def recover_abandoned_runs() -> None:
         gone = is_gone(run.writer_process)
         seed_run_fail(
             run=run,
+            claim=run.claim,  # not a run a live process resumed since it was read
             error=f"abandoned: the process writing it stopped; committed chunks are kept "
             f"(resume with: manage.py seed_demo_data --resume {run.pk})",
             detail=f"its process ({':'.join(run.writer_process.split(':')[:2])}) is gone"

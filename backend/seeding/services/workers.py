@@ -238,7 +238,7 @@ def _committed(run: SeedRun, chunk: Chunk) -> bool:
 # --- 4. sweep --------------------------------------------------------------------------------
 
 
-def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
+def seed_runs_sweep(*, stall_after: float | None = None, stalled_runs: bool = True) -> list[int]:
     """Take over chunks whose worker stopped renewing their lease, and re-dispatch stalled runs; returns
     the ids of the runs it re-sent work for.
 
@@ -249,6 +249,8 @@ def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
     mid-phase): its start message is re-sent, which re-sends whatever is still
     uncommitted. Both are claimed with conditional updates, so of many sweeping
     workers one acts; re-sent chunks that were in fact written are skipped.
+    ``stalled_runs=False`` looks at leases only (the first sweep after a database
+    outage, when no run has moved for a while but their messages are being retried).
     """
     stall_after = settings.SEED_STALL_AFTER_SECONDS if stall_after is None else stall_after
     now = lease_clock()
@@ -267,6 +269,8 @@ def seed_runs_sweep(*, stall_after: float | None = None) -> list[int]:
             lapsed.lease_holder,
             (now - lapsed.lease_until).total_seconds(),
         )
+    if not stalled_runs:
+        return sorted(set(swept))
     stalled = SeedRun.objects.filter(
         is_active=True, executor=SeedRun.Executor.WORKERS, updated_at__lt=now - timedelta(seconds=stall_after)
     )
