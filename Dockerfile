@@ -1,4 +1,5 @@
-# One image for every Python service of the stack: web, worker and monitor.
+# One image for every Python service of the stack: migrate, web, worker and monitor
+# (docker-compose.yml picks the command). Runs as an unprivileged user.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -9,5 +10,14 @@ RUN pip install -r requirements.txt
 
 COPY backend ./backend
 COPY monitor ./monitor
+# The admin's styles and scripts, compressed and fingerprinted at build time, served by
+# whitenoise from the web process (no separate static server). The key is a build-time
+# placeholder: no request is ever served with it.
+ENV DJANGO_STATIC_ROOT=/app/static
+RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=collectstatic-only python backend/manage.py collectstatic --noinput
+
+RUN useradd --create-home --uid 10001 demoseed
+USER demoseed
 EXPOSE 8000 8501
-CMD ["python", "backend/manage.py", "runserver", "0.0.0.0:8000"]
+# gunicorn binds 0.0.0.0:$PORT; docker-compose.yml sets PORT.
+CMD ["gunicorn", "--chdir", "backend", "config.wsgi"]

@@ -75,6 +75,10 @@ bench-stats: $(STAMP)  ## p95 of GET demo-data-stats with plan 2xL seeded, on SQ
 bench-monitor: $(STAMP)  ## the monitor's first render and refresh times per page, plan 2xL on PostgreSQL
 	$(PY) scripts/measure_monitor.py
 
+.PHONY: compose-smoke
+compose-smoke: $(STAMP)  ## run docker-compose.yml's services as compose would, without Docker (PostgreSQL + Redis)
+	$(PY) scripts/compose_smoke.py
+
 .PHONY: screenshots
 screenshots: $(STAMP)  ## seed the demo plan into a scratch database and photograph the admin (docs/screenshots/)
 	$(PY) scripts/screenshots.py

@@ -74,6 +74,12 @@ def uses_redis() -> bool:
     return isinstance(dramatiq.get_broker(), RedisBroker)
 
 
+def ping() -> None:
+    """Raise BrokerUnreachable unless Redis answers within a second (nothing to do without REDIS_URL)."""
+    if uses_redis():
+        _client().ping()
+
+
 def broker_state() -> BrokerState:
     """The seeding queue and Dramatiq's default one, and every process with a heartbeat. Raises BrokerUnreachable."""
     broker = dramatiq.get_broker()
