@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_dramatiq",
     "inventory",
     "seeding",
+    "apitokens",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Authorization: Bearer <token> (apitokens): the token's user, no CSRF for that request.
+    "apitokens.middleware.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -213,6 +216,9 @@ USE_THOUSAND_SEPARATOR = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=REPO_DIR / "var" / "static")
+# whitenoise serves from here; with debug on it also finds the apps' files, and only
+# needs the directory to exist (an empty one until `collectstatic`).
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 # `collectstatic` compresses and fingerprints (the Docker image runs it at build time);
 # with debug on, files are served from the apps without it.
 STORAGES = {

@@ -57,8 +57,9 @@ class ApiView(View):
             return error_response(
                 401,
                 "not_authenticated",
-                "authentication required: log in through /admin/login/ and send the session cookie",
-                headers={"WWW-Authenticate": 'Session realm="demoseed admin"'},
+                "authentication required: send Authorization: Bearer <token> (staff create tokens in the admin, "
+                "under API tokens), or log in through /admin/login/ and send the session cookie",
+                headers={"WWW-Authenticate": 'Bearer realm="demoseed"'},
             )
         permission = self.permissions.get(method, SEED_PERMISSION)
         if not user.is_staff or not user.has_perm(permission):
