@@ -177,6 +177,11 @@ _DRAMATIQ_MIDDLEWARE = [
     # seeding.sweeper.StalledRunSweeper, which re-dispatches stalled runs from
     # inside every worker process, joins in SeedingConfig.ready(): it needs the models.
 ]
+#: Dramatiq's Prometheus middleware: each `rundramatiq` serves its workers' message metrics on
+#: dramatiq_prom_host:dramatiq_prom_port (0.0.0.0:9191 by default) at /metrics.
+DRAMATIQ_PROMETHEUS = env.bool("DRAMATIQ_PROMETHEUS", default=False)
+if DRAMATIQ_PROMETHEUS:
+    _DRAMATIQ_MIDDLEWARE.append("dramatiq.middleware.prometheus.Prometheus")
 DRAMATIQ_BROKER = {
     "BROKER": "dramatiq.brokers.redis.RedisBroker" if REDIS_URL else "dramatiq.brokers.stub.StubBroker",
     "OPTIONS": (
@@ -247,6 +252,11 @@ SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=5_000_000)
 #: takeovers and end.
 SEEDING_WORKER_LOG_LEVEL = env.str("SEEDING_WORKER_LOG_LEVEL", default="INFO")
 
+#: "plain" (default) or "json": one JSON object per line, with run_id and chunk fields.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise environ.ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -255,13 +265,19 @@ LOGGING = {
     "filters": {
         "broker_outage": {"()": "seeding.broker_outage.Quiet"},
         "database_outage": {"()": "seeding.database_outage.Quiet"},
+        # The run id and chunk a line was written for (seeding/log_context.py).
+        "run_context": {"()": "seeding.log_context.RunContext"},
     },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # One JSON object per line, with run_id and chunk fields (config/log_format.py).
+        "json": {"()": "config.log_format.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["broker_outage", "database_outage"],
+            "formatter": LOG_FORMAT,
+            "filters": ["broker_outage", "database_outage", "run_context"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},

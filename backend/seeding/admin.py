@@ -20,7 +20,7 @@ from django_dramatiq.models import Task
 from seeding import services
 from seeding.forms import SeedDemoDataForm
 from seeding.kinds import KINDS
-from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.text import duration, plural
 
 SEED_PERMISSION = "seeding.run_seed"
@@ -259,7 +259,8 @@ class SeedRunAdmin(admin.ModelAdmin):
         cancelled = []
         for run in queryset.filter(is_active=True):
             with contextlib.suppress(services.RunNotActive):  # it ended meanwhile
-                cancelled.append(services.seed_run_cancel(run=run).pk)
+                by = services.Actor(SeedRun.Source.ADMIN, request.user)
+                cancelled.append(services.seed_run_cancel(run=run, by=by).pk)
         if cancelled:
             which = ", ".join(f"#{pk}" for pk in cancelled)
             self.message_user(
@@ -286,3 +287,30 @@ def run_timing(run: SeedRun) -> str:
 # AdminMiddleware is not used: runs and chunks are tracked in SeedRun/SeedChunk).
 if admin.site.is_registered(Task):
     admin.site.unregister(Task)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: who seeded, cancelled, resumed or cleared what, and when."""
+
+    list_display = ("at", "actor_label", "action", "source", "run_link", "summary")
+    list_filter = ("action", "source")
+    search_fields = ("actor_label", "summary")
+    date_hierarchy = "at"
+    list_select_related = ("run",)
+
+    @admin.display(description="Run", ordering="run_number")
+    def run_link(self, entry: AuditEntry) -> str:
+        if entry.run_id is None:
+            return f"#{entry.run_number} (deleted)" if entry.run_number else "—"
+        url = reverse("admin:seeding_seedrun_change", args=[entry.run_id])
+        return format_html('<a href="{}">#{}</a>', url, entry.run_id)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

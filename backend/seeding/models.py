@@ -274,3 +274,36 @@ class DeferredIndex(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (dropped by run #{self.run_id})"
+
+
+class AuditEntry(models.Model):
+    """Who seeded, cancelled, resumed or cleared what, and when: one row per action, never edited.
+
+    Written by the services in the same transaction as the action, so an entry
+    exists exactly when the action happened. Kept when its run is deleted
+    (``run_number`` still says which).
+    """
+
+    class Action(models.TextChoices):
+        SEEDED = "seeded", "Seeded (run created)"
+        CANCELLED = "cancelled", "Cancelled a run"
+        RESUMED = "resumed", "Resumed a run"
+        CLEARED = "cleared", "Cleared demo data"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    source = models.CharField(max_length=8, choices=SeedRun.Source.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True, help_text="The user, or the OS user of a command.")
+    run = models.ForeignKey(SeedRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries")
+    run_number = models.PositiveIntegerField(null=True, blank=True, help_text="The run's id, kept if it is deleted.")
+    summary = models.TextField(help_text="What was done, e.g. the plan or the rows deleted.")
+
+    class Meta:
+        verbose_name_plural = "audit entries"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label or 'someone'} {self.action}"

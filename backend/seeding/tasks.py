@@ -20,7 +20,7 @@ import dramatiq
 from django.conf import settings
 from dramatiq.middleware import CurrentMessage
 
-from seeding import database_outage, queue
+from seeding import database_outage, log_context, queue
 from seeding.services import seed_chunk_process, seed_run_start
 
 _OPTIONS = {
@@ -56,10 +56,12 @@ def _through_outages(step: Callable[..., object], **kwargs: object) -> None:
 @dramatiq.actor(actor_name=queue.START_RUN, **_OPTIONS)
 def start_seed_run(run_id: int) -> None:
     """Mark a queued run running and send the chunk messages of its current phase."""
-    _through_outages(seed_run_start, run_id=run_id)
+    with log_context.about(run_id):
+        _through_outages(seed_run_start, run_id=run_id)
 
 
 @dramatiq.actor(actor_name=queue.WRITE_CHUNK, **_OPTIONS)
 def write_seed_chunk(run_id: int, kind: str, index: int) -> None:
     """Write one chunk (skipped if already written); the commit that completes a phase starts the next."""
-    _through_outages(seed_chunk_process, run_id=run_id, kind=kind, index=index)
+    with log_context.about(run_id, kind, index):
+        _through_outages(seed_chunk_process, run_id=run_id, kind=kind, index=index)

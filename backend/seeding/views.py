@@ -183,7 +183,7 @@ class SeedRunCancelView(ApiView):
     def post(self, request: HttpRequest, run_id: int) -> JsonResponse:
         if (run := SeedRun.objects.filter(pk=run_id).first()) is None:
             return run_not_found(run_id)
-        run = services.seed_run_cancel(run=run)
+        run = services.seed_run_cancel(run=run, by=services.Actor(SeedRun.Source.API, request.user))
         return json_response({**self.run_body(run), "message": CANCELLED_MESSAGE})
 
 

@@ -12,8 +12,9 @@ from django.utils import timezone
 from inventory.models import Application, Asset, Deployment, Event
 from inventory.services import row_count_deltas_compact
 from seeding.kinds import KINDS, MODELS
-from seeding.models import SeedRun
+from seeding.models import AuditEntry, SeedRun
 from seeding.parent_view import forget_parent_views
+from seeding.services.audit import Actor, audit_record
 from seeding.services.errors import ClearRefused
 from seeding.services.runs import recover_abandoned_runs
 
@@ -29,7 +30,7 @@ class ClearResult:
         return sum(self.deleted.values())
 
 
-def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
+def demo_data_clear(*, run: SeedRun | None = None, by: Actor | None = None) -> ClearResult:
     """Delete the rows seeding wrote: all of them, or one run's. Never other rows.
 
     Refuses (ClearRefused, nothing deleted) while any run is active (it may be
@@ -67,6 +68,13 @@ def demo_data_clear(*, run: SeedRun | None = None) -> ClearResult:
         forget_parent_views(runs)  # a cleared run can never write again
         runs.update(cleared_at=timezone.now())
         row_count_deltas_compact()
+        audit_record(
+            action=AuditEntry.Action.CLEARED,
+            by=by or Actor(SeedRun.Source.COMMAND),
+            run=run,
+            summary=("run's rows: " if run is not None else "all demo data: ")
+            + ", ".join(f"{deleted[kind]:,} {kind}" for kind in KINDS),
+        )
     logger.info("Cleared demo data%s: %s", f" of {run}" if run else "", deleted)
     return ClearResult(deleted={kind: deleted[kind] for kind in KINDS})
 

@@ -17,10 +17,12 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from seeding import log_context
 from seeding.indexes import IndexRebuildFailed, indexes_deferred
 from seeding.kinds import PHASES
 from seeding.models import SeedRun
 from seeding.plan import Chunk, rows_by_kind
+from seeding.services.audit import Actor
 from seeding.services.chunks import seed_chunk_write
 from seeding.services.errors import RunFailed
 from seeding.services.runs import (
@@ -38,7 +40,9 @@ logger = logging.getLogger("seeding.services")
 ProgressCallback = Callable[[SeedRun, Chunk | None], None]
 
 
-def seed_run_execute(*, run: SeedRun, resume: bool = False, on_progress: ProgressCallback | None = None) -> SeedRun:
+def seed_run_execute(
+    *, run: SeedRun, resume: bool = False, on_progress: ProgressCallback | None = None, by: Actor | None = None
+) -> SeedRun:
     """Write every pending chunk of ``run`` here: a new inline run, or (``resume``) one that failed or was cancelled.
 
     Each chunk commits on its own, so a failure keeps every earlier chunk, marks
@@ -48,7 +52,12 @@ def seed_run_execute(*, run: SeedRun, resume: bool = False, on_progress: Progres
     starts); the run is returned as it then is. ``on_progress`` is only a
     display: if it fails (a closed stdout), the run goes on without it.
     """
-    claim = seed_run_claim(run=run, resume=resume)
+    with log_context.about(run.pk):
+        return _execute(run, resume=resume, on_progress=on_progress, by=by)
+
+
+def _execute(run: SeedRun, *, resume: bool, on_progress: ProgressCallback | None, by: Actor | None) -> SeedRun:
+    claim = seed_run_claim(run=run, resume=resume, by=by)
     if claim is None:
         return run
     notify = _Progress(on_progress)

@@ -30,7 +30,7 @@ from seeding.generation.sites import site_host_counts
 from seeding.indexes import restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.kinds import KINDS, MODELS
-from seeding.models import SeedChunk, SeedRun
+from seeding.models import AuditEntry, SeedChunk, SeedRun
 from seeding.parent_view import forget_parent_views, newest_recorded_purchase_day, record_parent_view, run_capacity
 from seeding.plan import (
     Chunk,
@@ -43,6 +43,7 @@ from seeding.plan import (
     validate_plan,
 )
 from seeding.process_identity import is_gone, this_process
+from seeding.services.audit import Actor, audit_record
 from seeding.services.errors import RunAlreadyActive, RunNotActive, RunNotResumable, SeedingError
 from seeding.text import format_utc
 
@@ -94,13 +95,19 @@ def seed_run_create(
             run.site_hosts = _number_site_hosts(plan)
             # Alive from here: a long creation must not look abandoned when it commits.
             run.save(update_fields=[*(f"{kind}_id_base" for kind in KINDS), "site_hosts", "updated_at"])
+            audit_record(
+                action=AuditEntry.Action.SEEDED,
+                by=Actor(source, requested_by, run.requested_by_label),
+                run=run,
+                summary=f"{plan_summary(run=run)}; seed {run.seed}, {executor}",
+            )
     except IntegrityError:
         raise _already_active_error() from None
     logger.info("Created %s: %s", run, plan_summary(run=run))
     return run
 
 
-def seed_run_claim(*, run: SeedRun, resume: bool) -> int | None:
+def seed_run_claim(*, run: SeedRun, resume: bool, by: Actor | None = None) -> int | None:
     """Take ``run`` to write it in this process; returns the claim.
 
     A new inline run is taken from queued only: one cancelled before it started
@@ -118,18 +125,26 @@ def seed_run_claim(*, run: SeedRun, resume: bool) -> int | None:
     else:
         ready = Q(status=SeedRun.Status.QUEUED, executor=SeedRun.Executor.INLINE)
     try:
-        claimed = transition(
-            run=run,
-            to=SeedRun.Status.RUNNING,
-            only_from=ready & Q(cleared_at__isnull=True),
-            executor=SeedRun.Executor.INLINE,
-            claim=F("claim") + 1,
-            writer_process=this_process(),
-            started_at=Coalesce("started_at", Value(timezone.now())),
-            error="",
-            error_detail="",
-            finished_at=None,
-        )
+        with transaction.atomic():
+            claimed = transition(
+                run=run,
+                to=SeedRun.Status.RUNNING,
+                only_from=ready & Q(cleared_at__isnull=True),
+                executor=SeedRun.Executor.INLINE,
+                claim=F("claim") + 1,
+                writer_process=this_process(),
+                started_at=Coalesce("started_at", Value(timezone.now())),
+                error="",
+                error_detail="",
+                finished_at=None,
+            )
+            if claimed and resume:
+                audit_record(
+                    action=AuditEntry.Action.RESUMED,
+                    by=by or Actor(SeedRun.Source.COMMAND),
+                    run=run,
+                    summary=f"from {run.total_done:,} of {run.total_planned:,} rows",
+                )
     except IntegrityError:
         raise _already_active_error() from None
     if claimed:
@@ -152,19 +167,28 @@ def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
     return list(seed_run_pending_chunks(run=run))
 
 
-def seed_run_cancel(*, run: SeedRun) -> SeedRun:
+def seed_run_cancel(*, run: SeedRun, by: Actor | None = None) -> SeedRun:
     """Stop an active run: no chunk starts after this. Raises RunNotActive for a run that has ended.
 
     Chunks already being written may still commit; their rows are kept and
     counted (``refresh_progress`` moves ``finished_at`` to the last commit).
+    ``by`` goes to the audit trail (default: this process's OS user, as a command).
     """
-    cancelled = transition(
-        run=run,
-        to=SeedRun.Status.CANCELLED,
-        only_from=SeedRun.ACTIVE_STATUSES,
-        error="cancelled on request; committed chunks are kept",
-        finished_at=timezone.now(),
-    )
+    with transaction.atomic():
+        cancelled = transition(
+            run=run,
+            to=SeedRun.Status.CANCELLED,
+            only_from=SeedRun.ACTIVE_STATUSES,
+            error="cancelled on request; committed chunks are kept",
+            finished_at=timezone.now(),
+        )
+        if cancelled:
+            audit_record(
+                action=AuditEntry.Action.CANCELLED,
+                by=by or Actor(SeedRun.Source.COMMAND),
+                run=run,
+                summary=f"at {run.total_done:,} of {run.total_planned:,} rows",
+            )
     if not cancelled:
         raise RunNotActive(
             f"seed run #{run.pk} has already {_ended(run)}; only a queued or running run can be cancelled"

@@ -39,6 +39,8 @@ FLAG_FOR_FIELD = {
     "total": "--applications/--assets/--deployments/--events",
 }
 PLAN_FLAGS = ("--seed", "--as-of", "--chunk-size")
+#: Who the audit trail says resumed or cleared: the OS user running the command.
+COMMAND_ACTOR = services.Actor(SeedRun.Source.COMMAND)
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,9 @@ class Command(BaseCommand):
         self._current_run = run
         try:
             with reporter:
-                services.seed_run_execute(run=run, resume=True, on_progress=self._announce(reporter, resumed=True))
+                services.seed_run_execute(
+                    run=run, resume=True, on_progress=self._announce(reporter, resumed=True), by=COMMAND_ACTOR
+                )
         except KeyboardInterrupt:
             raise self._interrupted() from None
         except services.RunNotResumable as exc:
@@ -296,7 +300,7 @@ class Command(BaseCommand):
                 preview = services.demo_data_clear_preview(run=run)
                 self._write(f"Dry run: would delete {what}: {_counts(preview.deleted)}. Nothing was deleted.")
                 return
-            result = services.demo_data_clear(run=run)
+            result = services.demo_data_clear(run=run, by=COMMAND_ACTOR)
         except services.SeedingError as exc:
             raise self._command_error(exc) from None
         if not result.total:

@@ -1,0 +1,76 @@
+"""LOG_FORMAT=json carries run_id and chunk; DRAMATIQ_PROMETHEUS=true serves a real worker's metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from seeding import services
+from seeding.models import SeedRun
+from seeding.plan import SeedPlan
+from tests.conftest import AS_OF
+from tests.processes import REPO, Workers
+from tests.test_workers import finished, wait_for
+
+MANAGE = [sys.executable, "backend/manage.py"]
+
+
+@pytest.mark.once
+def test_json_log_lines_name_the_run(tmp_path):
+    """The command seeds inline with the seeding logger at INFO: every line is JSON, and the run's lines say which."""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "LOG_FORMAT": "json",
+        "SEEDING_LOG_LEVEL": "INFO",
+    }
+    subprocess.run([*MANAGE, "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    done = subprocess.run([*MANAGE, "seed_demo_data", "--assets=50", "--events=200"], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert lines and {"time", "level", "logger", "message", "run_id", "chunk"} <= set(lines[0])
+    succeeded = [line for line in lines if line["message"].endswith("succeeded: 250 rows")]
+    assert len(succeeded) == 1 and succeeded[0]["run_id"] == 1 and succeeded[0]["level"] == "INFO"
+
+
+@pytest.mark.once
+def test_a_bad_log_format_is_refused_at_start(tmp_path):
+    env = {**os.environ, "LOG_FORMAT": "xml", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    done = subprocess.run([*MANAGE, "check"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and "LOG_FORMAT must be plain or json, not 'xml'" in done.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_prometheus_metrics_of_a_real_worker(tmp_path, settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workers = Workers(tmp_path)
+    try:
+        workers.start(env={"DRAMATIQ_PROMETHEUS": "true", "dramatiq_prom_host": "127.0.0.1",
+                           "dramatiq_prom_port": str(port), "dramatiq_prom_db": str(tmp_path / "prom")})  # fmt: skip
+        workers.wait_ready(1)
+        settings.SEED_INLINE_THRESHOLD = 0
+        plan = SeedPlan(assets=100, events=1_000, seed=2, as_of=AS_OF, chunk_size=500)
+        run = services.seed_request(plan=plan, source=SeedRun.Source.API).run
+        wait_for(run, finished, workers)
+        deadline, body = time.monotonic() + 30, ""
+        while time.monotonic() < deadline and "write_seed_chunk" not in body:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+                    body = response.read().decode()
+            except OSError:
+                time.sleep(0.3)
+    finally:
+        workers.stop_all()
+    assert run.status == SeedRun.Status.SUCCEEDED
+    # One message per chunk (1 of assets, 2 of events) and the start message, counted by the worker.
+    assert 'dramatiq_messages_total{actor_name="write_seed_chunk",queue_name="seeding"} 3.0' in body, body[:3000]
