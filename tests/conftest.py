@@ -30,6 +30,23 @@ def _no_embedded_worker(settings):
 
 
 @pytest.fixture(autouse=True)
+def _api_answers_match_the_openapi_document(monkeypatch):
+    """Every API response any test gets is checked against the OpenAPI document (tests/api_contract.py)."""
+    from django.test import Client
+
+    from tests.api_contract import check
+
+    original = Client.request
+
+    def request(self, **environ):
+        response = original(self, **environ)
+        check(environ["REQUEST_METHOD"], environ["PATH_INFO"], response)
+        return response
+
+    monkeypatch.setattr(Client, "request", request)
+
+
+@pytest.fixture(autouse=True)
 def broker():
     """The configured broker, emptied around each test: the in-memory stub in the
     SQLite pass (no REDIS_URL), real Redis in the PostgreSQL pass."""

@@ -11,5 +11,6 @@ urlpatterns = [
     path("demo-data-stats", views.DemoDataStatsView.as_view(), name="demo-data-stats"),
     path("seed-runs/<int:run_id>", views.SeedRunView.as_view(), name="seed-run"),
     path("seed-runs/<int:run_id>/cancel", views.SeedRunCancelView.as_view(), name="seed-run-cancel"),
+    path("openapi.json", views.openapi_document, name="openapi"),
     re_path(r"^(?P<path>.*)$", views.api_not_found),
 ]

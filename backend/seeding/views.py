@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-from seeding import selectors, services
+from seeding import openapi, selectors, services
 from seeding.kinds import KINDS
 from seeding.models import SeedRun
 from seeding.requests import BadRequest, parse_seed_request
@@ -185,6 +185,13 @@ class SeedRunCancelView(ApiView):
             return run_not_found(run_id)
         run = services.seed_run_cancel(run=run, by=services.Actor(SeedRun.Source.API, request.user))
         return json_response({**self.run_body(run), "message": CANCELLED_MESSAGE})
+
+
+def openapi_document(request: HttpRequest) -> JsonResponse:
+    """The API's OpenAPI 3.1 document (seeding/openapi.py): public, it describes and holds no data."""
+    if request.method not in ("GET", "HEAD"):
+        return error_response(405, "method_not_allowed", "use GET", headers={"Allow": "GET, HEAD"})
+    return json_response(openapi.document())
 
 
 def run_not_found(run_id: int) -> JsonResponse:
