@@ -75,6 +75,14 @@ bench-stats: $(STAMP)  ## p95 of GET demo-data-stats with plan 2xL seeded, on SQ
 bench-monitor: $(STAMP)  ## the monitor's first render and refresh times per page, plan 2xL on PostgreSQL
 	$(PY) scripts/measure_monitor.py
 
+.PHONY: bench-scale
+bench-scale: $(STAMP)  ## plan L with 1, 2 and 4 workers next to raw COPY, and plan 10L with 2 (PostgreSQL + Redis)
+	$(PY) scripts/bench_scale.py
+
+.PHONY: bench-admin
+bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, filter, search) on DATABASE_URL's data
+	$(PY) scripts/measure_admin.py
+
 .PHONY: compose-smoke
 compose-smoke: $(STAMP)  ## run docker-compose.yml's services as compose would, without Docker (PostgreSQL + Redis)
 	$(PY) scripts/compose_smoke.py

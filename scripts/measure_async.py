@@ -98,6 +98,7 @@ def server_env(database_url: str, *, redis_url: str | None = None) -> dict[str, 
     env.update(
         DATABASE_URL=database_url,
         DJANGO_DEBUG="false",
+        DJANGO_HTTPS="false",  # plain HTTP on loopback: no TLS proxy in front
         DJANGO_SECRET_KEY="measure-not-secret",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SUPERUSER_PASSWORD=PASSWORD,
@@ -108,7 +109,9 @@ def server_env(database_url: str, *, redis_url: str | None = None) -> dict[str, 
 
 
 def migrate_with_superuser(env: dict[str, str]) -> None:
+    """Migrate, collect the static files debug-off pages name, and make the measuring user."""
     subprocess.run([*MANAGE, "migrate", "--verbosity", "0"], env=env, check=True, cwd=REPO)
+    subprocess.run([*MANAGE, "collectstatic", "--noinput", "--verbosity", "0"], env=env, check=True, cwd=REPO)
     subprocess.run(
         [*MANAGE, "createsuperuser", "--noinput", "--username", "bench", "--email", "b@example.com"],
         env=env,

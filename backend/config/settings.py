@@ -222,7 +222,9 @@ USE_THOUSAND_SEPARATOR = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=REPO_DIR / "var" / "static")
 # whitenoise serves from here; with debug on it also finds the apps' files, and only
-# needs the directory to exist (an empty one until `collectstatic`).
+# needs the directory to exist (an empty one until `collectstatic`). With debug off,
+# pages name the fingerprinted files of `collectstatic`'s manifest: run it first (the
+# image does at build; the measurement scripts do).
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 # `collectstatic` compresses and fingerprints (the Docker image runs it at build time);
 # with debug on, files are served from the apps without it.
@@ -246,7 +248,7 @@ SEED_WRITER_THREADS = env.int("SEED_WRITER_THREADS", default=2)
 #: directory of CSV files, described in docs/catalogs.md. Every process must use the same.
 SEED_CATALOG_DIR = env.str("SEED_CATALOG_DIR", default=str(BACKEND_DIR / "seeding" / "catalog"))
 #: Cap on the total item count of one plan (a guard against typos and abuse).
-SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=5_000_000)
+SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=12_000_000)
 
 #: The seeding logger's level in worker processes: INFO tells each run's start, phases, retries,
 #: takeovers and end.

@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from seeding.kinds import KINDS
 
 #: The widest per-kind count any plan may ask for, whatever SEED_MAX_TOTAL says.
-PER_KIND_MAX = 5_000_000
+PER_KIND_MAX = 20_000_000
 #: Seeds are stored in a signed 64-bit column.
 SEED_MAX = 2**63 - 1
 CHUNK_SIZE_MIN = 100

@@ -1,0 +1,158 @@
+"""`make bench-scale`: how seeding scales with worker processes, and to plan 10L, on PostgreSQL + Redis.
+
+What it prints:
+
+* plan L (1,155,000 rows) through the API with 1, 2 and 4 `rundramatiq` worker
+  processes (one thread each), from the POST to the run's finish, in rows/s, next
+  to the raw single-connection COPY of the same row counts measured in the same
+  run (scripts/bench_child.py raw): the ceiling one connection reaches;
+* plan 10L (11,550,000 rows) with 2 worker processes: its time against 10 x
+  plan L's with 2 workers (within 15 % is linear), and the workers' resident
+  memory sampled every 2 s (flat: nothing accumulates per chunk).
+
+A real HTTP server and real workers against a fresh database (the helpers of
+scripts/measure_async.py), about 6 minutes here. Needs PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from measure_async import (  # scripts/ is this script's import path
+    MANAGE,
+    PLAN_L,
+    REPO,
+    logged_in_server,
+    migrate_with_superuser,
+    process,
+    raw_copy_seconds,
+    recreate_database,
+    server_env,
+)
+
+PLAN_10L = {kind: 10 * count for kind, count in PLAN_L.items()}
+
+
+class RssSampler:
+    """Resident memory of a process group's worker processes (the rundramatiq children), every ``period`` s."""
+
+    def __init__(self, main_pid: int, period: float = 2.0):
+        self.main_pid, self.period = main_pid, period
+        self.samples: list[float] = []  # MB, summed over the worker processes
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            total = sum(_rss_mb(pid) for pid in _descendants(self.main_pid))
+            if total:
+                self.samples.append(total)
+
+
+def _descendants(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found.extend(int(child) for child in children)
+        frontier.extend(int(child) for child in children)
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def through_workers(client, env: dict, plan: dict, workers: int, logs: Path) -> dict:
+    """Clear, start ``workers`` processes, POST ``plan``, poll until it ends."""
+    subprocess.run([*MANAGE, "seed_demo_data", "--clear", "--verbosity", "0"], env=env, check=True, cwd=REPO)
+    worker_args = [*MANAGE, "rundramatiq", "--processes", str(workers), "--threads", "1"]
+    with process(worker_args, env, logs / f"scale-workers-{workers}.log") as main:
+        time.sleep(4)  # workers import Django and connect before the clock starts
+        with RssSampler(main.pid) as rss:
+            started = time.perf_counter()
+            status, body, _ = client.call("POST", "/api/v1/admin/seed-demo-data", {**plan, "seed": 1})
+            if status != 202:
+                raise RuntimeError(f"expected 202, got {status}: {body}")
+            while True:
+                _, run, _ = client.call("GET", f"/api/v1/admin/seed-runs/{body['run_id']}")
+                if run["status"] not in ("queued", "running"):
+                    break
+                time.sleep(0.5)
+            wall = time.perf_counter() - started
+    if run["status"] != "succeeded":
+        raise RuntimeError(f"run ended {run['status']}: {run['error']}")
+    return {"workers": workers, "rows": run["total_done"], "seconds": wall, "rows_per_second": run["total_done"] / wall,
+            "rss_mb": rss.samples}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    parser.add_argument("--skip-10l", action="store_true", help="plan L only (about a minute)")
+    args = parser.parse_args()
+
+    logs = REPO / "var" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = server_env(recreate_database(args.postgres_url, "demoseed_scale"), redis_url=args.redis_url)
+    subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], check=True, capture_output=True)
+    migrate_with_superuser(env)
+    results: dict = {"raw_copy_L_seconds": raw_copy_seconds(args.postgres_url)}
+    with logged_in_server(env, logs / "scale-server.log") as client:
+        results["L"] = [through_workers(client, env, PLAN_L, workers, logs) for workers in (1, 2, 4)]
+        if not args.skip_10l:
+            results["10L"] = through_workers(client, env, PLAN_10L, 2, logs)
+
+    raw = results["raw_copy_L_seconds"]
+    rows_l = sum(PLAN_L.values())
+    print(f"\nPlan L ({rows_l:,} rows) on PostgreSQL, POST to succeeded; raw single-connection COPY of L in the "
+          f"same run: {raw:.1f} s ({rows_l / raw:,.0f} rows/s)")  # fmt: skip
+    for row in results["L"]:
+        print(f"  {row['workers']} worker process(es): {row['seconds']:6.1f} s  {row['rows_per_second']:9,.0f} rows/s"
+              f"  ({raw / row['seconds']:.2f} x raw COPY)")  # fmt: skip
+    if "10L" in results:
+        big, two = results["10L"], next(row for row in results["L"] if row["workers"] == 2)
+        ratio = big["seconds"] / (10 * two["seconds"])
+        rss = big["rss_mb"] or [0.0]
+        third = max(1, len(rss) // 3)
+        print(f"\nPlan 10L ({big['rows']:,} rows), 2 worker processes: {big['seconds']:.1f} s, "
+              f"{big['rows_per_second']:,.0f} rows/s; 10 x L with 2 workers: {10 * two['seconds']:.1f} s; "
+              f"ratio {ratio:.2f} ({'within' if ratio <= 1.15 else 'NOT within'} 15 %)")  # fmt: skip
+        print(f"  worker RSS (both processes): first third median {statistics.median(rss[:third]):.0f} MB, "
+              f"last third median {statistics.median(rss[-third:]):.0f} MB, max {max(rss):.0f} MB "
+              f"({len(rss)} samples)")  # fmt: skip
+    (logs / "scale.json").write_text(json.dumps(results, indent=2))
+    print(f"\nResults written to {(logs / 'scale.json').relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""`make bench-admin`: how long each admin list page takes on a large seeded database.
+
+For each inventory list (applications, assets, deployments, events) and the
+seed runs: the first page, the last page, the facet counts ("Show counts"),
+a filter, and a search; and GET /api/v1/admin/demo-data-stats. Each is served
+by Django's test client in this process (the whole view, template included,
+no network), three times, and the median is printed, slowest first.
+
+Point it at a database that holds the data to judge, e.g. after
+`make bench-scale` (plan 10L left in demoseed_scale):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/demoseed_scale python scripts/measure_admin.py
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "backend"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("SEED_EMBEDDED_WORKER", "false")  # measuring pages, not seeding
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from inventory.models import Application, Asset, Deployment, Event  # noqa: E402
+
+PER_PAGE = 50
+LISTS = {
+    "application": (Application, {"tier__exact": "tier_1"}, "PAY"),
+    "asset": (Asset, {"asset_type__exact": "server"}, "web-"),
+    "deployment": (Deployment, {"environment__exact": "production"}, "web-"),
+    "event": (Event, {"severity__exact": "critical"}, "failover"),
+}
+
+
+def timed(client: Client, url: str, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+    return statistics.median(times)
+
+
+def main() -> int:
+    user, _ = get_user_model().objects.get_or_create(
+        username="measure-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    rows = []
+    for name, (model, a_filter, term) in LISTS.items():
+        base = f"/admin/inventory/{name}/"
+        last = max(1, math.ceil(model.objects.count() / PER_PAGE))
+        key, value = next(iter(a_filter.items()))
+        for label, url in (
+            ("first page", base),
+            (f"last page ({last:,})", f"{base}?p={last}"),
+            ("facet counts", f"{base}?_facets=True"),
+            (f"filter {key}={value}", f"{base}?{key}={value}"),
+            (f"search {term!r}", f"{base}?q={term}"),
+        ):
+            rows.append((f"{name} list, {label}", timed(client, url)))
+    rows.append(("seed runs list", timed(client, "/admin/seeding/seedrun/")))
+    rows.append(("GET demo-data-stats", timed(client, "/api/v1/admin/demo-data-stats")))
+    counts = {model.__name__: model.objects.count() for model, *_ in LISTS.values()}
+    print(f"\nAdmin timings on {connection.vendor} ({', '.join(f'{n:,} {k}' for k, n in counts.items())}), "
+          "median of 3, slowest first:")  # fmt: skip
+    for label, seconds in sorted(rows, key=lambda row: -row[1]):
+        print(f"  {seconds * 1000:8.0f} ms  {'OVER 1 s' if seconds > 1 else '        '}  {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
