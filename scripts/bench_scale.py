@@ -32,6 +32,7 @@ from measure_async import (  # scripts/ is this script's import path
     REPO,
     logged_in_server,
     migrate_with_superuser,
+    plan_l_through_the_api,
     process,
     raw_copy_seconds,
     recreate_database,
@@ -95,18 +96,7 @@ def through_workers(client, env: dict, plan: dict, workers: int, logs: Path) -> 
     with process(worker_args, env, logs / f"scale-workers-{workers}.log") as main:
         time.sleep(4)  # workers import Django and connect before the clock starts
         with RssSampler(main.pid) as rss:
-            started = time.perf_counter()
-            status, body, _ = client.call("POST", "/api/v1/admin/seed-demo-data", {**plan, "seed": 1})
-            if status != 202:
-                raise RuntimeError(f"expected 202, got {status}: {body}")
-            while True:
-                _, run, _ = client.call("GET", f"/api/v1/admin/seed-runs/{body['run_id']}")
-                if run["status"] not in ("queued", "running"):
-                    break
-                time.sleep(0.5)
-            wall = time.perf_counter() - started
-    if run["status"] != "succeeded":
-        raise RuntimeError(f"run ended {run['status']}: {run['error']}")
+            run, wall = plan_l_through_the_api(client, plan)
     return {"workers": workers, "rows": run["total_done"], "seconds": wall, "rows_per_second": run["total_done"] / wall,
             "rss_mb": rss.samples}  # fmt: skip
 

@@ -133,10 +133,10 @@ def logged_in_server(env: dict[str, str], log: Path):
         yield client
 
 
-def plan_l_through_the_api(client: ApiSession) -> tuple[dict, float]:
-    """POST plan L and poll its status until it ends; returns the run and the seconds it took."""
+def plan_l_through_the_api(client: ApiSession, plan: dict | None = None) -> tuple[dict, float]:
+    """POST plan L (or ``plan``) and poll its status until it ends; returns the run and the seconds it took."""
     started = time.perf_counter()
-    status, body, _ = client.call("POST", "/api/v1/admin/seed-demo-data", {**PLAN_L, "seed": 1})
+    status, body, _ = client.call("POST", "/api/v1/admin/seed-demo-data", {**(plan or PLAN_L), "seed": 1})
     if status != 202:
         raise RuntimeError(f"expected 202, got {status}: {body}")
     while True:
