@@ -13,6 +13,7 @@ from dramatiq.brokers.redis import RedisBroker
 from inventory.models import Event
 from seeding import queue, services, tasks
 from seeding.models import SeedChunkAttempt, SeedRun
+from seeding.plan import PER_KIND_MAX
 from seeding.services import chunks as chunk_service
 from tests.helpers import counts, record_failed_attempts, seed
 
@@ -228,7 +229,7 @@ def test_run_status_names_the_cause_of_each_failed_attempt_without_driver_text(a
         ('{"assets": 1e400}', "assets", "fraction"),
         ('{"assets": ' + "9" * 5_000 + "}", "assets", "at most"),
         ('{"assets": -' + "9" * 50 + "}", "assets", "negative"),
-        ({"assets": 5_000_001}, "assets", "at most"),
+        ({"assets": PER_KIND_MAX + 1}, "assets", "at most"),
         ({"assets": 1, "seed": -1}, "seed", "integer from 0"),
         ({"assets": 1, "servers": 3}, "servers", "unknown field"),
         ({"deployments": 10}, "deployments", "need applications"),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from seeding.plan import (
+    PER_KIND_MAX,
     PlanError,
     SeedPlan,
     chunks_of,
@@ -31,7 +32,7 @@ def test_counts_must_be_non_negative_integers(field, value):
 
 
 def test_per_kind_cap():
-    assert "at most" in errors_of(SeedPlan(events=5_000_001))["events"]
+    assert "at most" in errors_of(SeedPlan(events=PER_KIND_MAX + 1))["events"]
 
 
 def test_total_cap_comes_from_settings(settings):
