@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import redis
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its neighbours, also when imported as scripts.compose_smoke
+from api_session import ApiSession
+from measure_async import free_port, recreate_database
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -110,7 +114,7 @@ class Smoke:
         self.workdir = Path(tempfile.mkdtemp(prefix="demoseed-compose-smoke-"))
         self.compose = load_compose({**REQUIRED})
         self.processes: dict[str, subprocess.Popen] = {}
-        self.ports = {"web": _free_port(), "monitor": _free_port()}
+        self.ports = {"web": free_port(), "monitor": free_port()}
         self.overrides = {
             "DATABASE_URL": POSTGRES_URL,
             "REDIS_URL": REDIS_URL,
@@ -123,8 +127,8 @@ class Smoke:
         return service_environment(self.compose["services"][name], {**self.overrides, **listen, **extra})
 
     def run(self) -> None:
-        _fresh_database(POSTGRES_URL)
-        _fresh_redis(REDIS_URL)
+        recreate_database(POSTGRES_URL, POSTGRES_URL.rsplit("/", 1)[1])
+        redis.Redis.from_url(REDIS_URL).flushdb()
         self.step("the image's build step: collectstatic", self.build)
         self.step("migrate (one-shot)", lambda: self.once("migrate", command_of(self.compose["services"]["migrate"])))
         self.step("a staff user (docker compose run --rm web ... createsuperuser)", self.create_user)
@@ -187,9 +191,6 @@ class Smoke:
             time.sleep(0.5)
 
     def seed(self, web: str) -> str:
-        sys.path.insert(0, str(REPO))
-        from scripts.api_session import ApiSession
-
         session = ApiSession(web)
         session.login(USER, PASSWORD)
         status, body, _ = session.call("POST", "/api/v1/admin/seed-demo-data", PLAN)
@@ -239,28 +240,6 @@ class Smoke:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _fresh_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres",
-                         autocommit=True) as db:  # fmt: skip
-        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        db.execute(f'CREATE DATABASE "{name}"')
-
-
-def _fresh_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url).flushdb()
 
 
 def main() -> None:
