@@ -1,8 +1,11 @@
 """`make bench-admin`: how long each admin list page takes on a large seeded database.
 
-For each inventory list (applications, assets, deployments, events) and the
-seed runs: the first page, the last page, the facet counts ("Show counts"),
-a filter, and a search; and GET /api/v1/admin/demo-data-stats. Each is served
+For each inventory list (applications, assets, deployments, events): the first
+page, the last page, the middle page (not read when deeper than
+ADMIN_DEEP_PAGE_ROWS from both ends: inventory/large_lists.py), the deepest
+page that is read, the facet counts ("Show counts"), a filter with its last page
+and facet counts, and a search; the seed runs list and GET
+/api/v1/admin/demo-data-stats. Each is served
 by Django's test client in this process (the whole view, template included,
 no network), three times, and the median is printed, slowest first.
 
@@ -32,17 +35,19 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import OperationalError, connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from inventory.large_lists import LargeTablePaginator  # noqa: E402
 from inventory.models import Application, Asset, Deployment, Event  # noqa: E402
 
 PER_PAGE = 50
 LISTS = {
     "application": (Application, {"tier__exact": "tier_1"}, "PAY"),
-    "asset": (Asset, {"asset_type__exact": "server"}, "web-"),
-    "deployment": (Deployment, {"environment__exact": "production"}, "web-"),
+    "asset": (Asset, {"asset_type__exact": "server"}, "sfo1-srv"),
+    "deployment": (Deployment, {"environment__exact": "production"}, "sfo1-srv-00"),
     "event": (Event, {"severity__exact": "critical"}, "failover"),
 }
 
@@ -89,11 +94,20 @@ def main() -> int:
         base = f"/admin/inventory/{name}/"
         last = max(1, math.ceil(model.objects.count() / PER_PAGE))
         key, value = next(iter(a_filter.items()))
+        middle = max(1, last // 2)
+        # The page furthest from the start that is still read (from the end, for a short list)
+        deepest = min(settings.ADMIN_DEEP_PAGE_ROWS // PER_PAGE + 1, last)
+        # Numbered as the admin numbers it: exactly, or by the estimate it shows for a large list.
+        last_filtered = LargeTablePaginator(model.objects.filter(**a_filter), PER_PAGE).num_pages
         for label, url in (
             ("first page", base),
             (f"last page ({last:,})", f"{base}?p={last}"),
+            (f"middle page ({middle:,}){' - too deep, not read' if middle > deepest else ''}", f"{base}?p={middle}"),
+            (f"deepest page read ({deepest:,})", f"{base}?p={deepest}"),
             ("facet counts", f"{base}?_facets=True"),
             (f"filter {key}={value}", f"{base}?{key}={value}"),
+            (f"filter {key}={value}, last page", f"{base}?{key}={value}&p={last_filtered}"),
+            (f"filter {key}={value}, facet counts", f"{base}?{key}={value}&_facets=True"),
             (f"search {term!r}", f"{base}?q={term}"),
         ):
             rows.append((f"{name} list, {label}", timed(client, url)))

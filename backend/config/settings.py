@@ -250,6 +250,17 @@ SEED_CATALOG_DIR = env.str("SEED_CATALOG_DIR", default=str(BACKEND_DIR / "seedin
 #: Cap on the total item count of one plan (a guard against typos and abuse).
 SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=12_000_000)
 
+# --- The admin on large tables (inventory/large_lists.py) --------------------
+#: A filtered or searched admin list the planner expects to hold more rows than this shows an estimated
+#: count and estimated facet counts (PostgreSQL); exact ones would scan it, a second or more per million rows.
+ADMIN_EXACT_COUNT_LIMIT = env.int("ADMIN_EXACT_COUNT_LIMIT", default=200_000)
+#: An admin list page more than this many rows from both ends of its list is not read (the database
+#: would skip them all to reach it); the page says so. The first and last pages are always fast.
+ADMIN_DEEP_PAGE_ROWS = env.int("ADMIN_DEEP_PAGE_ROWS", default=100_000)
+#: An event message search looks through about this many of the newest events of the list (PostgreSQL):
+#: a message text search scans, about half a second per million events.
+ADMIN_MESSAGE_SEARCH_EVENTS = env.int("ADMIN_MESSAGE_SEARCH_EVENTS", default=500_000)
+
 #: The seeding logger's level in worker processes: INFO tells each run's start, phases, retries,
 #: takeovers and end.
 SEEDING_WORKER_LOG_LEVEL = env.str("SEEDING_WORKER_LOG_LEVEL", default="INFO")

@@ -8,25 +8,30 @@ answer (prefix lookups on unique columns, which PostgreSQL serves from their
 pattern indexes) or scans that stay cheap at the sizes each table reaches (see
 each ``search_fields``); foreign keys are raw-id widgets (a <select> with
 50,000 assets would not load); ``show_full_result_count`` is off so a filtered
-page does not COUNT(*) the table twice.
+page does not COUNT(*) the table twice. Counts, pages and facet counts of
+large lists follow inventory/large_lists.py: exact where cheap, estimated
+where exact ones would scan millions of rows, last pages read backwards.
 """
 
 import ipaddress
 from datetime import timedelta
 
 from django import forms
-from django.contrib import admin
-from django.db.models import Q
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
+from inventory.large_lists import ChoicesFilter, EstimatedFacets, LargeTablePaginator, ValuesFilter
 from inventory.models import Application, Asset, Deployment, Event
+from inventory.selectors import newest_events_since, row_counts
 
 #: An asset's page lists at most this many of its events, newest first, with a link to all of them.
 ASSET_PAGE_EVENTS = 15
-#: An event search by the beginning of a host name covers at most this many hosts.
+#: A search by the beginning of a host (or application) name covers at most this many of them.
 HOSTS_SEARCHED = 500
 #: An event's page shows what happened around it on the same application (or asset): from this long before...
 STORY_BEFORE = timedelta(minutes=30)
@@ -37,15 +42,17 @@ STORY_AFTER, STORY_EVENTS = timedelta(hours=3), 25
 class SeededAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
+    paginator = LargeTablePaginator
 
     @admin.display(boolean=True, description="Demo", ordering="seed_run")
     def is_demo(self, obj) -> bool:
         return obj.seed_run_id is not None
 
 
-class DemoDataFilter(admin.SimpleListFilter):
+class DemoDataFilter(EstimatedFacets, admin.SimpleListFilter):
     title = "origin"
     parameter_name = "origin"
+    conditions = {"demo": Q(seed_run__isnull=False), "real": Q(seed_run__isnull=True)}
 
     def lookups(self, request, model_admin):
         return [("demo", "Demo data"), ("real", "Entered by people")]
@@ -56,6 +63,28 @@ class DemoDataFilter(admin.SimpleListFilter):
         if self.value() == "real":
             return queryset.real()
         return queryset
+
+    def get_facet_queryset(self, changelist) -> dict:
+        """Exact counts for the whole table from the row-count deltas, and 0 for an origin the table holds
+        no rows of (the planner never estimates fewer than one row: "Entered by people (≈ 1)" when there are
+        none); otherwise as every other filter (EstimatedFacets)."""
+        counts = row_counts()[changelist.model]
+        in_table = {"demo": counts["demo"], "real": counts["total"] - counts["demo"]}
+        filtered = changelist.get_queryset(self.request, exclude_parameters=self.expected_parameters())
+        if not filtered.query.has_filters():
+            return {f"{i}__c": f"{in_table[value]:,}" for i, (value, _title) in enumerate(self.lookup_choices)}
+        facets = super().get_facet_queryset(changelist)
+        for i, (value, _title) in enumerate(self.lookup_choices):
+            if in_table[value] == 0:  # none in the table: none in any part of it, whatever the estimate says
+                facets[f"{i}__c"] = "0"
+        return facets
+
+    def get_facet_counts(self, pk_attname, filtered_qs):
+        """The column's own condition (Django's default counts ``pk IN (the filtered list)``, a second scan)."""
+        return {
+            f"{i}__c": Count(pk_attname, filter=self.conditions[value])
+            for i, (value, _title) in enumerate(self.lookup_choices)
+        }
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -107,7 +136,7 @@ class LatestEventsOnAsset(ReadOnlyInline):
 @admin.register(Application)
 class ApplicationAdmin(SeededAdmin):
     list_display = ("name", "code", "version", "vendor", "category", "tier", "lifecycle", "owner_team", "is_demo")
-    list_filter = ("tier", "lifecycle", "category", DemoDataFilter)
+    list_filter = (("tier", ChoicesFilter), ("lifecycle", ChoicesFilter), ("category", ValuesFilter), DemoDataFilter)
     # Thousands of rows: a scan for a word in the name or vendor is cheap.
     search_fields = ("code__startswith", "name__icontains", "vendor__icontains")
     raw_id_fields = ("seed_run",)
@@ -128,7 +157,12 @@ class AssetAdmin(SeededAdmin):
         "purchase_date",
         "is_demo",
     )
-    list_filter = ("asset_type", "lifecycle_status", "manufacturer", DemoDataFilter)
+    list_filter = (
+        ("asset_type", ChoicesFilter),
+        ("lifecycle_status", ChoicesFilter),
+        ("manufacturer", ValuesFilter),
+        DemoDataFilter,
+    )
     # Host names and serials through their unique indexes (IP addresses too: get_search_results);
     # maker and model by a scan, cheap at the hundred thousand assets an estate has ("ThinkPad T14").
     search_fields = ("hostname__startswith", "serial_number__startswith", "manufacturer__iexact", "model__icontains")
@@ -158,16 +192,29 @@ class AssetAdmin(SeededAdmin):
 @admin.register(Deployment)
 class DeploymentAdmin(SeededAdmin):
     list_display = ("application", "asset", "version", "environment", "status", "deployed_at", "is_demo")
-    list_filter = ("environment", "status", DemoDataFilter)
+    list_filter = (("environment", ChoicesFilter), ("status", ChoicesFilter), DemoDataFilter)
     list_select_related = ("application", "asset")
     search_fields = ("asset__hostname__startswith", "application__code__startswith", "application__name__istartswith")
     raw_id_fields = ("application", "asset", "seed_run")
+
+    def get_search_results(self, request, queryset, search_term):
+        """The deployments on hosts whose name begins with the term, or of applications whose code or name
+        does: hosts and applications found first through their indexes (at most HOSTS_SEARCHED of each),
+        then their deployments through the deployment's own indexes. The admin's search would join every
+        deployment to its host and application to compare them (2 s at a million deployments)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        hosts = Asset.objects.filter(hostname__startswith=term).values_list("pk", flat=True)[:HOSTS_SEARCHED]
+        applications = Application.objects.filter(Q(code__startswith=term) | Q(name__istartswith=term))
+        applications = applications.values_list("pk", flat=True)[:HOSTS_SEARCHED]
+        return queryset.filter(Q(asset_id__in=list(hosts)) | Q(application_id__in=list(applications))), False
 
 
 @admin.register(Event)
 class EventAdmin(SeededAdmin):
     list_display = ("occurred_at", "severity", "kind", "asset", "application", "source", "message", "is_demo")
-    list_filter = ("severity", "kind", DemoDataFilter)
+    list_filter = (("severity", ChoicesFilter), ("kind", ChoicesFilter), DemoDataFilter)
     list_select_related = ("asset", "deployment__application")
     search_fields = ("message__icontains",)
     raw_id_fields = ("asset", "deployment", "seed_run")
@@ -222,16 +269,29 @@ class EventAdmin(SeededAdmin):
         """A host name (or its beginning) finds the host's events through the host name index; anything
         else, the events whose message contains it ("failover", "INC0012345").
 
-        The message search scans the table: at plan L's million events, 0.2 to 0.5 s on SQLite and 0.3 to
-        0.5 s on PostgreSQL. A trigram index (pg_trgm) answers it in milliseconds, but it nearly doubled
-        the time to write plan L (11.8 s to 21.5 s on PostgreSQL), so demoseed does without it; one OR of
-        both searches would join every event to its asset and take three times as long.
+        The message search scans: at plan L's million events, 0.2 to 0.5 s on SQLite and 0.3 to 0.5 s on
+        PostgreSQL. A trigram index (pg_trgm) answers it in milliseconds, but it nearly doubled the time to
+        write plan L (11.8 s to 21.5 s on PostgreSQL), so demoseed does without it, and on PostgreSQL a
+        list of more than ADMIN_MESSAGE_SEARCH_EVENTS events is searched among its newest that many (the
+        page says so and since when); filters narrow the list and so reach further back. One OR of both
+        searches would join every event to its asset and take three times as long.
         """
         term = search_term.strip()
         hosts = list(Asset.objects.filter(hostname__startswith=term).values_list("pk", flat=True)[:HOSTS_SEARCHED])
         if term and hosts:
             return queryset.filter(asset_id__in=hosts), False
-        return super().get_search_results(request, queryset, search_term)
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        window = settings.ADMIN_MESSAGE_SEARCH_EVENTS
+        if term and (since := newest_events_since(queryset, window)) is not None:
+            found = found.filter(occurred_at__gte=since)
+            when = date_format(timezone.localtime(since), "DATETIME_FORMAT")
+            messages.info(
+                request,
+                f"Messages were searched in the newest {window:,} or so events of this list, since {when}. "
+                "Filter by severity, kind or origin to search further back, or search a host name for all "
+                "of its events.",
+            )
+        return found, may_have_duplicates
 
     @admin.display(description="Application")
     def application(self, event: Event) -> str:

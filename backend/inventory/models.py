@@ -127,7 +127,9 @@ class Deployment(SeededModel):
     version = models.CharField(max_length=32)
     environment = models.CharField(max_length=12, choices=Environment.choices)
     status = models.CharField(max_length=10, choices=Status.choices)
-    deployed_at = models.DateTimeField()
+    # Indexed for the admin's list, newest first: without it, its first page sorted every deployment
+    # joined to its host and application (2 s at a million deployments).
+    deployed_at = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-deployed_at", "id"]

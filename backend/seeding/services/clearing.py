@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
-from inventory.services import row_count_deltas_compact
+from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
 from seeding.kinds import KINDS, MODELS
 from seeding.models import AuditEntry, SeedRun
 from seeding.parent_view import forget_parent_views
@@ -75,6 +75,7 @@ def demo_data_clear(*, run: SeedRun | None = None, by: Actor | None = None) -> C
             summary=("run's rows: " if run is not None else "all demo data: ")
             + ", ".join(f"{deleted[kind]:,} {kind}" for kind in KINDS),
         )
+    inventory_statistics_refresh()  # the estimates the admin shows must not count deleted rows
     logger.info("Cleared demo data%s: %s", f" of {run}" if run else "", deleted)
     return ClearResult(deleted={kind: deleted[kind] for kind in KINDS})
 

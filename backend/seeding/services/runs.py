@@ -24,7 +24,7 @@ from django.db.models import F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from inventory.services import row_count_deltas_compact
+from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
 from seeding.catalogs import active_catalog
 from seeding.generation.sites import site_host_counts
 from seeding.indexes import restore_orphaned_indexes
@@ -233,13 +233,15 @@ def seed_run_succeed(*, run: SeedRun, claim: int | None = None) -> bool:
 
 
 def _tidy_after_success(run_id: int) -> None:
-    """Drop the run's view of existing parents (it will never write again) and fold the count deltas.
+    """Drop the run's view of existing parents (it will never write again), fold the count deltas and
+    refresh the planner's statistics of the tables it wrote.
 
     The run has succeeded either way: a failure here is logged, not raised.
     """
     try:
         forget_parent_views(SeedRun.objects.filter(pk=run_id))
         row_count_deltas_compact()
+        inventory_statistics_refresh()
     except DatabaseError:
         logger.exception("seed run #%s succeeded, but tidying up after it failed", run_id)
 
