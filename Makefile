@@ -77,7 +77,7 @@ bench-monitor: $(STAMP)  ## the monitor's first render and refresh times per pag
 
 .PHONY: bench-scale
 bench-scale: $(STAMP)  ## plan L with 1, 2 and 4 workers next to raw COPY, and plan 10L with 2 (PostgreSQL + Redis)
-	$(PY) scripts/bench_scale.py
+	$(PY) scripts/bench_scale.py --tune-postgres
 
 .PHONY: bench-admin
 bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, filter, search) on DATABASE_URL's data

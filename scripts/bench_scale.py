@@ -7,11 +7,15 @@ What it prints:
   to the raw single-connection COPY of the same row counts measured in the same
   run (scripts/bench_child.py raw): the ceiling one connection reaches;
 * plan 10L (11,550,000 rows) with 2 worker processes: its time against 10 x
-  plan L's with 2 workers (within 15 % is linear), and the workers' resident
-  memory sampled every 2 s (flat: nothing accumulates per chunk).
+  plan L's with 2 workers (the median of three runs of L; within 15 % is
+  linear), and the workers' resident memory sampled every 2 s (flat: nothing
+  accumulates per chunk);
+* the PostgreSQL settings that decide 10L's pace (docs/operations.md,
+  "PostgreSQL for large plans"); ``--tune-postgres`` sets docker-compose.yml's
+  for the bench's duration, except ``shared_buffers`` (a restart).
 
 A real HTTP server and real workers against a fresh database (the helpers of
-scripts/measure_async.py), about 6 minutes here. Needs PostgreSQL and Redis.
+scripts/measure_async.py), 8 to 10 minutes here. Needs PostgreSQL and Redis.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from measure_async import (  # scripts/ is this script's import path
@@ -40,6 +46,48 @@ from measure_async import (  # scripts/ is this script's import path
 )
 
 PLAN_10L = {kind: 10 * count for kind, count in PLAN_L.items()}
+
+#: What docker-compose.yml gives PostgreSQL for bulk loads (docs/operations.md, "PostgreSQL for large plans").
+BULK_LOAD_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "wal_compression": "lz4"}
+
+
+@contextmanager
+def postgres_settings(admin_url: str, *, tune: bool) -> Iterator[dict[str, str]]:
+    """The server's settings that decide plan 10L's pace, as they are during the bench.
+
+    With ``tune``, BULK_LOAD_SETTINGS for the bench's duration (ALTER SYSTEM and a reload: a superuser's
+    connection), and what was there before put back afterwards.
+    """
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        altered = dict(conn.execute(  # what ALTER SYSTEM had set, to set again afterwards
+            "SELECT name, setting FROM pg_file_settings WHERE applied AND name = ANY(%s) "
+            "AND sourcefile LIKE '%%postgresql.auto.conf'", [list(BULK_LOAD_SETTINGS)]
+        ).fetchall())  # fmt: skip
+        if tune:
+            try:
+                for name, value in BULK_LOAD_SETTINGS.items():
+                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            except psycopg.errors.InsufficientPrivilege:
+                print("--tune-postgres: ALTER SYSTEM needs a superuser; the bench runs with the server's settings")
+                tune = False
+            else:
+                conn.execute("SELECT pg_reload_conf()")
+                time.sleep(1)
+        during = dict(conn.execute("SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name",
+                                   [[*BULK_LOAD_SETTINGS, "shared_buffers"]]).fetchall())  # fmt: skip
+    try:
+        yield during
+    finally:
+        if tune:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                for name in BULK_LOAD_SETTINGS:
+                    if name in altered:
+                        conn.execute(f"ALTER SYSTEM SET {name} = '{altered[name]}'")
+                    else:
+                        conn.execute(f"ALTER SYSTEM RESET {name}")
+                conn.execute("SELECT pg_reload_conf()")
 
 
 class RssSampler:
@@ -108,6 +156,12 @@ def main() -> int:
     )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--skip-10l", action="store_true", help="plan L only (about a minute)")
+    parser.add_argument(
+        "--tune-postgres",
+        action="store_true",
+        help="run with docker-compose.yml's PostgreSQL settings for bulk loads (ALTER SYSTEM for the bench's "
+        "duration, then put back; needs a superuser): " + ", ".join(f"{k}={v}" for k, v in BULK_LOAD_SETTINGS.items()),
+    )
     args = parser.parse_args()
 
     logs = REPO / "var" / "bench"
@@ -115,13 +169,21 @@ def main() -> int:
     env = server_env(recreate_database(args.postgres_url, "demoseed_scale"), redis_url=args.redis_url)
     subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], check=True, capture_output=True)
     migrate_with_superuser(env)
-    results: dict = {"raw_copy_L_seconds": raw_copy_seconds(args.postgres_url)}
-    with logged_in_server(env, logs / "scale-server.log") as client:
-        results["L"] = [through_workers(client, env, PLAN_L, workers, logs) for workers in (1, 2, 4)]
-        if not args.skip_10l:
-            results["10L"] = through_workers(client, env, PLAN_10L, 2, logs)
+    with postgres_settings(args.postgres_url, tune=args.tune_postgres) as server_settings:
+        results: dict = {
+            "postgres_settings": server_settings,
+            "raw_copy_L_seconds": raw_copy_seconds(args.postgres_url),
+        }
+        with logged_in_server(env, logs / "scale-server.log") as client:
+            results["L"] = [through_workers(client, env, PLAN_L, workers, logs) for workers in (1, 2, 4)]
+            if not args.skip_10l:
+                # The yardstick for 10L: single runs of L move by 10-20 % here, so the median of three.
+                results["L_2_workers_again"] = [through_workers(client, env, PLAN_L, 2, logs) for _ in range(2)]
+                results["10L"] = through_workers(client, env, PLAN_10L, 2, logs)
 
     raw = results["raw_copy_L_seconds"]
+    print("\nPostgreSQL: " + ", ".join(f"{name}={value}" for name, value in server_settings.items())
+          + (" (set for this bench: --tune-postgres)" if args.tune_postgres else ""))  # fmt: skip
     rows_l = sum(PLAN_L.values())
     print(f"\nPlan L ({rows_l:,} rows) on PostgreSQL, POST to succeeded; raw single-connection COPY of L in the "
           f"same run: {raw:.1f} s ({rows_l / raw:,.0f} rows/s)")  # fmt: skip
@@ -129,12 +191,15 @@ def main() -> int:
         print(f"  {row['workers']} worker process(es): {row['seconds']:6.1f} s  {row['rows_per_second']:9,.0f} rows/s"
               f"  ({raw / row['seconds']:.2f} x raw COPY)")  # fmt: skip
     if "10L" in results:
-        big, two = results["10L"], next(row for row in results["L"] if row["workers"] == 2)
-        ratio = big["seconds"] / (10 * two["seconds"])
+        big = results["10L"]
+        runs = [next(row for row in results["L"] if row["workers"] == 2), *results["L_2_workers_again"]]
+        two = statistics.median(row["seconds"] for row in runs)
+        ratio = big["seconds"] / (10 * two)
         rss = big["rss_mb"] or [0.0]
         third = max(1, len(rss) // 3)
         print(f"\nPlan 10L ({big['rows']:,} rows), 2 worker processes: {big['seconds']:.1f} s, "
-              f"{big['rows_per_second']:,.0f} rows/s; 10 x L with 2 workers: {10 * two['seconds']:.1f} s; "
+              f"{big['rows_per_second']:,.0f} rows/s; 10 x L with 2 workers: {10 * two:.1f} s (L: median of "
+              f"{', '.join(format(row['seconds'], '.1f') for row in runs)} s); "
               f"ratio {ratio:.2f} ({'within' if ratio <= 1.15 else 'NOT within'} 15 %)")  # fmt: skip
         print(f"  worker RSS (both processes): first third median {statistics.median(rss[:third]):.0f} MB, "
               f"last third median {statistics.median(rss[-third:]):.0f} MB, max {max(rss):.0f} MB "

@@ -20,6 +20,8 @@ from django.core.management import get_commands, load_command_class
 from monitor.rollups import PARALLEL
 from scripts.compose_smoke import COMPOSE_FILE, REQUIRED, ComposeError, command_of, load_compose, variables_used
 
+from scripts.bench_scale import BULK_LOAD_SETTINGS  # isort: skip (after compose_smoke, which puts scripts/ on the path)
+
 REPO = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "web", "worker", "monitor")
 
@@ -111,6 +113,15 @@ def test_server_commands_exist_and_accept_their_arguments(compose, service):
         help_text = subprocess.run([str(executable), "run", "--help"], capture_output=True, text=True).stdout
         for flag in (part for part in command[3:] if part.startswith("--")):
             assert flag in help_text, flag
+
+
+@pytest.mark.once
+def test_postgresql_gets_the_bulk_load_settings_make_bench_scale_measures(compose):
+    """docker-compose.yml and `scripts/bench_scale.py --tune-postgres` name the same settings."""
+    command = compose["services"]["postgres"]["command"]
+    given = dict(part.split("=", 1) for part in command[1:] if part != "-c")
+    assert {name: given.get(name) for name in BULK_LOAD_SETTINGS} == BULK_LOAD_SETTINGS
+    assert given["shared_buffers"] == "2GB" and command[-1].startswith("max_connections=")
 
 
 @pytest.mark.once
