@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -45,6 +46,35 @@ def test_a_bad_log_format_is_refused_at_start(tmp_path):
     env = {**os.environ, "LOG_FORMAT": "xml", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     done = subprocess.run([*MANAGE, "check"], cwd=REPO, env=env, capture_output=True, text=True)
     assert done.returncode != 0 and "LOG_FORMAT must be plain or json, not 'xml'" in done.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_json_log_lines_of_a_real_worker_name_the_run_and_the_chunk(tmp_path, settings):
+    workers = Workers(tmp_path)
+    try:
+        workers.start(env={"LOG_FORMAT": "json"})
+        workers.wait_ready(1)
+        settings.SEED_INLINE_THRESHOLD = 0
+        plan = SeedPlan(assets=100, events=1_000, seed=3, as_of=AS_OF, chunk_size=500)
+        run = services.seed_request(plan=plan, source=SeedRun.Source.API).run
+        wait_for(run, finished, workers)
+    finally:
+        workers.stop_all()
+    assert run.status == SeedRun.Status.SUCCEEDED
+    text = (tmp_path / "worker-0.log").read_text()
+    # The worker processes (where actors run and Django's logging applies) write one JSON object per line.
+    # Not theirs, and not JSON: rundramatiq's banner (" * Discovered tasks module ...") and the few lines of
+    # Dramatiq's main process, which supervises them and never sets Django up (documented in the README).
+    not_json = [line for line in text.splitlines() if line.strip() and not line.startswith("{")]
+    main_process = re.compile(r"(\[[^]]+\] \[PID \d+\] \[MainThread\] \[dramatiq\.MainProcess\] | \* )")
+    assert all(main_process.match(line) for line in not_json), not_json
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    about_run = [line for line in lines if line["run_id"] == run.pk]
+    assert about_run and all(line["logger"].startswith(("seeding", "dramatiq")) for line in about_run), text
+    in_chunks = {line["chunk"] for line in about_run if line["chunk"]}
+    assert in_chunks and all(re.fullmatch(r"(assets|events)\[\d\]", chunk) for chunk in in_chunks), in_chunks
+    assert any(line["message"].endswith(f"succeeded: {run.total_done} rows") for line in about_run), text
 
 
 @pytest.mark.postgres

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from apitokens.models import ApiToken
-from apitokens.services import token_issue
+from apitokens.services import USAGE_RESOLUTION, token_issue
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
@@ -110,3 +111,16 @@ def test_without_any_credentials_the_api_says_how_to_authenticate():
     response = Client().get(STATS_URL)
     assert response.status_code == 401 and "Authorization: Bearer" in response.json()["message"]
     assert response["WWW-Authenticate"] == 'Bearer realm="demoseed"'
+
+
+def test_last_used_is_written_at_most_once_a_minute_per_token(django_user_model):
+    secret = token_for(staff_user(django_user_model, "ci", "view_seedrun"))
+    client = bearer(secret)
+    assert client.get(STATS_URL).status_code == 200
+    first = ApiToken.objects.get().last_used_at
+    assert first is not None
+    client.get(STATS_URL)
+    assert ApiToken.objects.get().last_used_at == first  # a second call within the minute writes nothing
+    ApiToken.objects.update(last_used_at=first - USAGE_RESOLUTION - timedelta(seconds=1))
+    client.get(STATS_URL)
+    assert ApiToken.objects.get().last_used_at > first  # a minute later, it moves
