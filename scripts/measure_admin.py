@@ -112,6 +112,14 @@ def main() -> int:
         ):
             rows.append((f"{name} list, {label}", timed(client, url)))
             print(f"  {rows[-1][1]:8.2f} s  {rows[-1][0]}", flush=True)  # as it goes: some take long
+    # Two filters on unindexed columns: few rows, but a whole-table scan to count them exactly.
+    rare = "/admin/inventory/event/?severity__exact=critical&kind__exact=change"
+    rows.append(("event list, filter severity=critical & kind=change", timed(client, rare)))
+    rows.append(
+        ("event list, filter severity=critical & kind=change, facet counts", timed(client, rare + "&_facets=True"))
+    )
+    rows.append(("event list, search 'failover' with severity=error, facet counts",
+                 timed(client, "/admin/inventory/event/?q=failover&severity__exact=error&_facets=True")))  # fmt: skip
     rows.append(("seed runs list", timed(client, "/admin/seeding/seedrun/")))
     rows.append(("GET demo-data-stats", timed(client, "/api/v1/admin/demo-data-stats")))
     counts = {model.__name__: model.objects.count() for model, *_ in LISTS.values()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.core.paginator import Paginator
@@ -16,9 +17,11 @@ from django.db import connection
 from django.db.models import Q
 from django.urls import reverse
 
+from inventory import admin as inventory_admin
+from inventory import large_lists
 from inventory.large_lists import LargeTablePaginator, approximately
 from inventory.models import Application, Asset, Deployment, Event
-from inventory.selectors import estimated_count
+from inventory.selectors import answered_within, estimated_count
 from inventory.services import inventory_statistics_refresh
 from seeding import services
 from tests.helpers import seed
@@ -51,7 +54,7 @@ def test_every_page_holds_the_rows_djangos_paginator_gives(seeded, per_page):
         assert list(paginator.page(number)) == list(expected.page(number)), number
 
 
-def test_the_last_page_is_read_backwards_in_one_short_query(admin_client, seeded, django_assert_max_num_queries):
+def test_the_last_page_is_read_backwards_without_skipping_the_rows_before_it(admin_client, seeded):
     last = math.ceil(Event.objects.count() / 50)
     with_offsets = []
 
@@ -72,7 +75,7 @@ def test_a_page_deep_in_a_long_list_is_not_read_and_the_page_says_why(admin_clie
     deep = changelist(admin_client, "event", p=pages // 2)
     assert list(deep.context["cl"].result_list) == [] and deep.context["cl"].paginator.too_deep
     assert "too deep to read quickly" in deep.content.decode()
-    reachable = changelist(admin_client, "event", p=pages - 10)  # 450 rows from the end
+    reachable = changelist(admin_client, "event", p=pages - 9)  # 450 rows after it: within the limit
     assert len(reachable.context["cl"].result_list) == 50 and "too deep" not in reachable.content.decode()
 
 
@@ -95,8 +98,8 @@ def test_a_large_filtered_list_shows_a_marked_estimate(admin_client, seeded, set
     settings.ADMIN_EXACT_COUNT_LIMIT = 10
     response = changelist(admin_client, "event", severity__exact="warning")
     cl, exact = response.context["cl"], Event.objects.filter(severity="warning").count()
-    assert cl.paginator.estimated and abs(cl.result_count - exact) <= 0.25 * exact
-    assert f"about {cl.result_count:,} events" in re.sub(r"<[^>]+>", "", response.content.decode())
+    assert cl.paginator.estimated and abs(cl.paginator.estimate - exact) <= 0.25 * exact
+    assert f"about {cl.paginator.estimate:,} events" in re.sub(r"<[^>]+>", "", response.content.decode())
     # Its last page is still the true end of the list: the oldest warnings.
     last_page = changelist(admin_client, "event", severity__exact="warning", p=cl.paginator.num_pages)
     last = list(last_page.context["cl"].result_list)
@@ -142,11 +145,75 @@ def test_the_origin_facets_of_a_whole_large_table_are_exact(admin_client, seeded
 
 
 @postgres_only
-def test_estimates_never_exceed_the_rows_left_after_a_clear(admin_client, seeded, settings):
+def test_an_unfiltered_list_is_counted_from_the_row_count_deltas_not_by_count(admin_client, seeded):
+    queries = []
+    with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+        response = changelist(admin_client, "event")
+    assert response.context["cl"].result_count == Event.objects.count()
+    assert not [sql for sql in queries if "COUNT(" in sql.upper() and '"inventory_event"' in sql]
+
+
+@postgres_only
+def test_a_list_expected_to_be_short_is_counted_by_reading_its_rows(admin_client, seeded, settings):
     settings.ADMIN_EXACT_COUNT_LIMIT = 10
-    services.demo_data_clear()
+    asset = Event.objects.values_list("asset_id", flat=True).first()
+    queries = []
+    with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+        response = changelist(admin_client, "event", asset__id__exact=asset)
+    cl = response.context["cl"]
+    assert cl.result_count == Event.objects.filter(asset_id=asset).count() and not cl.paginator.estimated
+    assert not [sql for sql in queries if "COUNT(" in sql.upper() and '"inventory_event"' in sql]
+
+
+@postgres_only
+def test_a_page_that_takes_too_long_to_read_is_given_up_and_says_why(admin_client, seeded, monkeypatch):
+    monkeypatch.setattr(large_lists, "answered_within", lambda seconds, query: None)  # every read too slow
+    asset = Event.objects.values_list("asset_id", flat=True).first()
+    response = changelist(admin_client, "event", asset__id__exact=asset, _facets="True")
+    cl = response.context["cl"]
+    assert cl.paginator.cut_short and list(cl.result_list) == []
+    assert "so it was given up" in response.content.decode()
+    assert re.search(r"Info \(≈ [\d.]+k?\)", response.content.decode())  # facets estimated, not counted
+
+
+@postgres_only
+def test_estimates_never_exceed_the_rows_the_table_holds(admin_client, seeded, settings):
+    settings.ADMIN_EXACT_COUNT_LIMIT = 10
+    Event.objects.all()._raw_delete(Event.objects.db)  # the statistics still describe 2,500 events
+    assert estimated_count(Event.objects.filter(severity="warning")) > 10
     response = changelist(admin_client, "event", severity__exact="warning")
     assert response.context["cl"].result_count == 0 and "0 events" in response.content.decode()
+
+
+@postgres_only
+def test_a_clear_refreshes_the_planners_statistics(seeded):
+    assert estimated_count(Event.objects.filter(severity="warning")) > 10
+    services.demo_data_clear()
+    assert estimated_count(Event.objects.filter(severity="warning")) <= 1
+
+
+@postgres_only
+def test_an_exact_count_that_takes_too_long_gives_way_and_the_transaction_goes_on(seeded):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        (before,) = cursor.fetchone()
+    slow = Event.objects.extra(where=["(SELECT pg_sleep(0.3)) IS NOT NULL"])
+    assert answered_within(0.05, slow.count) is None
+    assert answered_within(5, Event.objects.count) == 2_500  # the same transaction, still usable
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == (before,)
+
+
+@postgres_only
+def test_a_slow_exact_count_shows_the_estimate_and_the_pages_other_counts_follow(admin_client, seeded, monkeypatch):
+    asked = []
+    monkeypatch.setattr(large_lists, "answered_within", lambda seconds, query: asked.append(query) and None)
+    response = changelist(admin_client, "event", severity__exact="warning", _facets="True")
+    cl = response.context["cl"]
+    assert cl.paginator.estimated and "about" in response.content.decode()
+    assert re.search(r"Alert \(≈ [\d.]+k?\)", response.content.decode())  # estimated without asking again
+    assert [query.__name__ for query in asked].count("count") == 1  # the list's count; no facet count tried
 
 
 @postgres_only
@@ -162,15 +229,19 @@ def test_a_run_refreshes_the_planners_statistics(make_plan, django_capture_on_co
 @postgres_only
 def test_a_message_search_of_a_long_list_covers_its_newest_events_and_says_so(admin_client, seeded, settings):
     settings.ADMIN_MESSAGE_SEARCH_EVENTS = 500
-    response = changelist(admin_client, "event", q="unavailable")
+    response = changelist(admin_client, "event", q="unavailable", _facets="True")
     found = list(response.context["cl"].queryset)
     notes = [str(message) for message in response.context["messages"]]
-    assert len(notes) == 1 and "newest 500 or so events" in notes[0]
-    since = min(event.occurred_at for event in found)
+    assert len(notes) == 1 and "newest 500 or so events, those since" in notes[0]  # once, facets or not
+    since = datetime.strptime(re.search(r"since (.+? UTC)", notes[0])[1], "%Y-%m-%d %H:%M:%S %Z")
+    since = since.replace(tzinfo=UTC)
     searched = Event.objects.filter(occurred_at__gte=since).count()
     assert 250 <= searched <= 1000  # about the newest 500 of 2,500 events spread over the window
-    assert found and all("unavailable" in event.message for event in found)
+    assert found and all("unavailable" in event.message and event.occurred_at >= since for event in found)
     assert len(found) == Event.objects.filter(occurred_at__gte=since, message__icontains="unavailable").count()
+    # A filtered list is searched over the same period: the rows scanned are the period's, filter or not.
+    errors = list(changelist(admin_client, "event", q="unavailable", severity__exact="error").context["cl"].queryset)
+    assert {event.pk for event in errors} == {event.pk for event in found if event.severity == "error"}
 
 
 def test_a_message_search_of_a_short_list_covers_all_of_it(admin_client, seeded):
@@ -194,6 +265,20 @@ def test_deployment_search_finds_hosts_and_applications_by_their_beginning(admin
         | Q(application__name__istartswith=query)
     )
     assert deployment in found and found == set(expected)
+
+
+def test_a_search_by_a_common_beginning_covers_the_first_hosts_and_says_so(admin_client, seeded, monkeypatch):
+    monkeypatch.setattr(inventory_admin, "HOSTS_SEARCHED", 3)
+    prefix = Asset.objects.order_by("hostname").first().hostname[:4]
+    matching = Asset.objects.filter(hostname__startswith=prefix).order_by("hostname")
+    assert matching.count() > 3
+    for model, parent in (("deployment", "asset"), ("event", "asset")):
+        response = changelist(admin_client, model, q=prefix)
+        notes = [str(message) for message in response.context["messages"]]
+        assert notes == [f"Only the first 3 of the {matching.count():,} hosts that begin with {prefix!r} were "
+                         "searched: type more of the name to narrow it."]  # fmt: skip
+        first = set(matching.values_list("pk", flat=True)[:3])
+        assert {getattr(row, f"{parent}_id") for row in response.context["cl"].queryset} <= first
 
 
 @pytest.mark.parametrize(

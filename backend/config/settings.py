@@ -254,11 +254,17 @@ SEED_MAX_TOTAL = env.int("SEED_MAX_TOTAL", default=12_000_000)
 #: A filtered or searched admin list the planner expects to hold more rows than this shows an estimated
 #: count and estimated facet counts (PostgreSQL); exact ones would scan it, a second or more per million rows.
 ADMIN_EXACT_COUNT_LIMIT = env.int("ADMIN_EXACT_COUNT_LIMIT", default=200_000)
+#: ...and so does one whose exact count takes longer than this (a few matching rows can take a scan of the
+#: whole table to find, on unindexed columns); the rest of that page's counts are estimated at once.
+ADMIN_EXACT_COUNT_SECONDS = env.float("ADMIN_EXACT_COUNT_SECONDS", default=0.2)
+#: Reading one admin list page taking longer than this is given up, and the page says why (filters that
+#: match few rows of a large table on unindexed columns can take a read of the whole table).
+ADMIN_PAGE_READ_SECONDS = env.float("ADMIN_PAGE_READ_SECONDS", default=0.6)
 #: An admin list page more than this many rows from both ends of its list is not read (the database
 #: would skip them all to reach it); the page says so. The first and last pages are always fast.
 ADMIN_DEEP_PAGE_ROWS = env.int("ADMIN_DEEP_PAGE_ROWS", default=100_000)
-#: An event message search looks through about this many of the newest events of the list (PostgreSQL):
-#: a message text search scans, about half a second per million events.
+#: An event message search looks through about this many of the newest events, filtered or not
+#: (PostgreSQL): a message text search scans, about half a second per million events.
 ADMIN_MESSAGE_SEARCH_EVENTS = env.int("ADMIN_MESSAGE_SEARCH_EVENTS", default=500_000)
 
 #: The seeding logger's level in worker processes: INFO tells each run's start, phases, retries,

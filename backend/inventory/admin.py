@@ -31,7 +31,8 @@ from inventory.selectors import newest_events_since, row_counts
 
 #: An asset's page lists at most this many of its events, newest first, with a link to all of them.
 ASSET_PAGE_EVENTS = 15
-#: A search by the beginning of a host (or application) name covers at most this many of them.
+#: A search by the beginning of a host (or application) name covers at most this many of them (the page
+#: says so when there are more).
 HOSTS_SEARCHED = 500
 #: An event's page shows what happened around it on the same application (or asset): from this long before...
 STORY_BEFORE = timedelta(minutes=30)
@@ -47,6 +48,32 @@ class SeededAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Demo", ordering="seed_run")
     def is_demo(self, obj) -> bool:
         return obj.seed_run_id is not None
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        paginator.request = request  # a slow exact count moves the page's other counts to estimates
+        paginator.list_max_show_all = self.list_max_show_all
+        return paginator
+
+    @staticmethod
+    def note_once(request, text: str) -> None:
+        """A note on the page, once (the admin builds a list's queryset again for each filter's counts)."""
+        noted = request.__dict__.setdefault("_demoseed_notes", set())
+        if text not in noted:
+            noted.add(text)
+            messages.info(request, text)
+
+    def beginning_with(self, request, queryset, term: str, what: str) -> list[int]:
+        """The keys of the first HOSTS_SEARCHED rows of ``queryset`` (hosts or applications whose name begins
+        with ``term``), with a note on the page when there are more."""
+        keys = list(queryset.values_list("pk", flat=True)[: HOSTS_SEARCHED + 1])
+        if len(keys) > HOSTS_SEARCHED:
+            self.note_once(
+                request,
+                f"Only the first {HOSTS_SEARCHED} of the {queryset.count():,} {what} that begin with {term!r} "
+                "were searched: type more of the name to narrow it.",
+            )
+        return keys[:HOSTS_SEARCHED]
 
 
 class DemoDataFilter(EstimatedFacets, admin.SimpleListFilter):
@@ -205,10 +232,10 @@ class DeploymentAdmin(SeededAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        hosts = Asset.objects.filter(hostname__startswith=term).values_list("pk", flat=True)[:HOSTS_SEARCHED]
+        hosts = self.beginning_with(request, Asset.objects.filter(hostname__startswith=term), term, "hosts")
         applications = Application.objects.filter(Q(code__startswith=term) | Q(name__istartswith=term))
-        applications = applications.values_list("pk", flat=True)[:HOSTS_SEARCHED]
-        return queryset.filter(Q(asset_id__in=list(hosts)) | Q(application_id__in=list(applications))), False
+        applications = self.beginning_with(request, applications, term, "applications")
+        return queryset.filter(Q(asset_id__in=hosts) | Q(application_id__in=applications)), False
 
 
 @admin.register(Event)
@@ -272,24 +299,24 @@ class EventAdmin(SeededAdmin):
         The message search scans: at plan L's million events, 0.2 to 0.5 s on SQLite and 0.3 to 0.5 s on
         PostgreSQL. A trigram index (pg_trgm) answers it in milliseconds, but it nearly doubled the time to
         write plan L (11.8 s to 21.5 s on PostgreSQL), so demoseed does without it, and on PostgreSQL a
-        list of more than ADMIN_MESSAGE_SEARCH_EVENTS events is searched among its newest that many (the
-        page says so and since when); filters narrow the list and so reach further back. One OR of both
-        searches would join every event to its asset and take three times as long.
+        table of more than ADMIN_MESSAGE_SEARCH_EVENTS events is searched among its newest that many,
+        filtered or not (the filters on severity, kind and origin have no index: the rows scanned are
+        those of the period); the page says so and since when. One OR of both searches would join every
+        event to its asset and take three times as long.
         """
         term = search_term.strip()
-        hosts = list(Asset.objects.filter(hostname__startswith=term).values_list("pk", flat=True)[:HOSTS_SEARCHED])
-        if term and hosts:
+        if term and Asset.objects.filter(hostname__startswith=term).exists():
+            hosts = self.beginning_with(request, Asset.objects.filter(hostname__startswith=term), term, "hosts")
             return queryset.filter(asset_id__in=hosts), False
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         window = settings.ADMIN_MESSAGE_SEARCH_EVENTS
-        if term and (since := newest_events_since(queryset, window)) is not None:
+        if term and (since := newest_events_since(Event.objects.all(), window)) is not None:
             found = found.filter(occurred_at__gte=since)
             when = date_format(timezone.localtime(since), "DATETIME_FORMAT")
-            messages.info(
+            self.note_once(
                 request,
-                f"Messages were searched in the newest {window:,} or so events of this list, since {when}. "
-                "Filter by severity, kind or origin to search further back, or search a host name for all "
-                "of its events.",
+                f"Messages were searched in the newest {window:,} or so events, those since {when}; "
+                "search a host name for all of a host's events.",
             )
         return found, may_have_duplicates
 

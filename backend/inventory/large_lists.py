@@ -8,18 +8,21 @@ million events that took minutes per page. What large admins do instead, here:
 * **Counts**: an unfiltered list is counted exactly from the row-count deltas
   (``inventory.selectors.table_row_count``, under a millisecond). A filtered
   or searched one is counted exactly while the planner expects at most
-  ``ADMIN_EXACT_COUNT_LIMIT`` rows in it, and above that shows the planner's
-  estimate, marked as one ("about 2,500,000 events").
+  ``ADMIN_EXACT_COUNT_LIMIT`` rows in it and the count answers within
+  ``ADMIN_EXACT_COUNT_SECONDS`` (a few matching rows can still take a scan of
+  the whole table to find); otherwise the page shows the planner's estimate,
+  marked as one ("about 2,500,000 events").
 * **Pages** are read from whichever end of the list is nearer: the last page
   is the first page in reverse order, so it costs what the first one does;
   the rows skipped to reach a page are read without the list's joins.
   A page more than ``ADMIN_DEEP_PAGE_ROWS`` rows from both ends is not read
   (the database would skip millions of rows to reach it: 30 s and more in the
   middle of ten million events); the page says so and what to do instead.
-  The admin's page links only lead to the ends and the pages next to the
-  current one, so only a typed page number goes that deep.
-* **Facet counts** follow the counts' rule: exact on small lists, estimated
-  ("≈ 2.5M") on large ones, where exact ones would scan the list once per filter.
+  The admin's page links lead to the ends and the pages next to the current
+  one: only a typed page number, or a long walk page by page, goes that deep.
+* **Facet counts** follow the counts' rule: exact on small lists (within the
+  same time limit), estimated ("≈ 2.5M") on large ones, where exact ones would
+  scan the list once per filter; an unfiltered list's are estimated too.
 
 The estimates come from PostgreSQL's statistics, which seeding refreshes after
 each run and clear. SQLite gives no estimates: its lists are counted exactly.
@@ -27,13 +30,19 @@ each run and clear. SQLite gives no estimates: its lists are counted exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.conf import settings
 from django.contrib import admin
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
 from django.utils.functional import cached_property
 
-from inventory.selectors import estimated_count, table_row_count
+from inventory.selectors import answered_within, estimated_count, table_row_count
+
+T = TypeVar("T")
 
 
 def approximately(count: int) -> str:
@@ -45,13 +54,30 @@ def approximately(count: int) -> str:
     return f"≈ {rounded / size:g}{unit}"
 
 
-def needs_estimate(queryset: QuerySet) -> int | None:
-    """The estimated size of ``queryset`` when it is too large to count exactly, else None."""
+def bounded_estimate(queryset: QuerySet) -> int | None:
+    """The planner's estimate of ``queryset``'s size, never above the table's exact row count (statistics
+    can be older than a clear); None where there are no estimates (SQLite)."""
     estimate = estimated_count(queryset)
-    if estimate is None:
+    return None if estimate is None else min(estimate, table_row_count(queryset.model))
+
+
+#: Set on a request once an exact count took too long: its other counts go straight to estimates.
+_SLOW_COUNTS = "_demoseed_slow_counts"
+
+
+def exact_if_quick(request: HttpRequest | None, query: Callable[[], T]) -> T | None:
+    """``query()`` (an exact count) if it answers within ADMIN_EXACT_COUNT_SECONDS, else None.
+
+    A list the planner expects to be small can still take a scan of the whole table to count (a rare
+    combination of filters on unindexed columns); past the limit the page shows estimates instead, and
+    the request's later counts do not try again.
+    """
+    if request is not None and getattr(request, _SLOW_COUNTS, False):
         return None
-    estimate = min(estimate, table_row_count(queryset.model))  # statistics can be older than a clear
-    return estimate if estimate > settings.ADMIN_EXACT_COUNT_LIMIT else None
+    answer = answered_within(settings.ADMIN_EXACT_COUNT_SECONDS, query)
+    if answer is None and request is not None:
+        setattr(request, _SLOW_COUNTS, True)
+    return answer
 
 
 class LargeTablePaginator(Paginator):
@@ -59,12 +85,24 @@ class LargeTablePaginator(Paginator):
     the end of a list backwards."""
 
     estimated = False
+    #: The estimate as shown (``count`` may be raised above it: see ``count``).
+    estimate = 0
+    #: The request the list is shown for, and the admin's ``list_max_show_all`` (set by
+    #: ``SeededAdmin.get_paginator``).
+    request: HttpRequest | None = None
+    list_max_show_all = 200
     #: The page asked for lies too deep in the list to be read (see the module's docstring).
     too_deep = False
+    #: Reading the page took longer than ADMIN_PAGE_READ_SECONDS and was given up.
+    cut_short = False
 
     @property
     def deep_page_rows(self) -> int:
         return settings.ADMIN_DEEP_PAGE_ROWS
+
+    @property
+    def page_read_seconds(self) -> float:
+        return settings.ADMIN_PAGE_READ_SECONDS
 
     @cached_property
     def count(self) -> int:
@@ -73,13 +111,37 @@ class LargeTablePaginator(Paginator):
             return super().count
         if not queryset.query.has_filters():
             return table_row_count(queryset.model)
-        if (estimate := needs_estimate(queryset)) is not None:
-            self.estimated = True
-            return estimate
-        return queryset.count()
+        estimate = bounded_estimate(queryset)
+        if estimate is None:
+            return queryset.count()
+        if estimate <= self.list_max_show_all:
+            # Expected to be a few rows: find them (one more than "Show all" shows, at most) within the time a
+            # page may take, and their number is the count. Not found in time: the page would not be either.
+            limit = self.list_max_show_all + 1
+            keys = answered_within(
+                settings.ADMIN_PAGE_READ_SECONDS, lambda: list(queryset.values_list("pk", flat=True)[:limit])
+            )
+            if keys is None:
+                self.cut_short = True
+                if self.request is not None:  # the page's facet counts would take as long: estimate them
+                    setattr(self.request, _SLOW_COUNTS, True)
+            elif len(keys) < limit:
+                return len(keys)
+            else:
+                estimate = max(estimate, len(keys))  # at least as many as were found
+        if estimate <= settings.ADMIN_EXACT_COUNT_LIMIT and not self.cut_short:
+            exact = exact_if_quick(self.request, queryset.count)
+            if exact is not None:
+                return exact
+        self.estimated, self.estimate = True, estimate
+        # Never fewer than the admin shows on one page or with "Show all": it would read every matching row
+        # (as many as it takes, however few were estimated) instead of one page of them.
+        return max(estimate, self.list_max_show_all + 1)
 
     def page(self, number) -> Page:
         number = self.validate_number(number)
+        if self.cut_short:  # counting found that reading this list takes too long
+            return self._get_page([], number, self)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
@@ -100,12 +162,21 @@ class LargeTablePaginator(Paginator):
             rows = self._rows(queryset, bottom, top)
         return self._get_page(rows, number, self)
 
-    @staticmethod
-    def _rows(queryset: QuerySet, start: int, stop: int) -> list:
+    def _rows(self, queryset: QuerySet, start: int, stop: int) -> list:
         """The rows of ``queryset[start:stop]``: first their keys, read without the list's joins, then the
         rows with everything they join. The database skips ``start`` rows without joining each one to its
-        host and application: 1.4 s to a fraction of that for a page 100,000 events deep."""
-        keys = list(queryset.values_list("pk", flat=True)[start:stop])
+        host and application: 1.4 s to a fraction of that for a page 100,000 events deep.
+
+        Filters that match few rows of a large table, on columns without an index ("critical" changes
+        among ten million events), can take a read of the whole table to fill a page: past
+        ADMIN_PAGE_READ_SECONDS the page is given up and says so (``cut_short``).
+        """
+        keys = answered_within(
+            settings.ADMIN_PAGE_READ_SECONDS, lambda: list(queryset.values_list("pk", flat=True)[start:stop])
+        )
+        if keys is None:
+            self.cut_short = True
+            return []
         rows = queryset.in_bulk(keys)
         return [rows[key] for key in keys if key in rows]  # a row deleted in between is left out
 
@@ -121,12 +192,25 @@ class EstimatedFacets:
     def get_facet_queryset(self, changelist) -> dict:
         filtered = changelist.get_queryset(self.request, exclude_parameters=self.expected_parameters())
         counts = self.get_facet_counts(changelist.pk_attname, filtered)
-        if (size := needs_estimate(filtered)) is None:
-            return {key: f"{count:,}" for key, count in filtered.aggregate(**counts).items()}
-        return {
-            key: approximately(min(estimated_count(filtered.filter(count.filter)), size))
-            for key, count in counts.items()
-        }
+        size = bounded_estimate(filtered)
+        if size is None:  # no estimates on this database (SQLite): count
+            return _written(filtered.aggregate(**counts))
+        if size <= settings.ADMIN_EXACT_COUNT_LIMIT:
+            exact = exact_if_quick(self.request, lambda: filtered.aggregate(**counts))
+            if exact is not None:
+                return _written(exact)
+        return {key: approximately(_estimated(filtered, count, size)) for key, count in counts.items()}
+
+
+def _written(counts: dict[str, int]) -> dict[str, str]:
+    return {key: f"{count:,}" for key, count in counts.items()}
+
+
+def _estimated(filtered: QuerySet, count: Count, size: int) -> int:
+    """The planner's estimate of the rows ``count`` counts among ``filtered`` (of about ``size`` rows)."""
+    if count.filter is None:
+        return size
+    return min(estimated_count(filtered.filter(count.filter)), size)
 
 
 class ChoicesFilter(EstimatedFacets, admin.ChoicesFieldListFilter):

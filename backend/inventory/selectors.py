@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
-from django.db import connection
+import psycopg
+from django.db import OperationalError, connection, transaction
 from django.db.models import Max, Min, Model, QuerySet, Sum
 
 from inventory.models import Application, Asset, Deployment, Event, RowCountDelta
 
 COUNTED_MODELS: tuple[type[Model], ...] = (Application, Asset, Deployment, Event)
+
+T = TypeVar("T")
 
 
 def row_counts() -> dict[type[Model], dict[str, int]]:
@@ -80,3 +85,29 @@ def newest_events_since(events: QuerySet, count: int) -> datetime | None:
     if span["newest"] is None:
         return None
     return span["newest"] - (span["newest"] - span["oldest"]) * (count / size)
+
+
+def answered_within(seconds: float, query: Callable[[], T]) -> T | None:
+    """``query()``'s answer if the database gives it within ``seconds``, else None (PostgreSQL: a statement
+    timeout inside a savepoint, so the caller's transaction goes on). Other databases always answer.
+
+    For exact counts that are usually quick but can scan a whole table (a rare combination of filters on
+    unindexed columns): the caller falls back to an estimate rather than keeping a page waiting.
+    """
+    if connection.vendor != "postgresql":
+        return query()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        (previous,) = cursor.fetchone()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = %s", [f"{max(1, round(seconds * 1000))}ms"])
+            answer = query()
+            with connection.cursor() as cursor:  # SET LOCAL outlives a released savepoint: put it back
+                cursor.execute("SET LOCAL statement_timeout = %s", [previous])
+            return answer
+    except OperationalError as error:
+        if isinstance(error.__cause__, psycopg.errors.QueryCanceled):
+            return None
+        raise
