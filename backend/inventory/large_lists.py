@@ -7,7 +7,9 @@ million events that took minutes per page. What large admins do instead, here:
 
 * **Counts**: an unfiltered list is counted exactly from the row-count deltas
   (``inventory.selectors.table_row_count``, under a millisecond). A filtered
-  or searched one is counted exactly while the planner expects at most
+  or searched one the planner expects to be short (what "Show all" would show)
+  is counted by reading its keys, within ``ADMIN_PAGE_READ_SECONDS``; a longer
+  one is counted exactly while the planner expects at most
   ``ADMIN_EXACT_COUNT_LIMIT`` rows in it and the count answers within
   ``ADMIN_EXACT_COUNT_SECONDS`` (a few matching rows can still take a scan of
   the whole table to find); otherwise the page shows the planner's estimate,
@@ -17,7 +19,8 @@ million events that took minutes per page. What large admins do instead, here:
   the rows skipped to reach a page are read without the list's joins.
   A page more than ``ADMIN_DEEP_PAGE_ROWS`` rows from both ends is not read
   (the database would skip millions of rows to reach it: 30 s and more in the
-  middle of ten million events); the page says so and what to do instead.
+  middle of ten million events), nor one whose rows take longer than
+  ``ADMIN_PAGE_READ_SECONDS`` to find; the page says so and what to do instead.
   The admin's page links lead to the ends and the pages next to the current
   one: only a typed page number, or a long walk page by page, goes that deep.
 * **Facet counts** follow the counts' rule: exact on small lists (within the
