@@ -3,15 +3,19 @@ database's numbers, and says plainly when there is nothing to show or the databa
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from django.db.models import Count
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from inventory.models import Asset, Event
-from monitor import queries
+from monitor import queries, rollups
 from seeding import broker_state, services
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
@@ -44,6 +48,14 @@ def run_app(page: str | None = None) -> AppTest:
         app.run()
     assert not app.exception, app.exception
     return app
+
+
+def charts_shown(app: AppTest) -> list[tuple[pd.DataFrame, dict]]:
+    """Every Vega-Lite chart the page drew: the data it was sent and its spec."""
+    return [
+        (convert_arrow_bytes_to_pandas_df(chart.proto.data.data), json.loads(chart.proto.spec))
+        for chart in app.get("vega_lite_chart")
+    ]
 
 
 def test_the_overview_shows_the_databases_counts(make_plan):
@@ -235,3 +247,85 @@ def test_every_chart_is_valid_vega_lite(make_plan):
         fields = {encoding["field"] for encoding in spec["encoding"].values() if isinstance(encoding, dict)}
         assert fields <= set(data.columns) | {"severity_order"}, (fields, list(data.columns))
         alt.Chart.from_dict({**spec, "data": {"values": []}})  # raises on anything Vega-Lite does not know
+
+
+T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def retime(run: SeedRun, first: dt.datetime, *, cleared: dt.datetime | None = None) -> dt.datetime:
+    """Give a run's chunks commit times half a second apart from ``first`` (and its clear a time), so a test
+    decides which minute each lands in; returns the last commit time."""
+    at = first
+    for pk in SeedChunk.objects.filter(run=run).order_by("id").values_list("pk", flat=True):
+        SeedChunk.objects.filter(pk=pk).update(committed_at=at)
+        at += dt.timedelta(seconds=0.5)
+    if cleared is not None:
+        SeedRun.objects.filter(pk=run.pk).update(cleared_at=cleared)
+    return at - dt.timedelta(seconds=0.5)
+
+
+@pytest.mark.parametrize(
+    ("first", "cleared", "second"),
+    [
+        pytest.param(T0 + dt.timedelta(seconds=1), T0 + dt.timedelta(seconds=20), T0 + dt.timedelta(seconds=21),
+                     id="clear-and-reseed-in-one-minute"),
+        pytest.param(T0 + dt.timedelta(seconds=50), T0 + dt.timedelta(seconds=75), T0 + dt.timedelta(seconds=110),
+                     id="clear-and-reseed-across-minutes"),
+    ],
+)  # fmt: skip
+def test_seeded_rows_over_time_never_go_below_zero_and_end_at_the_databases_counts(make_plan, first, cleared, second):
+    """``make demo`` twice: a full clear, then the same plan again, shown on the Overview's chart."""
+    plan = make_plan()
+    retime(seed(plan), first)
+    services.demo_data_clear()
+    retime(SeedRun.objects.get(), first, cleared=cleared)
+    retime(seed(plan), second)
+    assert second.replace(second=0) == cleared.replace(second=0) or first.minute != second.minute
+    app = run_app()
+    [(data, spec)] = charts_shown(app)
+    assert spec["encoding"]["x"]["field"] == "time" and data["rows"].min() >= 0, data[data["rows"] < 0]
+    history = data.pivot_table(index="time", columns="series", values="rows")
+    demo = {kind: count["demo"] for kind, count in inventory_counts().items()}
+    assert history.iloc[-1].to_dict() == demo == {kind: getattr(plan, kind) for kind in demo}
+    assert history.iloc[0].sum() == 0 and history["events"].max() == plan.events  # one run's worth at a time
+    before_any_write = history[history.index < pd.Timestamp(first)]
+    assert (before_any_write == 0).all().all()
+
+
+@pytest.mark.parametrize("page", ["estate.py", None], ids=["estate-page", "queries"])
+def test_the_estate_follows_a_full_clear_and_a_reseed_whose_keys_start_again(make_plan, page):
+    """A full clear restarts the inventory's keys: the next run's chunks cover the same key ranges as the
+    cleared run's, with other rows in them. Nothing the monitor kept of the cleared run may show."""
+    seed(make_plan())
+    run_app("estate.py")
+    services.demo_data_clear()
+    seed(make_plan(seed=8, as_of=AS_OF - dt.timedelta(days=40), events=1_500))
+    assert Event.objects.order_by("pk").first().pk == 1  # the keys did restart
+    app = run_app(page) if page else None
+    if app is not None:
+        per_day = next(data for data, _ in charts_shown(app) if "day" in data)
+        days = pd.to_datetime(per_day["day"], utc=True).dt.strftime("%Y-%m-%d")
+        truth = Event.objects.values_list("occurred_at", flat=True)
+        assert (
+            per_day.groupby(days)["events"].sum().to_dict()
+            == pd.Series(1, index=pd.to_datetime(list(truth), utc=True).strftime("%Y-%m-%d"))
+            .groupby(level=0)
+            .sum()
+            .to_dict()
+        )
+        by_severity = per_day.groupby("severity")["events"].sum().to_dict()
+        assert by_severity == dict(Event.objects.values_list("severity").annotate(n=Count("id")))
+        by_site = next(data for data, _ in charts_shown(app) if "location" in data)
+        assert dict(zip(by_site["location"], by_site["assets"], strict=True)) == dict(
+            Asset.objects.values_list("location").annotate(n=Count("id"))
+        )
+    cells = queries.event_cells()
+    assert cells["events"].sum() == Event.objects.count() == 1_500
+    hours = cells.groupby("hour")["events"].sum()
+    truth = Event.objects.values_list("occurred_at", flat=True)
+    assert (
+        hours.to_dict()
+        == pd.Series(1, index=pd.to_datetime(list(truth), utc=True).floor("h")).groupby(level=0).sum().to_dict()
+    )
+    live = SeedChunk.objects.filter(kind="events", run__cleared_at=None).count()
+    assert len(rollups._chunks) == live  # the cleared run's chunks are pruned from what is kept
