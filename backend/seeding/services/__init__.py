@@ -6,6 +6,7 @@ thin callers of these functions (docs/architecture.md walks each route):
 - ``routing``: ``seed_request``, the one request path, and its read-only preview;
 - ``runs``: the run lifecycle (create, claim, cancel, status moves);
 - ``inline``: writing a run in this process;
+- ``resuming``: continuing a failed or cancelled run, here or on the workers;
 - ``workers``: the worker protocol (start, chunk messages, phases, sweeping);
 - ``chunks``: the chunk transaction both executors share;
 - ``clearing``: deleting demo data;
@@ -27,6 +28,7 @@ from seeding.services.errors import (
     SeedingError,
 )
 from seeding.services.inline import ProgressCallback, seed_run_execute
+from seeding.services.resuming import ResumePlan, seed_run_resume, seed_run_resume_plan
 from seeding.services.routing import Mode, SeedOutcome, SeedPreview, runs_inline, seed_request, seed_request_preview
 from seeding.services.runs import (
     plan_of,
@@ -47,6 +49,7 @@ __all__ = [
     "Mode",
     "PlanError",
     "ProgressCallback",
+    "ResumePlan",
     "RunAlreadyActive",
     "RunFailed",
     "RunNotActive",
@@ -69,6 +72,8 @@ __all__ = [
     "seed_run_execute",
     "seed_run_fail",
     "seed_run_pending_chunks",
+    "seed_run_resume",
+    "seed_run_resume_plan",
     "seed_run_resume_preview",
     "seed_run_start",
     "seed_runs_sweep",

@@ -20,7 +20,7 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ from seeding.generation.sites import site_host_counts
 from seeding.indexes import restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.kinds import KINDS, MODELS
-from seeding.models import AuditEntry, SeedChunk, SeedRun
+from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.parent_view import forget_parent_views, newest_recorded_purchase_day, record_parent_view, run_capacity
 from seeding.plan import (
     Chunk,
@@ -107,16 +107,23 @@ def seed_run_create(
     return run
 
 
-def seed_run_claim(*, run: SeedRun, resume: bool, by: Actor | None = None) -> int | None:
-    """Take ``run`` to write it in this process; returns the claim.
+def seed_run_claim(
+    *, run: SeedRun, resume: bool, by: Actor | None = None, executor: str = SeedRun.Executor.INLINE
+) -> int | None:
+    """Take ``run`` to write it in this process (or, resuming with ``executor`` workers, on the workers);
+    returns the claim.
 
     A new inline run is taken from queued only: one cancelled before it started
     stays cancelled (None is returned, nothing is to be written). A resume takes
     a failed or cancelled run. Claimed with a conditional update: a run another
     process is writing (inline or on workers) is never taken over, and a writer
-    that later finds another claim than its own stands down. Raises
-    RunNotResumable or RunAlreadyActive.
+    that later finds another claim than its own stands down. A resume handed to
+    the workers goes straight to running (its ``started_at`` kept, as inline) and
+    gives each chunk left its full SEED_CHUNK_MAX_ATTEMPTS again: a chunk the
+    workers gave up on would otherwise fail the run at once. Its failed attempts'
+    errors stay on record. Raises RunNotResumable or RunAlreadyActive.
     """
+    to_workers = executor == SeedRun.Executor.WORKERS
     if resume:
         _refuse_unless_finished_unsuccessfully(run)
         _refuse_without_its_parent_view(run)
@@ -130,20 +137,24 @@ def seed_run_claim(*, run: SeedRun, resume: bool, by: Actor | None = None) -> in
                 run=run,
                 to=SeedRun.Status.RUNNING,
                 only_from=ready & Q(cleared_at__isnull=True),
-                executor=SeedRun.Executor.INLINE,
+                executor=executor,
                 claim=F("claim") + 1,
-                writer_process=this_process(),
+                writer_process="" if to_workers else this_process(),
                 started_at=Coalesce("started_at", Value(timezone.now())),
                 error="",
                 error_detail="",
                 finished_at=None,
+                **({"phase_sent": -1} if to_workers else {}),  # the start message sends the current phase again
             )
+            if claimed and to_workers:
+                _give_chunks_left_fresh_attempts(run)
             if claimed and resume:
                 audit_record(
                     action=AuditEntry.Action.RESUMED,
                     by=by or Actor(SeedRun.Source.COMMAND),
                     run=run,
-                    summary=f"from {run.total_done:,} of {run.total_planned:,} rows",
+                    summary=f"from {run.total_done:,} of {run.total_planned:,} rows"
+                    + (", on the workers" if to_workers else ""),
                 )
     except IntegrityError:
         raise _already_active_error() from None
@@ -155,6 +166,12 @@ def seed_run_claim(*, run: SeedRun, resume: bool, by: Actor | None = None) -> in
         raise RunNotResumable(f"seed run #{run.pk}'s rows were cleared; start a new run instead")
     where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
     raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
+
+
+def _give_chunks_left_fresh_attempts(run: SeedRun) -> None:
+    """Start the attempt count of every uncommitted chunk of ``run`` again (errors are kept)."""
+    committed = SeedChunk.objects.filter(run=run, kind=OuterRef("kind"), index=OuterRef("index"))
+    SeedChunkAttempt.objects.filter(run=run, attempts__gt=0).exclude(Exists(committed)).update(attempts=0)
 
 
 def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
