@@ -1,4 +1,5 @@
-"""Worker processes SIGKILLed at the worst moments, on real services with the default recovery settings (issue 10).
+"""Worker processes SIGKILLed at the worst moments, on real services with the default recovery settings
+(docs/operations.md lists each with its measured cost).
 
 Two faults the lease takeover test (test_workers) does not cover: a worker that
 dies after its chunk committed but before Dramatiq acknowledged the message

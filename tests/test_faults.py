@@ -1,4 +1,5 @@
-"""Faults on real services with real worker processes and the default recovery settings (issue 10).
+"""Faults on real services with real worker processes and the default recovery settings
+(docs/operations.md lists each with its measured cost).
 
 Each test that stops a service starts its own throwaway instance. Each asserts
 exact counts, no duplicates and the final status, and prints how long recovery took.

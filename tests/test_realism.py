@@ -1,5 +1,5 @@
-"""Would a viewer believe the estate? Every coherence rule of issue 8, with zero violations,
-and the distributions that make it look real.
+"""Would a viewer believe the estate? Every coherence rule of the data (README, "What the data looks
+like"; docs/catalogs.md), with no violation, and the distributions that make it look real.
 
 One estate per module, seeded on the database of the current pass (SQLite, then
 PostgreSQL) by four stacked runs, so every rule holds across runs and for each
