@@ -1,19 +1,26 @@
 """Seed runs in the Django admin: history with live progress, a "Seed demo data"
-page, and actions to run a plan again or cancel. All of it calls the services."""
+page, and the ways forward from a run: run again, cancel, resume, clear its rows
+(or all demo data), delete its record once its rows are gone. Resume and clear
+take the command's paths (``--resume``, ``--clear-run``, ``--clear``) behind a
+confirmation page that says what will happen. All of it calls the services."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.views.defaults import permission_denied
 from django_dramatiq.models import Task
 
@@ -21,7 +28,7 @@ from seeding import services
 from seeding.forms import SeedDemoDataForm
 from seeding.kinds import KINDS
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.text import duration, plural
+from seeding.text import duration, format_utc, plural
 
 SEED_PERMISSION = "seeding.run_seed"
 
@@ -102,7 +109,9 @@ class SeedRunAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [field.name for field in SeedRun._meta.fields]
     inlines = [FailedAttemptInline, SeedChunkInline]
-    actions = ["run_again", "cancel_runs"]
+    actions = ["run_again", "resume_run", "clear_run_rows", "cancel_runs", "delete_selected"]
+    # One field: with the model's two ("-created_at", "-id") the header numbers each column's sort priority.
+    ordering = ("-id",)
     change_list_template = "admin/seeding/seedrun/change_list.html"
     change_form_template = "admin/seeding/seedrun/change_form.html"
 
@@ -119,11 +128,12 @@ class SeedRunAdmin(admin.ModelAdmin):
         if run.cleared_at is not None:
             return f"{run.total_done:,} / {run.total_planned:,}, cleared"
         return format_html(
-            '<progress value="{}" max="100" style="width:6em"></progress> {} / {} ({}%)',
-            int(run.progress * 100),
+            '<progress value="{}" max="{}" style="width:6em"></progress> {} / {} ({})',
+            run.total_done,
+            run.total_planned or 1,
             f"{run.total_done:,}",
             f"{run.total_planned:,}",
-            int(run.progress * 100),
+            progress_percent(run),
         )
 
     @admin.display(description="Rows/s")
@@ -156,8 +166,9 @@ class SeedRunAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        # A run's rows point at it: clear them first (seed_demo_data --clear-run).
-        if obj is not None and (obj.is_active or (obj.cleared_at is None and obj.total_done)):
+        # A run's rows point at it: clear them first. Once they are gone its record may go
+        # too; the audit trail keeps its number (AuditEntry.run_number).
+        if obj is not None and keeps_rows(obj):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -165,16 +176,36 @@ class SeedRunAdmin(admin.ModelAdmin):
         return request.user.has_perm(SEED_PERMISSION)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        run = self.get_object(request, object_id)
+        run = self.get_object(request, unquote(object_id))
         if run is not None:
             rate = run.rows_per_second()
             extra_context = {
                 **(extra_context or {}),
-                "run_progress": f"{run.total_done:,} / {plural(run.total_planned, 'row')} ({run.progress:.0%})",
+                "run_progress": f"{run.total_done:,} / {plural(run.total_planned, 'row')} ({progress_percent(run)})",
                 "run_rate": f"{rate:,.0f} rows/s" if rate else "no rows/s yet",
                 "run_timing": run_timing(run),
+                **self._next_steps(request, run),
             }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _next_steps(self, request: HttpRequest, run: SeedRun) -> dict:
+        """What the run's page offers: Cancel while it is active; then Resume (a failed or cancelled run),
+        Clear its rows (while they exist) and Run again, each with what it would do."""
+        steps = {
+            "can_seed": self.has_run_seed_permission(request),
+            "cancel_url": reverse("admin:seeding_seedrun_cancel", args=[run.pk]),
+            "again_url": again_url(run),
+            "clear_rows": plural(run.total_done, "row") if run.cleared_at is None and run.total_done else "",
+        }
+        if run.status in (SeedRun.Status.FAILED, SeedRun.Status.CANCELLED) and run.cleared_at is None:
+            try:
+                left = services.seed_run_resume_plan(run=run)
+            except services.RunNotResumable as exc:
+                steps["resume_refused"] = str(exc)
+            else:
+                steps["resume_left"] = plural(left.rows, "row")
+                steps["resume_where"] = "on the background workers" if left.queued else "while you wait"
+        return steps
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "any_active": SeedRun.objects.filter(is_active=True).exists()}
@@ -183,16 +214,22 @@ class SeedRunAdmin(admin.ModelAdmin):
     # --- the "Seed demo data" page ------------------------------------------------------
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
-            path("seed/", self.admin_site.admin_view(self.seed_view), name="seeding_seedrun_seed"),
+            path("seed/", view(self.seed_view), name="seeding_seedrun_seed"),
+            path("clear/", view(self.clear_all_view), name="seeding_seedrun_clear_all"),
+            path("<path:object_id>/resume/", view(self.resume_view), name="seeding_seedrun_resume"),
+            path("<path:object_id>/clear/", view(self.clear_view), name="seeding_seedrun_clear"),
+            path("<path:object_id>/cancel/", view(self.cancel_view), name="seeding_seedrun_cancel"),
             *super().get_urls(),
         ]
 
     def seed_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_run_seed_permission(request):
-            # A 403 page, logged as one line: a person without the permission is no server error.
-            return permission_denied(request, PermissionDenied())
-        form = SeedDemoDataForm(request.POST or None)
+            return self._forbidden(request)
+        # "Run again" on a run's page opens this form with the run's plan and seed (?assets=…&seed=…).
+        initial = {name: request.GET[name] for name in SeedDemoDataForm.base_fields if name in request.GET}
+        form = SeedDemoDataForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             response = self._start(request, form.plan(), form=form)
             if response is not None:
@@ -243,6 +280,149 @@ class SeedRunAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, f"{str(exc)[:1].upper()}{str(exc)[1:]}.", messages.ERROR)
 
+    def _forbidden(self, request: HttpRequest) -> HttpResponse:
+        """A 403 page, logged as one line: a person without the permission is no server error."""
+        return permission_denied(request, PermissionDenied())
+
+    def _run(self, request: HttpRequest, object_id: str) -> SeedRun:
+        run = self.get_object(request, unquote(object_id))
+        if run is None:
+            raise Http404(f"There is no seed run #{object_id}.")
+        return run
+
+    def _actor(self, request: HttpRequest) -> services.Actor:
+        return services.Actor(SeedRun.Source.ADMIN, request.user)
+
+    def _back_to(self, run: SeedRun | None) -> HttpResponseRedirect:
+        if run is None:
+            return HttpResponseRedirect(reverse("admin:seeding_seedrun_changelist"))
+        return HttpResponseRedirect(reverse("admin:seeding_seedrun_change", args=[run.pk]))
+
+    def _confirmation(self, request: HttpRequest, template: str, title: str, run: SeedRun | None, **context):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "run": run,
+            "back_url": self._back_to(run)["Location"],
+            **context,
+        }
+        return TemplateResponse(request, f"admin/seeding/seedrun/{template}", context)
+
+    # --- resume, clear, cancel: confirmation pages and their POSTs -------------------------
+
+    def resume_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: what resuming would write, and where; POST: resume (``--resume``), inline or queued by size."""
+        if not self.has_run_seed_permission(request):
+            return self._forbidden(request)
+        run = self._run(request, object_id)
+        try:
+            if request.method == "POST":
+                self._resume(request, run)
+                return self._back_to(run)
+            left = services.seed_run_resume_plan(run=run)
+        except services.SeedingError as exc:
+            self._report(request, exc)
+            return self._back_to(run)
+        threshold = f"{settings.SEED_INLINE_THRESHOLD:,}"
+        if not left.queued:
+            where = (
+                f"They will be written in this request (up to {threshold} rows are written at once); "
+                "the run's page opens when they are."
+            )
+        else:
+            workers = (
+                "the worker processes"
+                if settings.REDIS_URL
+                else "the embedded worker in the web process (no REDIS_URL is set)"
+            )
+            where = (
+                f"More than {threshold} rows are left, so they will be queued for the background workers "
+                f"({workers}): this page returns at once, and the run's page follows their progress."
+            )
+        return self._confirmation(
+            request,
+            "resume_confirmation.html",
+            f"Resume seed run #{run.pk}?",
+            run,
+            done=f"{run.total_done:,}",
+            planned=f"{run.total_planned:,}",
+            chunks=plural(len(left.chunks), "chunk"),
+            rows=f"{left.rows:,}",
+            by_kind=counts_text(left.rows_by_kind),
+            as_of=format_utc(run.as_of),
+            where=where,
+        )
+
+    def _resume(self, request: HttpRequest, run: SeedRun) -> None:
+        done_before = run.total_done
+        outcome = services.seed_run_resume(run=run, by=self._actor(request))
+        run = outcome.run
+        if outcome.queued:
+            left = run.total_planned - run.total_done
+            self.message_user(
+                request,
+                f"Seed run #{run.pk} resumed: queued for the workers, {plural(left, 'row')} left to write.",
+                messages.SUCCESS,
+            )
+        elif run.status == SeedRun.Status.SUCCEEDED:
+            written = plural(run.total_done - done_before, "row")
+            self.message_user(
+                request,
+                f"Seed run #{run.pk} resumed and succeeded: wrote {written}, {run.total_done:,} in all.",
+                messages.SUCCESS,
+            )
+        else:  # cancelled meanwhile
+            self.message_user(request, f"Seed run #{run.pk} resumed, then stopped: now {run.status}.", messages.WARNING)
+
+    def clear_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: the rows clearing this run would delete, by kind; POST: clear them (``--clear-run``)."""
+        if not self.has_run_seed_permission(request):
+            return self._forbidden(request)
+        return self._clear(request, self._run(request, object_id))
+
+    def clear_all_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: every row seeding wrote, by kind; POST: delete them all (``--clear``)."""
+        if not self.has_run_seed_permission(request):
+            return self._forbidden(request)
+        return self._clear(request, None)
+
+    def _clear(self, request: HttpRequest, run: SeedRun | None) -> HttpResponse:
+        what = f"seed run #{run.pk}'s rows" if run is not None else "all demo data"
+        if request.method == "POST":
+            try:
+                result = services.demo_data_clear(run=run, by=self._actor(request))
+            except services.SeedingError as exc:
+                self._report(request, exc)
+            else:
+                self.message_user(request, f"Cleared {what}: {counts_text(result.deleted)}.", messages.SUCCESS)
+            return self._back_to(run)
+        try:
+            preview = services.demo_data_clear_preview(run=run)
+        except services.SeedingError as exc:
+            self._report(request, exc)  # shown at the top of the page, which offers no button
+            preview = None
+        title = f"Clear seed run #{run.pk}'s rows?" if run is not None else "Clear all demo data?"
+        return self._confirmation(
+            request,
+            "clear_confirmation.html",
+            title,
+            run,
+            refused=preview is None,
+            rows=plural(preview.total, "row") if preview else "",
+            by_kind=counts_text(preview.deleted) if preview else "",
+        )
+
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST (the Cancel button on an active run's page): cancel it, as the list action does."""
+        if not self.has_run_seed_permission(request):
+            return self._forbidden(request)
+        run = self._run(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self.cancel_runs(request, SeedRun.objects.filter(pk=run.pk))
+        return self._back_to(run)
+
     # --- actions -------------------------------------------------------------------------
 
     @admin.action(description="Run again with the same plan", permissions=["run_seed"])
@@ -253,6 +433,35 @@ class SeedRunAdmin(admin.ModelAdmin):
         run = queryset.get()
         # The same plan and seed with a fresh base time, like a new request.
         return self._start(request, dataclasses.replace(services.plan_of(run=run), as_of=None))
+
+    @admin.action(description="Resume…", permissions=["run_seed"])
+    def resume_run(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        """To the run's resume confirmation: one run, as only one can be active at a time."""
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one run to resume.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:seeding_seedrun_resume", args=[queryset.get().pk]))
+
+    @admin.action(description="Clear its rows…", permissions=["run_seed"])
+    def clear_run_rows(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        """To the run's clear confirmation; for every run's rows, "Clear all demo data" above the list."""
+        if queryset.count() != 1:
+            self.message_user(
+                request,
+                'Select exactly one run to clear its rows, or use "Clear all demo data" for every run\'s.',
+                messages.WARNING,
+            )
+            return None
+        return HttpResponseRedirect(reverse("admin:seeding_seedrun_clear", args=[queryset.get().pk]))
+
+    @admin.action(description=django_delete_selected.short_description, permissions=["delete"])
+    def delete_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        """Django's delete, after saying which runs still have rows (or are active) and the way forward:
+        Django alone would tell a superuser "your account doesn't have permission"."""
+        if blocked := [run for run in queryset.order_by("pk") if keeps_rows(run)]:
+            self.message_user(request, why_not_deleted(blocked), messages.ERROR)
+            return None
+        return django_delete_selected(self, request, queryset)
 
     @admin.action(description="Cancel", permissions=["run_seed"])
     def cancel_runs(self, request: HttpRequest, queryset) -> None:
@@ -271,6 +480,68 @@ class SeedRunAdmin(admin.ModelAdmin):
             )
         else:
             self.message_user(request, "None of the selected runs was queued or running.", messages.WARNING)
+
+
+def progress_percent(run: SeedRun) -> str:
+    """Rows written as a whole percent, floored so that "100%" means done; the list and the run's page
+    both show this one (rounding there and flooring here once showed 59 % and 58 % for one run)."""
+    planned = run.total_planned
+    return f"{run.total_done * 100 // planned if planned else 100}%"
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """ "30 applications, 200 assets, 0 deployments, 0 events", as the command says it."""
+    return ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
+
+
+def keeps_rows(run: SeedRun) -> bool:
+    """True while deleting the run's record must wait: it is active, or its rows are still in the inventory."""
+    return bool(run.is_active or (run.cleared_at is None and run.total_done))
+
+
+def again_url(run: SeedRun) -> str:
+    """The seed page filled in with ``run``'s plan and seed (the base time left to now, as "Run again")."""
+    query = {**{kind: run.planned(kind) for kind in KINDS}, "seed": run.seed}
+    return f"{reverse('admin:seeding_seedrun_seed')}?{urlencode(query)}"
+
+
+def why_not_deleted(runs: list[SeedRun]) -> SafeString:
+    """Why these runs' records cannot be deleted yet, with the way forward for each."""
+    active = [run for run in runs if run.is_active]
+    with_rows = [run for run in runs if not run.is_active]
+    parts = []
+    if active:
+        parts.append(
+            format_html(
+                "{} {}: cancel {} first, or wait for {} to finish.",
+                _runs_named(active),
+                "is still active" if len(active) == 1 else "are still active",
+                "it" if len(active) == 1 else "them",
+                "it" if len(active) == 1 else "them",
+            )
+        )
+    if with_rows:
+        links = format_html_join(
+            " · ",
+            '<a href="{}">clear #{}\'s rows</a>',
+            ((reverse("admin:seeding_seedrun_clear", args=[run.pk]), run.pk) for run in with_rows),
+        )
+        parts.append(
+            format_html(
+                "{} {} in the inventory, which point at {}: clear them first ({}), then delete {}; "
+                "the audit trail keeps a deleted run's number.",
+                _runs_named(with_rows),
+                "still has its rows" if len(with_rows) == 1 else "still have their rows",
+                "it" if len(with_rows) == 1 else "them",
+                links,
+                "it" if len(with_rows) == 1 else "them",
+            )
+        )
+    return format_html("{} Nothing was deleted.", format_html_join(" ", "{}", ((part,) for part in parts)))
+
+
+def _runs_named(runs: list[SeedRun]) -> str:
+    return ("Seed run " if len(runs) == 1 else "Seed runs ") + ", ".join(f"#{run.pk}" for run in runs)
 
 
 def run_timing(run: SeedRun) -> str:
