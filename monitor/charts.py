@@ -20,28 +20,77 @@ SEVERITY_COLOURS = ["#8da0b3", "#f2b134", "#e8702a", "#c8102e"]
 Chart = tuple[pd.DataFrame, dict]
 
 
+#: Tick intervals a time axis may use, finest first: (Vega-Lite time unit, step, seconds between ticks).
+TICK_INTERVALS = [
+    ("second", 1, 1), ("second", 2, 2), ("second", 5, 5), ("second", 10, 10), ("second", 15, 15),
+    ("second", 30, 30), ("minute", 1, 60), ("minute", 2, 120), ("minute", 5, 300), ("minute", 10, 600),
+    ("minute", 15, 900), ("minute", 30, 1_800), ("hour", 1, 3_600), ("hour", 2, 7_200), ("hour", 3, 10_800),
+    ("hour", 6, 21_600), ("hour", 12, 43_200), ("day", 1, 86_400), ("day", 2, 172_800), ("week", 1, 604_800),
+    ("month", 1, 2_629_800), ("month", 3, 7_889_400), ("year", 1, 31_557_600),
+]  # fmt: skip
+#: At most this many labelled ticks: they fit side by side even in a half-width column.
+MAX_TICKS = 6
+
+
+def time_axis(times: pd.Series | pd.Index) -> dict:
+    """Ticks on whole seconds, minutes, hours or days, at most ``MAX_TICKS`` of them, each labelled differently.
+
+    Vega-Lite left to itself puts ticks every few seconds on a narrow chart and
+    labels them ``%H:%M`` ("05:14 05:14") or runs ``%H:%M:%S`` labels into each
+    other. Choosing the interval here from the span shown, and the label format
+    from the interval, avoids both.
+    """
+    span = (times.max() - times.min()).total_seconds() if len(times) else 0.0
+    unit, step, seconds = next(
+        (interval for interval in TICK_INTERVALS if span / interval[2] < MAX_TICKS), TICK_INTERVALS[-1]
+    )
+    if seconds < 60:
+        label = "%H:%M:%S"
+    elif seconds < 86_400:
+        label = "%H:%M" if span < 86_400 else "%b %d %H:%M"
+    else:
+        label = "%b %d" if seconds < 2_629_800 else "%b %Y"
+    return {
+        "format": label,
+        "tickCount": {"interval": unit, "step": step},
+        "labelOverlap": "greedy",  # a last resort: a label that would touch its neighbour is left out
+        "labelFlush": True,
+    }
+
+
 def _time(field: str, title: str, times: pd.Series | pd.Index) -> dict:
-    """A UTC time axis on a 24-hour clock, with seconds when everything happened within a few minutes."""
-    short = len(times) == 0 or (times.max() - times.min()) < pd.Timedelta(minutes=5)
-    axis = {"format": "%H:%M:%S" if short else "%H:%M"}
-    return {"field": field, "type": "temporal", "title": title, "scale": {"type": "utc"}, "axis": axis}
+    """A UTC time axis on a 24-hour clock (every time here is UTC, whatever the viewer's browser says)."""
+    return {"field": field, "type": "temporal", "title": title, "scale": {"type": "utc"}, "axis": time_axis(times)}
+
+
+def _utc_tooltip(field: str, label: str) -> dict:
+    """A time in a tooltip, in UTC like the axis (a utc time unit makes Vega-Lite format it in UTC)."""
+    return {"field": field, "type": "temporal", "timeUnit": "utcyearmonthdatehoursminutesseconds", "format": label}
 
 
 def _number(field: str, **extra) -> dict:
     return {"field": field, "type": "quantitative", **extra}
 
 
-def over_time(frame: pd.DataFrame, value: str, title: str, *, area: bool = False) -> Chart:
-    """One line (or stacked area) per column of ``frame``, whose index is UTC times."""
+def over_time(frame: pd.DataFrame, value: str, title: str, *, area: bool = False, steps: str = "step-after") -> Chart:
+    """One line (or area) per column of ``frame``, whose index is UTC times.
+
+    Drawn as steps, not slopes: ``step-after`` for a running total (it holds
+    its value until the next point, so nothing seems to be written between
+    two commits), ``step-before`` for a rate over the slice that ends at each
+    point.
+    """
     long = frame.rename_axis("time").reset_index().melt(id_vars="time", var_name="series", value_name=value)
     spec = {
-        "mark": {"type": "area", "opacity": 0.8} if area else {"type": "line"},
+        "mark": {"type": "area", "opacity": 0.8, "interpolate": steps}
+        if area
+        else {"type": "line", "interpolate": steps},
         "encoding": {
             "x": _time("time", "time (UTC)", frame.index),
-            "y": _number(value, title=title, stack=True if area else None),
+            "y": _number(value, title=title, stack=None),
             "color": {"field": "series", "type": "nominal", "title": None, "sort": [str(c) for c in frame.columns]},
             "tooltip": [
-                {"field": "time", "type": "temporal", "format": "%H:%M:%S"},
+                _utc_tooltip("time", "%H:%M:%S"),
                 {"field": "series", "type": "nominal"},
                 _number(value, format=",.0f"),
             ],
@@ -128,19 +177,34 @@ def breakdown(frame: pd.DataFrame, field: str, title: str) -> Chart:
 
 
 def chunks_per_minute(frame: pd.DataFrame) -> Chart:
-    """Stacked bars of chunks per minute, one colour per process (names like ``host:pid`` are data, not fields)."""
+    """Stacked bars of chunks per minute, one colour per process (names like ``worker host:pid`` are data, not
+    fields), workers in blues and the processes that write their own run inline in oranges."""
     long = frame.reset_index().melt(id_vars="minute", var_name="process", value_name="chunks")
     spec = {
         "mark": {"type": "bar"},
         "encoding": {
             "x": _time("minute", "minute (UTC)", frame.index),
             "y": _number("chunks", aggregate="sum", title="chunks"),
-            "color": {"field": "process", "type": "nominal", "title": "process"},
+            "color": {"field": "process", "type": "nominal", "title": "process", "scale": _process_colours(frame)},
             "tooltip": [
-                {"field": "minute", "type": "temporal"},
+                _utc_tooltip("minute", "%H:%M"),
                 {"field": "process", "type": "nominal"},
                 _number("chunks"),
             ],
         },
     }
     return long, spec
+
+
+WORKER_COLOURS = ["#1f4e99", "#3f7fcf", "#7fb0e8", "#b9d4f3"]
+INLINE_COLOURS = ["#c0580e", "#e8892a", "#f4b36b", "#f8d2a4"]
+
+
+def _process_colours(frame: pd.DataFrame) -> dict:
+    """Workers in blues, inline writers (the command, a web request) in oranges, so the legend reads as two groups."""
+    names = sorted(map(str, frame.columns), key=lambda name: (not name.startswith("worker "), name))
+    workers = [name for name in names if name.startswith("worker ")]
+    inline = [name for name in names if not name.startswith("worker ")]
+    colours = [WORKER_COLOURS[i % len(WORKER_COLOURS)] for i in range(len(workers))]
+    colours += [INLINE_COLOURS[i % len(INLINE_COLOURS)] for i in range(len(inline))]
+    return {"domain": workers + inline, "range": colours}

@@ -39,6 +39,9 @@ __all__ = ["BrokerState", "BrokerUnreachable", "broker_state", "uses_redis"]
 #: A chart of rows over time never has more points than this, however long the history.
 MAX_POINTS = 400
 
+#: The rate over a run's life is taken over slices at least this many average gaps between commits wide.
+COMMITS_PER_SLICE = 4
+
 #: What a query raises when the database is down: the pages say so and retry.
 Unreachable = DatabaseError
 
@@ -135,12 +138,26 @@ def run_rows_over_time(
 
 
 def run_rate(chunks: pd.DataFrame, buckets: int = 60) -> pd.DataFrame:
-    """Rows per second over the run's life, in at most ``buckets`` equal slices of its commit times."""
+    """Rows per second over the run's life, in at most ``buckets`` equal slices that end at its last commit.
+
+    A slice is never narrower than a few average gaps between commits: workers
+    commit in bursts (each thread's chunk at about the same time), and slices of
+    one gap would alternate between a burst and nothing. The slices end at the
+    last commit, so the newest one is whole instead of a slice the clock has
+    only begun.
+    """
     if chunks.empty:
         return pd.DataFrame(columns=["rows/s"], index=pd.DatetimeIndex([], name="time"))
-    first, last = chunks["committed_at"].min(), chunks["committed_at"].max()
-    width = max(pd.Timedelta(seconds=1), (last - first) / buckets).ceil("s")
-    rate = chunks.set_index("committed_at")["rows"].resample(width).sum() / width.total_seconds()
+    span = chunks["committed_at"].max() - chunks["committed_at"].min()
+    average_gap = span / max(1, len(chunks) - 1)  # not the median: within a burst, gaps are near zero
+    width = max(pd.Timedelta(seconds=1), span / buckets, COMMITS_PER_SLICE * average_gap).ceil("s")
+    per_slice = (
+        chunks.set_index("committed_at")["rows"]
+        .sort_index()
+        .resample(width, origin="end", closed="right", label="right")
+        .sum()
+    )
+    rate = per_slice / width.total_seconds()
     rate.index.name = "time"
     return rate.to_frame("rows/s")
 
@@ -163,17 +180,33 @@ def run_failed_attempts(run_id: int) -> list[dict]:
 # --- Workers and queue -------------------------------------------------------------------------
 
 
+def writer_role(executor: str, source: str) -> str:
+    """Who writes a run's chunks: a worker, or the process that asked for the run and writes it inline."""
+    if executor == SeedRun.Executor.WORKERS:
+        return "worker"
+    return "command" if source == SeedRun.Source.COMMAND else "web request"
+
+
 def chunks_per_minute(minutes: int = 30) -> pd.DataFrame:
-    """Chunks committed per minute over the last ``minutes``, one column per process that wrote them."""
+    """Chunks committed per minute over the last ``minutes``, one column per process that wrote them.
+
+    A column is named by the process's role and name, "worker host:pid" or
+    "command host:pid" (a ``seed_demo_data`` writing its own run inline; "web
+    request" for the admin or the API writing a small plan): the same chart
+    holds both.
+    """
     since = timezone.now() - dt.timedelta(minutes=minutes)
     rows = (
         SeedChunk.objects.filter(committed_at__gte=since)
         .order_by()
         .annotate(minute=TruncMinute("committed_at"))
-        .values_list("minute", "written_by")
+        .values_list("minute", "written_by", "run__executor", "run__source")
         .annotate(chunks=Count("id"))
     )
-    frame = pd.DataFrame(list(rows), columns=["minute", "process", "chunks"])
+    frame = pd.DataFrame(
+        [(minute, f"{writer_role(executor, source)} {process}", n) for minute, process, executor, source, n in rows],
+        columns=["minute", "process", "chunks"],
+    )
     end = pd.Timestamp(timezone.now()).floor("min")
     minutes_index = pd.date_range(end - pd.Timedelta(minutes=minutes - 1), end, freq="min", name="minute")
     if frame.empty:

@@ -31,6 +31,11 @@ def password_ok() -> bool:
     expected = os.environ.get("MONITOR_PASSWORD", "")
     if not expected or st.session_state.get("monitor_unlocked"):
         return True
+    st.title("demoseed monitor")
+    st.markdown(
+        "Live progress of demo-data seed runs, the workers writing them, and a look at the seeded inventory. "
+        "It is read-only; enter the monitor's password to open it."
+    )
     entered = st.text_input("Password", type="password", help="Set by MONITOR_PASSWORD where the monitor runs.")
     if entered and hmac.compare_digest(entered.encode(), expected.encode()):
         st.session_state["monitor_unlocked"] = True

@@ -11,6 +11,8 @@ from django.db import connection
 ADMIN_URL = os.environ.get("MONITOR_ADMIN_URL", "http://127.0.0.1:8000/admin/")
 #: Seconds between refreshes of the live parts.
 REFRESH_SECONDS = 2
+#: What a table shows where a value does not apply (an ended run's ETA), instead of Streamlit's "None".
+MISSING = "-"
 
 
 def database_unreachable(error: Exception) -> None:

@@ -97,6 +97,8 @@ def test_the_password_gate_holds(monkeypatch):
     app = AppTest.from_file(APP, default_timeout=30)
     app.run()
     assert not app.metric and app.text_input  # nothing but the password field
+    assert [title.value for title in app.title] == ["demoseed monitor"]
+    assert any("seed runs" in text.value and "password" in text.value for text in app.markdown)
     app.text_input[0].input("wrong").run()
     assert not app.metric and any("Wrong password" in error.value for error in app.error)
     app.text_input[0].input("s3cret").run()
@@ -329,3 +331,61 @@ def test_the_estate_follows_a_full_clear_and_a_reseed_whose_keys_start_again(mak
     )
     live = SeedChunk.objects.filter(kind="events", run__cleared_at=None).count()
     assert len(rollups._chunks) == live  # the cleared run's chunks are pruned from what is kept
+
+
+def test_no_table_shows_a_literal_none(make_plan, monkeypatch):
+    """An ended run has no ETA, a writer may have no recorded duration: those cells show a dash, never "None"."""
+    run = seed(make_plan())
+    SeedChunk.objects.filter(run=run, kind="events").update(seconds=None)
+    monkeypatch.setattr(queries, "uses_redis", lambda: False)
+    tables = [table for page in ("runs.py", "workers.py", "estate.py") for table in run_app(page).dataframe]
+    with_gaps = [table for table in tables if table.value.isna().any().any()]
+    assert with_gaps  # the runs table's ETA at least
+    for table in with_gaps:
+        assert table.proto.placeholder == "-", table.value.columns.tolist()
+
+
+@pytest.mark.parametrize(
+    "span",
+    [dt.timedelta(seconds=s) for s in (0.4, 3, 8, 45, 100, 200, 1_000, 3_000, 7_000, 40_000, 100_000, 250_000)],
+    ids=str,
+)
+def test_a_time_axis_labels_every_tick_once_and_not_too_many(span):
+    """Ticks fall on multiples of the axis's interval (UTC); each label is different, and few enough to fit."""
+    from monitor import charts
+
+    start = T0 + dt.timedelta(seconds=17.3)
+    times = pd.Series(pd.to_datetime([start, start + span], utc=True))
+    axis = charts.time_axis(times)
+    every = {"second": 1, "minute": 60, "hour": 3_600, "day": 86_400}[axis["tickCount"]["interval"]]
+    step = pd.Timedelta(seconds=every * axis["tickCount"]["step"])
+    ticks = pd.date_range(times.min().ceil(step), times.max(), freq=step)
+    labels = [tick.strftime(axis["format"]) for tick in ticks]
+    assert 1 <= len(labels) <= charts.MAX_TICKS or (span < step and not labels), labels
+    assert len(set(labels)) == len(labels), labels
+
+
+def test_the_rate_of_a_run_that_commits_in_bursts_is_steady_not_a_sawtooth():
+    """Two worker threads commit a chunk each at about the same time, every 3 s: 20,000 rows per 3 s."""
+    commits = [T0 + dt.timedelta(seconds=3 * burst + 0.1 * thread) for burst in range(40) for thread in (0, 1)]
+    chunks = pd.DataFrame(
+        {"committed_at": pd.to_datetime(commits, utc=True), "kind": "events", "index": range(80), "rows": 10_000}
+    )
+    rate = queries.run_rate(chunks)["rows/s"]
+    steady = 20_000 / 3
+    assert rate.iloc[1:].between(0.75 * steady, 1.25 * steady).all(), rate.round().tolist()
+    assert rate.index.max() == chunks["committed_at"].max()  # the newest slice ends at the newest commit
+
+
+def test_the_chunks_per_minute_chart_says_which_processes_are_workers(make_plan, monkeypatch):
+    inline = seed(make_plan())
+    queued = seed(make_plan(applications=0, assets=0, deployments=0, events=300))
+    SeedRun.objects.filter(pk=queued.pk).update(executor=SeedRun.Executor.WORKERS)
+    SeedChunk.objects.filter(run=queued).update(written_by="worker-host:4242")
+    monkeypatch.setattr(queries, "uses_redis", lambda: False)
+    app = run_app("workers.py")
+    [(data, spec)] = charts_shown(app)
+    command = SeedChunk.objects.filter(run=inline).values_list("written_by", flat=True).first()
+    assert set(data["process"]) == {f"command {command}", "worker worker-host:4242"}
+    assert spec["encoding"]["color"]["scale"]["domain"][0] == "worker worker-host:4242"  # workers first, in blues
+    assert any("worker processes" in caption.value.lower() for caption in app.caption)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from monitor import charts, queries
-from monitor.view import ADMIN_URL, REFRESH_SECONDS, database_unreachable, empty_estate
+from monitor.view import ADMIN_URL, MISSING, REFRESH_SECONDS, database_unreachable, empty_estate
 
 st.title("Estate")
 
@@ -55,6 +55,7 @@ def estate() -> None:
     st.dataframe(
         top,
         hide_index=True,
+        placeholder=MISSING,
         width="stretch",
         column_config={"deployments": st.column_config.NumberColumn(format="localized")},
     )
@@ -73,6 +74,7 @@ def estate() -> None:
             ],
             hide_index=True,
             width="stretch",
+            placeholder=MISSING,
             column_config={
                 "when (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width="small"),
                 "severity": st.column_config.TextColumn(width="small"),

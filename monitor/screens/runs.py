@@ -5,12 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from monitor import charts, queries
-from monitor.view import ADMIN_URL, REFRESH_SECONDS, database_unreachable
+from monitor.view import ADMIN_URL, MISSING, REFRESH_SECONDS, database_unreachable
+from seeding.kinds import KINDS
 from seeding.models import SeedRun
 
 st.title("Runs")
 
 ACTIVE = set(SeedRun.ACTIVE_STATUSES)
+
+
+def plan(run: dict) -> str:
+    """The plan in a few characters ("500 / 5,000 / 10,000 / 100,000"): whole sentences push the table's
+    columns off the page."""
+    return " / ".join(f"{run['planned'][kind]:,}" for kind in KINDS)
 
 
 def duration(run: dict) -> float | None:
@@ -34,7 +41,7 @@ def table() -> None:
             {
                 "run": run["id"],
                 "status": run["status"],
-                "plan": ", ".join(f"{n:,} {kind}" for kind, n in run["planned"].items() if n),
+                "plan": plan(run),
                 "progress": run["progress"],
                 "rows/s": round(run["rows_per_second"] or 0),
                 "ETA s": run["eta_seconds"] if run["status"] in ACTIVE else None,
@@ -46,12 +53,24 @@ def table() -> None:
             for run in runs
         ],
         column_config={
-            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1),
-            "rows/s": st.column_config.NumberColumn(format="localized"),
-            "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "run": st.column_config.NumberColumn(width=50),
+            "status": st.column_config.TextColumn(width=85),
+            "plan": st.column_config.TextColumn(
+                "plan (apps / assets / deployments / events)",
+                width=300,
+                help="Rows planned per kind: applications, assets, deployments, events.",
+            ),
+            "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1, width=110),
+            "rows/s": st.column_config.NumberColumn(format="localized", width=75),
+            "ETA s": st.column_config.NumberColumn(format="%.0f", width=55, help="Seconds left (active runs)."),
+            "took s": st.column_config.NumberColumn(format="%.1f", width=60),
+            "asked by": st.column_config.TextColumn(width=80),
+            "created": st.column_config.DatetimeColumn("created (UTC)", format="MM-DD HH:mm:ss", width=115),
+            "error": st.column_config.TextColumn(width="medium"),
         },
         hide_index=True,
         width="stretch",
+        placeholder=MISSING,
     )
     for run in runs:
         if run["status"] == "failed" and run["error"]:
@@ -86,17 +105,21 @@ def detail(run_id: int) -> None:
         *charts.over_time(queries.run_rows_over_time(chunks, run["started_at"]), "rows", "rows"), width="stretch"
     )
     right.markdown("**Rate**")
-    right.vega_lite_chart(*charts.over_time(queries.run_rate(chunks), "rate", "rows/s", area=True), width="stretch")
+    right.vega_lite_chart(
+        *charts.over_time(queries.run_rate(chunks), "rate", "rows/s", area=True, steps="step-before"), width="stretch"
+    )
     left, right = st.columns(2)
     left.markdown("**Chunk durations**")
     if chunks["seconds"].notna().any():
         left.vega_lite_chart(*charts.chunk_durations(chunks), width="stretch")
     else:
         left.caption("Not recorded for this run (written before chunk durations were kept).")
-    right.markdown("**Who wrote it** (worker processes, host:pid)")
+    role = queries.writer_role(run["executor"], run["source"])
+    right.markdown(f"**Who wrote it** ({role} processes, host:pid)")
     right.dataframe(
         queries.run_writers(chunks),
         hide_index=True,
+        placeholder=MISSING,
         width="stretch",
         column_config={
             "rows": st.column_config.NumberColumn(format="localized"),
@@ -105,7 +128,7 @@ def detail(run_id: int) -> None:
     )
     st.markdown("**Failed attempts**")
     if failures:
-        st.dataframe(failures, hide_index=True, width="stretch")
+        st.dataframe(failures, hide_index=True, width="stretch", placeholder=MISSING)
     else:
         st.caption("None: every chunk was written at its first attempt.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from monitor import charts, queries
-from monitor.view import REFRESH_SECONDS, broker_unreachable, database_unreachable
+from monitor.view import MISSING, REFRESH_SECONDS, broker_unreachable, database_unreachable
 
 st.title("Workers and queue")
 
@@ -39,6 +39,7 @@ def broker() -> None:
     st.dataframe(
         [vars(queue) for queue in state.queues],
         hide_index=True,
+        placeholder=MISSING,
         column_config={"name": "queue", "in_flight": "being worked"},
     )
     st.subheader("Processes talking to Redis")
@@ -54,6 +55,7 @@ def broker() -> None:
             if process.worker or process.alive  # a sender long gone is noise until Dramatiq drops it
         ],
         hide_index=True,
+        placeholder=MISSING,
         width="stretch",
     )
 
@@ -61,6 +63,11 @@ def broker() -> None:
 @st.fragment(run_every=REFRESH_SECONDS)
 def throughput() -> None:
     st.subheader("Chunks written per minute, by process")
+    st.caption(
+        "Blue: worker processes (`rundramatiq`, or the embedded worker of a web process without Redis). "
+        "Orange: processes that write their own run inline: a `seed_demo_data` command (*command*) or the "
+        "admin or the API writing a small plan (*web request*)."
+    )
     try:
         per_minute = queries.chunks_per_minute()
     except queries.Unreachable as error:
