@@ -320,6 +320,14 @@ def test_deleting_runs_that_still_have_rows_says_to_clear_them_first(admin_clien
     assert f"#{run.pk} still has its rows" in message and "clear them first" in message
     assert f'href="{clear_url(run)}"' in message
     assert SeedRun.objects.filter(pk=run.pk).exists()
+    other = seed(make_plan(applications=2, assets=0, deployments=0, events=0, seed=5))
+    response = admin_client.post(
+        reverse(LIST), {"action": "delete_selected", ACTION_CHECKBOX_NAME: [run.pk, other.pk]}, follow=True
+    )
+    [message] = messages_of(response)
+    assert f"#{run.pk}, #{other.pk} still have their rows" in message
+    assert f'href="{reverse(CLEAR_ALL)}"' in message  # one run's rows may be another's parents
+    assert SeedRun.objects.count() == 2
 
 
 def test_a_cleared_run_can_be_deleted_and_the_audit_keeps_its_number(admin_client, make_plan):

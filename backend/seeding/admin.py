@@ -334,11 +334,11 @@ class SeedRunAdmin(admin.ModelAdmin):
             workers = (
                 "the worker processes"
                 if settings.REDIS_URL
-                else "the embedded worker in the web process (no REDIS_URL is set)"
+                else "the embedded worker in the web process, as no REDIS_URL is set"
             )
             where = (
-                f"More than {threshold} rows are left, so they will be queued for the background workers "
-                f"({workers}): this page returns at once, and the run's page follows their progress."
+                f"More than {threshold} rows are left, so they will be queued for the background workers, "
+                f"{workers}. This page returns at once, and the run's page follows their progress."
             )
         return self._confirmation(
             request,
@@ -526,6 +526,10 @@ def why_not_deleted(runs: list[SeedRun]) -> SafeString:
             '<a href="{}">clear #{}\'s rows</a>',
             ((reverse("admin:seeding_seedrun_clear", args=[run.pk]), run.pk) for run in with_rows),
         )
+        if len(with_rows) > 1:  # one run's rows may be parents of another's: clearing everything is one step
+            links = format_html(
+                '{} · or <a href="{}">all demo data</a>', links, reverse("admin:seeding_seedrun_clear_all")
+            )
         parts.append(
             format_html(
                 "{} {} in the inventory, which point at {}: clear them first ({}), then delete {}; "
