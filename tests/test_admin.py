@@ -7,6 +7,7 @@ import re
 import pytest
 from django.db.models import Count
 from django.urls import reverse
+from django.utils.html import escape
 
 from inventory.admin import ASSET_PAGE_EVENTS
 from inventory.models import Asset, Deployment, Event
@@ -136,3 +137,25 @@ def test_the_run_page_lists_failed_attempts_with_their_cause(admin_client, seede
     assert "Failed attempts (chunks that needed another start)" in page
     assert "time limit: the chunk ran longer than SEED_CHUNK_TIME_LIMIT_MS (60 s)" in page
     assert SeedChunkAttempt.STOPPED in page
+
+
+def test_inline_rows_link_to_their_page_without_repeating_a_caption(admin_client, seeded):
+    """Django's tabular inline puts each row's str() above it ("Alert on sfo1-srv-000005: Host lost its
+    connection to vCenter · View"): on a read-only row that repeats what the row says."""
+    asset = Asset.objects.annotate(n=Count("events")).filter(deployments__isnull=False).order_by("-n", "pk")[0]
+    page = admin_client.get(reverse("admin:inventory_asset_change", args=[asset.pk])).content.decode()
+    events = list(asset.events.order_by("-occurred_at", "-id")[:ASSET_PAGE_EVENTS])
+    deployments = list(asset.deployments.select_related("application", "asset"))
+    for row in [*events, *deployments]:
+        assert escape(str(row)) not in page
+        assert reverse(f"admin:inventory_{row._meta.model_name}_change", args=[row.pk]) in page
+    assert "has_original" not in page  # the room Django's CSS leaves above each row for the caption
+
+
+def test_an_empty_inline_says_so_in_a_sentence(admin_client, seeded):
+    asset = Asset.objects.filter(deployments__isnull=True, events__isnull=True).order_by("pk").first()
+    assert asset is not None
+    page = admin_client.get(reverse("admin:inventory_asset_change", args=[asset.pk])).content.decode()
+    assert "No application is deployed on this asset." in page
+    assert "No event has been recorded on this asset." in page
+    assert 'class="column-environment' not in page and 'class="column-severity' not in page  # no bare headers

@@ -130,8 +130,15 @@ class DemoDataFilter(EstimatedFacets, admin.SimpleListFilter):
 
 
 class ReadOnlyInline(admin.TabularInline):
-    """Rows shown on their parent's page for reading; each links to its own page for editing."""
+    """Rows shown on their parent's page for reading; each links to its own page for editing.
 
+    Drawn by a template of our own: Django's tabular inline writes each row's str() above it, which on
+    a row that is only read repeats what the row says, and shows bare headers when there are no rows.
+    """
+
+    template = "admin/inventory/readonly_tabular.html"
+    #: What the page says instead of an empty table.
+    empty_text = ""
     extra = 0
     can_delete = False
     show_change_link = True
@@ -149,6 +156,7 @@ class DeploymentsOnAsset(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("application__name",)
     verbose_name_plural = "Applications deployed here"
+    empty_text = "No application is deployed on this asset."
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("application")
@@ -160,6 +168,7 @@ class LatestEventsOnAsset(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("-occurred_at", "-id")
     verbose_name_plural = f"Latest events (the {ASSET_PAGE_EVENTS} newest)"
+    empty_text = "No event has been recorded on this asset."
 
     def get_queryset(self, request):
         """Only the newest events of the asset on the page: a noisy host has thousands."""
