@@ -30,6 +30,14 @@ class SeedRun(models.Model):
         INLINE = "inline", "Inline (in the requesting process)"
         WORKERS = "workers", "Background workers"
 
+    class Path(models.TextChoices):
+        """How a run's rows were written, as far as it changes how long they take (``seeding.estimates``)."""
+
+        INLINE = "inline", "Inline"
+        INLINE_BULK = "inline-bulk", "Inline into nearly empty tables, indexes built after the rows (SQLite)"
+        EMBEDDED = "embedded", "Embedded in-process worker"
+        WORKERS = "workers", "Worker processes (Redis)"
+
     class Source(models.TextChoices):
         COMMAND = "command", "Management command"
         API = "api", "Admin API"
@@ -41,6 +49,10 @@ class SeedRun(models.Model):
     is_active = models.BooleanField(null=True, default=True, editable=False)
     executor = models.CharField(max_length=8, choices=Executor.choices, default=Executor.INLINE)
     task_id = models.CharField(max_length=64, blank=True, help_text="Message id of the run's start message.")
+    # How its rows were last written (blank: not recorded, runs from before it was). Set once that is
+    # known: when it is queued, and when an inline run or resume succeeds (whether SQLite's indexes were
+    # deferred is decided phase by phase). Estimates learn from runs of the same path.
+    path = models.CharField(max_length=12, choices=Path.choices, blank=True, editable=False)
     # Workers: the last phase whose chunk messages went out. Compared and moved under
     # the run's row lock, so each phase is sent once in the normal course.
     phase_sent = models.SmallIntegerField(

@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from seeding import queue
@@ -71,7 +72,9 @@ def seed_run_enqueue(*, run: SeedRun) -> str:
     except queue.BROKER_ERRORS as exc:
         seed_run_fail(run=run, error="could not queue the run: the message broker is unreachable", detail=str(exc))
         raise BrokerUnavailable(f"the message broker is unreachable: {exc}") from exc
-    SeedRun.objects.filter(pk=run.pk).update(task_id=message_id)
+    # Recorded for estimates: the embedded worker (no Redis, one thread) and worker processes differ.
+    run.path = SeedRun.Path.WORKERS if isinstance(queue.broker(), RedisBroker) else SeedRun.Path.EMBEDDED
+    SeedRun.objects.filter(pk=run.pk).update(task_id=message_id, path=run.path)
     run.task_id = message_id
     return message_id
 
