@@ -12,13 +12,11 @@ import dataclasses
 from typing import Literal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from seeding import queue
+from seeding import estimates, queue
 from seeding.catalogs import active_catalog
-from seeding.estimates import estimate_seconds
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedRun
 from seeding.parent_view import plan_capacity
@@ -54,6 +52,8 @@ class SeedPreview:
     queued: bool
     existing_parents: dict[str, int]  # rows already in the database the plan's children would point at
     estimated_seconds: float
+    #: Where the estimate comes from: "from the last 3 runs inline on this database", "default for SQLite, ...".
+    estimate_basis: str
 
 
 def runs_inline(*, plan: SeedPlan, mode: Mode = "auto") -> bool:
@@ -126,9 +126,14 @@ def seed_request_preview(*, plan: SeedPlan, mode: Mode = "auto", after_clear: bo
         capacity = plan_capacity(plan=plan, as_of=as_of, catalog=active_catalog())
         if capacity is not None:
             refuse_beyond_capacity(plan, capacity=capacity)
+    queued = not runs_inline(plan=plan, mode=mode)
+    estimate = estimates.estimate(
+        {kind: plan.count(kind) for kind in KINDS}, queued=queued, chunk_size=plan.chunk_size, after_clear=after_clear
+    )
     return SeedPreview(
         plan=plan,
-        queued=not runs_inline(plan=plan, mode=mode),
+        queued=queued,
         existing_parents=existing,
-        estimated_seconds=estimate_seconds(plan.total, vendor=connection.vendor),
+        estimated_seconds=estimate.seconds,
+        estimate_basis=estimate.basis,
     )

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 from django.utils import timezone
 
 from seeding import services
-from seeding.estimates import estimate_seconds
+from seeding.estimates import estimate_pending
 from seeding.kinds import KINDS
 from seeding.models import SeedRun
 from seeding.plan import DEFAULT_SEED, DEMO_PLAN, PlanError, SeedPlan, parse_as_of, validate_plan
@@ -227,9 +226,9 @@ class Command(BaseCommand):
         reporter = self._reporter()
         self._current_run = run
         try:
-            with reporter:
-                services.seed_run_execute(
-                    run=run, resume=True, on_progress=self._announce(reporter, resumed=True), by=COMMAND_ACTOR
+            with reporter:  # the admin's path too; a terminal process writes it here, whatever its size
+                services.seed_run_resume(
+                    run=run, by=COMMAND_ACTOR, mode="inline", on_progress=self._announce(reporter, resumed=True)
                 )
         except KeyboardInterrupt:
             raise self._interrupted() from None
@@ -329,7 +328,7 @@ class Command(BaseCommand):
         ]
         if preview.existing_parents:
             lines.append(f"  pointing at rows already in the database: {_counts(preview.existing_parents)}")
-        lines.append(f"  estimated time on {connection.vendor}: {duration(preview.estimated_seconds)}")
+        lines.append(f"  estimated time: {duration(preview.estimated_seconds)} ({preview.estimate_basis})")
         self._write("\n".join(lines))
 
     def _print_resume_preview(self, run: SeedRun) -> None:
@@ -338,10 +337,11 @@ class Command(BaseCommand):
         except services.RunNotResumable as exc:
             raise CommandError(f"--resume: {exc}") from None
         rows = sum(chunk.rows for chunk in pending)
+        estimate = estimate_pending(pending, queued=False, chunk_size=run.chunk_size)
         self._write(
             f"Dry run: would resume seed run #{run.pk} ({run.status}): {plural(len(pending), 'chunk')} "
             f"with {rows:,} rows left of {run.total_planned:,}, written here; "
-            f"estimated time on {connection.vendor}: {duration(estimate_seconds(rows, vendor=connection.vendor))}. "
+            f"estimated time: {duration(estimate.seconds)} ({estimate.basis}). "
             "Nothing was written."
         )
 
