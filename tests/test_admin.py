@@ -159,3 +159,14 @@ def test_an_empty_inline_says_so_in_a_sentence(admin_client, seeded):
     assert "No application is deployed on this asset." in page
     assert "No event has been recorded on this asset." in page
     assert 'class="column-environment' not in page and 'class="column-severity' not in page  # no bare headers
+
+
+def test_view_site_leads_to_a_page_or_is_not_offered(admin_client):
+    """Django's admin links "View site" to site_url ("/" unless set): demoseed had no page there."""
+    site_url = admin_client.get(reverse("admin:index")).context["site_url"]
+    assert site_url is None or admin_client.get(site_url, follow=True).status_code == 200
+
+
+def test_the_servers_address_leads_to_the_admin(client):
+    response = client.get("/", follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0].startswith(reverse("admin:login"))
