@@ -9,6 +9,7 @@ runs an estimate learns from and what it says it used.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import dramatiq
@@ -50,10 +51,6 @@ def warm_up(write) -> None:
     services.demo_data_clear()
 
 
-def assert_within_tolerance(took: float, estimated: float) -> None:
-    assert abs(took - estimated) <= TOLERANCE * estimated, f"took {took:.2f} s, estimated {estimated:.2f} s"
-
-
 def finished_run(*, path: str, rows: int, seconds: float, ago: float = 0.0, waited: float = 0.0) -> SeedRun:
     """A succeeded run of ``rows`` events that took ``seconds`` from creation to finish, ``ago`` seconds ago."""
     end = timezone.now() - timedelta(seconds=ago)
@@ -87,10 +84,13 @@ def test_runs_on_the_same_path_are_learned_from_and_named():
     finished_run(path="inline", rows=100_000, seconds=6.0, ago=10)
     history = estimates.recent_runs()
     got = estimates.estimate_on(1_000_000, INLINE, vendor="postgresql", history=history)
-    fixed = estimates.default_cost("postgresql", INLINE).fixed
+    fixed, after = (
+        estimates.default_cost("postgresql", INLINE).fixed,
+        estimates.default_cost("postgresql", INLINE).after,
+    )
     assert got.basis == "from the last 2 runs inline on this database"
     # Rows over seconds, each run's fixed start-up taken off first: a rate by rows, not a mean of rates.
-    assert got.seconds == pytest.approx(fixed + 1_000_000 * (10.0 - fixed + 6.0 - fixed) / 300_000)
+    assert got.seconds == pytest.approx(fixed + 1_000_000 * (10.0 - fixed + 6.0 - fixed) / 300_000 + after)
 
 
 def test_a_small_runs_start_up_does_not_pass_for_a_slow_rate():
@@ -122,7 +122,7 @@ def test_a_past_runs_workers_are_the_processes_that_wrote_its_chunks():
 def test_other_paths_runs_scale_the_default_and_say_so():
     # This machine ran the embedded worker at half its default speed: the inline default is doubled.
     default = estimates.default_cost("sqlite", EMBEDDED).seconds(400_000)
-    finished_run(path="embedded", rows=400_000, seconds=2 * default)
+    finished_run(path="embedded", rows=400_000, seconds=2 * default)  # no time after the finish on workers
     got = estimates.estimate_on(1_000_000, BULK, vendor="sqlite", history=estimates.recent_runs())
     assert got.seconds == pytest.approx(2 * estimates.default_cost("sqlite", BULK).seconds(1_000_000))
     assert got.basis == (
@@ -173,23 +173,36 @@ def test_the_dry_run_says_where_its_estimate_comes_from(capsys):
 # --- real runs: the next run of the same plan within 35 % of its estimate --------------------------
 
 
-def test_inline_the_next_run_is_within_35_percent_of_its_estimate():
+def next_runs_match_their_estimates(write: Callable[[SeedPlan], SeedRun], *, mode: str, path: Path) -> None:
+    """Write plan L/10 (after a warm-up), estimate it, write it again: that run within TOLERANCE of the estimate.
+
+    Two tries, each after a new estimate: on a machine shared with other work, a neighbour's burst can
+    slow a run of a second or two by half. An estimate that is off misses both.
+    """
     plan = plan_l10()
-    warm_up(seed)
-    seed(plan)
-    services.demo_data_clear()
-    preview = services.seed_request_preview(plan=plan, mode="inline")
-    path = BULK if connection.vendor == "sqlite" else INLINE
-    assert preview.estimate_basis == f"from the last 2 runs {path.describe()} on this database"
-    started = time.monotonic()
-    run = seed(plan)
-    took = time.monotonic() - started
-    assert run.status == SeedRun.Status.SUCCEEDED
-    assert_within_tolerance(took, preview.estimated_seconds)
+    warm_up(write)
+    assert write(plan).path == path.route
+    misses = []
+    for _ in range(2):
+        services.demo_data_clear()
+        preview = services.seed_request_preview(plan=plan, mode=mode)
+        assert preview.estimate_basis.startswith("from the last ")
+        assert preview.estimate_basis.endswith(f" runs {path.describe()} on this database")
+        started = time.monotonic()
+        write(plan)
+        took = time.monotonic() - started
+        if abs(took - preview.estimated_seconds) <= TOLERANCE * preview.estimated_seconds:
+            return
+        misses.append(f"took {took:.2f} s, estimated {preview.estimated_seconds:.2f} s ({preview.estimate_basis})")
+    pytest.fail("; ".join(misses))
 
 
-def queue_and_wait(plan: SeedPlan, timeout: float = 60.0) -> tuple[SeedRun, float]:
-    """Queue ``plan`` and wait for its end, polling as a client would; returns the run and the seconds it took."""
+def test_inline_the_next_run_is_within_35_percent_of_its_estimate():
+    next_runs_match_their_estimates(seed, mode="inline", path=BULK if connection.vendor == "sqlite" else INLINE)
+
+
+def queue_and_wait(plan: SeedPlan, timeout: float = 60.0) -> SeedRun:
+    """Queue ``plan`` and wait for its end, polling as a client would."""
     started = time.monotonic()
     run = services.seed_request(plan=plan, source=SeedRun.Source.API, mode="queued").run
     while run.is_active:
@@ -197,7 +210,7 @@ def queue_and_wait(plan: SeedPlan, timeout: float = 60.0) -> tuple[SeedRun, floa
         time.sleep(0.05)
         run.refresh_from_db()
     assert run.status == SeedRun.Status.SUCCEEDED, run.error
-    return run, time.monotonic() - started
+    return run
 
 
 @pytest.fixture
@@ -213,15 +226,7 @@ def embedded_worker(stub_broker):
 
 @pytest.mark.stub
 def test_on_the_embedded_worker_the_next_run_is_within_35_percent_of_its_estimate(embedded_worker):
-    plan = plan_l10()
-    warm_up(queue_and_wait)
-    first, _ = queue_and_wait(plan)
-    assert first.path == SeedRun.Path.EMBEDDED
-    services.demo_data_clear()
-    preview = services.seed_request_preview(plan=plan, mode="queued")
-    assert preview.estimate_basis == "from the last 2 runs on the embedded worker on this database"
-    _, took = queue_and_wait(plan)
-    assert_within_tolerance(took, preview.estimated_seconds)
+    next_runs_match_their_estimates(queue_and_wait, mode="queued", path=EMBEDDED)
 
 
 @pytest.mark.postgres
@@ -234,14 +239,6 @@ def test_on_a_worker_process_the_next_run_is_within_35_percent_of_its_estimate(t
         while len(broker_state.broker_state().live_workers) != 1:  # it names itself just after its ready line
             assert time.monotonic() < deadline, workers.logs()
             time.sleep(0.1)
-        plan = plan_l10()
-        warm_up(queue_and_wait)
-        first, _ = queue_and_wait(plan)
-        assert first.path == SeedRun.Path.WORKERS
-        services.demo_data_clear()
-        preview = services.seed_request_preview(plan=plan, mode="queued")
-        assert preview.estimate_basis == "from the last 2 runs on 1 worker process on this database"
-        _, took = queue_and_wait(plan)
-        assert_within_tolerance(took, preview.estimated_seconds)
+        next_runs_match_their_estimates(queue_and_wait, mode="queued", path=ONE_WORKER)
     finally:
         workers.stop_all()
