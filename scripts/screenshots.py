@@ -1,10 +1,13 @@
 """Seed the demo plan into a scratch database and photograph the admin as a viewer sees it.
 
-``make screenshots`` writes PNGs under docs/screenshots/ (the README shows them):
-the asset list, one server with its deployments and latest events, the event
-list, the incidents, one incident with its story, and the applications. The data is reproducible (fixed seed
-and base time), so the pictures change only when the data or the pages do.
-Needs Chromium (``apt-get install chromium``); nothing else but the venv.
+``make screenshots`` does two things. It photographs every admin list and page (the inventory's
+applications, assets, deployments and events, an incident and its story; the seed runs, a run's
+page, the seed form, the audit entries and one of them) at 1280, 1440 and 1920 px with Django's
+navigation sidebar open, its default, and the lists with it closed too, into var/screenshots/admin/
+(``--out``), for a person to look at every width. And it re-takes the README's pictures in
+docs/screenshots/ (``--readme``) at 1440 px with the sidebar open: what most people see first.
+The data is reproducible (fixed seed and base time), so the pictures change only when the data or
+the pages do. Needs Chromium (``apt-get install chromium``); nothing else but the venv.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ USER, PASSWORD = "viewer", "demo-screenshots"
 #: The plan `make demo` seeds (seeding.plan.DEMO_PLAN).
 DEMO_PLAN = {"applications": 500, "assets": 5_000, "deployments": 10_000, "events": 100_000}
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+#: The widths people use, and the one the README's pictures are taken at.
+WIDTHS = (1280, 1440, 1920)
+README_WIDTH = 1440
+HEIGHT = 1000
 
 
 def free_port() -> int:
@@ -48,9 +55,10 @@ def manage(env: dict[str, str], *args: str) -> str:
     return subprocess.run([*MANAGE, *args], env=env, check=True, capture_output=True, text=True).stdout
 
 
-def prepare(env: dict[str, str]) -> tuple[str, str]:
-    """Migrate, seed the demo plan and create the viewer; returns the ids of a busy server and of an
-    incident that is part of a story."""
+def prepare(env: dict[str, str]) -> dict[str, str]:
+    """Migrate, seed the demo plan and create the viewer; returns the ids of the rows whose pages are
+    photographed: a busy server, an incident that is part of a story, a deployment, an application,
+    the run and its audit entry."""
     manage(env, "migrate", "--verbosity", "0")
     print("seeding the demo plan ...", flush=True)
     counts = [f"--{kind}={count}" for kind, count in DEMO_PLAN.items()]
@@ -58,58 +66,121 @@ def prepare(env: dict[str, str]) -> tuple[str, str]:
     manage(env, "createsuperuser", "--noinput", "--username", USER, "--email", "viewer@example.com")
     pick = (
         "from django.db.models import Count\n"
-        "from inventory.models import Asset\n"
+        "from inventory.models import Application, Asset, Event\n"
+        "from seeding.models import AuditEntry, SeedRun\n"
         "asset = (Asset.objects.filter(asset_type='server', lifecycle_status='in_use')"
         ".annotate(d=Count('deployments', distinct=True), e=Count('events', distinct=True))"
         ".filter(d__gte=3).order_by('-e', 'pk').first())\n"
-        "from inventory.models import Event\n"
         "incident = Event.objects.filter(kind='incident', message__regex=r'^INC[1-9][0-9]{6}: ').order_by('pk')[3]\n"
-        "print(asset.pk, incident.pk)"
+        "deployment = asset.deployments.order_by('pk').first()\n"
+        "application = Application.objects.order_by('pk').first()\n"
+        "run = SeedRun.objects.order_by('-pk').first()\n"
+        "entry = AuditEntry.objects.order_by('-pk').first()\n"
+        "print(asset.pk, incident.pk, deployment.pk, application.pk, run.pk, entry.pk)"
     )
-    asset_id, incident_id = manage(env, "shell", "--command", pick).strip().splitlines()[-1].split()
-    return asset_id, incident_id
+    names = ("asset", "incident", "deployment", "application", "run", "entry")
+    return dict(zip(names, manage(env, "shell", "--command", pick).strip().splitlines()[-1].split(), strict=True))
 
 
-def photograph(base: str, asset_id: str, incident_id: str, out: Path) -> list[Path]:
+def admin_pages(ids: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The lists, and the pages of one row (or a form), by the name their pictures get."""
+    lists = {
+        "applications": "/admin/inventory/application/",
+        "assets": "/admin/inventory/asset/",
+        "deployments": "/admin/inventory/deployment/",
+        "events": "/admin/inventory/event/",
+        "incidents": "/admin/inventory/event/?kind__exact=incident",
+        "seed-runs": "/admin/seeding/seedrun/",
+        "audit-entries": "/admin/seeding/auditentry/",
+    }
+    pages = {
+        "application": f"/admin/inventory/application/{ids['application']}/change/",
+        "asset": f"/admin/inventory/asset/{ids['asset']}/change/",
+        "deployment": f"/admin/inventory/deployment/{ids['deployment']}/change/",
+        "incident": f"/admin/inventory/event/{ids['incident']}/change/",
+        "seed-run": f"/admin/seeding/seedrun/{ids['run']}/change/",
+        "seed-form": "/admin/seeding/seedrun/seed/",
+        "audit-entry": f"/admin/seeding/auditentry/{ids['entry']}/change/",
+    }
+    return lists, pages
+
+
+def readme_pages(ids: dict[str, str]) -> dict[str, str]:
+    """The README's pictures (docs/screenshots/, the file names it links to)."""
+    lists, pages = admin_pages(ids)
+    return {
+        "assets.png": lists["assets"],
+        "asset.png": pages["asset"],
+        "events.png": lists["events"],
+        "incidents.png": lists["incidents"],
+        "incident.png": pages["incident"],
+        "applications.png": lists["applications"],
+    }
+
+
+def logged_in(browser, base: str, sidebar_open: bool):
+    """A page logged in as the viewer with the navigation sidebar open or closed (the admin keeps the
+    choice in localStorage and applies it as each page loads)."""
+    context = browser.new_context(viewport={"width": README_WIDTH, "height": HEIGHT})
+    context.add_init_script(f"localStorage.setItem('django.admin.navSidebarIsOpen', '{str(sidebar_open).lower()}')")
+    page = context.new_page()
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", USER)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base}/admin/")
+    return page
+
+
+def shoot(page, url: str, width: int, target: Path, *, whole: bool) -> Path:
+    page.set_viewport_size({"width": width, "height": HEIGHT})
+    page.goto(url)
+    page.screenshot(path=str(target), full_page=whole)
+    return target
+
+
+def photograph(base: str, ids: dict[str, str], out: Path | None, readme: Path | None) -> list[Path]:
+    """Every list and page at every width into ``out``, the README's pictures into ``readme``. A list is
+    taken as the window shows it (its top, where the columns are), a page whole."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         raise SystemExit("Chromium is not installed: apt-get install chromium")
-    pages = {
-        "assets.png": "/admin/inventory/asset/",
-        "asset.png": f"/admin/inventory/asset/{asset_id}/change/",
-        "events.png": "/admin/inventory/event/",
-        "incidents.png": "/admin/inventory/event/?kind__exact=incident",
-        "incident.png": f"/admin/inventory/event/{incident_id}/change/",
-        "applications.png": "/admin/inventory/application/",
-    }
+    lists, pages = admin_pages(ids)
     written = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1680, "height": 1000})
-        # The admin's navigation sidebar closed, as a viewer would once the page is familiar.
-        page.add_init_script("localStorage.setItem('django.admin.navSidebarIsOpen', 'false')")
-        page.goto(f"{base}/admin/login/")
-        page.fill("#id_username", USER)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url(f"{base}/admin/")
-        for name, path in pages.items():
-            page.goto(base + path)
-            target = out / name
-            page.screenshot(path=str(target), full_page=name in ("asset.png", "incident.png"))
-            written.append(target)
+        for sidebar_open in (True, False):
+            page = logged_in(browser, base, sidebar_open)
+            state = "open" if sidebar_open else "closed"
+            for width in WIDTHS if out is not None else ():
+                for name, path in lists.items():
+                    written.append(shoot(page, base + path, width, out / f"{name}-{width}-{state}.png", whole=False))
+                for name, path in pages.items() if sidebar_open else ():
+                    written.append(shoot(page, base + path, width, out / f"{name}-{width}-{state}.png", whole=True))
+            if readme is not None and sidebar_open:
+                for name, path in readme_pages(ids).items():
+                    whole = name in ("asset.png", "incident.png")
+                    written.append(shoot(page, base + path, README_WIDTH, readme / name, whole=whole))
+            page.context.close()
         browser.close()
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"), help="where the PNGs go")
+    parser.add_argument("--out", default=str(REPO / "var" / "screenshots" / "admin"), help="every page, every width")
+    parser.add_argument("--readme", default=str(REPO / "docs" / "screenshots"), help="the README's pictures")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--no-readme", action="store_true", help="leave the README's pictures as they are")
+    only.add_argument("--readme-only", action="store_true", help="take the README's pictures only")
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = None if args.readme_only else Path(args.out)
+    readme = None if args.no_readme else Path(args.readme)
+    for folder in (out, readme):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
     scratch = REPO / "var" / "screenshots"
     scratch.mkdir(parents=True, exist_ok=True)
     database = scratch / "demo.sqlite3"
@@ -122,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         "SEED_EMBEDDED_WORKER": "false",
         "PYTHONUNBUFFERED": "1",
     }
-    asset_id, incident_id = prepare(env)
+    env.pop("REDIS_URL", None)  # the demo plan is written here, in this process
+    ids = prepare(env)
     port = free_port()
     server = subprocess.Popen(
         [*MANAGE, "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -132,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         wait_for_port(port)
-        for path in photograph(f"http://127.0.0.1:{port}", asset_id, incident_id, out):
+        for path in photograph(f"http://127.0.0.1:{port}", ids, out, readme):
             print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     finally:
         server.terminate()
