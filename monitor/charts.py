@@ -20,13 +20,12 @@ SEVERITY_COLOURS = ["#8da0b3", "#f2b134", "#e8702a", "#c8102e"]
 Chart = tuple[pd.DataFrame, dict]
 
 
-#: Tick intervals a time axis may use, finest first: (Vega-Lite time unit, step, seconds between ticks).
+#: Tick intervals a time axis may use, finest first: (pandas frequency, about how many seconds apart).
 TICK_INTERVALS = [
-    ("second", 1, 1), ("second", 2, 2), ("second", 5, 5), ("second", 10, 10), ("second", 15, 15),
-    ("second", 30, 30), ("minute", 1, 60), ("minute", 2, 120), ("minute", 5, 300), ("minute", 10, 600),
-    ("minute", 15, 900), ("minute", 30, 1_800), ("hour", 1, 3_600), ("hour", 2, 7_200), ("hour", 3, 10_800),
-    ("hour", 6, 21_600), ("hour", 12, 43_200), ("day", 1, 86_400), ("day", 2, 172_800), ("week", 1, 604_800),
-    ("month", 1, 2_629_800), ("month", 3, 7_889_400), ("year", 1, 31_557_600),
+    ("1s", 1), ("2s", 2), ("5s", 5), ("10s", 10), ("15s", 15), ("30s", 30), ("1min", 60), ("2min", 120),
+    ("5min", 300), ("10min", 600), ("15min", 900), ("30min", 1_800), ("1h", 3_600), ("2h", 7_200),
+    ("3h", 10_800), ("6h", 21_600), ("12h", 43_200), ("1D", 86_400), ("2D", 172_800), ("W-MON", 604_800),
+    ("MS", 2_629_800), ("QS", 7_889_400), ("YS", 31_557_600),
 ]  # fmt: skip
 #: At most this many labelled ticks: they fit side by side even in a half-width column.
 MAX_TICKS = 6
@@ -37,12 +36,19 @@ def time_axis(times: pd.Series | pd.Index) -> dict:
 
     Vega-Lite left to itself puts ticks every few seconds on a narrow chart and
     labels them ``%H:%M`` ("05:14 05:14") or runs ``%H:%M:%S`` labels into each
-    other. Choosing the interval here from the span shown, and the label format
-    from the interval, avoids both.
+    other. Here the interval is chosen from the span shown, the label format
+    from the interval, and the ticks are given as Vega-Lite DateTime values in
+    UTC: Vega's own ``tickCount: {interval: "second"}`` fails to draw the chart
+    at all in the Vega that Streamlit ships, and plain millisecond numbers draw
+    no labels.
     """
-    span = (times.max() - times.min()).total_seconds() if len(times) else 0.0
-    unit, step, seconds = next(
-        (interval for interval in TICK_INTERVALS if span / interval[2] < MAX_TICKS), TICK_INTERVALS[-1]
+    times = pd.to_datetime(pd.Series(times), utc=True)
+    if times.empty:
+        return {"format": "%H:%M:%S"}
+    first, last = times.min(), times.max()
+    span = (last - first).total_seconds()
+    frequency, seconds = next(
+        (interval for interval in TICK_INTERVALS if span / interval[1] < MAX_TICKS), TICK_INTERVALS[-1]
     )
     if seconds < 60:
         label = "%H:%M:%S"
@@ -50,12 +56,23 @@ def time_axis(times: pd.Series | pd.Index) -> dict:
         label = "%H:%M" if span < 86_400 else "%b %d %H:%M"
     else:
         label = "%b %d" if seconds < 2_629_800 else "%b %Y"
+    if seconds < 86_400:
+        ticks = pd.date_range(first.ceil(frequency), last, freq=frequency)
+    else:
+        ticks = pd.date_range(first.ceil("1D"), last, freq=frequency)
+    ticks = ticks if len(ticks) else pd.DatetimeIndex([first])  # one moment: its own label
     return {
         "format": label,
-        "tickCount": {"interval": unit, "step": step},
+        "values": [_datetime(tick) for tick in ticks],
         "labelOverlap": "greedy",  # a last resort: a label that would touch its neighbour is left out
         "labelFlush": True,
     }
+
+
+def _datetime(moment: pd.Timestamp) -> dict:
+    """A Vega-Lite DateTime object, in UTC (months count from 1, as in Python)."""
+    names = ("year", "month", "date", "hours", "minutes", "seconds")
+    return {**dict(zip(names, moment.timetuple()[:6], strict=True)), "utc": True}
 
 
 def _time(field: str, title: str, times: pd.Series | pd.Index) -> dict:

@@ -105,7 +105,8 @@ def _cumulative(changes: list[tuple], max_points: int, start: dt.datetime | None
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     table = frame.pivot_table(index="time", columns="kind", values="rows", aggfunc="sum", fill_value=0)
     table = table.reindex(columns=list(KINDS), fill_value=0).sort_index().cumsum()
-    origin = pd.Timestamp(start) if start is not None else table.index[0] - pd.Timedelta(minutes=1)
+    lead = max(pd.Timedelta(seconds=1), (table.index[-1] - table.index[0]) / 20)  # a short flat start, not a minute
+    origin = pd.Timestamp(start) if start is not None else table.index[0] - lead
     table = pd.concat(
         [pd.DataFrame(0, index=[min(origin, table.index[0])], columns=table.columns), table]
     )  # from nothing: a seed written within one minute still draws a line
