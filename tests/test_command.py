@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -106,24 +106,6 @@ def test_dry_run_prints_the_plan_and_writes_nothing():
     assert "nothing will be written" in output
     assert "35 chunks of up to 100 rows, one transaction each, written here, in this process" in output
     assert counts() == EMPTY and not SeedRun.objects.exists()
-
-
-def test_dry_run_estimates_from_the_measured_default_then_from_this_databases_runs(settings):
-    from django.db import connection
-    from django.utils import timezone
-
-    from seeding.estimates import DEFAULT_RATES
-    from seeding.text import duration
-
-    output = run("--events=0", "--assets=300000", "--dry-run")
-    assert f"estimated time on {connection.vendor}: {duration(300_000 / DEFAULT_RATES[connection.vendor])}" in output
-    seed(SeedPlan(assets=20_000, chunk_size=10_000, as_of=AS_OF))
-    finished = SeedRun.objects.get()
-    started = timezone.now()
-    # Pretend it took exactly 4 s: 5,000 rows/s, so 300,000 rows would take a minute.
-    SeedRun.objects.filter(pk=finished.pk).update(started_at=started, finished_at=started + timedelta(seconds=4))
-    output = run("--events=0", "--assets=300000", "--dry-run")
-    assert f"estimated time on {connection.vendor}: 1 min 00 s" in output
 
 
 @pytest.mark.parametrize(
