@@ -82,6 +82,10 @@ bench-monitor: $(STAMP)  ## the monitor's first render and refresh times per pag
 bench-scale: $(STAMP)  ## plan L with 1, 2 and 4 workers next to raw COPY, and plan 10L with 2 (PostgreSQL + Redis)
 	$(PY) scripts/bench_scale.py --tune-postgres
 
+.PHONY: bench-estimates
+bench-estimates: $(STAMP)  ## plan L on each path: the dry run's estimate against the real time (PostgreSQL + Redis)
+	$(PY) scripts/bench_estimates.py
+
 .PHONY: bench-admin
 bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, filter, search) on DATABASE_URL's data
 	$(PY) scripts/measure_admin.py
@@ -91,8 +95,10 @@ compose-smoke: $(STAMP)  ## run docker-compose.yml's services as compose would, 
 	$(PY) scripts/compose_smoke.py
 
 .PHONY: screenshots
-screenshots: $(STAMP)  ## seed the demo plan into a scratch database and photograph the admin (docs/screenshots/)
+screenshots: $(STAMP)  ## photograph every admin page at 3 widths and the monitor during and after a run (var/screenshots/; the README's in docs/screenshots/)
 	$(PY) scripts/screenshots.py
+	$(PY) scripts/monitor_screenshots.py var/screenshots/monitor
+	cp var/screenshots/monitor/readme-overview.png docs/screenshots/monitor-overview.png
 
 .PHONY: lint
 lint: $(STAMP)  ## ruff check and format check
