@@ -52,7 +52,10 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([*MANAGE, *args], env=env, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run([*MANAGE, *args], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
 
 
 def prepare(env: dict[str, str]) -> dict[str, str]:
