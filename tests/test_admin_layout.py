@@ -37,6 +37,10 @@ LISTS = {
 }
 #: On an event's page, the story around it: every cell but the message (times and host names).
 STORY_ONE_LINE = (".field-around table td:not(:last-child)",)
+#: On an asset's page, its latest events: every cell but the message (times, kinds, applications).
+ASSET_EVENTS_ONE_LINE = ("#events-group tbody td:not(.field-message)",)
+#: What must stay on one line on each detail page.
+PAGE_ONE_LINE = {"event": STORY_ONE_LINE, "asset": ASSET_EVENTS_ONE_LINE}
 
 #: What the page measures: each table against its box, the page against the window, the width of
 #: each column's header, and the cells whose text runs over more than one line.
@@ -175,7 +179,7 @@ def test_each_inventory_page_fits_the_window_at_every_width(viewer):
             for width in WIDTHS:
                 for sidebar in SIDEBAR:
                     show(page, f"{viewer}/admin/inventory/{path}/change/", width, sidebar)
-                    one_line = STORY_ONE_LINE if name == "event" else ()
+                    one_line = PAGE_ONE_LINE.get(name, ())
                     measured = page.evaluate(MEASURE, list(one_line))
                     problems += [f"{name} page, {p}" for p in problems_of(measured, width, sidebar, one_line)]
     assert not problems, "\n".join(problems)
