@@ -19,8 +19,11 @@ from django.urls import reverse
 
 from inventory.models import Event
 from seeding import services
+from seeding.estimates import estimate_pending
 from seeding.kinds import KINDS, MODELS
 from seeding.models import AuditEntry, SeedChunkAttempt, SeedRun
+from seeding.services.runs import recover_abandoned_runs
+from seeding.text import duration
 from tests.conftest import AS_OF, SMALL
 from tests.helpers import counts, seed
 from tests.processes import Workers
@@ -360,3 +363,43 @@ def test_the_list_and_the_page_show_the_same_floored_percent(admin_client, make_
     floored = run.total_done * 100 // run.total_planned
     assert f"({floored}%)" in text(admin_client.get(reverse(LIST)))
     assert f"({floored}%)" in text(admin_client.get(page_of(run)))
+
+
+# --- what people are told, and how long a resume will take --------------------------------------------
+
+
+def test_an_abandoned_runs_error_names_the_admins_resume_and_the_readmes_command(admin_client, make_plan, settings):
+    run = services.seed_run_create(plan=make_plan())
+    SeedRun.objects.filter(pk=run.pk).update(status=SeedRun.Status.RUNNING)
+    settings.SEED_ABANDONED_AFTER_SECONDS = 0  # no progress "for too long"
+    recover_abandoned_runs()
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.FAILED
+    assert "Resume on its page in the admin" in run.error
+    assert f".venv/bin/python backend/manage.py seed_demo_data --resume {run.pk}" in run.error
+    assert run.error in text(admin_client.get(page_of(run)))
+
+
+def test_a_run_too_old_to_resume_names_the_admins_clear_and_the_readmes_command(admin_client, make_plan):
+    seed(make_plan(deployments=0, events=0))
+    run = services.seed_run_create(plan=make_plan(applications=0, assets=0))  # pointing at those
+    services.seed_run_cancel(run=run)
+    SeedRun.objects.filter(pk=run.pk).update(parent_counts={})  # as an earlier version left it
+    run.refresh_from_db()
+    words = text(admin_client.get(page_of(run)))
+    assert (
+        f"Clear its rows on its page in the admin, or .venv/bin/python backend/manage.py seed_demo_data "
+        f"--clear-run {run.pk}" in words
+    )
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["inline", "queued"])
+def test_the_resume_confirmation_says_how_long_on_the_path_it_takes(admin_client, make_plan, settings, broker, queued):
+    run = cancelled_run(make_plan())
+    left = services.seed_run_resume_preview(run=run)
+    if queued:
+        settings.SEED_INLINE_THRESHOLD = sum(chunk.rows for chunk in left) - 1
+    words = text(admin_client.get(resume_url(run)))
+    expected = estimate_pending(left, queued=queued, chunk_size=run.chunk_size)
+    assert f"It should take about {duration(expected.seconds)} ({expected.basis})." in words
+    assert expected.path.describe() in words

@@ -25,6 +25,7 @@ from django.views.defaults import permission_denied
 from django_dramatiq.models import Task
 
 from seeding import services
+from seeding.estimates import estimate_pending
 from seeding.forms import SeedDemoDataForm
 from seeding.kinds import KINDS
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
@@ -340,6 +341,8 @@ class SeedRunAdmin(admin.ModelAdmin):
                 f"More than {threshold} rows are left, so they will be queued for the background workers, "
                 f"{workers}. This page returns at once, and the run's page follows their progress."
             )
+        # On the path it will take: written here (inline, maybe into nearly empty tables) or on the workers.
+        estimate = estimate_pending(left.chunks, queued=left.queued, chunk_size=run.chunk_size)
         return self._confirmation(
             request,
             "resume_confirmation.html",
@@ -352,6 +355,8 @@ class SeedRunAdmin(admin.ModelAdmin):
             by_kind=counts_text(left.rows_by_kind),
             as_of=format_utc(run.as_of),
             where=where,
+            estimate=duration(estimate.seconds),
+            estimate_basis=estimate.basis,
         )
 
     def _resume(self, request: HttpRequest, run: SeedRun) -> None:
@@ -549,13 +554,15 @@ def _runs_named(runs: list[SeedRun]) -> str:
 
 
 def run_timing(run: SeedRun) -> str:
-    """ETA while a run is active, its duration once it has ended."""
+    """ETA while a run is active (at the current stretch's rate), its time spent writing once it has ended:
+    a resumed run's pauses are no part of it, and it says over how many stretches it wrote."""
     if run.is_active:
         eta = run.eta_seconds()
         return f"ETA {duration(eta)}" if eta is not None else "ETA …"
-    if run.started_at and run.finished_at:
-        return f"took {duration((run.finished_at - run.started_at).total_seconds())}"
-    return "—"
+    if run.started_at is None or run.finished_at is None:
+        return "—"
+    took = duration(run.active_seconds())
+    return f"took {took} of writing over {run.stretches} stretches" if run.stretches > 1 else f"took {took}"
 
 
 # django-dramatiq registers its Task model, which stays empty here (its

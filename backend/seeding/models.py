@@ -7,7 +7,7 @@ has exactly one answer whatever crashed in between.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -111,6 +111,19 @@ class SeedRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     cleared_at = models.DateTimeField(null=True, blank=True, help_text="When this run's rows were deleted.")
+    # A resume keeps started_at (the run's start), so the rate and ETA people see are taken over the
+    # current stretch of writing, from the latest resume, and the time it took adds up the stretches:
+    # the pause between a stop and a resume is no writing (``services.runs.seed_run_claim`` sets these).
+    resumed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the current stretch of writing began (latest resume)."
+    )
+    done_at_resume = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Rows already written when it was last resumed."
+    )
+    written_before = models.DurationField(
+        default=timedelta(0), editable=False, help_text="Time spent writing in the stretches before the latest resume."
+    )
+    resumes = models.PositiveSmallIntegerField(default=0, editable=False, help_text="How often it was resumed.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -148,20 +161,40 @@ class SeedRun(models.Model):
         total = self.total_planned
         return self.total_done / total if total else 1.0
 
-    def rows_per_second(self, *, now: datetime | None = None) -> float | None:
-        """Average write rate since the run started (None before it starts)."""
-        if self.started_at is None:
+    @property
+    def stretch_started_at(self) -> datetime | None:
+        """When the current stretch of writing began: the latest resume, else the run's start."""
+        return self.resumed_at or self.started_at
+
+    @property
+    def stretches(self) -> int:
+        """Stretches of writing: one, and one more per resume."""
+        return self.resumes + 1
+
+    def _stretch_seconds(self, now: datetime | None) -> float | None:
+        if self.stretch_started_at is None:
             return None
         end = self.finished_at or now or timezone.now()
-        seconds = (end - self.started_at).total_seconds()
-        return self.total_done / seconds if seconds > 0 else None
+        return max((end - self.stretch_started_at).total_seconds(), 0.0)
+
+    def rows_per_second(self, *, now: datetime | None = None) -> float | None:
+        """Write rate of the current stretch: rows since the latest resume (or the start) over the time since
+        (None before it starts). Never over the pause before a resume: that would read as a slow run."""
+        seconds = self._stretch_seconds(now)
+        return (self.total_done - self.done_at_resume) / seconds if seconds else None
 
     def eta_seconds(self, *, now: datetime | None = None) -> float | None:
-        """Seconds left at the average rate so far (0 when finished, None when unknown)."""
+        """Seconds left at the current stretch's rate (0 when finished, None when unknown)."""
         if not self.is_active:
             return 0.0
         rate = self.rows_per_second(now=now)
         return (self.total_planned - self.total_done) / rate if rate else None
+
+    def active_seconds(self, *, now: datetime | None = None) -> float | None:
+        """Time spent writing, every stretch added up: what a resumed run took, without its pauses
+        (None before it starts)."""
+        seconds = self._stretch_seconds(now)
+        return None if seconds is None else self.written_before.total_seconds() + seconds
 
 
 class SeedChunk(models.Model):

@@ -46,10 +46,15 @@ def _canonical(value) -> str:
 
 
 def seed_run_status(run: SeedRun) -> dict:
-    """A run as plain JSON-ready data: the shape the API, the admin and the monitor show."""
+    """A run as plain JSON-ready data: the shape the API, the admin and the monitor show.
+
+    Rate and ETA are the current stretch of writing's (since the latest resume); ``active_seconds`` is
+    the time spent writing over every stretch, without the pauses before a resume.
+    """
     now = timezone.now()
     rate = run.rows_per_second(now=now)
     eta = run.eta_seconds(now=now)
+    active = run.active_seconds(now=now)
     return {
         "id": run.pk,
         "status": run.status,
@@ -66,9 +71,12 @@ def seed_run_status(run: SeedRun) -> dict:
         "progress": round(run.progress, 4),
         "rows_per_second": round(rate, 1) if rate is not None else None,
         "eta_seconds": round(eta, 1) if eta is not None else None,
+        "active_seconds": round(active, 1) if active is not None else None,
+        "stretches": run.stretches,
         "task_id": run.task_id or None,
         "created_at": run.created_at,
         "started_at": run.started_at,
+        "resumed_at": run.resumed_at,
         "finished_at": run.finished_at,
         "cleared_at": run.cleared_at,
         "error": run.error or None,

@@ -20,7 +20,7 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -48,6 +48,9 @@ from seeding.services.errors import RunAlreadyActive, RunNotActive, RunNotResuma
 from seeding.text import format_utc
 
 logger = logging.getLogger("seeding.services")
+
+#: The command as people type it from the repository root (README: the venv's Python, which has Django).
+COMMAND = ".venv/bin/python backend/manage.py seed_demo_data"
 
 
 def seed_run_create(
@@ -145,6 +148,7 @@ def seed_run_claim(
                 error_detail="",
                 finished_at=None,
                 **({"phase_sent": -1} if to_workers else {}),  # the start message sends the current phase again
+                **(_new_stretch() if resume else {}),
             )
             if claimed and to_workers:
                 _give_chunks_left_fresh_attempts(run)
@@ -166,6 +170,19 @@ def seed_run_claim(
         raise RunNotResumable(f"seed run #{run.pk}'s rows were cleared; start a new run instead")
     where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
     raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
+
+
+def _new_stretch() -> dict:
+    """The fields a resume moves, in its conditional update (every right-hand side reads the row as it
+    was): the stretch that ended is added to the time spent writing, and a new one starts now, from the
+    rows done now. A run cancelled before it started has no stretch to add."""
+    ended = ExpressionWrapper(F("finished_at") - Coalesce("resumed_at", "started_at"), output_field=DurationField())
+    return {
+        "written_before": F("written_before") + Coalesce(ended, Value(timedelta(0))),
+        "resumed_at": timezone.now(),
+        "done_at_resume": sum((F(f"{kind}_done") for kind in KINDS[1:]), F(f"{KINDS[0]}_done")),
+        "resumes": F("resumes") + 1,
+    }
 
 
 def _give_chunks_left_fresh_attempts(run: SeedRun) -> None:
@@ -316,8 +333,8 @@ def recover_abandoned_runs() -> None:
         seed_run_fail(
             run=run,
             claim=run.claim,  # not a run a live process resumed since it was read
-            error=f"abandoned: the process writing it stopped; committed chunks are kept "
-            f"(resume with: manage.py seed_demo_data --resume {run.pk})",
+            error=f"abandoned: the process writing it stopped; committed chunks are kept (resume it with "
+            f"Resume on its page in the admin, or {COMMAND} --resume {run.pk})",
             detail=f"its process ({':'.join(run.writer_process.split(':')[:2])}) is gone"
             if gone
             else f"no progress since {format_utc(run.updated_at)}",
@@ -373,7 +390,8 @@ def _refuse_without_its_parent_view(run: SeedRun) -> None:
     if needed_parents(plan_of(run=run)) and not run.parent_counts:
         raise RunNotResumable(
             f"seed run #{run.pk} was created by an earlier version that did not record the existing rows it "
-            f"points at; delete its rows (--clear-run {run.pk}) and start a new run"
+            f"points at; delete its rows (Clear its rows on its page in the admin, or {COMMAND} --clear-run "
+            f"{run.pk}) and start a new run"
         )
 
 
