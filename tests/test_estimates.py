@@ -103,6 +103,16 @@ def test_a_small_runs_start_up_does_not_pass_for_a_slow_rate():
     assert got.seconds == pytest.approx(fixed + 10 * (5.0 - fixed))
 
 
+def test_runs_quicker_than_the_defaults_start_up_estimate_their_own_size_at_their_own_time():
+    # The embedded worker's default start-up is 1 s; on a warm process a run of this size takes 0.8 s.
+    assert estimates.default_cost("sqlite", EMBEDDED).fixed > 0.8
+    finished_run(path="embedded", rows=115_500, seconds=0.8, ago=20)
+    finished_run(path="embedded", rows=115_500, seconds=0.8, ago=10)
+    got = estimates.estimate_on(115_500, EMBEDDED, vendor="sqlite", history=estimates.recent_runs())
+    assert got.seconds == pytest.approx(0.8)
+    assert estimates.estimate_on(231_000, EMBEDDED, vendor="sqlite", history=estimates.recent_runs()).seconds < 1.6
+
+
 def test_resumed_runs_and_runs_that_waited_for_a_worker_teach_nothing():
     resumed = finished_run(path="inline", rows=200_000, seconds=600.0, ago=10)
     AuditEntry.objects.create(action=AuditEntry.Action.RESUMED, source="command", run=resumed, summary="")

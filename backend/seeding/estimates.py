@@ -154,9 +154,12 @@ def estimate_on(rows: int, path: Path, *, vendor: str, history: list[Measured]) 
     default = default_cost(vendor, path)
     same = [run for run in history if run.path == path][:SAMPLE]
     if same:
-        # The fixed cost off first, never more than half a run: the default's may not be this machine's.
-        writing = sum(max(run.seconds - default.fixed, run.seconds / 2) for run in same)
-        learned = Cost(default.fixed, sum(run.rows for run in same) / writing, default.after)
+        # The fixed cost off first, never more than half of the quickest run: the default's may not be this
+        # machine's (an embedded worker on a warm process starts in well under its 1 s). The same fixed cost
+        # is taken off and put back, so a plan the size of the runs learned from is estimated at their time.
+        fixed = min(default.fixed, min(run.seconds for run in same) / 2)
+        writing = sum(run.seconds - fixed for run in same)
+        learned = Cost(fixed, sum(run.rows for run in same) / writing, default.after)
         return Estimate(learned.seconds(rows), path, f"from {_last(same)} {path.describe()} on this database")
     where = f"default for {VENDOR_NAMES.get(vendor, vendor)}, {path.describe()}"
     others = history[:SAMPLE]
