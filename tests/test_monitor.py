@@ -333,6 +333,19 @@ def test_the_estate_follows_a_full_clear_and_a_reseed_whose_keys_start_again(mak
     assert len(rollups._chunks) == live  # the cleared run's chunks are pruned from what is kept
 
 
+def test_a_resumed_runs_time_leaves_out_the_pause_before_its_resume(make_plan):
+    """Written for 2 s, stopped for an hour, resumed and written for 3 s more: it took 5 s, not an hour."""
+    run = seed(make_plan())
+    start = run.finished_at - dt.timedelta(hours=1, seconds=5)
+    resumed = run.finished_at - dt.timedelta(seconds=3)
+    SeedRun.objects.filter(pk=run.pk).update(
+        started_at=start, resumed_at=resumed, written_before=dt.timedelta(seconds=2), resumes=1
+    )
+    runs = run_app("runs.py").dataframe[0].value
+    assert runs.set_index("run").loc[run.pk, "took s"] == pytest.approx(5.0)
+    queries.forget()
+
+
 def test_no_table_shows_a_literal_none(make_plan, monkeypatch):
     """An ended run has no ETA, a writer may have no recorded duration: those cells show a dash, never "None"."""
     run = seed(make_plan())

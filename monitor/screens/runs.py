@@ -21,9 +21,11 @@ def plan(run: dict) -> str:
 
 
 def duration(run: dict) -> float | None:
-    if run["started_at"] is None or run["finished_at"] is None:
+    """Seconds an ended run spent writing: a resumed run's stretches added up, without the pause between
+    its stop and its resume (the admin and the API say the same, from the same selector)."""
+    if run["finished_at"] is None:
         return None
-    return round((run["finished_at"] - run["started_at"]).total_seconds(), 1)
+    return run["active_seconds"]
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -63,7 +65,9 @@ def table() -> None:
             "progress": st.column_config.ProgressColumn("progress", min_value=0, max_value=1, width=105),
             "rows/s": st.column_config.NumberColumn(format="localized", width=70),
             "ETA s": st.column_config.NumberColumn(format="%.0f", width=55, help="Seconds left (active runs)."),
-            "took s": st.column_config.NumberColumn(format="%.1f", width=55),
+            "took s": st.column_config.NumberColumn(
+                format="%.1f", width=55, help="Seconds spent writing (a resumed run's stretches added up)."
+            ),
             "asked by": st.column_config.TextColumn(width=75),
             "created": st.column_config.DatetimeColumn("created (UTC)", format="MM-DD HH:mm:ss", width=110),
             "error": st.column_config.TextColumn(help="In full below the table, for a failed run."),
