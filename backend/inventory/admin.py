@@ -58,7 +58,7 @@ class SeededAdmin(admin.ModelAdmin):
 
     class Media:
         # One line per row and a list that fits its box, sidebar open or not (see the file).
-        css = {"all": ("inventory/admin.css",)}
+        css = {"all": ("inventory/admin_lists.css", "inventory/admin.css")}
 
     @admin.display(boolean=True, description="Demo", ordering="seed_run")
     def is_demo(self, obj) -> bool:

@@ -115,7 +115,7 @@ class SeedRunAdmin(admin.ModelAdmin):
     change_list_template = "admin/seeding/seedrun/change_list.html"
 
     class Media:
-        css = {"all": ("seeding/admin.css",)}
+        css = {"all": ("inventory/admin_lists.css", "seeding/admin.css")}
 
     change_form_template = "admin/seeding/seedrun/change_form.html"
 
