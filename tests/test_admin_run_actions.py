@@ -1,4 +1,4 @@
-"""Resume, Clear, Cancel and Delete on the admin's seed runs (issue 18, items 6, 7 and 8b).
+"""Resume, Clear, Cancel and Delete on the admin's seed runs.
 
 The admin takes the command's paths (``--resume``, ``--clear-run``, ``--clear``):
 the same previews, the same service calls, the same refusals. Expected numbers
