@@ -124,3 +124,56 @@ def test_last_used_is_written_at_most_once_a_minute_per_token(django_user_model)
     ApiToken.objects.update(last_used_at=first - USAGE_RESOLUTION - timedelta(seconds=1))
     client.get(STATS_URL)
     assert ApiToken.objects.get().last_used_at > first  # a minute later, it moves
+
+
+# --- A token opens the API only -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def superuser_token(django_user_model) -> str:
+    """The worst leak: a superuser's token, which the API accepts for everything it offers."""
+    return token_for(django_user_model.objects.create_superuser("root", password="pw-root-123"))
+
+
+def test_a_token_does_not_open_the_admin(superuser_token):
+    response = bearer(superuser_token).get(reverse("admin:index"))
+    assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+    listed = bearer(superuser_token).get(reverse("admin:apitokens_apitoken_changelist"))
+    assert listed.status_code == 302
+
+
+def test_a_token_cannot_mint_another_token_through_the_admin(superuser_token):
+    root = ApiToken.objects.get().user
+    response = bearer(superuser_token).post(reverse("admin:apitokens_apitoken_add"), {"user": root.pk, "name": "x"})
+    assert response.status_code == 403  # no session: CSRF applies, and nobody is logged in either
+    assert ApiToken.objects.count() == 1
+
+
+def test_a_token_cannot_create_a_user_through_the_admin(superuser_token, django_user_model):
+    form = {"username": "intruder", "password1": "Zx9-long-enough!", "password2": "Zx9-long-enough!"}
+    response = bearer(superuser_token).post(reverse("admin:auth_user_add"), form)
+    assert response.status_code == 403
+    assert not django_user_model.objects.filter(username="intruder").exists()
+
+
+def test_a_stray_token_beside_a_session_does_not_lift_csrf_in_the_admin(superuser_token, django_user_model):
+    """A browser session that also carries a bearer header is still a browser: the admin keeps its CSRF check."""
+    browser = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {superuser_token}")
+    browser.force_login(ApiToken.objects.get().user)
+    form = {"username": "intruder", "password1": "Zx9-long-enough!", "password2": "Zx9-long-enough!"}
+    assert browser.post(reverse("admin:auth_user_add"), form).status_code == 403
+    assert not django_user_model.objects.filter(username="intruder").exists()
+
+
+def test_the_api_still_answers_a_superusers_token(superuser_token, settings):
+    settings.SEED_INLINE_THRESHOLD = 10_000
+    client = bearer(superuser_token)
+    assert client.get(STATS_URL).status_code == 200
+    assert client.post(SEED_URL, {"assets": 5}, content_type="application/json").status_code == 200
+
+
+def test_a_session_on_the_api_still_needs_csrf(django_user_model):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff_user(django_user_model, "seeder", "run_seed", "view_seedrun"))
+    response = browser.post(SEED_URL, {"assets": 5}, content_type="application/json")
+    assert response.status_code == 403 and response.json()["code"] == "csrf_failed"

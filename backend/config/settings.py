@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Authorization: Bearer <token> (apitokens): the token's user, no CSRF for that request.
+    # Authorization: Bearer <token> on /api/ only (apitokens): the token's user, no CSRF for that request.
     "apitokens.middleware.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
