@@ -1,4 +1,13 @@
-"""Read-only queries about demo data and seed runs."""
+"""Queries about demo data and seed runs, read-only but for one thing: a run whose writer is known dead.
+
+An inline run has no lease: if its process is SIGKILLed, nothing else would end
+it, and every reader (the API's status URL and stats, the monitor) would show it
+"running" until someone started, resumed or cleared a run. So a reader that
+meets an active inline run asks ``process_identity`` whether its writer still
+runs (a /proc read, same host only) and, when it is known gone, fails it through
+``recover_abandoned_runs``, the same service those actions use. A live or
+unknowable writer costs no query and no write.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +20,8 @@ from django.utils import timezone
 from inventory.selectors import row_counts
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.process_identity import is_gone
+from seeding.services.runs import recover_abandoned_runs
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:
@@ -51,6 +62,7 @@ def seed_run_status(run: SeedRun) -> dict:
     Rate and ETA are the current stretch of writing's (since the latest resume); ``active_seconds`` is
     the time spent writing over every stretch, without the pauses before a resume.
     """
+    settle(run)
     now = timezone.now()
     rate = run.rows_per_second(now=now)
     eta = run.eta_seconds(now=now)
@@ -112,7 +124,18 @@ def seed_run_failed_attempts(run_id: int) -> list[dict]:
 
 
 def active_seed_run() -> SeedRun | None:
+    run = SeedRun.objects.filter(is_active=True).first()
+    if run is None or settle(run).is_active:
+        return run
     return SeedRun.objects.filter(is_active=True).first()
+
+
+def settle(run: SeedRun) -> SeedRun:
+    """``run``, failed first (and re-read) if it is an active inline run whose writer process is known gone."""
+    if run.is_active and run.executor == SeedRun.Executor.INLINE and is_gone(run.writer_process):
+        recover_abandoned_runs()
+        run.refresh_from_db()
+    return run
 
 
 def recent_seed_runs(*, limit: int = 10) -> list[SeedRun]:

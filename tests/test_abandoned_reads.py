@@ -1,0 +1,99 @@
+"""An inline run whose process was SIGKILLed is shown failed (abandoned) by whoever reads it next.
+
+No one has to start, resume or clear a run first: the status URL, demo-data-stats
+and the monitor's queries all see the dead writer (same host, pid gone) and fail
+the run through ``recover_abandoned_runs``. Runs on both passes: the command
+process writes the test's own database (an SQLite file or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from monitor import queries
+from seeding.models import SeedRun
+from seeding.process_identity import this_process
+from tests.processes import REPO, database_url
+from tests.test_api import STATS_URL, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def own_database_url() -> str:
+    """The URL of the database this test uses, for a process of its own."""
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{connection.settings_dict['NAME']}"
+    return database_url()
+
+
+@pytest.fixture
+def killed_inline_run() -> SeedRun:
+    """A real `seed_demo_data` process, SIGKILLed while its inline run is writing."""
+    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    env["DATABASE_URL"] = own_database_url()
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "backend" / "manage.py"), "seed_demo_data", "--assets=2000",
+         "--events=2000000", "--chunk-size=2000", "--as-of=2026-11-01"],
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not SeedRun.objects.filter(status=SeedRun.Status.RUNNING, events_done__gt=0).exists():
+            assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    run = SeedRun.objects.get()
+    assert run.is_active and run.executor == SeedRun.Executor.INLINE and run.status == SeedRun.Status.RUNNING
+    return run
+
+
+@pytest.fixture
+def api(django_user_model) -> Client:
+    client = Client()
+    client.force_login(make_user(django_user_model, "viewer", staff=True, perms=("view_seedrun",)))
+    return client
+
+
+def assert_abandoned(body: dict) -> None:
+    assert body["status"] == SeedRun.Status.FAILED
+    assert body["error"].startswith("abandoned: the process writing it stopped")
+
+
+def test_the_status_url_shows_a_killed_inline_run_failed(killed_inline_run, api):
+    response = api.get(f"/api/v1/admin/seed-runs/{killed_inline_run.pk}")
+    assert response.status_code == 200
+    assert_abandoned(response.json())
+    run = SeedRun.objects.get(pk=killed_inline_run.pk)
+    assert not run.is_active and run.status == SeedRun.Status.FAILED
+
+
+def test_demo_data_stats_show_no_active_run_and_the_killed_one_failed(killed_inline_run, api):
+    body = api.get(STATS_URL).json()
+    assert body["active_run"] is None
+    assert_abandoned(body["recent_runs"][0])
+
+
+def test_the_monitor_shows_a_killed_inline_run_failed(killed_inline_run):
+    assert queries.active_run() is None
+    assert_abandoned(queries.run(killed_inline_run.pk))
+
+
+def test_reading_a_live_inline_run_writes_nothing(api):
+    """A run whose writer is alive (this process) is read as it is: a read writes only for a dead writer."""
+    run = SeedRun.objects.create(
+        status=SeedRun.Status.RUNNING, is_active=True, executor=SeedRun.Executor.INLINE, events=10,
+        writer_process=this_process(), seed=1, as_of="2026-11-01T00:00:00Z", chunk_size=10,
+    )  # fmt: skip
+    before = run.updated_at
+    assert api.get(f"/api/v1/admin/seed-runs/{run.pk}").json()["status"] == SeedRun.Status.RUNNING
+    assert SeedRun.objects.get(pk=run.pk).updated_at == before
