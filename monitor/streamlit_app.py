@@ -5,13 +5,11 @@ what is read is in ``queries``.
 
 It shows no secrets and writes nothing; seeding and cancelling stay in the
 admin, which the pages link to. ``MONITOR_PASSWORD`` set: a shared password
-gates it.
+gates it, with a limit on wrong guesses (monitor/gate.py).
 """
 
 from __future__ import annotations
 
-import hmac
-import os
 import sys
 from pathlib import Path
 
@@ -20,29 +18,11 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `monitor` importable as a package
 
 from monitor.bootstrap import setup_django
+from monitor.gate import password_ok
 
 setup_django()
 
 st.set_page_config(page_title="demoseed monitor", layout="wide")
-
-
-def password_ok() -> bool:
-    """True when no password is configured, or the one entered matches ``MONITOR_PASSWORD``."""
-    expected = os.environ.get("MONITOR_PASSWORD", "")
-    if not expected or st.session_state.get("monitor_unlocked"):
-        return True
-    st.title("demoseed monitor")
-    st.markdown(
-        "Live progress of demo-data seed runs, the workers writing them, and a look at the seeded inventory. "
-        "It is read-only; enter the monitor's password to open it."
-    )
-    entered = st.text_input("Password", type="password", help="Set by MONITOR_PASSWORD where the monitor runs.")
-    if entered and hmac.compare_digest(entered.encode(), expected.encode()):
-        st.session_state["monitor_unlocked"] = True
-        st.rerun()
-    if entered:
-        st.error("Wrong password.")
-    return False
 
 
 if password_ok():

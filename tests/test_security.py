@@ -1,10 +1,17 @@
-"""Safe defaults: the Content-Security-Policy the admin and the API answer with."""
+"""Safe defaults: the Content-Security-Policy the admin and the API answer with, the monitor's password gate."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from streamlit.testing.v1 import AppTest
+
+from monitor import gate
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +78,65 @@ def test_the_admin_works_under_its_policy_in_a_real_browser(live_server, django_
         assert page.evaluate("typeof window.django === 'object'")
         browser.close()
     assert [line for line in violations if "Content Security Policy" in line] == []
+
+
+# --- The monitor's password gate --------------------------------------------------------------------------------
+
+MONITOR_APP = str(Path(__file__).resolve().parent.parent / "monitor" / "streamlit_app.py")
+
+
+@pytest.fixture
+def gated_monitor(monkeypatch) -> Iterator[Callable[[], AppTest]]:
+    """New monitor sessions behind MONITOR_PASSWORD, in a process whose gate has seen no attempt yet."""
+    monkeypatch.setenv("MONITOR_PASSWORD", "s3cret-enough")
+    gate.attempts.clear()
+
+    def session() -> AppTest:
+        app = AppTest.from_file(MONITOR_APP, default_timeout=30)
+        app.run()
+        assert not app.exception and app.text_input, app.exception
+        return app
+
+    yield session
+    gate.attempts.clear()
+
+
+def attempt(app: AppTest, password: str) -> AppTest:
+    app.text_input(key="monitor_password").input(password).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def errors(app: AppTest) -> str:
+    return " ".join(error.value for error in app.error)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_monitor_gate_locks_after_repeated_wrong_passwords(gated_monitor):
+    app = gated_monitor()
+    for _ in range(gate.MAX_FAILURES):
+        attempt(app, "guess")  # the same guess again is another attempt: the field is cleared after each
+    assert "Too many wrong passwords" in errors(attempt(app, "s3cret-enough"))
+    assert not app.metric  # even the right password is refused while locked
+    # A fresh session (another tab, another script) meets the same lock.
+    other = gated_monitor()
+    assert "Too many wrong passwords" in errors(attempt(other, "s3cret-enough")) and not other.metric
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_monitor_gate_opens_again_once_the_lockout_is_over(gated_monitor):
+    app = gated_monitor()
+    for _ in range(gate.MAX_FAILURES):
+        attempt(app, "guess")
+    gate.attempts().locked_until = time.monotonic()  # the lockout's time has passed
+    assert attempt(app, "s3cret-enough").metric  # the overview
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_right_password_before_the_limit_resets_the_count(gated_monitor):
+    app = gated_monitor()
+    for _ in range(gate.MAX_FAILURES - 1):
+        attempt(app, "guess")
+    assert "Wrong password" in errors(app) and not app.metric
+    assert attempt(app, "s3cret-enough").metric
+    assert gate.attempts().failures == 0
