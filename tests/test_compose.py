@@ -8,10 +8,12 @@ command exists and parses, every variable it uses is documented in
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,38 @@ def test_compose_smoke_runs_every_service_as_compose_would():
     print(done.stdout)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "compose smoke passed" in done.stdout
+
+
+def env_example_values() -> dict[str, str]:
+    """The variables `cp .env.example .env` sets (its uncommented lines)."""
+    lines = (REPO / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@pytest.mark.once
+def test_a_copied_env_example_leaves_debug_off_and_https_on():
+    """`cp .env.example .env`, as the compose file's header says: production defaults still hold."""
+    copied = env_example_values()
+    assert "DJANGO_DEBUG" not in copied
+    environment = load_compose({**copied, **REQUIRED})["services"]["web"]["environment"]
+    assert environment["DJANGO_DEBUG"] == "false" and environment["DJANGO_HTTPS"] == "true"
+
+
+@pytest.mark.once
+def test_gunicorns_control_socket_is_off_in_the_image_and_in_compose(compose):
+    from gunicorn.config import Config
+
+    dockerfile_cmd = json.loads(re.search(r"^CMD (\[.*\])$", (REPO / "Dockerfile").read_text(), re.MULTILINE)[1])
+    for command in (command_of(compose["services"]["web"]), dockerfile_cmd):
+        assert command[0] == "gunicorn" and "--no-control-socket" in command
+        assert Config().parser().parse_args(command[1:]).control_socket_disable is True
+
+
+@pytest.mark.once
+def test_streamlit_listens_on_loopback_unless_compose_says_otherwise(compose):
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["address"] == "127.0.0.1"
+    assert "COPY .streamlit" in (REPO / "Dockerfile").read_text()  # the image starts streamlit in /app
+    command = command_of(compose["services"]["monitor"])
+    assert command[command.index("--server.address") + 1] == "0.0.0.0"  # inside its container, on purpose
+    assert compose["services"]["monitor"]["ports"][0].startswith("127.0.0.1:")
