@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Static files (the admin's styles) from the web process itself, with debug off too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # API requests that need the database get a JSON 503 if it refuses, before the token middleware reads it.
+    "config.database_errors.ApiDatabaseRefusalMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -185,6 +187,16 @@ SEED_ABANDONED_AFTER_SECONDS = env.float("SEED_ABANDONED_AFTER_SECONDS", default
 #: outage), every 1-2 s and without using up attempts; after that the message is dead-lettered
 #: and the sweeper re-dispatches its run once the database is back.
 SEED_DATABASE_OUTAGE_RETRY_SECONDS = env.float("SEED_DATABASE_OUTAGE_RETRY_SECONDS", default=600.0)
+#: PostgreSQL's connection budget (docs/operations.md) as this deployment's environment states it,
+#: with compose's defaults: named in the one log line a "too many clients" refusal gets
+#: (seeding/database_outage.py), so the line says what was exceeded and which setting to change.
+DATABASE_CONNECTION_BUDGET = {
+    "web_processes": env.int("WEB_CONCURRENCY", default=3),
+    "worker_processes": env.int("WORKER_PROCESSES", default=2),
+    "worker_threads": env.int("WORKER_THREADS", default=2),
+    "monitor": 5,
+    "max_connections": env.int("POSTGRES_MAX_CONNECTIONS", default=100),
+}
 #: How often each worker process looks for lapsed leases and stalled runs.
 SEED_SWEEP_INTERVAL_SECONDS = env.float("SEED_SWEEP_INTERVAL_SECONDS", default=2.0)
 

@@ -29,6 +29,8 @@ ERROR_CODES = [
     "too_large",
     "seed_failed",
     "broker_unavailable",
+    "database_busy",
+    "database_unavailable",
     "internal",
 ]
 
@@ -214,6 +216,12 @@ _ACCESS = {
     ),
     "405": _answer("Another method (method_not_allowed).", "Error", Allow="The methods this path takes."),
     "500": _answer("An unexpected error (internal), logged; never a traceback.", "Error"),
+    "503": _answer(
+        "The database refused: no free connection (database_busy, try again in seconds) or unreachable "
+        "(database_unavailable).",
+        "Error",
+        **{"Retry-After": "Seconds before trying again."},
+    ),
 }
 _RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
@@ -253,7 +261,8 @@ def document() -> dict:
                             "Error",
                         ),
                         "503": _answer(
-                            "The queue is unreachable (broker_unavailable); nothing was started.",
+                            "The queue is unreachable (broker_unavailable; nothing was started), or the database "
+                            "refused: no free connection (database_busy) or unreachable (database_unavailable).",
                             "Error",
                             **{"Retry-After": "Seconds before trying again."},
                         ),

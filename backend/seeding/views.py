@@ -2,7 +2,9 @@
 
 Every answer is JSON, errors included: 400 names each bad field, 401/403 for
 access, 404/405/409/413/503 as HTTP means them, and an unexpected error is
-logged and answered with a generic 500, never a traceback.
+logged and answered with a generic 500, never a traceback. A database that
+refuses to serve is a 503 that says which refusal (``database_refused``): out
+of connections (``database_busy``) or unreachable (``database_unavailable``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.csrf import csrf_failure as django_csrf_failure
 
-from seeding import openapi, selectors, services
+from seeding import database_outage, openapi, selectors, services
 from seeding.kinds import KINDS
 from seeding.models import SeedRun
 from seeding.requests import BadRequest, parse_seed_request
@@ -92,6 +94,8 @@ class ApiView(View):
                 "the background queue is unreachable; nothing was started, try again later",
                 headers={"Retry-After": "30"},
             )
+        if (refused := database_refused(self.request, exc)) is not None:
+            return refused
         if isinstance(exc, services.RunFailed):
             run = exc.run
             return error_response(
@@ -192,6 +196,33 @@ def openapi_document(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         return error_response(405, "method_not_allowed", "use GET", headers={"Allow": "GET, HEAD"})
     return json_response(openapi.document())
+
+
+def database_refused(request: HttpRequest, exc: BaseException) -> JsonResponse | None:
+    """The 503 for a database that refuses to serve ``request`` (``database_outage.refusal``), else None.
+
+    Out of connections is said once in a while with the budget that was exceeded; an
+    unreachable database once per request, as the access log would. Never driver text in the answer.
+    """
+    refusal = database_outage.refusal(exc)
+    if refusal == database_outage.BUSY:
+        database_outage.say_out_of_connections(exc)
+        return error_response(
+            503,
+            refusal,
+            "the database has no free connection (too many clients); try again shortly",
+            headers={"Retry-After": "5"},
+        )
+    if refusal == database_outage.UNAVAILABLE:
+        logger.warning("%s %s: the database is unreachable (%s)", request.method, request.path, _first_line(exc))
+        return error_response(
+            503, refusal, "the database is unreachable; try again later", headers={"Retry-After": "30"}
+        )
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return next(iter(str(exc).strip().splitlines()), type(exc).__name__)
 
 
 def run_not_found(run_id: int) -> JsonResponse:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from seeding import services
+from seeding import database_outage, services
 from seeding.estimates import estimate_pending
 from seeding.kinds import KINDS
 from seeding.models import SeedRun
@@ -119,6 +120,10 @@ class Command(BaseCommand):
                 self._clear(run=None, dry_run=options["dry_run"])
             else:
                 self._seed(options)
+        except DatabaseError as exc:
+            if (problem := _database_problem(exc)) is None:
+                raise
+            raise CommandError(problem) from exc
         finally:
             self._flush()
 
@@ -450,3 +455,15 @@ class Command(BaseCommand):
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n:,} {kind}" for kind, n in counts.items())
+
+
+def _database_problem(exc: DatabaseError) -> str | None:
+    """What to tell the operator when the database refuses the command, or None for any other database error."""
+    refusal = database_outage.refusal(exc)
+    if refusal == database_outage.BUSY:
+        return database_outage.out_of_connections_line(exc)
+    if refusal == database_outage.UNAVAILABLE:
+        where = f"{connection.settings_dict['HOST'] or 'localhost'}:{connection.settings_dict['PORT'] or 5432}"
+        reason = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
+        return f"cannot reach the database at {where} ({reason}); is PostgreSQL running, and is DATABASE_URL right?"
+    return None
