@@ -11,7 +11,7 @@ from seeding.catalogs import active_catalog
 from seeding.generation import events, rows
 from seeding.generation.estate import own_applications, own_assets
 from seeding.generation.own import OwnDeployments
-from seeding.generation.placement import application_quotas, deployment_layout
+from seeding.generation.placement import application_quotas, deployment_layout, taken_on_hosts
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import RunSpec
 
@@ -119,6 +119,10 @@ class TakenPairs:
 
     def __init__(self, pairs: set[tuple[int, int]]):
         self.pairs = pairs
+
+    def taken_counts(self, host_lists, list_of):
+        apps, assets = self.asset_positions(np.arange(len(list_of), dtype=np.int64))
+        return taken_on_hosts(apps, assets, host_lists, list_of)
 
     def asset_positions(self, application_positions):
         wanted = set(application_positions.tolist())

@@ -17,7 +17,10 @@ and the columns its generation depends on (``RunParent``). From then on:
 - recording takes time in proportion to the plan: parents that only events
   point at are an even sample of at most ``VIEW_MIN_ROWS`` rows or twice the
   plan. Applications and assets a run places deployments on are recorded
-  whole, so it can fill every free pair.
+  whole, so it can fill every free pair; of the existing deployments among
+  them it records how many each application has ("taken", from the unique
+  (application, asset) index) and the pairs of only the applications it
+  places deployments on ("pairs"), never every pair of the estate.
 
 The run's own parents are not recorded: they are computed (``generation.own``).
 """
@@ -31,7 +34,7 @@ from datetime import datetime
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 
 from inventory.selectors import row_counts
 from seeding.generation.catalog import Catalog
@@ -58,7 +61,7 @@ from seeding.generation.estate import (
 from seeding.generation.events import maintenance_slots
 from seeding.generation.own import OwnDeployments
 from seeding.generation.parents import DeploymentRows
-from seeding.generation.placement import Layout, deployment_layout
+from seeding.generation.placement import Layout, deployment_layout, taken_on_hosts
 from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 from seeding.kinds import MODELS
 from seeding.models import RunParent, SeedRun
@@ -72,7 +75,7 @@ VIEW_MIN_ROWS = 20_000
 VIEW_ROWS_PER_PLANNED_ROW = 2
 
 
-def record_parent_view(*, run: SeedRun, plan: SeedPlan) -> dict[str, int]:
+def record_parent_view(*, run: SeedRun, plan: SeedPlan, catalog: Catalog) -> dict[str, int]:
     """Record the existing parents ``run`` may point at; returns rows per view kind.
 
     Call inside the run's creating transaction (``run.pk`` and ``run.as_of``
@@ -112,7 +115,7 @@ def record_parent_view(*, run: SeedRun, plan: SeedPlan) -> dict[str, int]:
         window_start_day = int(run.as_of.timestamp()) // SECONDS_PER_DAY - EVENT_WINDOW_DAYS
         sql.insert_deployments(every=_stride(MODELS["deployments"], limit), undated_retirement_day=window_start_day - 1)
     if {"applications", "assets"} <= needed:
-        sql.insert_pairs()
+        _record_occupancy(run, catalog)
     if needed and connection.vendor == "postgresql":
         # The view's rows are new: without fresh statistics the planner takes its
         # lookups by position for a few rows and turns them into scans of all of
@@ -124,6 +127,11 @@ def record_parent_view(*, run: SeedRun, plan: SeedPlan) -> dict[str, int]:
     run.parent_counts = counts
     SeedRun.objects.filter(pk=run.pk).update(parent_counts=counts)
     return counts
+
+
+def recorded_taken_pairs(run: SeedRun) -> int:
+    """How many (application, asset) pairs existing deployments took among the parents ``run`` recorded."""
+    return RunParent.objects.filter(run=run, kind="taken").aggregate(taken=Sum("asset_ref"))["taken"] or 0
 
 
 def newest_recorded_purchase_day(run: SeedRun) -> int | None:
@@ -151,7 +159,7 @@ def run_capacity(*, run: SeedRun, catalog: Catalog) -> Capacity:
     does not depend on keys, so a spec with zero key bases answers.
     """
     counts = {kind: run.planned(kind) for kind in MODELS}
-    return _capacity(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog, run.created_at.isoformat())
+    return _capacity(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog)
 
 
 def plan_capacity(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> Capacity | None:
@@ -160,13 +168,12 @@ def plan_capacity(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> Capac
     if needed_parents(plan) & {"applications", "assets"}:
         return None
     counts = {kind: plan.count(kind) for kind in MODELS}
-    return _capacity(0, plan.seed, as_of, counts, {}, catalog, "")
+    return _capacity(0, plan.seed, as_of, counts, {}, catalog)
 
 
-def _capacity(
-    run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog, token: str
-) -> Capacity:
-    spec = RunSpec(
+def _keyless_spec(run_id: int, seed: int, as_of: datetime, counts: dict, catalog: Catalog) -> RunSpec:
+    """A generation spec before keys are reserved: placement does not depend on them."""
+    return RunSpec(
         run_id=run_id,
         seed=seed,
         as_of=int(as_of.timestamp()),
@@ -174,6 +181,10 @@ def _capacity(
         id_bases=tuple((kind, 0) for kind in MODELS),
         catalog=catalog,
     )
+
+
+def _capacity(run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog) -> Capacity:
+    spec = _keyless_spec(run_id, seed, as_of, counts, catalog)
     # Not cached: the run's chunks build their own parents (sharing the cached tables), and a second
     # layout kept alive for the run's lifetime would only cost memory.
     parents = _build_parents(spec, dict(parent_counts))
@@ -218,7 +229,7 @@ def deployment_layout_of(
     spec: RunSpec, applications: ApplicationTable, assets: AssetTable, counts: dict[str, int]
 ) -> Layout:
     """Where the run's deployments go, stepping over the pairs existing deployments take."""
-    occupancy = _RecordedPairs(spec.run_id) if counts.get("pairs") else None
+    occupancy = _RecordedPairs(spec.run_id) if counts.get("taken") else None
     return deployment_layout(spec, applications, assets, occupancy)
 
 
@@ -349,6 +360,13 @@ class _RecordedPairs:
 
     def __init__(self, run_id: int):
         self.run_id = run_id
+
+    def taken_counts(self, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray) -> np.ndarray:
+        applications = len(list_of)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT ref, asset_ref FROM {_table()} WHERE run_id = %s AND kind = 'taken'", [self.run_id])
+            rows = cursor.fetchall()
+        return _per_position(rows, applications)
 
     def asset_positions(self, application_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with connection.cursor() as cursor:
@@ -524,16 +542,89 @@ class _Sql:
             [self.run.pk, every, self.run.pk, every],
         )
 
-    def insert_pairs(self) -> None:
-        """Existing deployments as (application position, asset position), both recorded whole."""
-        deployments = self.quote(MODELS["deployments"]._meta.db_table)
-        self.execute(
-            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, label, asset_type, "
-            f"lifecycle, environment, location) "
-            f"SELECT %s, 'pairs', ROW_NUMBER() OVER (ORDER BY d.id) - 1, ap.position, '', sp.position, "
-            f"'', '', '', '', '' "
-            f"FROM {deployments} d "
-            f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
-            f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id",
-            [self.run.pk, self.run.pk, self.run.pk],
+
+# --- occupancy: existing deployments among recorded applications and assets -------------------
+
+
+def _per_position(rows: list[tuple[int, int]], size: int) -> np.ndarray:
+    counts = np.zeros(size, dtype=np.int64)
+    if rows:
+        pairs = np.array(rows, dtype=np.int64)
+        counts[pairs[:, 0]] = pairs[:, 1]
+    return counts
+
+
+class _LiveOccupancy:
+    """The deployments table itself, asked by application through its unique (application, asset) index.
+
+    Only used while the view is recorded, inside the creating transaction: what
+    it answers is then recorded, and every chunk reads that instead.
+    """
+
+    def __init__(self, applications: ApplicationTable, assets: AssetTable):
+        self.applications, self.assets = applications, assets
+        self.table = connection.ops.quote_name(MODELS["deployments"]._meta.db_table)
+        self.counted = np.zeros(applications.size, dtype=np.int64)  # what taken_counts answered
+
+    def taken_counts(self, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray) -> np.ndarray:
+        """Read once: every existing pair as two integers (the unique index holds them), kept on own hosts."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT application_id, asset_id FROM {self.table}")
+            rows = np.array(cursor.fetchall() or np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2)
+        app_pos, app_known = _positions_of(self.applications.ids, rows[:, 0])
+        asset_pos, asset_known = _positions_of(self.assets.ids, rows[:, 1])
+        known = app_known & asset_known
+        self.counted = taken_on_hosts(app_pos[known], asset_pos[known], host_lists, list_of)
+        return self.counted
+
+    def asset_positions(self, application_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids = self.applications.ids[application_positions]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT application_id, asset_id FROM {self.table} WHERE {_in('application_id')}",
+                [_array_param(ids)],
+            )
+            rows = np.array(cursor.fetchall() or np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2)
+        app_pos, app_known = _positions_of(self.applications.ids, rows[:, 0])
+        asset_pos, asset_known = _positions_of(self.assets.ids, rows[:, 1])
+        known = app_known & asset_known
+        return app_pos[known], asset_pos[known]
+
+
+def _positions_of(sorted_ids: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``refs`` sits in ``sorted_ids`` (recorded in key order), and whether it is there."""
+    if not len(sorted_ids):
+        return np.zeros(len(refs), dtype=np.int64), np.zeros(len(refs), dtype=bool)
+    where = np.minimum(np.searchsorted(sorted_ids, refs), len(sorted_ids) - 1)
+    return where.astype(np.int64), sorted_ids[where] == refs
+
+
+def _record_occupancy(run: SeedRun, catalog: Catalog) -> None:
+    """Record how many pairs each recorded application takes, and the pairs of those the run places on.
+
+    The run's layout is computed here once against the live table (counts come
+    from the unique index, pairs only for the applications it gives a quota);
+    every later layout, in any process, is computed from the recorded rows and
+    so comes out the same.
+    """
+    counts = {kind: run.planned(kind) for kind in MODELS}
+    spec = _keyless_spec(run.pk, run.seed, run.as_of, counts, catalog)
+    recorded = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
+    applications = _recorded_applications(spec, recorded.get("applications", 0))
+    assets = _recorded_assets(spec, recorded.get("assets", 0))
+    live = _LiveOccupancy(applications, assets)
+    layout = deployment_layout(spec, applications, assets, live)
+    taken = live.counted
+    _insert_pairs(run, "taken", [(app, n) for app, n in enumerate(taken.tolist()) if n])
+    app_pos, asset_pos = live.asset_positions(np.flatnonzero(layout.quotas))
+    _insert_pairs(run, "pairs", list(zip(app_pos.tolist(), asset_pos.tolist())))
+
+
+def _insert_pairs(run: SeedRun, kind: str, pairs: list[tuple[int, int]]) -> None:
+    """Rows of ``kind`` holding (``ref``, ``asset_ref``) pairs, positioned in the order given."""
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {_table()} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
+            f"lifecycle, environment, location) VALUES (%s, %s, %s, %s, %s, '', '', '', '', '', '')",
+            [(run.pk, kind, position, ref, other) for position, (ref, other) in enumerate(pairs)],
         )

@@ -46,6 +46,12 @@ class Occupancy(Protocol):
     existing assets; the run's own parents have no deployments yet.
     """
 
+    def taken_counts(self, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray) -> np.ndarray:
+        """Per application position: how many pairs it already takes on its own hosts (``list_of[a]`` indexes
+        ``host_lists``). Counts, not pairs: the layout caps each quota with them."""
+        ...
+
     def asset_positions(self, application_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(application position, asset position) of every taken pair of the given applications."""
+        """(application position, asset position) of every taken pair of the given applications
+        (only asked for the applications the run places deployments on)."""
         ...

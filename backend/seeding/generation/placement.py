@@ -93,8 +93,7 @@ def deployment_layout(spec: RunSpec, apps: ApplicationTable, assets: AssetTable,
     sizes = np.array([len(hosts) for hosts in host_lists], dtype=np.int64)
     room = sizes[list_of] if len(list_of) else np.zeros(0, dtype=np.int64)
     if occupancy is not None and apps.size:
-        app_pos, _ = _taken_in_lists(occupancy, np.arange(apps.size, dtype=np.int64), host_lists, list_of)
-        room = room - np.bincount(app_pos, minlength=apps.size)
+        room = room - occupancy.taken_counts(host_lists, list_of)
     total = int(room.sum())
     quotas = application_quotas(min(spec.count("deployments"), total), room)
     return Layout(
@@ -107,11 +106,24 @@ def deployment_layout(spec: RunSpec, apps: ApplicationTable, assets: AssetTable,
     )
 
 
+def taken_on_hosts(
+    taken_apps: np.ndarray, taken_assets: np.ndarray, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray
+) -> np.ndarray:
+    """Per application position: how many of the given taken pairs fall on its own hosts."""
+    keep_apps, _ = _on_hosts(taken_apps, taken_assets, host_lists, list_of)
+    return np.bincount(keep_apps, minlength=len(list_of)).astype(np.int64)
+
+
 def _taken_in_lists(
     occupancy: Occupancy, applications: np.ndarray, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The taken pairs of ``applications`` that fall on their own hosts: (application, index in its list)."""
-    taken_apps, taken_assets = occupancy.asset_positions(applications)
+    return _on_hosts(*occupancy.asset_positions(applications), host_lists, list_of)
+
+
+def _on_hosts(
+    taken_apps: np.ndarray, taken_assets: np.ndarray, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     keep_apps, keep_idx = [], []
     for number, hosts in enumerate(host_lists):
         mine = list_of[taken_apps] == number

@@ -31,7 +31,13 @@ from seeding.indexes import restore_orphaned_indexes
 from seeding.keys import reserve_ids
 from seeding.kinds import KINDS, MODELS
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.parent_view import forget_parent_views, newest_recorded_purchase_day, record_parent_view, run_capacity
+from seeding.parent_view import (
+    forget_parent_views,
+    newest_recorded_purchase_day,
+    record_parent_view,
+    recorded_taken_pairs,
+    run_capacity,
+)
 from seeding.plan import (
     Chunk,
     SeedPlan,
@@ -88,8 +94,8 @@ def seed_run_create(
     try:
         with transaction.atomic():
             run.save()  # first: the one-active-run index refuses here
-            view = record_parent_view(run=run, plan=plan)
-            validate_parents(plan, existing=view, taken_pairs=view.get("pairs", 0))
+            view = record_parent_view(run=run, plan=plan, catalog=active_catalog())
+            validate_parents(plan, existing=view, taken_pairs=recorded_taken_pairs(run))
             refuse_as_of_before_assets(as_of=run.as_of, newest_purchase_day=newest_recorded_purchase_day(run))
             if plan.deployments or plan.events:
                 refuse_beyond_capacity(plan, capacity=run_capacity(run=run, catalog=active_catalog()))
