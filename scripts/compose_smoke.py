@@ -119,6 +119,9 @@ class Smoke:
             "DATABASE_URL": POSTGRES_URL,
             "REDIS_URL": REDIS_URL,
             "DJANGO_STATIC_ROOT": str(self.workdir / "static"),
+            # The smoke talks plain HTTP to gunicorn, with no TLS proxy in front (compose's default
+            # DJANGO_HTTPS=true would redirect it to https), as a local run with DJANGO_HTTPS=false does.
+            "DJANGO_HTTPS": "false",
         }
 
     def env(self, name: str, **extra: str) -> dict[str, str]:
