@@ -86,6 +86,10 @@ bench-scale: $(STAMP)  ## plan L with 1, 2 and 4 workers next to raw COPY, and p
 bench-estimates: $(STAMP)  ## plan L on each path: the dry run's estimate against the real time (PostgreSQL + Redis)
 	$(PY) scripts/bench_estimates.py
 
+.PHONY: bench-stack
+bench-stack: $(STAMP)  ## 5 deployments stacked onto an estate of plan L's size (SCALE=10: 10L's), SQLite and PostgreSQL
+	$(PY) scripts/bench_stack.py --scale $${SCALE:-1}
+
 .PHONY: bench-admin
 bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, filter, search) on DATABASE_URL's data
 	$(PY) scripts/measure_admin.py
