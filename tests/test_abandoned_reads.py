@@ -13,10 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from monitor import queries
 from seeding.models import SeedRun
@@ -97,3 +99,16 @@ def test_reading_a_live_inline_run_writes_nothing(api):
     before = run.updated_at
     assert api.get(f"/api/v1/admin/seed-runs/{run.pk}").json()["status"] == SeedRun.Status.RUNNING
     assert SeedRun.objects.get(pk=run.pk).updated_at == before
+
+
+def test_a_silent_inline_run_of_another_host_is_shown_failed_past_the_abandon_threshold(api, settings):
+    """Where the writer cannot be checked (another machine), readers use the same silence rule as the actions."""
+    run = SeedRun.objects.create(
+        status=SeedRun.Status.RUNNING, is_active=True, executor=SeedRun.Executor.INLINE, events=10, seed=1,
+        writer_process="elsewhere:4242:boot:ns:123", as_of="2026-11-01T00:00:00Z", chunk_size=10,
+    )  # fmt: skip
+    assert api.get(f"/api/v1/admin/seed-runs/{run.pk}").json()["status"] == SeedRun.Status.RUNNING
+    SeedRun.objects.filter(pk=run.pk).update(
+        updated_at=timezone.now() - timedelta(seconds=settings.SEED_ABANDONED_AFTER_SECONDS + 1)
+    )
+    assert_abandoned(api.get(f"/api/v1/admin/seed-runs/{run.pk}").json())

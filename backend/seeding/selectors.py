@@ -3,10 +3,11 @@
 An inline run has no lease: if its process is SIGKILLed, nothing else would end
 it, and every reader (the API's status URL and stats, the monitor) would show it
 "running" until someone started, resumed or cleared a run. So a reader that
-meets an active inline run asks ``process_identity`` whether its writer still
-runs (a /proc read, same host only) and, when it is known gone, fails it through
-``recover_abandoned_runs``, the same service those actions use. A live or
-unknowable writer costs no query and no write.
+meets an active inline run asks whether it is abandoned by the actions' own rule
+(``services.runs.abandoned``: its writer known gone through ``process_identity``, a
+/proc read on the same host; or no progress for SEED_ABANDONED_AFTER_SECONDS) and,
+if so, fails it through ``recover_abandoned_runs``, the same service those actions
+use. A run still being written costs no query and no write.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from django.utils import timezone
 from inventory.selectors import row_counts
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.process_identity import is_gone
-from seeding.services.runs import recover_abandoned_runs
+from seeding.services.runs import abandoned, recover_abandoned_runs
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:
@@ -131,8 +131,8 @@ def active_seed_run() -> SeedRun | None:
 
 
 def settle(run: SeedRun) -> SeedRun:
-    """``run``, failed first (and re-read) if it is an active inline run whose writer process is known gone."""
-    if run.is_active and run.executor == SeedRun.Executor.INLINE and is_gone(run.writer_process):
+    """``run``, failed first (and re-read) if it is an abandoned inline run (writer gone, or silent too long)."""
+    if abandoned(run):
         recover_abandoned_runs()
         run.refresh_from_db()
     return run

@@ -201,7 +201,7 @@ def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
     """The chunks resuming ``run`` would write, read-only. Raises RunNotResumable as a resume would."""
     _refuse_unless_finished_unsuccessfully(run)
     _refuse_without_its_parent_view(run)
-    if run.is_active and not _abandoned(run):
+    if run.is_active and not abandoned(run):
         where = "on the workers" if run.executor == SeedRun.Executor.WORKERS else "in another process"
         raise RunNotResumable(f"seed run #{run.pk} is {run.status} {where}; wait for it, or cancel it first")
     return list(seed_run_pending_chunks(run=run))
@@ -333,7 +333,7 @@ def recover_abandoned_runs() -> None:
     a new run, a resume and a clear.
     """
     for run in SeedRun.objects.filter(is_active=True, executor=SeedRun.Executor.INLINE):
-        if not _abandoned(run):
+        if not abandoned(run):
             continue
         gone = is_gone(run.writer_process)
         seed_run_fail(
@@ -410,8 +410,12 @@ def _refuse_unless_finished_unsuccessfully(run: SeedRun) -> None:
         raise RunNotResumable(f"seed run #{run.pk}'s rows were cleared; start a new run instead")
 
 
-def _abandoned(run: SeedRun) -> bool:
-    """An active inline run whose writer is known to be gone, or silent for SEED_ABANDONED_AFTER_SECONDS."""
+def abandoned(run: SeedRun) -> bool:
+    """An active inline run whose writer is known to be gone, or silent for SEED_ABANDONED_AFTER_SECONDS.
+
+    No query: readers (``seeding.selectors``) ask it of every active run they show, and only
+    call ``recover_abandoned_runs`` when it says yes.
+    """
     if not run.is_active or run.executor != SeedRun.Executor.INLINE:
         return False
     silent_since = timezone.now() - timedelta(seconds=settings.SEED_ABANDONED_AFTER_SECONDS)
