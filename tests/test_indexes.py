@@ -1,23 +1,26 @@
 """Deferred secondary indexes during bulk loads (seeding/indexes.py).
 
-SQLite drops a big, nearly empty table's non-unique indexes while an inline run
-writes it and rebuilds them afterwards; PostgreSQL and runs on workers never do.
+SQLite drops a big, nearly empty table's non-unique indexes while a run writes it
+(inline, or on workers) and rebuilds them afterwards; PostgreSQL never does.
 Either way the schema a run leaves behind, however it ends, is the schema it found.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Event
 from seeding import indexes, services, tasks
 from seeding.models import DeferredIndex, SeedRun
 from seeding.services import chunks as chunk_service
+from seeding.services import workers
 from tests.conftest import SMALL
 from tests.helpers import seed
 
@@ -264,16 +267,143 @@ def test_a_run_that_holds_a_recipe_cannot_be_deleted(make_plan, admin_client):
     assert not SeedRun.objects.filter(pk=run.pk).exists()
 
 
-@pytest.mark.stub
-def test_a_worker_run_keeps_its_indexes(make_plan, settings, stub_broker, schema_guard):
-    """The actors driven by hand from the stub queue, as the embedded worker would run them."""
-    outcome = services.seed_request(plan=make_plan(), source=SeedRun.Source.API, mode="queued")
-    queue = stub_broker.queues[settings.SEED_QUEUE]
+class Killed(BaseException):
+    """Stands for a worker process dying (SIGKILL) at the point it is raised."""
+
+
+def drive(queue, *, on_message=None) -> None:
+    """Run the queued actors by hand, as the embedded worker would; a Killed message is lost, like its process."""
     actors = {"start_seed_run": tasks.start_seed_run, "write_seed_chunk": tasks.write_seed_chunk}
     while not queue.empty():
         message = json.loads(queue.get())
-        assert index_sql() == schema_guard
-        actors[message["actor_name"]].fn(*message["args"])
+        if on_message:
+            on_message(message)
+        with suppress(Killed):
+            actors[message["actor_name"]].fn(*message["args"])
+
+
+def index_builds(queries) -> list[str]:
+    return [query["sql"] for query in queries if query["sql"].startswith("CREATE INDEX")]
+
+
+@pytest.mark.stub
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_worker_run_into_empty_tables_defers_its_indexes_and_rebuilds_each_once(
+    make_plan, settings, stub_broker, schema_guard
+):
+    """Queued plans on SQLite load like inline ones: each big kind's phase goes in without its secondary
+    indexes, and the commit that ends the phase rebuilds them, once, before the next phase is sent."""
+    outcome = services.seed_request(plan=make_plan(), source=SeedRun.Source.API, mode="queued")
+    seen_while_writing_events: set[str] = set()
+
+    def note(message):
+        if message["actor_name"] == "write_seed_chunk" and message["args"][1] == "events":
+            seen_while_writing_events.update(indexed_columns(Event))
+
+    with CaptureQueriesContext(connection) as queries:
+        drive(stub_broker.queues[settings.SEED_QUEUE], on_message=note)
+
     run = SeedRun.objects.get(pk=outcome.run.pk)
     assert run.status == SeedRun.Status.SUCCEEDED and run.executor == SeedRun.Executor.WORKERS
-    assert not DeferredIndex.objects.exists()
+    assert not seen_while_writing_events & EVENT_SECONDARY
+    builds = index_builds(queries.captured_queries)
+    dropped = {name: sql for name, sql in schema_guard.items() if sql in builds}
+    assert sorted(builds) == sorted(dropped.values()), "each dropped index is built exactly once"
+    assert {name for name, sql in dropped.items() if '"inventory_event"' in sql} == {
+        name for name, sql in schema_guard.items() if '"inventory_event"' in sql
+    }
+    assert index_sql() == schema_guard and not DeferredIndex.objects.exists()
+
+
+@pytest.mark.stub
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_worker_run_keeps_the_indexes_of_a_table_already_holding_more_rows(make_plan, settings, stub_broker):
+    seed(make_plan())
+    services.seed_request(
+        plan=make_plan(applications=0, assets=0, deployments=0, events=500), source=SeedRun.Source.API, mode="queued"
+    )
+    seen: set[str] = set()
+    drive(stub_broker.queues[settings.SEED_QUEUE], on_message=lambda message: seen.update(indexed_columns(Event)))
+    assert seen >= EVENT_SECONDARY
+    assert Event.objects.count() == SMALL["events"] + 500
+
+
+@pytest.mark.stub
+@pytest.mark.usefixtures("sqlite_only")
+@pytest.mark.parametrize("dies_at", ["end of a phase", "end of the run"])
+def test_a_worker_that_dies_before_rebuilding_leaves_it_to_the_sweeper(
+    make_plan, settings, stub_broker, schema_guard, monkeypatch, dies_at
+):
+    """The commit that ends a phase is followed by the rebuild; if its process dies in between, the run
+    stalls with its recipes, and the sweeper's re-sent start message rebuilds them and moves the run on."""
+    plan = make_plan(**ONLY_EVENTS_DEFERRED) if dies_at == "end of the run" else make_plan()
+    outcome = services.seed_request(plan=plan, source=SeedRun.Source.API, mode="queued")
+    real_restore = workers.restore_indexes
+    dying_phase = 2 if dies_at == "end of the run" else 1
+
+    def dies_once(run, **kwargs):
+        if recipes(run) and SeedRun.objects.filter(pk=run.pk, phase_sent=dying_phase).exists():
+            monkeypatch.setattr(workers, "restore_indexes", real_restore)
+            raise Killed
+        return real_restore(run, **kwargs)
+
+    monkeypatch.setattr(workers, "restore_indexes", dies_once)
+    queue = stub_broker.queues[settings.SEED_QUEUE]
+    drive(queue)
+    run = SeedRun.objects.get(pk=outcome.run.pk)
+    assert run.status == SeedRun.Status.RUNNING and recipes(run), "stalled, its indexes still down"
+    assert set(schema_guard) - set(index_sql()) == recipes(run)
+
+    assert workers.seed_runs_sweep(stall_after=0) == [run.pk]
+    drive(queue)
+
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.SUCCEEDED and run.total_done == sum(
+        getattr(plan, kind) for kind in ("applications", "assets", "deployments", "events")
+    )
+    assert index_sql() == schema_guard and recipes(run) == set()
+
+
+@pytest.mark.stub
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_worker_run_whose_rebuild_fails_fails_and_keeps_its_recipes(make_plan, settings, stub_broker, monkeypatch):
+    outcome = services.seed_request(plan=make_plan(**ONLY_EVENTS_DEFERRED), source=SeedRun.Source.API, mode="queued")
+    real_restore = workers.restore_indexes
+
+    def rebuild_fails(run, **kwargs):
+        if recipes(run):
+            raise DatabaseError("database or disk is full")
+        return real_restore(run, **kwargs)
+
+    monkeypatch.setattr(workers, "restore_indexes", rebuild_fails)
+    drive(stub_broker.queues[settings.SEED_QUEUE])
+    monkeypatch.undo()
+    run = SeedRun.objects.get(pk=outcome.run.pk)
+    assert run.status == SeedRun.Status.FAILED and "rebuilding deferred indexes" in run.error
+    assert "disk is full" in run.error_detail and run.events_done == SMALL["events"]
+    assert recipes(run)
+
+    services.demo_data_clear()  # the next run, resume or clear rebuilds them
+
+    assert recipes(run) == set()
+
+
+@pytest.mark.stub
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_cancelled_worker_run_has_its_indexes_rebuilt_by_its_next_chunk_message(
+    make_plan, settings, stub_broker, schema_guard
+):
+    """No process would ever finish a cancelled run: the first of its messages that a worker skips rebuilds
+    what it deferred, rather than leaving the tables slow until the next run, resume or clear."""
+    outcome = services.seed_request(plan=make_plan(**ONLY_EVENTS_DEFERRED), source=SeedRun.Source.API, mode="queued")
+
+    def cancel_after_events_chunk_2(message):
+        if message["args"][1:] == ["events", 3]:
+            assert recipes(outcome.run), "the events' indexes are down while they are written"
+            services.seed_run_cancel(run=SeedRun.objects.get(pk=outcome.run.pk))
+
+    drive(stub_broker.queues[settings.SEED_QUEUE], on_message=cancel_after_events_chunk_2)
+
+    run = SeedRun.objects.get(pk=outcome.run.pk)
+    assert run.status == SeedRun.Status.CANCELLED and run.events_done == 300
+    assert index_sql() == schema_guard and recipes(run) == set()

@@ -1,12 +1,14 @@
 """The worker protocol: how a queued run moves through Dramatiq workers, in the order it happens.
 
 1. ``seed_run_enqueue``: once the run row is committed, send its start message.
-2. ``seed_run_start`` (the start message): mark the run running and send one
-   message per uncommitted chunk of its current phase.
+2. ``seed_run_start`` (the start message): mark the run running and open its
+   current phase: on SQLite, defer the indexes its load would maintain
+   (``seeding.indexes``), then send one message per uncommitted chunk.
 3. ``seed_chunk_process`` (a chunk message): take the chunk's lease and count the
    attempt (a copy finding a live lease stands down), write the chunk (the same
    chunk transaction the inline executor uses) while renewing the lease, then, if
-   this commit completed its phase, send the next phase or mark the run succeeded.
+   this commit completed its phase, rebuild what the phase deferred, then open
+   the next phase or mark the run succeeded.
 4. ``seed_runs_sweep`` (every worker, every couple of seconds): re-send chunks
    whose lease lapsed (their worker died), and the start message of runs that
    stopped moving with nothing in flight; step 2 then re-sends what is left.
@@ -22,7 +24,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -30,9 +32,10 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from seeding import queue
+from seeding.indexes import defer_indexes, restore_indexes
 from seeding.kinds import PHASES, phase_of
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.plan import Chunk, chunks_of
+from seeding.plan import Chunk, chunks_of, rows_by_kind
 from seeding.services.chunks import seed_chunk_write
 from seeding.services.errors import BrokerUnavailable
 from seeding.services.leases import (
@@ -101,10 +104,8 @@ def seed_run_start(*, run_id: int) -> str:
         return "skipped"
     phase = _current_phase(run)
     if phase is None:  # every chunk committed, but the step that completed the run died first
-        seed_run_succeed(run=run)
-        return "succeeded"
-    _send_phase(run, phase)
-    return f"sent phase {phase}"
+        return "succeeded" if _finish(run) else "failed"
+    return f"sent phase {phase}" if _open_phase(run, phase) else "failed"
 
 
 # --- 3. one chunk ----------------------------------------------------------------------------
@@ -118,6 +119,8 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
     """
     run = SeedRun.objects.filter(pk=run_id).first()
     if run is None or run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
+        if run is not None:
+            _restore_if_ended(run)
         return "skipped"  # cancelled, failed, finished, deleted, or taken over by an inline resume
     chunk = _chunk_of(run, kind, index)
     if chunk is None:
@@ -158,30 +161,34 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
 
 
 def _after_commit(run_id: int, finished_phase: int) -> None:
-    """Count the commit, then finish the run or send the next phase if this commit completed its phase.
+    """Count the commit, then finish the run or open the next phase if this commit completed its phase.
 
     Decided under a lock on the run row, and ``phase_sent`` is moved under the
     same lock: of several workers finishing the last chunks of a phase at once,
-    one sends the next phase (a resend by the sweeper or a redelivery stays
-    harmless). The messages go out after the lock's transaction commits; if this
-    process dies in between, the sweeper sends them.
+    one opens the next phase (a resend by the sweeper or a redelivery stays
+    harmless). Rebuilding indexes and sending happen after the lock's transaction
+    commits; if this process dies in between, the sweeper's start message does
+    both.
     """
-    next_phase = None
+    next_phase, finished = None, False
     with transaction.atomic():
         # The UPDATE first: it waits for a clear holding the run table without
         # holding the run row itself, so the two cannot deadlock.
         refresh_progress(run=SeedRun(pk=run_id))  # also after a cancel: a chunk in flight then still counts
         run = SeedRun.objects.select_for_update(no_key=True).get(pk=run_id)
-        if run.status != SeedRun.Status.RUNNING or run.executor != SeedRun.Executor.WORKERS:
-            return
-        phase = _current_phase(run)
-        if phase is None:
-            seed_run_succeed(run=run)
-        elif finished_phase < phase and run.phase_sent < phase:  # this commit completed its phase
+        running = run.status == SeedRun.Status.RUNNING and run.executor == SeedRun.Executor.WORKERS
+        phase = _current_phase(run) if running else None
+        if running and phase is None:
+            finished = True
+        elif running and finished_phase < phase and run.phase_sent < phase:  # this commit completed its phase
             SeedRun.objects.filter(pk=run.pk).update(phase_sent=phase)
             next_phase = phase
-    if next_phase is not None:
-        _send_phase(run, next_phase)
+    if not running:
+        _restore_if_ended(run)
+    elif finished:
+        _finish(run)
+    elif next_phase is not None:
+        _open_phase(run, next_phase)
 
 
 def _failed_attempt(run: SeedRun, chunk: Chunk, attempt: int, exc: BaseException, *, error: str | None = None) -> str:
@@ -208,6 +215,7 @@ def _give_up(run: SeedRun, chunk: Chunk, attempts: int) -> None:
         error=f"{chunk.kind} chunk {chunk.index} failed {attempts} times ({attempt.cause}); committed chunks are kept",
         detail=f"last error: {attempt.last_error or attempt.cause}",
     )
+    _restore_if_ended(run)
 
 
 # --- phases ----------------------------------------------------------------------------------
@@ -221,9 +229,59 @@ def _current_phase(run: SeedRun) -> int | None:
     return None
 
 
-def _send_phase(run: SeedRun, phase: int) -> int:
-    """Send one message per uncommitted chunk of ``phase``; returns how many."""
-    sent = queue.send_chunks(run.pk, seed_run_pending_chunks(run=run, kinds=PHASES[phase]))
+def _open_phase(run: SeedRun, phase: int) -> bool:
+    """Rebuild the indexes earlier phases deferred, defer those this phase's load would maintain, and send it.
+
+    Safe to repeat (the sweeper's start message re-opens the current phase): the
+    phase's own deferred indexes stay down, and ones already recorded are not
+    dropped again. Returns False if the run failed rebuilding.
+    """
+    if not _rebuild_deferred(run, keep=PHASES[phase]):
+        return False
+    chunks = list(seed_run_pending_chunks(run=run, kinds=PHASES[phase]))
+    defer_indexes(run, rows_by_kind(chunks), claim=run.claim)
+    _send_phase(run, phase, chunks)
+    return True
+
+
+def _finish(run: SeedRun) -> bool:
+    """Every chunk is committed: rebuild what the run deferred, then mark it succeeded. False if it failed."""
+    return _rebuild_deferred(run) and seed_run_succeed(run=run)
+
+
+def _rebuild_deferred(run: SeedRun, *, keep: tuple[str, ...] = ()) -> bool:
+    """Rebuild the indexes ``run`` deferred for kinds other than ``keep``; False if that failed, and failed the run.
+
+    As inline: every row is written and kept, the recipes stay for the next run,
+    resume or clear to rebuild (``restore_orphaned_indexes``), and the run says why.
+    """
+    try:
+        restore_indexes(run, keep=keep)
+    except DatabaseError as exc:
+        seed_run_fail(
+            run=run,
+            claim=run.claim,
+            error=f"rebuilding deferred indexes after its rows were written failed ({type(exc).__name__}); "
+            "committed chunks are kept",
+            detail=f"{type(exc).__name__}: {exc}".strip(),
+        )
+        logger.warning("%s: rebuilding deferred indexes failed: %s", run, exc)
+        return False
+    return True
+
+
+def _restore_if_ended(run: SeedRun) -> None:
+    """Rebuild what a run that ended without its workers (cancelled, failed) deferred: nothing else would
+    before the next run, resume or clear. A run resumed meanwhile is left to its writer."""
+    try:
+        restore_indexes(run, only_if_inactive=True)
+    except DatabaseError:
+        logger.exception("%s: rebuilding deferred indexes failed; the next run, resume or clear retries", run)
+
+
+def _send_phase(run: SeedRun, phase: int, chunks: list[Chunk]) -> int:
+    """Send one message per chunk of ``phase`` in ``chunks`` (its uncommitted ones); returns how many."""
+    sent = queue.send_chunks(run.pk, chunks)
     SeedRun.objects.filter(pk=run.pk).update(updated_at=timezone.now(), phase_sent=Greatest("phase_sent", Value(phase)))
     logger.info("%s: phase %s (%s): sent %s chunk messages", run, phase, ", ".join(PHASES[phase]), sent)
     return sent
