@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -20,6 +21,7 @@ from django.db import DatabaseError, connection
 from django.test import Client
 
 from seeding import database_outage
+from tests.processes import Workers, database_url
 from tests.test_api import SEED_URL, STATS_URL, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -149,3 +151,24 @@ def test_refused_connections_are_logged_once_naming_the_budget_and_the_settings(
     assert "max_connections=100" in line
     assert "up to 24: web 3 x (1 + 2 SEED_WRITER_THREADS) = 9 + worker replica 2 WORKER_PROCESSES" in line
     assert "WORKER_THREADS" in line and "unreachable" not in line
+
+
+def test_a_worker_refused_connections_logs_the_budget_once(refusing_role, tmp_path, settings):
+    """A real worker whose sweeper meets the refusal every 0.5 s: one budget line, no "unreachable" pairs."""
+    url = database_url().replace(f"//{connection.settings_dict['USER']}", f"//{refusing_role}", 1)
+    workers = Workers(tmp_path)
+    try:
+        workers.start(env={"DATABASE_URL": url})
+        workers.wait_ready(1)
+        deadline = time.monotonic() + 30
+        while "PostgreSQL refused a connection" not in workers.logs():
+            assert time.monotonic() < deadline, workers.logs()
+            time.sleep(0.1)
+        # What is checked is that nothing more is said: give the sweeper ten more refusals to say it in.
+        time.sleep(10 * 0.5)
+    finally:
+        workers.stop_all()
+    log = workers.logs()
+    assert log.count("PostgreSQL refused a connection") == 1, log
+    assert f'too many connections for role "{refusing_role}"' in log
+    assert "unreachable" not in log and "reachable again" not in log, log
