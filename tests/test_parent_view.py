@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Deployment
 from tests.helpers import seed
@@ -33,3 +37,30 @@ def test_a_stacked_run_records_the_pairs_of_the_applications_it_places_not_of_th
     assert 0 < small <= 20 and 0 < large <= 25
     pairs = list(Deployment.objects.values_list("application", "asset"))
     assert len(placed) == 5 and len(pairs) == len(set(pairs))
+
+
+def _statements(make_plan) -> list[str]:
+    """The SQL a 5-deployment stack onto a small estate runs, from the request to the run's success."""
+    seed(make_plan(applications=5, assets=40, deployments=20, events=0))
+    with CaptureQueriesContext(connection) as queries:
+        run = seed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11))
+    assert run.total_done == 5
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_stacked_run_reads_its_recorded_estate_back_once(make_plan):
+    """The recorded assets grow with the estate: read back once per process, not once for the layout, again
+    for the capacity check and again for the chunk (three times the cost on plan L's estate)."""
+    whole = [sql for sql in _statements(make_plan) if re.search(r"kind = 'assets'\s+ORDER BY position", sql)]
+    assert len(whole) == 1
+
+
+def test_a_stacked_run_counts_taken_pairs_without_reading_every_pair(make_plan):
+    """How many pairs each application takes comes from a GROUP BY on the unique (application, asset)
+    index; pairs themselves are read only for the applications the run places deployments on."""
+    by_application = [
+        sql for sql in _statements(make_plan) if "inventory_deployment" in sql and "application_id" in sql
+    ]
+    assert by_application
+    for sql in by_application:
+        assert "GROUP BY application_id" in sql or re.search(r"WHERE d\.application_id (IN|= ANY)", sql), sql

@@ -18,9 +18,12 @@ and the columns its generation depends on (``RunParent``). From then on:
   point at are an even sample of at most ``VIEW_MIN_ROWS`` rows or twice the
   plan. Applications and assets a run places deployments on are recorded
   whole, so it can fill every free pair; of the existing deployments among
-  them it records how many each application has ("taken", from the unique
-  (application, asset) index) and the pairs of only the applications it
-  places deployments on ("pairs"), never every pair of the estate.
+  them it records how many each application has ("taken", a GROUP BY on the
+  unique (application, asset) index) and the pairs of only the applications it
+  places deployments on ("pairs"), never every pair of the estate;
+- a process reads the recorded applications and assets back once per run: the
+  layout computed while recording serves the capacity check and, in the same
+  process, the run's chunks.
 
 The run's own parents are not recorded: they are computed (``generation.own``).
 """
@@ -61,7 +64,7 @@ from seeding.generation.estate import (
 from seeding.generation.events import maintenance_slots
 from seeding.generation.own import OwnDeployments
 from seeding.generation.parents import DeploymentRows
-from seeding.generation.placement import Layout, deployment_layout, taken_on_hosts
+from seeding.generation.placement import Layout, deployment_layout
 from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 from seeding.kinds import MODELS
 from seeding.models import RunParent, SeedRun
@@ -159,7 +162,7 @@ def run_capacity(*, run: SeedRun, catalog: Catalog) -> Capacity:
     does not depend on keys, so a spec with zero key bases answers.
     """
     counts = {kind: run.planned(kind) for kind in MODELS}
-    return _capacity(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog)
+    return _capacity(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog, _token(run))
 
 
 def plan_capacity(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> Capacity | None:
@@ -168,7 +171,7 @@ def plan_capacity(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> Capac
     if needed_parents(plan) & {"applications", "assets"}:
         return None
     counts = {kind: plan.count(kind) for kind in MODELS}
-    return _capacity(0, plan.seed, as_of, counts, {}, catalog)
+    return _capacity(0, plan.seed, as_of, counts, {}, catalog, "")
 
 
 def _keyless_spec(run_id: int, seed: int, as_of: datetime, counts: dict, catalog: Catalog) -> RunSpec:
@@ -183,11 +186,12 @@ def _keyless_spec(run_id: int, seed: int, as_of: datetime, counts: dict, catalog
     )
 
 
-def _capacity(run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog) -> Capacity:
+def _capacity(
+    run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog, token: str
+) -> Capacity:
     spec = _keyless_spec(run_id, seed, as_of, counts, catalog)
-    # Not cached: the run's chunks build their own parents (sharing the cached tables), and a second
-    # layout kept alive for the run's lifetime would only cost memory.
-    parents = _build_parents(spec, dict(parent_counts))
+    # The recorded tables and layout come from the cache the recording filled (``_recorded``).
+    parents = _build_parents(spec, dict(parent_counts), token)
     return Capacity(
         deployments=parents.layout.room if parents.layout is not None else 0,
         event_assets=len(parents.assets.eventful),
@@ -196,29 +200,64 @@ def _capacity(run_id: int, seed: int, as_of: datetime, counts: dict, parent_coun
 
 def parents_of(run: SeedRun, spec: RunSpec) -> Parents:
     """What the chunks of ``run`` (whose generation spec is ``spec``) may point at, the same in every process."""
-    return _parents(spec, tuple(sorted(run.parent_counts.items())), run.created_at.isoformat())
+    return _parents(spec, tuple(sorted(run.parent_counts.items())), _token(run))
+
+
+def _token(run: SeedRun) -> str:
+    """What tells a run's cached view from another's: its creation time (SQLite gives a refused run's key to
+    the next run, whose view may differ)."""
+    return run.created_at.isoformat()
 
 
 @functools.lru_cache(maxsize=4)
 def _parents(spec: RunSpec, parent_counts: tuple[tuple[str, int], ...], token: str) -> Parents:
-    """Cached per process by run and ``token`` (its creation time: SQLite gives a refused run's key to the
-    next run, whose view may differ)."""
-    return _build_parents(spec, dict(parent_counts))
+    """Cached per process by run and ``token``."""
+    return _build_parents(spec, dict(parent_counts), token)
 
 
-def _build_parents(spec: RunSpec, counts: dict[str, int]) -> Parents:
-    applications = own_applications(spec) if spec.count("applications") else None
-    if applications is None and counts.get("applications"):
+@dataclasses.dataclass(frozen=True)
+class _Recorded:
+    """What a run reads back of its view: the same for every spec of the run (keys are not in it)."""
+
+    applications: ApplicationTable | None
+    assets: AssetTable | None
+    layout: Layout | None  # where deployments go among recorded applications and assets, if they do
+
+
+def _recorded_of(spec: RunSpec, counts: dict[str, int], token: str) -> _Recorded:
+    """The recorded tables of ``spec``'s run, from the per-process cache keyed by what they depend on."""
+    view_spec = dataclasses.replace(spec, id_bases=tuple((kind, 0) for kind in MODELS), site_host_bases=())
+    sizes = tuple((kind, counts.get(kind, 0)) for kind in ("applications", "assets", "taken"))
+    return _recorded(view_spec, sizes, token)
+
+
+@functools.lru_cache(maxsize=4)
+def _recorded(spec: RunSpec, sizes: tuple[tuple[str, int], ...], token: str) -> _Recorded:
+    """Read once per process and run: the recorded assets grow with the estate, and the layout built while
+    recording serves the capacity check and the chunks that follow in the same process."""
+    counts = dict(sizes)
+    applications = None
+    if not spec.count("applications") and counts["applications"]:
         applications = _recorded_applications(spec, counts["applications"])
+    assets = None
+    if not spec.count("assets") and counts["assets"]:
+        assets = _recorded_assets(spec, counts["assets"])
+    layout = None
+    if spec.count("deployments") and applications is not None and assets is not None:
+        layout = deployment_layout_of(spec, applications, assets, counts)
+    return _Recorded(applications=applications, assets=assets, layout=layout)
+
+
+def _build_parents(spec: RunSpec, counts: dict[str, int], token: str) -> Parents:
+    recorded = _recorded_of(spec, counts, token)
+    applications = own_applications(spec) if spec.count("applications") else recorded.applications
     if spec.count("assets"):
         assets = own_assets(spec, maintenance_slots(spec))
-    elif counts.get("assets"):
-        assets = _recorded_assets(spec, counts["assets"])
     else:
-        assets = empty_asset_table(spec.catalog)
+        assets = recorded.assets if recorded.assets is not None else empty_asset_table(spec.catalog)
     layout = deployments = None
     if spec.count("deployments"):
-        layout = deployment_layout_of(spec, applications, assets, counts)
+        layout = recorded.layout or deployment_layout_of(spec, applications, assets, counts)
         deployments = OwnDeployments(spec, layout, applications, assets)
     elif not spec.count("assets") and counts.get("deployments"):
         deployments = _RecordedDeployments(spec, counts)
@@ -542,6 +581,40 @@ class _Sql:
             [self.run.pk, every, self.run.pk, every],
         )
 
+    def insert_taken_counts(self) -> None:
+        """Per recorded application: how many deployments it has (ref: its position, asset_ref: the count).
+
+        Counted by the database on the unique (application, asset) index: no pair
+        travels to Python, whatever the estate's size.
+        """
+        deployments = self.quote(MODELS["deployments"]._meta.db_table)
+        self.execute(
+            f"INSERT INTO {self.view} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
+            f"lifecycle, environment, location) "
+            f"SELECT %s, 'taken', ROW_NUMBER() OVER (ORDER BY ap.position) - 1, ap.position, c.taken, "
+            f"'', '', '', '', '', '' "
+            f"FROM (SELECT application_id, COUNT(*) AS taken FROM {deployments} GROUP BY application_id) c "
+            f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = c.application_id",
+            [self.run.pk, self.run.pk],
+        )
+
+    def insert_pairs(self, application_refs: np.ndarray) -> None:
+        """The existing pairs of the given applications (by key) as (application position, asset position)."""
+        if not len(application_refs):
+            return
+        deployments = self.quote(MODELS["deployments"]._meta.db_table)
+        self.execute(
+            f"INSERT INTO {self.view} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
+            f"lifecycle, environment, location) "
+            f"SELECT %s, 'pairs', ROW_NUMBER() OVER (ORDER BY d.id) - 1, ap.position, sp.position, "
+            f"'', '', '', '', '', '' "
+            f"FROM {deployments} d "
+            f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
+            f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id "
+            f"WHERE d.{_in('application_id')}",
+            [self.run.pk, self.run.pk, self.run.pk, _array_param(application_refs)],
+        )
+
 
 # --- occupancy: existing deployments among recorded applications and assets -------------------
 
@@ -554,77 +627,21 @@ def _per_position(rows: list[tuple[int, int]], size: int) -> np.ndarray:
     return counts
 
 
-class _LiveOccupancy:
-    """The deployments table itself, asked by application through its unique (application, asset) index.
-
-    Only used while the view is recorded, inside the creating transaction: what
-    it answers is then recorded, and every chunk reads that instead.
-    """
-
-    def __init__(self, applications: ApplicationTable, assets: AssetTable):
-        self.applications, self.assets = applications, assets
-        self.table = connection.ops.quote_name(MODELS["deployments"]._meta.db_table)
-        self.counted = np.zeros(applications.size, dtype=np.int64)  # what taken_counts answered
-
-    def taken_counts(self, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray) -> np.ndarray:
-        """Read once: every existing pair as two integers (the unique index holds them), kept on own hosts."""
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT application_id, asset_id FROM {self.table}")
-            rows = np.array(cursor.fetchall() or np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2)
-        app_pos, app_known = _positions_of(self.applications.ids, rows[:, 0])
-        asset_pos, asset_known = _positions_of(self.assets.ids, rows[:, 1])
-        known = app_known & asset_known
-        self.counted = taken_on_hosts(app_pos[known], asset_pos[known], host_lists, list_of)
-        return self.counted
-
-    def asset_positions(self, application_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ids = self.applications.ids[application_positions]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT application_id, asset_id FROM {self.table} WHERE {_in('application_id')}",
-                [_array_param(ids)],
-            )
-            rows = np.array(cursor.fetchall() or np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2)
-        app_pos, app_known = _positions_of(self.applications.ids, rows[:, 0])
-        asset_pos, asset_known = _positions_of(self.assets.ids, rows[:, 1])
-        known = app_known & asset_known
-        return app_pos[known], asset_pos[known]
-
-
-def _positions_of(sorted_ids: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each of ``refs`` sits in ``sorted_ids`` (recorded in key order), and whether it is there."""
-    if not len(sorted_ids):
-        return np.zeros(len(refs), dtype=np.int64), np.zeros(len(refs), dtype=bool)
-    where = np.minimum(np.searchsorted(sorted_ids, refs), len(sorted_ids) - 1)
-    return where.astype(np.int64), sorted_ids[where] == refs
-
-
 def _record_occupancy(run: SeedRun, catalog: Catalog) -> None:
     """Record how many pairs each recorded application takes, and the pairs of those the run places on.
 
-    The run's layout is computed here once against the live table (counts come
-    from the unique index, pairs only for the applications it gives a quota);
-    every later layout, in any process, is computed from the recorded rows and
-    so comes out the same.
+    Counts come from a GROUP BY on the unique (application, asset) index, on
+    the application's hosts or not: a pair a person entered on another asset
+    lowers its room, so room is never overstated. The layout is then computed
+    from the recorded counts, as every later one (in any process) is, and
+    stays cached for the capacity check and the chunks; pairs are recorded
+    only for the applications it gives a quota.
     """
+    sql = _Sql(run)
+    sql.insert_taken_counts()
     counts = {kind: run.planned(kind) for kind in MODELS}
     spec = _keyless_spec(run.pk, run.seed, run.as_of, counts, catalog)
     recorded = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
-    applications = _recorded_applications(spec, recorded.get("applications", 0))
-    assets = _recorded_assets(spec, recorded.get("assets", 0))
-    live = _LiveOccupancy(applications, assets)
-    layout = deployment_layout(spec, applications, assets, live)
-    taken = live.counted
-    _insert_pairs(run, "taken", [(app, n) for app, n in enumerate(taken.tolist()) if n])
-    app_pos, asset_pos = live.asset_positions(np.flatnonzero(layout.quotas))
-    _insert_pairs(run, "pairs", list(zip(app_pos.tolist(), asset_pos.tolist())))
-
-
-def _insert_pairs(run: SeedRun, kind: str, pairs: list[tuple[int, int]]) -> None:
-    """Rows of ``kind`` holding (``ref``, ``asset_ref``) pairs, positioned in the order given."""
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {_table()} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
-            f"lifecycle, environment, location) VALUES (%s, %s, %s, %s, %s, '', '', '', '', '', '')",
-            [(run.pk, kind, position, ref, other) for position, (ref, other) in enumerate(pairs)],
-        )
+    view = _recorded_of(spec, recorded, _token(run))
+    if view.layout is not None:
+        sql.insert_pairs(view.applications.ids[np.flatnonzero(view.layout.quotas)])

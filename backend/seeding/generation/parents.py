@@ -47,8 +47,9 @@ class Occupancy(Protocol):
     """
 
     def taken_counts(self, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray) -> np.ndarray:
-        """Per application position: how many pairs it already takes on its own hosts (``list_of[a]`` indexes
-        ``host_lists``). Counts, not pairs: the layout caps each quota with them."""
+        """Per application position: how many pairs it already takes, at least those on its own hosts
+        (``list_of[a]`` indexes ``host_lists``). Counts, not pairs: the layout caps each quota with them, so a
+        count that includes pairs off its hosts only makes the room smaller, never a taken pair reused."""
         ...
 
     def asset_positions(self, application_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

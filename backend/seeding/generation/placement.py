@@ -93,7 +93,8 @@ def deployment_layout(spec: RunSpec, apps: ApplicationTable, assets: AssetTable,
     sizes = np.array([len(hosts) for hosts in host_lists], dtype=np.int64)
     room = sizes[list_of] if len(list_of) else np.zeros(0, dtype=np.int64)
     if occupancy is not None and apps.size:
-        room = room - occupancy.taken_counts(host_lists, list_of)
+        # Counts may include pairs off an application's hosts (a person's entry): never below zero.
+        room = np.maximum(room - occupancy.taken_counts(host_lists, list_of), 0)
     total = int(room.sum())
     quotas = application_quotas(min(spec.count("deployments"), total), room)
     return Layout(
