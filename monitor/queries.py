@@ -33,6 +33,7 @@ from seeding.selectors import (
     seed_run_failed_attempts,
     seed_run_status,
 )
+from seeding.services import seed_runs_settle
 
 __all__ = ["BrokerState", "BrokerUnreachable", "broker_state", "uses_redis"]
 
@@ -52,15 +53,18 @@ def estate_counts() -> dict[str, dict[str, int]]:
 
 
 def active_run() -> dict | None:
+    seed_runs_settle()  # a run whose process died reads as failed, not running
     run = active_seed_run()
     return seed_run_status(run) if run is not None else None
 
 
 def runs(limit: int = 50) -> list[dict]:
+    seed_runs_settle()
     return [seed_run_status(run) for run in recent_seed_runs(limit=limit)]
 
 
 def run(run_id: int) -> dict | None:
+    seed_runs_settle()
     found = SeedRun.objects.filter(pk=run_id).first()
     return seed_run_status(found) if found is not None else None
 

@@ -1,8 +1,9 @@
 """An inline run whose process was SIGKILLed is shown failed (abandoned) by whoever reads it next.
 
 No one has to start, resume or clear a run first: the status URL, demo-data-stats
-and the monitor's queries all see the dead writer (same host, pid gone) and fail
-the run through ``recover_abandoned_runs``. Runs on both passes: the command
+the admin's run pages and the monitor's queries call ``services.seed_runs_settle``
+first, which sees the dead writer (same host, pid gone) and fails the run through
+``recover_abandoned_runs``. Runs on both passes: the command
 process writes the test's own database (an SQLite file or PostgreSQL).
 """
 
@@ -18,6 +19,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from monitor import queries
@@ -112,3 +114,10 @@ def test_a_silent_inline_run_of_another_host_is_shown_failed_past_the_abandon_th
         updated_at=timezone.now() - timedelta(seconds=settings.SEED_ABANDONED_AFTER_SECONDS + 1)
     )
     assert_abandoned(api.get(f"/api/v1/admin/seed-runs/{run.pk}").json())
+
+
+def test_the_admins_run_pages_show_a_killed_inline_run_failed(killed_inline_run, admin_client):
+    page = admin_client.get(reverse("admin:seeding_seedrun_change", args=[killed_inline_run.pk]))
+    assert page.status_code == 200
+    assert SeedRun.objects.get(pk=killed_inline_run.pk).status == SeedRun.Status.FAILED
+    assert "abandoned: the process writing it stopped" in page.content.decode()

@@ -180,6 +180,7 @@ class SeedRunAdmin(admin.ModelAdmin):
         return request.user.has_perm(SEED_PERMISSION)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        services.seed_runs_settle()  # a run whose process died reads as failed, not running
         run = self.get_object(request, unquote(object_id))
         if run is not None:
             rate = run.rows_per_second()
@@ -212,6 +213,7 @@ class SeedRunAdmin(admin.ModelAdmin):
         return steps
 
     def changelist_view(self, request, extra_context=None):
+        services.seed_runs_settle()
         extra_context = {**(extra_context or {}), "any_active": SeedRun.objects.filter(is_active=True).exists()}
         return super().changelist_view(request, extra_context)
 

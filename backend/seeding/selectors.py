@@ -1,13 +1,7 @@
-"""Queries about demo data and seed runs, read-only but for one thing: a run whose writer is known dead.
+"""Read-only queries about demo data and seed runs: counts, a run's status as JSON-ready data, digests.
 
-An inline run has no lease: if its process is SIGKILLed, nothing else would end
-it, and every reader (the API's status URL and stats, the monitor) would show it
-"running" until someone started, resumed or cleared a run. So a reader that
-meets an active inline run asks whether it is abandoned by the actions' own rule
-(``services.runs.abandoned``: its writer known gone through ``process_identity``, a
-/proc read on the same host; or no progress for SEED_ABANDONED_AFTER_SECONDS) and,
-if so, fails it through ``recover_abandoned_runs``, the same service those actions
-use. A run still being written costs no query and no write.
+Nothing here writes. An inline run whose process was SIGKILLed is failed by
+``services.seed_runs_settle``, which the entry points that show runs call first.
 """
 
 from __future__ import annotations
@@ -21,7 +15,6 @@ from django.utils import timezone
 from inventory.selectors import row_counts
 from seeding.kinds import KINDS, MODELS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.services.runs import abandoned, recover_abandoned_runs
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:
@@ -62,7 +55,6 @@ def seed_run_status(run: SeedRun) -> dict:
     Rate and ETA are the current stretch of writing's (since the latest resume); ``active_seconds`` is
     the time spent writing over every stretch, without the pauses before a resume.
     """
-    settle(run)
     now = timezone.now()
     rate = run.rows_per_second(now=now)
     eta = run.eta_seconds(now=now)
@@ -124,18 +116,7 @@ def seed_run_failed_attempts(run_id: int) -> list[dict]:
 
 
 def active_seed_run() -> SeedRun | None:
-    run = SeedRun.objects.filter(is_active=True).first()
-    if run is None or settle(run).is_active:
-        return run
     return SeedRun.objects.filter(is_active=True).first()
-
-
-def settle(run: SeedRun) -> SeedRun:
-    """``run``, failed first (and re-read) if it is an abandoned inline run (writer gone, or silent too long)."""
-    if abandoned(run):
-        recover_abandoned_runs()
-        run.refresh_from_db()
-    return run
 
 
 def recent_seed_runs(*, limit: int = 10) -> list[SeedRun]:

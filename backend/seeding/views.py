@@ -157,6 +157,7 @@ class DemoDataStatsView(ApiView):
     http_method_names = ["get", "options"]
 
     def get(self, request: HttpRequest) -> JsonResponse:
+        services.seed_runs_settle()  # a run whose process died reads as failed, not running
         active = selectors.active_seed_run()
         return json_response(
             {
@@ -171,6 +172,7 @@ class SeedRunView(ApiView):
     http_method_names = ["get", "options"]
 
     def get(self, request: HttpRequest, run_id: int) -> JsonResponse:
+        services.seed_runs_settle()  # a run whose process died reads as failed, not running
         if (run := SeedRun.objects.filter(pk=run_id).first()) is None:
             return run_not_found(run_id)
         # Each chunk that needed another start, and why, in a few words (no driver text).

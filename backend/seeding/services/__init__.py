@@ -38,6 +38,7 @@ from seeding.services.runs import (
     seed_run_fail,
     seed_run_pending_chunks,
     seed_run_resume_preview,
+    seed_runs_settle,
 )
 from seeding.services.workers import seed_chunk_process, seed_run_enqueue, seed_run_start, seed_runs_sweep
 
@@ -76,5 +77,6 @@ __all__ = [
     "seed_run_resume_plan",
     "seed_run_resume_preview",
     "seed_run_start",
+    "seed_runs_settle",
     "seed_runs_sweep",
 ]

@@ -410,11 +410,24 @@ def _refuse_unless_finished_unsuccessfully(run: SeedRun) -> None:
         raise RunNotResumable(f"seed run #{run.pk}'s rows were cleared; start a new run instead")
 
 
+def seed_runs_settle() -> None:
+    """Fail the active run if it is an abandoned inline run, before anyone is shown it as running.
+
+    Entry points that show runs (the status and stats endpoints, the admin's run pages, the monitor)
+    call this before reading them, so a run whose process was SIGKILLed reads as failed at once on
+    its own host, not only after the next run, resume or clear. One indexed query (at most one run is
+    active); a write only when the active run is actually found abandoned.
+    """
+    run = SeedRun.objects.filter(is_active=True).first()
+    if run is not None and abandoned(run):
+        recover_abandoned_runs()
+
+
 def abandoned(run: SeedRun) -> bool:
     """An active inline run whose writer is known to be gone, or silent for SEED_ABANDONED_AFTER_SECONDS.
 
-    No query: readers (``seeding.selectors``) ask it of every active run they show, and only
-    call ``recover_abandoned_runs`` when it says yes.
+    No query: ``seed_runs_settle`` asks it of the active run, and calls ``recover_abandoned_runs``
+    only when it says yes.
     """
     if not run.is_active or run.executor != SeedRun.Executor.INLINE:
         return False
