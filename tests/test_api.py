@@ -238,6 +238,10 @@ def test_run_status_names_the_cause_of_each_failed_attempt_without_driver_text(a
         ({"assets": 0, "events": 0}, "total", "writes nothing"),
         ({"assets": 1, "as_of": "yesterday"}, "as_of", "not an ISO 8601"),
         ({"assets": 1, "as_of": 20261101}, "as_of", "string"),
+        ({"assets": 1, "as_of": "0001-01-01T00:00:00Z"}, "as_of", "must be from 2000-01-01"),
+        ({"assets": 1, "as_of": "0006-06-01T00:00:00Z"}, "as_of", "must be from 2000-01-01"),
+        ({"assets": 1, "as_of": "1999-12-31T23:59:59Z"}, "as_of", "must be from 2000-01-01"),
+        ({"assets": 1, "as_of": "9999-12-31T00:00:00Z"}, "as_of", "one year after now"),
     ],
 )
 def test_bad_fields_get_400_naming_the_field_and_write_nothing(api, body, field, text):

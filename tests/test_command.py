@@ -65,6 +65,8 @@ def test_verbosity_zero_is_silent():
         (["--assets=10", "--chunk-size=5"], "--chunk-size"),
         (["--assets=10", "--as-of=yesterday"], "--as-of"),
         (["--assets=10", "--as-of=2026-13-45"], "--as-of"),
+        (["--assets=10", "--as-of=0001-01-01T00:00:00Z"], "--as-of"),
+        (["--assets=10", "--as-of=9999-01-01"], "--as-of"),
         (["--deployments=10"], "--deployments"),
         (["--events=10"], "--events"),
         (["--applications=2", "--assets=2", "--deployments=5"], "--deployments"),

@@ -19,8 +19,8 @@ class SeedDemoDataForm(forms.Form):
         label="As of",
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "now", "size": 24}),
-        help_text=f"Base time of the data, ISO 8601 (e.g. {AS_OF_EXAMPLE}); empty means now. "
-        "The same plan, seed and base time give identical rows.",
+        help_text=f"Base time of the data, ISO 8601 (e.g. {AS_OF_EXAMPLE}); empty means now; from 2000-01-01 "
+        "to a year ahead. The same plan, seed and base time give identical rows.",
     )
 
     def clean_as_of(self):

@@ -97,7 +97,11 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             **{kind: {"type": "integer", "minimum": 0, "maximum": PER_KIND_MAX} for kind in KINDS},
             "seed": {"type": "integer", "minimum": 0, "maximum": SEED_MAX},
-            "as_of": {**_TIME, "description": "Base time: the newest timestamp any row may carry."},
+            "as_of": {
+                **_TIME,
+                "description": "Base time: the newest timestamp any row may carry. From 2000-01-01T00:00:00Z "
+                "to one year after now (a rule JSON Schema cannot state: refused with 400 invalid naming as_of).",
+            },
         },
         "additionalProperties": False,
     },

@@ -33,6 +33,13 @@ DEFAULT_SEED = 1
 #: page offers: big enough to look real, small enough to finish in seconds.
 DEMO_PLAN: dict[str, int] = {"applications": 500, "assets": 5_000, "deployments": 10_000, "events": 100_000}
 AS_OF_EXAMPLE = "2026-01-31T12:00:00Z"
+#: The earliest base time a plan may give: assets are bought up to six years before it, and every
+#: date the data carries must fit both databases (PostgreSQL's and SQLite's, and Python's, from
+#: year 1); nothing older makes a believable inventory either.
+AS_OF_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far after now a base time may lie: a demo dated a little ahead is fine, but one asset dated in
+#: year 9999 would refuse every later plan with the default base time (now), which is before it.
+AS_OF_MAX_AHEAD = timedelta(days=366)
 
 
 class PlanError(ValueError):
@@ -116,6 +123,11 @@ def parse_as_of(text: str) -> datetime:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def as_of_max() -> datetime:
+    """The latest base time a plan may give now (``AS_OF_MAX_AHEAD`` after the current time)."""
+    return datetime.now(UTC) + AS_OF_MAX_AHEAD
+
+
 def validate_plan(plan: SeedPlan) -> None:
     """Raise PlanError unless the plan is well formed: types, ranges and caps.
 
@@ -134,6 +146,8 @@ def validate_plan(plan: SeedPlan) -> None:
         errors["chunk_size"] = f"must be an integer from {CHUNK_SIZE_MIN:,} to {CHUNK_SIZE_MAX:,}"
     if plan.as_of is not None and (plan.as_of.tzinfo is None or plan.as_of.utcoffset() is None):
         errors["as_of"] = "must be timezone-aware"
+    elif plan.as_of is not None and not AS_OF_MIN <= plan.as_of <= as_of_max():
+        errors["as_of"] = f"must be from {AS_OF_MIN:%Y-%m-%d} to one year after now ({as_of_max():%Y-%m-%d})"
     if errors:
         raise PlanError(errors)
     if plan.total == 0:
