@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
+from seeding import plan as seed_plan
 from seeding import services, tasks
 from seeding.generation.spec import EVENT_WINDOW_DAYS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
@@ -498,7 +499,9 @@ def test_a_refused_plan_does_not_move_the_next_runs_keys(make_plan):
     assert (run.applications_id_base, run.assets_id_base, run.events_id_base) == (1, 1, 1)
 
 
-def test_assets_bought_after_2038_do_not_overflow_the_view(make_plan):
+def test_assets_bought_after_2038_do_not_overflow_the_view(make_plan, monkeypatch):
+    # A base time in 2040 is more than a year ahead today: allowed as it will be once the clock gets there.
+    monkeypatch.setattr(seed_plan, "AS_OF_MAX_AHEAD", timedelta(days=20 * 366))
     far = AS_OF.replace(year=2040)
     seed(make_plan(deployments=0, events=0, as_of=far))
     run = seed(make_plan(applications=0, assets=0, deployments=0, events=500, as_of=far.replace(month=12)))
