@@ -276,6 +276,7 @@ def drive(queue, *, on_message=None) -> None:
     actors = {"start_seed_run": tasks.start_seed_run, "write_seed_chunk": tasks.write_seed_chunk}
     while not queue.empty():
         message = json.loads(queue.get())
+        queue.task_done()  # the stub broker's queues outlive the test: a later join() must not wait for this one
         if on_message:
             on_message(message)
         with suppress(Killed):
