@@ -245,8 +245,14 @@ def _open_phase(run: SeedRun, phase: int) -> bool:
 
 
 def _finish(run: SeedRun) -> bool:
-    """Every chunk is committed: rebuild what the run deferred, then mark it succeeded. False if it failed."""
-    return _rebuild_deferred(run) and seed_run_succeed(run=run)
+    """Every chunk is committed: rebuild what the run deferred, then mark it succeeded. False if it failed.
+
+    The status commits after the "succeeded" log line, so whoever sees the run succeeded also finds it logged.
+    """
+    if not _rebuild_deferred(run):
+        return False
+    with transaction.atomic():
+        return seed_run_succeed(run=run)
 
 
 def _rebuild_deferred(run: SeedRun, *, keep: tuple[str, ...] = ()) -> bool:
