@@ -90,6 +90,10 @@ bench-estimates: $(STAMP)  ## plan L on each path: the dry run's estimate agains
 bench-stack: $(STAMP)  ## 5 deployments stacked onto an estate of plan L's size (SCALE=10: 10L's), SQLite and PostgreSQL
 	$(PY) scripts/bench_stack.py --scale $${SCALE:-1}
 
+.PHONY: bench-queued-sqlite
+bench-queued-sqlite: $(STAMP)  ## plan L on SQLite: inline, the embedded worker and one Redis worker side by side
+	$(PY) scripts/bench_queued_sqlite.py
+
 .PHONY: bench-admin
 bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, filter, search) on DATABASE_URL's data
 	$(PY) scripts/measure_admin.py

@@ -112,6 +112,7 @@ def test_worker_steps_write_the_run_phase_by_phase(api, settings, stub_broker, m
     seen = []
     while not queue.empty():
         message = json.loads(queue.get())
+        queue.task_done()  # or a later test that joins this shared stub queue waits forever
         seen.append((message["actor_name"], *message["args"][1:]))
         actor = {"start_seed_run": tasks.start_seed_run, "write_seed_chunk": tasks.write_seed_chunk}
         actor[message["actor_name"]].fn(*message["args"])

@@ -82,7 +82,7 @@ def test_the_overview_shows_a_queued_runs_progress_moving(settings, tmp_path):
             # (a bookmark) still runs through the app's navigation and setup.
             page.goto(f"http://127.0.0.1:{port}/workers")
             page.get_by_role("heading", name="Workers and queue").wait_for(timeout=60_000)
-            page.get_by_text("Worker processes").wait_for()
+            page.get_by_text("Worker processes", exact=True).wait_for()
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_text(PROGRESS).first.wait_for(timeout=60_000)
             first = shown_progress(page)

@@ -79,9 +79,10 @@ DEFAULTS: dict[tuple[str, str], Cost] = {
     ("sqlite", SeedRun.Path.INLINE_BULK): Cost(0.3, 90_000.0),
     # plan L stacked onto plan L: 21.4 s, 54,000 rows/s (2026-12-06)
     ("sqlite", SeedRun.Path.INLINE): Cost(0.3, 36_000.0),
-    # plan L in 14.8 s, 78,000 rows/s; one writer whatever serves it
-    ("sqlite", SeedRun.Path.EMBEDDED): Cost(1.0, 52_000.0),
-    ("sqlite", SeedRun.Path.WORKERS): Cost(1.5, 52_000.0),
+    # plan L in 7.9 s on the embedded worker, 11.3 s on one Redis worker, side by side with 7.7 s inline
+    # (scripts/bench_queued_sqlite.py, 2026-12-06): queued runs defer indexes too; one writer whatever serves it
+    ("sqlite", SeedRun.Path.EMBEDDED): Cost(1.0, 90_000.0),
+    ("sqlite", SeedRun.Path.WORKERS): Cost(1.5, 65_000.0),
     # 87,000 rows/s (plan L in 13.2 s)
     ("postgresql", SeedRun.Path.INLINE): Cost(0.5, 58_000.0, after=0.5),
     # one thread, like one worker process
