@@ -9,7 +9,7 @@ reseed in the same minute as ``make demo`` twice does, then a web process
 writes it while the monitor is photographed. SQLite and the embedded worker
 because that is what a fresh clone's ``make demo`` and ``make serve`` give, and it
 needs nothing but the venv and Chromium, so anyone can run it; the run is large
-enough (1.5 million events) to be caught halfway.
+enough (4 million events) to be caught halfway (queued SQLite runs defer their indexes, so they are quick).
 
 Each page is taken whole (the viewport is stretched to the page's height) into
 ``<page>-during.png`` and ``<page>-after.png``; ``readme-overview.png`` is the
@@ -23,14 +23,13 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from api_session import ApiSession  # scripts/ is this script's import path
+from measure_async import process
 from screenshots import CHROMIUM_FLAGS, free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +39,7 @@ AS_OF = "2026-11-01T12:00:00Z"
 USER, PASSWORD = "viewer", "monitor-screenshots"
 DEMO_PLAN = {"applications": 500, "assets": 5_000, "deployments": 10_000, "events": 100_000}
 #: Stacked onto the demo data and queued (over SEED_INLINE_THRESHOLD), so the embedded worker writes it.
-QUEUED_PLAN = {"applications": 500, "assets": 20_000, "deployments": 40_000, "events": 1_500_000}
+QUEUED_PLAN = {"applications": 500, "assets": 20_000, "deployments": 40_000, "events": 4_000_000}
 PAGES = {"overview": "", "runs": "runs", "workers": "workers", "estate": "estate"}
 WIDTH = 1440
 NEGATIVE = re.compile(r"(?<![\w.:-])-\d[\d,]*(?![\w:])")
@@ -48,24 +47,6 @@ NEGATIVE = re.compile(r"(?<![\w.:-])-\d[\d,]*(?![\w:])")
 
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([*MANAGE, *args], env=env, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-
-
-@contextmanager
-def started(args: list[str], env: dict[str, str], log: Path):
-    """A server process of this script's, stopped (its whole process group) on the way out."""
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 def photograph(page, base: str, name: str, path: str, target: Path) -> list[str]:
@@ -147,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                  "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]  # fmt: skip
     problems: list[str] = []
     with (
-        started([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{web_port}"], env, SCRATCH / "monitor-web.log"),
-        started(streamlit, {**env, "MONITOR_ADMIN_URL": f"{web}/admin/"}, SCRATCH / "monitor-streamlit.log"),
+        process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{web_port}"], env, SCRATCH / "monitor-web.log"),
+        process(streamlit, {**env, "MONITOR_ADMIN_URL": f"{web}/admin/"}, SCRATCH / "monitor-streamlit.log"),
     ):
         wait_for_port(web_port)
         wait_for_port(monitor_port, timeout=60)
