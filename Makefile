@@ -102,6 +102,10 @@ bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, f
 compose-smoke: $(STAMP)  ## run docker-compose.yml's services as compose would, without Docker (PostgreSQL + Redis)
 	$(PY) scripts/compose_smoke.py
 
+.PHONY: api-fuzz
+api-fuzz: $(STAMP)  ## Schemathesis, every check, against gunicorn (debug off) + a worker, with a token and without (PostgreSQL + Redis)
+	$(PY) scripts/api_fuzz.py
+
 .PHONY: screenshots
 screenshots: $(STAMP)  ## photograph every admin page at 3 widths and the monitor during and after a run (var/screenshots/; the README's in docs/screenshots/)
 	$(PY) scripts/screenshots.py
