@@ -93,21 +93,17 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Static files (the admin's styles) from the web process itself, with debug off too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # API requests that need the database get a JSON 503 if it refuses, before the token middleware reads it.
-    "config.database_errors.ApiDatabaseRefusalMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Authorization: Bearer <token> on /api/ only (apitokens): the token's user, no CSRF for that request.
-    "apitokens.middleware.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
 # API clients get CSRF rejections as JSON; pages keep Django's own.
-CSRF_FAILURE_VIEW = "seeding.views.csrf_failure"
+CSRF_FAILURE_VIEW = "seeding.api.errors.csrf_failure"
 
 TEMPLATES = [
     {

@@ -16,5 +16,5 @@ admin.site.site_url = None
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index")),
     path("admin/", admin.site.urls),
-    path("api/v1/admin/", include("seeding.urls")),
+    path("api/v1/admin/", include("seeding.api.urls")),
 ]

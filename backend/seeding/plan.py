@@ -128,6 +128,13 @@ def as_of_max() -> datetime:
     return datetime.now(UTC) + AS_OF_MAX_AHEAD
 
 
+def as_of_out_of_range(as_of: datetime) -> str | None:
+    """Why an aware base time is out of bounds (``AS_OF_MIN`` to ``as_of_max()``), or None if it is not."""
+    if AS_OF_MIN <= as_of <= as_of_max():
+        return None
+    return f"must be from {AS_OF_MIN:%Y-%m-%d} to one year after now ({as_of_max():%Y-%m-%d})"
+
+
 def validate_plan(plan: SeedPlan) -> None:
     """Raise PlanError unless the plan is well formed: types, ranges and caps.
 
@@ -146,8 +153,8 @@ def validate_plan(plan: SeedPlan) -> None:
         errors["chunk_size"] = f"must be an integer from {CHUNK_SIZE_MIN:,} to {CHUNK_SIZE_MAX:,}"
     if plan.as_of is not None and (plan.as_of.tzinfo is None or plan.as_of.utcoffset() is None):
         errors["as_of"] = "must be timezone-aware"
-    elif plan.as_of is not None and not AS_OF_MIN <= plan.as_of <= as_of_max():
-        errors["as_of"] = f"must be from {AS_OF_MIN:%Y-%m-%d} to one year after now ({as_of_max():%Y-%m-%d})"
+    elif plan.as_of is not None and (problem := as_of_out_of_range(plan.as_of)):
+        errors["as_of"] = problem
     if errors:
         raise PlanError(errors)
     if plan.total == 0:
