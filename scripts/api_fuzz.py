@@ -244,7 +244,10 @@ def after_call(context, case, response) -> None:
     """
     if case.operation.label != SEED_OPERATION or response.status_code != 202:
         return
-    status_url = json.loads(response.content)["status_url"]
+    try:
+        status_url = json.loads(response.content)["status_url"]
+    except (ValueError, KeyError, TypeError):
+        return  # response_schema_conformance reports the body; nothing to cancel without its status URL
     token = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
     call("POST", f"{status_url}/cancel", token or None)
 
@@ -287,14 +290,15 @@ def _rule_broken(field: str, message: str, body: dict) -> str | None:
         return None
     total = sum(counts.values())
     # Across fields: at least one count above zero, and at most SEED_MAX_TOTAL items in all.
-    if field == "total" and total == 0 and "writes nothing" in message:
+    # These two and the as_of range are judged from the request alone, whatever the message's wording.
+    if field == "total" and total == 0:
         return "a plan writes something"
-    if field == "total" and total > MAX_TOTAL and "SEED_MAX_TOTAL" in message:
+    if field == "total" and total > MAX_TOTAL:
         return "at most SEED_MAX_TOTAL items in all"
     as_of = _as_of(body)
     # A range relative to now, which JSON Schema cannot state (the document says it in prose).
-    if field == "as_of" and as_of and message.startswith("must be from 2000-01-01 to one year after now"):
-        return None if AS_OF_MIN <= as_of <= datetime.now(UTC) + AS_OF_MAX_AHEAD else "as_of within its range"
+    if field == "as_of" and as_of and not AS_OF_MIN <= as_of <= datetime.now(UTC) + AS_OF_MAX_AHEAD:
+        return "as_of within its range"
     # Against the data: an existing asset bought after the base time (written by an earlier plan).
     purchase = re.match(r"is before (\d{4}-\d{2}-\d{2}), the purchase date of an asset", message)
     if field == "as_of" and as_of and purchase:
