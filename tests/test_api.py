@@ -336,6 +336,12 @@ def test_wrong_methods_get_405_in_json(api):
     assert api.delete("/api/v1/admin/seed-runs/1").status_code == 405
 
 
+def test_a_host_the_server_does_not_serve_gets_a_documented_json_400_on_the_api_only(api):
+    response = api.get(STATS_URL, HTTP_HOST="elsewhere.example")
+    assert response.status_code == 400 and response.json()["code"] == "bad_request"
+    assert api.get("/admin/", HTTP_HOST="elsewhere.example")["Content-Type"].startswith("text/html")
+
+
 def test_unknown_api_paths_get_404_in_json(api):
     response = api.get("/api/v1/admin/nothing-here")
     assert response.status_code == 404 and response.json()["status"] == "error"

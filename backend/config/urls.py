@@ -13,6 +13,9 @@ admin.site.site_header = "demoseed"
 admin.site.site_title = "demoseed admin"
 admin.site.site_url = None
 
+# A request Django refuses before any view (a Host it does not serve) is answered in JSON on the API.
+handler400 = "seeding.api.errors.bad_request"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index")),
     path("admin/", admin.site.urls),

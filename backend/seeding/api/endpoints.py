@@ -57,6 +57,7 @@ class Answer:
 
 RETRY_AFTER = ("Retry-After", "Seconds before trying again.")
 _ACCESS = {
+    400: Answer(Error, "Refused before it reached the API (bad_request): a Host header the server does not serve."),
     401: Answer(Error, "Not authenticated (not_authenticated), or a bearer token unknown or revoked (invalid_token)."),
     403: Answer(
         Error, "Not staff, or without the permission (permission_denied); a session without CSRF (csrf_failed)."
@@ -117,7 +118,7 @@ errors.install(api, status_url=status_url)
                 Error,
                 "A bad body or plan (invalid): every bad field named in errors, including the rules the "
                 "request's description lists that JSON Schema cannot state (errors.total, errors.deployments, "
-                "errors.events, errors.as_of).",
+                "errors.events, errors.as_of); a Host header the server does not serve (bad_request).",
             ),
             409: Answer(Error, "Another run is active (run_active)."),
             413: Answer(Error, "The body is too large (too_large)."),

@@ -14,6 +14,7 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -241,3 +242,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             f"CSRF check failed: {reason.rstrip('.')}. Send the csrftoken cookie's value as X-CSRFToken.",
         )
     return django_csrf_failure(request, reason)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Requests Django refuses before any view (a Host it does not serve): JSON for the API (``handler400``)."""
+    if request.path.startswith("/api/"):
+        return error_response(400, "bad_request", "the request was refused before it reached the API")
+    return defaults.bad_request(request, exception)

@@ -27,6 +27,7 @@ from seeding.plan import AS_OF_EXAMPLE, AS_OF_MIN, DEFAULT_SEED, PER_KIND_MAX, S
 #: Every error code the API gives; each operation's document says which of them it can answer.
 ERROR_CODES = (
     "invalid",
+    "bad_request",
     "not_authenticated",
     "invalid_token",
     "permission_denied",
