@@ -39,7 +39,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Count, Max, Sum
 
-from inventory.selectors import row_counts
+from inventory.selectors import table_row_count
 from seeding.generation.catalog import Catalog
 from seeding.generation.chunks import Parents
 from seeding.generation.estate import (
@@ -76,6 +76,10 @@ from seeding.plan import SeedPlan, needed_parents
 #: proportion to the plan, not to the tables.
 VIEW_MIN_ROWS = 20_000
 VIEW_ROWS_PER_PLANNED_ROW = 2
+#: Applications, and assets no event points at, are there for deployments to be placed on: a sample of at
+#: least this many (or twice the plan's rows) has room for far more pairs than such a plan places, and
+#: costs a stacked run a few milliseconds instead of a pass over the estate.
+PLACEMENT_MIN_ROWS = 2_000
 
 
 def record_parent_view(*, run: SeedRun, plan: SeedPlan, catalog: Catalog) -> dict[str, int]:
@@ -83,29 +87,52 @@ def record_parent_view(*, run: SeedRun, plan: SeedPlan, catalog: Catalog) -> dic
 
     Call inside the run's creating transaction (``run.pk`` and ``run.as_of``
     set), before anything that cannot be rolled back: a failed validation then
-    takes the view with it. Applications and assets that deployments will be
-    placed on are recorded whole, with the pairs existing deployments take, so
-    the run can fill every free pair; other parents are sampled
-    (``VIEW_MIN_ROWS``).
+    takes the view with it. Every kind is an even sample in key order sized to
+    the plan (``VIEW_MIN_ROWS``, or twice the plan's rows), applications and
+    assets that deployments will be placed on included, with the pairs existing
+    deployments take among them. When the sample cannot take the plan (fewer
+    free pairs than its deployments, or no asset in service for its events) it
+    is recorded again, wider, up to whole: the free pairs of a sample are a
+    lower bound of the estate's, so a plan that fits a sample fits the estate,
+    and one refused was refused against the whole estate, with its exact figures.
     """
     needed = needed_parents(plan)
-    limit = max(VIEW_MIN_ROWS, VIEW_ROWS_PER_PLANNED_ROW * plan.total)
-    placing = plan.deployments > 0  # its deployments go onto these applications and assets
+    limits = _limits(plan)
+    strides = {kind: _stride(MODELS[kind], limits[kind]) for kind in ("applications", "assets") if kind in needed}
+    while True:
+        counts = _record_sample(run, needed, strides, limits, catalog)
+        sampled = any(every > 1 for every in strides.values())
+        if not sampled or not (wider := _wider(strides, plan, run_capacity(run=run, catalog=catalog))):
+            break
+        # Rare (a plan near the estate's free pairs): drop this sample and its cached tables, record a wider one.
+        RunParent.objects.filter(run=run).delete()
+        _recorded.cache_clear()
+        _parents.cache_clear()
+        strides = wider
+    return counts
+
+
+def _record_sample(
+    run: SeedRun, needed: frozenset[str], strides: dict[str, int], limits: dict[str, int], catalog: Catalog
+) -> dict[str, int]:
+    """Record every ``strides[kind]``-th application and asset (and the deployments events need), with the
+    pairs that deployments placed among them step over; sets and returns ``run.parent_counts``."""
     sql = _Sql(run)
     if "applications" in needed:
         sql.insert_positions(
             "applications",
-            every=1,
+            every=strides["applications"],
+            limit=limits["applications"],
             version="src.version",
             label="src.name",
             lifecycle="src.lifecycle",
             retired_day=sql.epoch_day("src.retired_on"),
         )
     if "assets" in needed:
-        every = 1 if placing else _stride(MODELS["assets"], limit)
         sql.insert_positions(
             "assets",
-            every=every,
+            every=strides["assets"],
+            limit=limits["assets"],
             day=sql.epoch_day("src.purchase_date"),
             label="src.operating_system",
             asset_type="src.asset_type",
@@ -116,20 +143,49 @@ def record_parent_view(*, run: SeedRun, plan: SeedPlan, catalog: Catalog) -> dic
         )
     if "deployments" in needed:  # the deployments of the recorded assets (events only: see needed_parents)
         window_start_day = int(run.as_of.timestamp()) // SECONDS_PER_DAY - EVENT_WINDOW_DAYS
-        sql.insert_deployments(every=_stride(MODELS["deployments"], limit), undated_retirement_day=window_start_day - 1)
-    if {"applications", "assets"} <= needed:
-        _record_occupancy(run, catalog)
+        every = _stride(MODELS["deployments"], limits["deployments"])
+        sql.insert_deployments(every=every, undated_retirement_day=window_start_day - 1)
     if needed and connection.vendor == "postgresql":
         # The view's rows are new: without fresh statistics the planner takes its
         # lookups by position for a few rows and turns them into scans of all of
-        # them (minutes per chunk where autovacuum is off or late). ANALYZE sees
-        # this transaction's rows and samples at most 30,000 of them (~50 ms).
+        # them (minutes per chunk where autovacuum is off or late), and joins the
+        # occupancy's counts to the recorded applications row by row against
+        # each other (2.6 s for a 2,000-row sample). ANALYZE sees this
+        # transaction's rows and samples at most 30,000 of them (~50 ms).
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {_table()}")
+    if {"applications", "assets"} <= needed:
+        _record_occupancy(run, catalog, whole_assets=strides["assets"] == 1)
     counts = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
     run.parent_counts = counts
     SeedRun.objects.filter(pk=run.pk).update(parent_counts=counts)
     return counts
+
+
+def _limits(plan: SeedPlan) -> dict[str, int]:
+    """The most rows a first sample of each kind keeps: what events point at is spread over at least
+    ``VIEW_MIN_ROWS``, what only deployments are placed on over at least ``PLACEMENT_MIN_ROWS``."""
+    planned = VIEW_ROWS_PER_PLANNED_ROW * plan.total
+    spread, placed = max(VIEW_MIN_ROWS, planned), max(PLACEMENT_MIN_ROWS, planned)
+    return {"applications": placed, "assets": spread if plan.events else placed, "deployments": spread}
+
+
+def _wider(strides: dict[str, int], plan: SeedPlan, capacity: Capacity) -> dict[str, int]:
+    """The strides of a wider sample when the one recorded cannot take ``plan``; {} when it can, or is whole.
+
+    Free pairs grow about in proportion to the rows recorded: each stride is
+    divided by twice the shortfall (so one more recording is the rule), and
+    assets are recorded whole when none in service was among them.
+    """
+    short_of_pairs = plan.deployments > capacity.deployments
+    short_of_assets = bool(plan.events) and not capacity.event_assets
+    if not (short_of_pairs or short_of_assets):
+        return {}
+    factor = -(-2 * plan.deployments // capacity.deployments) if short_of_pairs and capacity.deployments else 0
+    wider = {kind: every // factor if factor else 1 for kind, every in strides.items()}
+    if short_of_assets and "assets" in wider:
+        wider["assets"] = 1
+    return {kind: max(1, every) for kind, every in wider.items()}
 
 
 def recorded_taken_pairs(run: SeedRun) -> int:
@@ -479,8 +535,36 @@ def _array_param(values: np.ndarray):
 
 def _stride(model, limit: int) -> int:
     """Keep every n-th row in key order so that at most ``limit`` rows are kept."""
-    rows = row_counts()[model]["total"]
-    return max(1, -(-rows // limit))
+    return max(1, -(-table_row_count(model) // limit))
+
+
+#: A sample seeks at most this many times its limit of keys (where keys have gaps, it keeps fewer rows).
+_SEEKS_PER_LIMIT = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class _Keys:
+    """Where a sample of a table seeks: ``steps`` keys ``first + k * every``."""
+
+    first: int
+    every: int
+    steps: int
+
+
+def _keys(model, every: int, limit: int) -> _Keys:
+    """The seeks of an even sample of ``model`` in key space: every ``every``-th key from the first.
+
+    Keys are dense where seeding wrote them, so the rows kept are every n-th in
+    key order; where rows were deleted the sample seeks the next key, and the
+    stride grows so that it never seeks more than ``_SEEKS_PER_LIMIT`` times
+    ``limit`` (a sample of a table with wide gaps keeps fewer rows).
+    """
+    keys = model._default_manager.order_by("pk").values_list("pk", flat=True)
+    first, last = keys.first(), keys.last()  # two seeks: SQLite scans the table for MIN and MAX in one query
+    if first is None:
+        return _Keys(first=0, every=every, steps=0)
+    every = max(every, -(-(last - first + 1) // (_SEEKS_PER_LIMIT * limit)))
+    return _Keys(first=first, every=every, steps=(last - first) // every + 1)
 
 
 class _Sql:
@@ -520,9 +604,9 @@ class _Sql:
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
         return f"COALESCE((SELECT MIN(d.environment) FROM {deployments} d WHERE d.asset_id = {asset_id}), '')"
 
-    def insert_positions(self, kind: str, *, every: int, **columns: str) -> None:
-        """Every ``every``-th row of ``kind`` (aliased ``src``), positioned in key order, with ``columns``
-        (view column -> SQL expression over ``src``)."""
+    def insert_positions(self, kind: str, *, every: int, limit: int, **columns: str) -> None:
+        """Every ``every``-th row of ``kind`` (aliased ``src``; see ``_keys`` for ``limit``), positioned in key
+        order, with ``columns`` (view column -> SQL expression over ``src``)."""
         defaults = {
             "version": "''",
             "label": "''",
@@ -533,13 +617,26 @@ class _Sql:
         }
         selected = {**defaults, "day": "CAST(NULL AS INTEGER)", "retired_day": "CAST(NULL AS INTEGER)", **columns}
         names = ", ".join(selected)
+        table = self.quote(MODELS[kind]._meta.db_table)
+        if every == 1:
+            expressions = ", ".join(selected.values())
+            self.execute(
+                f"INSERT INTO {self.view} (run_id, kind, position, ref, {names}) "
+                f"SELECT %s, %s, ROW_NUMBER() OVER (ORDER BY src.id) - 1, src.id, {expressions} FROM {table} src",
+                [self.run.pk, kind],
+            )
+            return
+        # An index seek per kept row (the first key at or after each step), never a pass over the table:
+        # a sample costs its own rows. Positions number the rows kept, in key order.
+        keys = _keys(MODELS[kind], every, limit)
         expressions = ", ".join(f"{expression} AS {name}" for name, expression in selected.items())
         self.execute(
+            f"WITH RECURSIVE steps(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM steps WHERE n + 1 < %s) "
             f"INSERT INTO {self.view} (run_id, kind, position, ref, {names}) "
-            f"SELECT %s, %s, rn / %s, id, {names} FROM ("
-            f"SELECT src.id, {expressions}, ROW_NUMBER() OVER (ORDER BY src.id) - 1 AS rn "
-            f"FROM {self.quote(MODELS[kind]._meta.db_table)} src) numbered WHERE rn %% %s = 0",
-            [self.run.pk, kind, every, every],
+            f"SELECT %s, %s, ROW_NUMBER() OVER (ORDER BY src.id) - 1, src.id, {expressions} FROM ("
+            f"SELECT DISTINCT (SELECT MIN(id) FROM {table} WHERE id >= %s + steps.n * %s) AS id FROM steps"
+            f") picked JOIN {table} src ON src.id = picked.id",
+            [keys.steps, self.run.pk, kind, keys.first, keys.every],
         )
 
     def insert_deployments(self, *, every: int, undated_retirement_day: int) -> None:
@@ -581,38 +678,81 @@ class _Sql:
             [self.run.pk, every, self.run.pk, every],
         )
 
-    def insert_taken_counts(self) -> None:
-        """Per recorded application: how many deployments it has (ref: its position, asset_ref: the count).
+    def on_recorded_assets(self) -> str:
+        """``sp`` (the view's rows) and ``d``, the deployments on each (``d.asset_id = sp.ref`` still to say),
+        found through the deployments' asset index, never by a pass over every deployment.
 
-        Counted by the database on the unique (application, asset) index: no pair
-        travels to Python, whatever the estate's size.
+        SQLite walks a CROSS JOIN's left table first. PostgreSQL, told how many
+        rows the view holds, hashes every deployment instead (0.3 s at 1,000,000
+        for the 4,000 on a 2,000-asset sample), unless made to look each asset
+        up: a LATERAL subquery that OFFSET 0 keeps from being flattened.
         """
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
+        if connection.vendor == "sqlite":
+            return f"{self.view} sp CROSS JOIN {deployments} d"
+        return (
+            f"{self.view} sp CROSS JOIN LATERAL (SELECT id, application_id, asset_id FROM {deployments} "
+            f"WHERE asset_id = sp.ref OFFSET 0) d"
+        )
+
+    def insert_taken_counts(self, *, whole_assets: bool) -> None:
+        """Per recorded application: how many deployments it has on the recorded assets (ref: its position,
+        asset_ref: the count).
+
+        Counted by the database, no pair travels to Python: on the unique
+        (application, asset) index when every asset is recorded (every deployment
+        counts); from the recorded assets through the deployments' asset index
+        when they are a sample, so the count costs the sample, not the estate.
+        """
+        deployments = self.quote(MODELS["deployments"]._meta.db_table)
+        if whole_assets:
+            counted = f"SELECT application_id, COUNT(*) AS taken FROM {deployments} GROUP BY application_id"
+            params = []
+        else:
+            counted = (
+                f"SELECT d.application_id AS application_id, COUNT(*) AS taken FROM {self.on_recorded_assets()} "
+                f"WHERE sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref GROUP BY application_id"
+            )
+            params = [self.run.pk]
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
             f"lifecycle, environment, location) "
             f"SELECT %s, 'taken', ROW_NUMBER() OVER (ORDER BY ap.position) - 1, ap.position, c.taken, "
             f"'', '', '', '', '', '' "
-            f"FROM (SELECT application_id, COUNT(*) AS taken FROM {deployments} GROUP BY application_id) c "
+            f"FROM ({counted}) c "
             f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = c.application_id",
-            [self.run.pk, self.run.pk],
+            [self.run.pk, *params, self.run.pk],
         )
 
-    def insert_pairs(self, application_refs: np.ndarray) -> None:
-        """The existing pairs of the given applications (by key) as (application position, asset position)."""
+    def insert_pairs(self, application_refs: np.ndarray, *, whole_assets: bool) -> None:
+        """The existing pairs of the given applications (by key) on the recorded assets, as (application
+        position, asset position): found through the applications' pairs when every asset is recorded,
+        through the recorded assets' deployments when they are a sample."""
         if not len(application_refs):
             return
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
+        refs = _array_param(application_refs)
+        if whole_assets:
+            source = (
+                f"FROM {deployments} d "
+                f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
+                f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id "
+                f"WHERE d.{_in('application_id')}"
+            )
+            params = [self.run.pk, self.run.pk, refs]
+        else:
+            source = (
+                f"FROM {self.on_recorded_assets()} "
+                f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
+                f"WHERE d.{_in('application_id')} AND sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref"
+            )
+            params = [self.run.pk, refs, self.run.pk]
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
             f"lifecycle, environment, location) "
             f"SELECT %s, 'pairs', ROW_NUMBER() OVER (ORDER BY d.id) - 1, ap.position, sp.position, "
-            f"'', '', '', '', '', '' "
-            f"FROM {deployments} d "
-            f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
-            f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id "
-            f"WHERE d.{_in('application_id')}",
-            [self.run.pk, self.run.pk, self.run.pk, _array_param(application_refs)],
+            f"'', '', '', '', '', '' {source}",
+            [self.run.pk, *params],
         )
 
 
@@ -627,21 +767,22 @@ def _per_position(rows: list[tuple[int, int]], size: int) -> np.ndarray:
     return counts
 
 
-def _record_occupancy(run: SeedRun, catalog: Catalog) -> None:
-    """Record how many pairs each recorded application takes, and the pairs of those the run places on.
+def _record_occupancy(run: SeedRun, catalog: Catalog, *, whole_assets: bool) -> None:
+    """Record how many pairs each recorded application takes on the recorded assets, and the pairs of
+    those the run places on.
 
-    Counts come from a GROUP BY on the unique (application, asset) index, on
-    the application's hosts or not: a pair a person entered on another asset
+    Counts come from the database (``_Sql.insert_taken_counts``), on the
+    application's hosts or not: a pair a person entered on another asset
     lowers its room, so room is never overstated. The layout is then computed
     from the recorded counts, as every later one (in any process) is, and
     stays cached for the capacity check and the chunks; pairs are recorded
     only for the applications it gives a quota.
     """
     sql = _Sql(run)
-    sql.insert_taken_counts()
+    sql.insert_taken_counts(whole_assets=whole_assets)
     counts = {kind: run.planned(kind) for kind in MODELS}
     spec = _keyless_spec(run.pk, run.seed, run.as_of, counts, catalog)
     recorded = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
     view = _recorded_of(spec, recorded, _token(run))
     if view.layout is not None:
-        sql.insert_pairs(view.applications.ids[np.flatnonzero(view.layout.quotas)])
+        sql.insert_pairs(view.applications.ids[np.flatnonzero(view.layout.quotas)], whole_assets=whole_assets)

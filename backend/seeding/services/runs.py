@@ -19,11 +19,12 @@ from collections.abc import Iterator
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from inventory.selectors import table_row_count
 from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
 from seeding.catalogs import active_catalog
 from seeding.generation.sites import site_host_counts
@@ -281,9 +282,32 @@ def _tidy_after_success(run_id: int) -> None:
     try:
         forget_parent_views(SeedRun.objects.filter(pk=run_id))
         row_count_deltas_compact()
-        inventory_statistics_refresh()
+        if _staled_statistics(SeedRun.objects.get(pk=run_id)):
+            inventory_statistics_refresh()
     except DatabaseError:
         logger.exception("seed run #%s succeeded, but tidying up after it failed", run_id)
+
+
+#: A run that adds less than this share of a table's rows leaves the planner's figures of it about right:
+#: PostgreSQL's own default for re-analyzing a table (``autovacuum_analyze_scale_factor``).
+STALE_STATISTICS_SHARE = 0.1
+
+
+def _staled_statistics(run: SeedRun) -> bool:
+    """Whether ``run`` wrote enough of a table for the planner's statistics of it to be stale.
+
+    ANALYZE of the inventory takes about a second at plan 10L's size whatever
+    a run wrote: worth it after a run that wrote a tenth of a table, waste
+    after 5 deployments stacked onto a million. Only PostgreSQL keeps such
+    statistics (``inventory_statistics_refresh`` does nothing on SQLite), so
+    nothing is counted there.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    written = {kind: run.done(kind) for kind in KINDS}
+    return any(
+        rows and rows >= STALE_STATISTICS_SHARE * table_row_count(MODELS[kind]) for kind, rows in written.items()
+    )
 
 
 def transition(*, run: SeedRun, to: str, only_from: Q | tuple[str, ...], **fields) -> bool:
