@@ -266,8 +266,10 @@ class RunParent(models.Model):
     positions they need, so memory stays bounded however large the tables are,
     and a row a person changes or deletes mid-run cannot change the data.
 
-    ``kind`` is a parent kind or "pairs" (existing deployments as application
-    position ``ref`` and asset position ``asset_ref``).
+    ``kind`` is a parent kind, "taken" (per recorded application position
+    ``ref``, the existing deployments it has on the recorded assets, in
+    ``asset_ref``) or "pairs" (existing deployments as application position
+    ``ref`` and asset position ``asset_ref``).
     """
 
     run = models.ForeignKey(SeedRun, on_delete=models.CASCADE, related_name="+")

@@ -14,13 +14,16 @@ and the columns its generation depends on (``RunParent``). From then on:
 - a chunk reads back only the positions it needs (and, when it places
   deployments among existing ones, the pairs its applications already take),
   so memory stays proportional to the chunk, not to the tables;
-- recording takes time in proportion to the plan: parents that only events
-  point at are an even sample of at most ``VIEW_MIN_ROWS`` rows or twice the
-  plan. Applications and assets a run places deployments on are recorded
-  whole, so it can fill every free pair; of the existing deployments among
-  them it records how many each application has ("taken", a GROUP BY on the
-  unique (application, asset) index) and the pairs of only the applications it
-  places deployments on ("pairs"), never every pair of the estate;
+- recording takes time in proportion to the plan, not the estate: every kind
+  is an even sample in key order, one index seek per row kept, of at most
+  twice the plan's rows or a floor (``VIEW_MIN_ROWS`` for what events point
+  at, ``PLACEMENT_MIN_ROWS`` for what only deployments are placed on). Of the
+  existing deployments on the sampled assets it records how many each sampled
+  application has ("taken") and the pairs of only the applications it places
+  deployments on ("pairs"), found from the sampled assets, never every pair of
+  the estate. A sample too small for the plan is recorded again, wider, up to
+  whole (``_wider``): a sample's free pairs are some of the estate's, so the
+  plan is refused only against the whole estate, with its exact figures;
 - a process reads the recorded applications and assets back once per run: the
   layout computed while recording serves the capacity check and, in the same
   process, the run's chunks.
