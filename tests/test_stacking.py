@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from inventory.models import Asset, Deployment
+from inventory.models import Application, Asset, Deployment
 from seeding import parent_view, services
 from tests.helpers import seed
 
@@ -17,6 +17,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 #: What a stacked run of 5 deployments may record of each kind, with the floors below.
 SMALL_FLOOR = 12
+#: Where ``test_a_sampled_stack_writes_the_same_rows_on_sqlite_and_postgresql`` places its 5 deployments:
+#: (application, asset) as offsets from the estate's first keys, and when.
+PLACED = [
+    (0, 272, "2026-05-20 00:18:48+00:00"),
+    (4, 68, "2026-05-14 14:14:52+00:00"),
+    (4, 374, "2026-09-28 22:29:10+00:00"),
+    (8, 374, "2025-12-11 17:26:11+00:00"),
+    (12, 0, "2025-07-08 13:00:09+00:00"),
+]
 
 
 @pytest.fixture
@@ -113,3 +122,14 @@ def test_a_small_stacked_run_leaves_the_planner_statistics_alone(make_plan):
 
     assert analyzed(make_plan(applications=10, assets=100, deployments=200, events=0))
     assert not analyzed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11))
+
+
+def test_a_sampled_stack_writes_the_same_rows_on_sqlite_and_postgresql(make_plan, small_floors):
+    """The sample, its occupancy and the placement are the same on both databases (run on each pass of
+    `make test`): the stacked deployments, as offsets from the estate's first keys, are these."""
+    seed(make_plan(applications=40, assets=400, deployments=300, events=0))
+    first_app = Application.objects.order_by("pk").values_list("pk", flat=True).first()
+    first_asset = Asset.objects.order_by("pk").values_list("pk", flat=True).first()
+    run = seed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11))
+    placed = [(app - first_app, asset - first_asset, str(at)) for app, asset, *_, at in _content(run)]
+    assert placed == PLACED
