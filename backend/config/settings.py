@@ -2,11 +2,13 @@
 
 Every value that differs between machines comes from the environment (12-factor),
 read here and nowhere else. `.env.example` at the repo root documents each variable;
-a `.env` file next to it is read when present (never committed).
+a `.env` file next to it is read when present (never committed), or the file
+DJANGO_ENV_FILE names (empty: none; the test suite's settings make it so).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -16,8 +18,9 @@ BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
 
 env = environ.Env()
-if (REPO_DIR / ".env").is_file():
-    environ.Env.read_env(REPO_DIR / ".env")
+ENV_FILE = os.environ.get("DJANGO_ENV_FILE", str(REPO_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    environ.Env.read_env(ENV_FILE)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 _INSECURE_DEV_KEY = "django-insecure-demoseed-development-only"
