@@ -15,14 +15,28 @@ help:  ## list the targets
 	  '{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > width) width = length($$1) } \
 	   END { for (i = 1; i <= NR; i++) printf "  make %-" width "s  %s\n", name[i], text[i] }'
 
-$(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+# uv installs the locked requirements in seconds where pip takes a minute. It is bootstrapped once per
+# machine from PyPI (with the Python above) into the user's cache, and shared by every clone there.
+# Without make: `python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.lock` does the same, slower.
+UV_VERSION := 0.13.8
+UV_HOME := $(HOME)/.cache/demoseed/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+
+$(UV):
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target $(UV_HOME) uv==$(UV_VERSION)
+
+$(STAMP): requirements-dev.lock | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --python $(PY) requirements-dev.lock
 	touch $(STAMP)
 
 .PHONY: install
-install: $(STAMP)  ## create .venv and install the pinned requirements
+install: $(STAMP)  ## create .venv and install the locked requirements (uv; exact versions from requirements-dev.lock)
+
+.PHONY: lock
+lock: | $(UV)  ## pin every package, dependencies included, from requirements.txt and requirements-dev.txt into the .lock files
+	$(UV) pip compile --quiet --python-version 3.11 requirements.txt -o requirements.lock
+	$(UV) pip compile --quiet --python-version 3.11 requirements-dev.txt -o requirements-dev.lock
 
 .PHONY: migrate
 migrate: $(STAMP)  ## apply migrations to the configured database (SQLite file by default)
