@@ -133,3 +133,17 @@ def test_a_sampled_stack_writes_the_same_rows_on_sqlite_and_postgresql(make_plan
     run = seed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11))
     placed = [(app - first_app, asset - first_asset, str(at)) for app, asset, *_, at in _content(run)]
     assert placed == PLACED
+
+
+@pytest.mark.postgres
+def test_clearing_a_small_run_leaves_the_planner_statistics_alone(make_plan):
+    """The same for a clear: deleting a tenth of a table or more refreshes its statistics, a few rows not."""
+
+    def analyzed(run=None) -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            services.demo_data_clear(run=run)
+        return any(re.match(r"ANALYZE .*inventory_deployment", query["sql"]) for query in queries.captured_queries)
+
+    seed(make_plan(applications=10, assets=100, deployments=200, events=0))
+    assert not analyzed(seed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11)))
+    assert analyzed()  # everything

@@ -294,20 +294,28 @@ STALE_STATISTICS_SHARE = 0.1
 
 
 def _staled_statistics(run: SeedRun) -> bool:
-    """Whether ``run`` wrote enough of a table for the planner's statistics of it to be stale.
+    """Whether ``run`` wrote enough of a table for the planner's statistics of it to be stale."""
+    return statistics_staled_by({kind: run.done(kind) for kind in KINDS})
+
+
+def statistics_staled_by(changed: dict[str, int], *, deleted: bool = False) -> bool:
+    """Whether writing (or, ``deleted``, deleting) ``changed`` rows per kind left the planner's statistics of
+    a table stale: a tenth of its rows or more (``STALE_STATISTICS_SHARE``).
 
     ANALYZE of the inventory takes about a second at plan 10L's size whatever
-    a run wrote: worth it after a run that wrote a tenth of a table, waste
-    after 5 deployments stacked onto a million. Only PostgreSQL keeps such
-    statistics (``inventory_statistics_refresh`` does nothing on SQLite), so
-    nothing is counted there.
+    changed: worth it after a run that wrote a tenth of a table, waste after 5
+    deployments stacked onto a million. Only PostgreSQL keeps such statistics
+    (``inventory_statistics_refresh`` does nothing on SQLite), so nothing is
+    counted there.
     """
     if connection.vendor != "postgresql":
         return False
-    written = {kind: run.done(kind) for kind in KINDS}
-    return any(
-        rows and rows >= STALE_STATISTICS_SHARE * table_row_count(MODELS[kind]) for kind, rows in written.items()
-    )
+    for kind, rows in changed.items():
+        if rows:
+            before = table_row_count(MODELS[kind]) + (rows if deleted else 0)  # a delete's rows are gone
+            if rows >= STALE_STATISTICS_SHARE * before:
+                return True
+    return False
 
 
 def transition(*, run: SeedRun, to: str, only_from: Q | tuple[str, ...], **fields) -> bool:
