@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -226,8 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, passed, _ in results:
         print(f"{'ok' if passed else 'FAILED'}  Schemathesis {label}", flush=True)
     if not all(passed for _, passed, _ in results):
-        print(f"server logs: {logs}", flush=True)
+        print(f"server logs and reports kept in {logs}", flush=True)
         return 1
+    shutil.rmtree(logs, ignore_errors=True)
     return 0
 
 
