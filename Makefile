@@ -44,7 +44,7 @@ migrate: $(STAMP)  ## apply migrations to the configured database (SQLite file b
 
 .PHONY: demo
 demo: migrate  ## install, migrate, and seed the demo dataset (replacing earlier demo data)
-	$(MANAGE) seed_demo_data --sync --clear --applications 500 --assets 5000 --deployments 10000 --events 100000
+	$(MANAGE) seed_demo_data --sync --clear --plan demo
 	@echo
 	@echo "Look at it: 'make superuser' once, then 'make serve' and open http://127.0.0.1:8000/admin/"
 

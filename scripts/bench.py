@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench_child import KINDS, RAW_BATCH_ROWS
+from common import PLANS
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).resolve().parent / "bench_child.py"
@@ -49,7 +50,7 @@ BENCH_DIR = REPO / "var" / "bench"
 RESULTS_FILE = BENCH_DIR / "results.json"
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/demoseed_bench"
 
-PLAN_L: dict[str, int] = {"applications": 5_000, "assets": 50_000, "deployments": 100_000, "events": 1_000_000}
+PLAN_L: dict[str, int] = PLANS["L"]
 SERVICE_RAW_TARGET = 1.25
 RSS_TARGET_MB = 250.0
 RSS_GROWTH_TARGET = 1.10

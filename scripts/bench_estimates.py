@@ -38,7 +38,7 @@ from measure_async import (  # scripts/ is this script's import path
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demoseed")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PATHS = ("sqlite-inline", "sqlite-embedded", "postgres-inline", "postgres-worker")
-PLAN_FLAGS = [f"--{kind}={count}" for kind, count in PLAN_L.items()] + ["--seed=1"]
+PLAN_FLAGS = ["--plan=L", "--seed=1"]
 PREVIEW = """
 from seeding import services
 from seeding.plan import SeedPlan

@@ -34,10 +34,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from api_session import ApiSession  # scripts/ is this script's import path
+from common import PLANS
 
 REPO = Path(__file__).resolve().parent.parent
 MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
-PLAN_L = {"applications": 5_000, "assets": 50_000, "deployments": 100_000, "events": 1_000_000}
+PLAN_L = PLANS["L"]
 PLAN_INLINE = {"applications": 100, "assets": 900, "deployments": 1_000, "events": 3_000}  # 5,000 items
 PASSWORD = "measure-async-password"
 
@@ -186,7 +187,7 @@ def raw_copy_seconds(admin_url: str) -> float:
     url = recreate_database(admin_url, "demoseed_measure_raw")
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([*MANAGE, "migrate", "--verbosity", "0"], env=env, check=True, cwd=REPO)
-    counts = [f"--{kind}={n}" for kind, n in PLAN_L.items()]
+    counts = ["--plan=L"]
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "bench_child.py"), "raw", "--database-url", url, *counts],
         env=env,

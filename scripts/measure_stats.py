@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from measure_async import (  # scripts/ is this script's import path
+from common import PLANS  # scripts/ is this script's import path
+from measure_async import (
     MANAGE,
     REPO,
     logged_in_server,
@@ -29,13 +30,13 @@ from measure_async import (  # scripts/ is this script's import path
     server_env,
 )
 
-PLAN_2XL = {"applications": 10_000, "assets": 100_000, "deployments": 200_000, "events": 2_000_000}
+PLAN_2XL = PLANS["2xL"]
 TARGET_P95_MS = 100.0
 
 
 def seed_2xl(env: dict[str, str]) -> float:
     """Seed plan 2xL inline with the command into ``env``'s database; returns the seconds it took."""
-    counts = [f"--{kind}={n}" for kind, n in PLAN_2XL.items()]
+    counts = ["--plan=2xL"]
     started = time.perf_counter()
     subprocess.run(
         [*MANAGE, "seed_demo_data", "--sync", *counts, "--as-of=2026-11-01T00:00:00Z", "--verbosity=0"],

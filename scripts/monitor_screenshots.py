@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from api_session import ApiSession  # scripts/ is this script's import path
+from common import PLANS
 from measure_async import process
 from screenshots import CHROMIUM_FLAGS, free_port, wait_for_port
 
@@ -37,7 +38,7 @@ MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
 SCRATCH = REPO / "var" / "screenshots"
 AS_OF = "2026-11-01T12:00:00Z"
 USER, PASSWORD = "viewer", "monitor-screenshots"
-DEMO_PLAN = {"applications": 500, "assets": 5_000, "deployments": 10_000, "events": 100_000}
+DEMO_PLAN = PLANS["demo"]
 #: Stacked onto the demo data and queued (over SEED_INLINE_THRESHOLD), so the embedded worker writes it.
 QUEUED_PLAN = {"applications": 500, "assets": 20_000, "deployments": 40_000, "events": 4_000_000}
 PAGES = {"overview": "", "runs": "runs", "workers": "workers", "estate": "estate"}
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     manage(env, "migrate", "--verbosity", "0")
     manage(env, "createsuperuser", "--noinput", "--username", USER, "--email", "viewer@example.com")
     print("seeding the demo plan twice, as `make demo` twice does ...", flush=True)
-    counts = [f"--{kind}={count}" for kind, count in DEMO_PLAN.items()]
+    counts = ["--plan=demo"]
     for _ in range(2):
         manage(env, "seed_demo_data", "--sync", "--clear", *counts, "--seed", "1", "--as-of", AS_OF)
 

@@ -21,12 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from common import PLANS, REPO  # scripts/ is this script's import path
+
 MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
 AS_OF = "2026-11-01T12:00:00Z"
 USER, PASSWORD = "viewer", "demo-screenshots"
-#: The plan `make demo` seeds (seeding.plan.DEMO_PLAN).
-DEMO_PLAN = {"applications": 500, "assets": 5_000, "deployments": 10_000, "events": 100_000}
+#: The plan `make demo` seeds.
+DEMO_PLAN = PLANS["demo"]
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 #: The widths people use, and the one the README's pictures are taken at.
 WIDTHS = (1280, 1440, 1920)
@@ -64,7 +65,7 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     the run and its audit entry."""
     manage(env, "migrate", "--verbosity", "0")
     print("seeding the demo plan ...", flush=True)
-    counts = [f"--{kind}={count}" for kind, count in DEMO_PLAN.items()]
+    counts = ["--plan=demo"]
     manage(env, "seed_demo_data", "--sync", *counts, "--seed", "1", "--as-of", AS_OF)
     manage(env, "createsuperuser", "--noinput", "--username", USER, "--email", "viewer@example.com")
     pick = (

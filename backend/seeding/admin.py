@@ -29,6 +29,7 @@ from seeding.estimates import estimate_pending
 from seeding.forms import SeedDemoDataForm
 from seeding.kinds import KINDS
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.named_plans import PLANS, named_plan
 from seeding.text import duration, format_utc, plural
 
 SEED_PERMISSION = "seeding.run_seed"
@@ -233,8 +234,13 @@ class SeedRunAdmin(admin.ModelAdmin):
     def seed_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_run_seed_permission(request):
             return self._forbidden(request)
-        # "Run again" on a run's page opens this form with the run's plan and seed (?assets=…&seed=…).
-        initial = {name: request.GET[name] for name in SeedDemoDataForm.base_fields if name in request.GET}
+        # A named plan fills the counts (?plan=L); "Run again" on a run's page opens this form with the
+        # run's plan and seed (?assets=…&seed=…).
+        chosen = request.GET.get("plan") if request.GET.get("plan") in PLANS else None
+        initial = {
+            **(named_plan(chosen) if chosen else {}),
+            **{name: request.GET[name] for name in SeedDemoDataForm.base_fields if name in request.GET},
+        }
         form = SeedDemoDataForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             response = self._start(request, form.plan(), form=form)
@@ -247,6 +253,8 @@ class SeedRunAdmin(admin.ModelAdmin):
             "form": form,
             "active_run": SeedRun.objects.filter(is_active=True).first(),
             "inline_threshold": f"{settings.SEED_INLINE_THRESHOLD:,}",
+            "plans": [(name, plural(sum(counts.values()), "row")) for name, counts in PLANS.items()],
+            "chosen_plan": chosen,
         }
         return TemplateResponse(request, "admin/seeding/seedrun/seed_form.html", context)
 

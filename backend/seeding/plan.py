@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 
 from seeding.kinds import KINDS
+from seeding.named_plans import PLANS
 
 #: The widest per-kind count any plan may ask for, whatever SEED_MAX_TOTAL says.
 PER_KIND_MAX = 20_000_000
@@ -29,9 +30,8 @@ CHUNK_SIZE_MIN = 100
 CHUNK_SIZE_MAX = 200_000
 #: The seed every entry point uses when none is given.
 DEFAULT_SEED = 1
-#: What `seed_demo_data` writes when no count is given, and what the admin's seed
-#: page offers: big enough to look real, small enough to finish in seconds.
-DEMO_PLAN: dict[str, int] = {"applications": 500, "assets": 5_000, "deployments": 10_000, "events": 100_000}
+#: What `seed_demo_data` writes when no count is given, and what the admin's seed page offers.
+DEMO_PLAN: dict[str, int] = PLANS["demo"]
 AS_OF_EXAMPLE = "2026-01-31T12:00:00Z"
 #: The earliest base time a plan may give: assets are bought up to six years before it, and every
 #: date the data carries must fit both databases (PostgreSQL's and SQLite's, and Python's, from

@@ -25,6 +25,7 @@ from seeding.api.parser import StrictJsonParser
 from seeding.api.schemas import CancelAnswer, Error, RunDetail, SeedAnswer, SeedRequest, Stats
 from seeding.kinds import KINDS
 from seeding.models import SeedRun
+from seeding.named_plans import named_plan
 from seeding.plan import SeedPlan
 from seeding.text import plural
 
@@ -137,9 +138,7 @@ errors.install(api, status_url=status_url)
 )
 def seed_demo_data(request: HttpRequest, response: HttpResponse, plan: SeedRequest):
     user = require_permission(request, SEED_PERMISSION)
-    outcome = services.seed_request(
-        plan=SeedPlan(**plan.model_dump(exclude_unset=True)), source=SeedRun.Source.API, requested_by=user
-    )
+    outcome = services.seed_request(plan=_seed_plan(plan), source=SeedRun.Source.API, requested_by=user)
     run = outcome.run
     if outcome.queued:
         status, message = "queued", QUEUED_MESSAGE
@@ -220,6 +219,13 @@ def seed_run_cancel(request: HttpRequest, run_id: int):
     user = require_permission(request, SEED_PERMISSION)
     run = services.seed_run_cancel(run=_run_or_404(run_id), by=services.Actor(SeedRun.Source.API, user))
     return Status(200, {**run_body(request, run), "message": CANCELLED_MESSAGE})
+
+
+def _seed_plan(request: SeedRequest) -> SeedPlan:
+    """The plan a request asks for: its named plan's counts, changed by the counts it gives, or those alone."""
+    given = request.model_dump(exclude_unset=True)
+    name = given.pop("plan", None)
+    return SeedPlan(**{**(named_plan(name) if name else {}), **given})
 
 
 def _run_or_404(run_id: int) -> SeedRun:

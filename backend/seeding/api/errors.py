@@ -23,6 +23,7 @@ from seeding import database_outage, services
 from seeding.api.auth import CsrfRejected, InvalidToken
 from seeding.api.parser import BadBody
 from seeding.kinds import KINDS
+from seeding.named_plans import PLANS
 from seeding.plan import PER_KIND_MAX, SEED_MAX, PlanError
 
 logger = logging.getLogger("seeding.api")
@@ -31,7 +32,7 @@ logger = logging.getLogger("seeding.api")
 CONTENT_TYPE = "application/json; charset=utf-8"
 
 #: The fields a seed request may carry, in the order a message lists them.
-REQUEST_FIELDS = (*KINDS, "seed", "as_of")
+REQUEST_FIELDS = ("plan", *KINDS, "seed", "as_of")
 NOT_AUTHENTICATED = (
     "authentication required: send Authorization: Bearer <token> (staff create tokens in the admin, under API "
     "tokens), or log in through /admin/login/ and send the session cookie"
@@ -155,7 +156,7 @@ def field_errors(errors: list[dict]) -> dict[str, str]:
     """pydantic's errors for a request body, as one message per field (``body`` for the body as a whole)."""
     messages: dict[str, str] = {}
     for error in errors:
-        location = [part for part in error["loc"] if part not in ("body", "plan")]
+        location = error["loc"][2:]  # django-ninja's loc: ("body", the operation's argument, the field, ...)
         field = str(location[0]) if location else "body"
         messages.setdefault(field, _message(field, error))
     return messages
@@ -171,6 +172,8 @@ def _message(field: str, error: dict) -> str:
         return f"unknown field; allowed: {', '.join(REQUEST_FIELDS)}"
     if kind == "value_error":  # the schema's own validators say what was wrong
         return str(error["ctx"]["error"])
+    if field == "plan":
+        return f"must be the name of a plan: {', '.join(PLANS)}"
     if field == "seed":
         return f"must be an integer from 0 to {SEED_MAX}"
     if kind == "greater_than_equal":

@@ -22,7 +22,16 @@ from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from seeding.kinds import KINDS
 from seeding.models import SeedRun
-from seeding.plan import AS_OF_EXAMPLE, AS_OF_MIN, DEFAULT_SEED, PER_KIND_MAX, SEED_MAX, as_of_out_of_range, parse_as_of
+from seeding.named_plans import PLANS, plans_described
+from seeding.plan import (
+    AS_OF_EXAMPLE,
+    AS_OF_MIN,
+    DEFAULT_SEED,
+    PER_KIND_MAX,
+    SEED_MAX,
+    as_of_out_of_range,
+    parse_as_of,
+)
 
 #: Every error code the API gives; each operation's document says which of them it can answer.
 ERROR_CODES = (
@@ -80,8 +89,11 @@ AsOf = Annotated[
     ),
 ]
 
-#: "At least one count above zero", which JSON Schema can state: some kind is present and at least 1.
-_SOMETHING_TO_WRITE = [{"required": [kind], "properties": {kind: {"minimum": 1}}} for kind in KINDS]
+#: "A named plan or at least one count above zero", which JSON Schema can state.
+_SOMETHING_TO_WRITE = [
+    {"required": ["plan"]},
+    *({"required": [kind], "properties": {kind: {"minimum": 1}}} for kind in KINDS),
+]
 
 
 class SeedRequest(Schema):
@@ -90,7 +102,8 @@ class SeedRequest(Schema):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "description": "At least one count above zero (counts default to 0, seed to 1, as_of to now). "
+            "description": "A named plan, or at least one count above zero (counts default to 0, or to the "
+            "plan's; seed to 1, as_of to now). "
             "Refused with 400 invalid, naming the field, beyond what the schema states: a total over the "
             "server's SEED_MAX_TOTAL (12,000,000 by default; errors.total); deployments or events with nothing "
             "to point at, more deployments than free (application, asset) pairs, more events than assets in "
@@ -100,6 +113,10 @@ class SeedRequest(Schema):
         },
     )
 
+    plan: Literal[tuple(PLANS)] = Field(  # type: ignore[valid-type]
+        default=None,
+        description=f"A named plan: {plans_described()}. A count given beside it changes that count only.",
+    )
     applications: Count = 0
     assets: Count = 0
     deployments: Count = 0

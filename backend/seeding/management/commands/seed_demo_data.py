@@ -23,7 +23,15 @@ from seeding import database_outage, services
 from seeding.estimates import estimate_pending
 from seeding.kinds import KINDS
 from seeding.models import SeedRun
-from seeding.plan import DEFAULT_SEED, DEMO_PLAN, PlanError, SeedPlan, parse_as_of, validate_plan
+from seeding.named_plans import named_plan, plans_described
+from seeding.plan import (
+    DEFAULT_SEED,
+    DEMO_PLAN,
+    PlanError,
+    SeedPlan,
+    parse_as_of,
+    validate_plan,
+)
 from seeding.progress import ProgressReporter
 from seeding.selectors import seed_run_digest
 from seeding.text import duration, format_utc, plural
@@ -38,7 +46,7 @@ FLAG_FOR_FIELD = {
     "as_of": "--as-of",
     "total": "--applications/--assets/--deployments/--events",
 }
-PLAN_FLAGS = ("--seed", "--as-of", "--chunk-size")
+PLAN_FLAGS = ("--plan", "--seed", "--as-of", "--chunk-size")
 #: Who the audit trail says resumed or cleared: the OS user running the command.
 COMMAND_ACTOR = services.Actor(SeedRun.Source.COMMAND)
 
@@ -70,7 +78,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        counts = parser.add_argument_group("plan (give any count flag and the others default to 0)")
+        counts = parser.add_argument_group(
+            "plan (a named plan, or counts: give any count flag and the others default to 0; "
+            "with --plan, a count flag changes that count only)"
+        )
+        counts.add_argument(
+            "--plan",
+            metavar="NAME",
+            help=f"a named plan: {plans_described()}",
+        )
         for kind in KINDS:
             counts.add_argument(f"--{kind}", type=int, metavar="N", help=f"number of {kind} to write")
         parser.add_argument("--seed", type=int, metavar="N", help=f"random seed (default {DEFAULT_SEED})")
@@ -135,7 +151,7 @@ class Command(BaseCommand):
             action = ACTIONS["clear-run"]
         elif options["resume"] is not None:
             action = ACTIONS["resume"]
-        elif options["clear"] and "counts" not in given:
+        elif options["clear"] and not given & {"counts", "--plan"}:
             action = ACTIONS["clear"]
         else:
             action = ACTIONS["seed"]
@@ -153,7 +169,7 @@ class Command(BaseCommand):
         given = set()
         if any(options[kind] is not None for kind in KINDS):
             given.add("counts")
-        for flag in ("seed", "as_of", "chunk_size", "clear_run", "resume"):
+        for flag in ("plan", "seed", "as_of", "chunk_size", "clear_run", "resume"):
             if options[flag] is not None:
                 given.add("--" + flag.replace("_", "-"))
         for flag, dest in (("--clear", "clear"), ("--dry-run", "dry_run"), ("--digest", "digest")):
@@ -172,7 +188,7 @@ class Command(BaseCommand):
             if flag in ("counts", *PLAN_FLAGS):
                 return "--resume continues an existing run with its own plan; these cannot change it"
             return "--resume writes the run here, in this process; it cannot be combined with it"
-        return "--clear without count flags only clears; add count flags to seed after clearing"
+        return "--clear without count flags or --plan only clears; add them to seed after clearing"
 
     def _mode(self, options: dict) -> services.Mode:
         if options["inline"]:
@@ -428,8 +444,16 @@ class Command(BaseCommand):
     # --- parsing ---------------------------------------------------------------------------------
 
     def _plan(self, options: dict) -> SeedPlan:
-        counts_given = any(options[kind] is not None for kind in KINDS)
-        counts = {kind: options[kind] or 0 for kind in KINDS} if counts_given else dict(DEMO_PLAN)
+        counts_given = {kind: options[kind] for kind in KINDS if options[kind] is not None}
+        if options["plan"] is not None:
+            try:
+                counts = {**named_plan(options["plan"]), **counts_given}
+            except ValueError as exc:
+                raise CommandError(f"--plan: {exc}") from None
+        elif counts_given:
+            counts = {kind: counts_given.get(kind, 0) for kind in KINDS}
+        else:
+            counts = dict(DEMO_PLAN)
         try:
             as_of = parse_as_of(options["as_of"]) if options["as_of"] is not None else None
         except ValueError as exc:
