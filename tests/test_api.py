@@ -342,9 +342,12 @@ def test_a_host_the_server_does_not_serve_gets_a_documented_json_400_on_the_api_
     assert api.get("/admin/", HTTP_HOST="elsewhere.example")["Content-Type"].startswith("text/html")
 
 
-def test_unknown_api_paths_get_404_in_json(api):
+def test_unknown_api_paths_get_404_in_json(api, staff):
     response = api.get("/api/v1/admin/nothing-here")
     assert response.status_code == 404 and response.json()["status"] == "error"
+    browser = Client(enforce_csrf_checks=True)  # a session cookie without a CSRF token: still nothing there
+    browser.force_login(staff)
+    assert browser.post("/api/v1/admin/seed-runs/null/cancel").status_code == 404
 
 
 def test_unexpected_errors_get_a_generic_500_without_traceback(api, monkeypatch):
