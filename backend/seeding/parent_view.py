@@ -148,17 +148,20 @@ def _record_sample(
         window_start_day = int(run.as_of.timestamp()) // SECONDS_PER_DAY - EVENT_WINDOW_DAYS
         every = _stride(MODELS["deployments"], limits["deployments"])
         sql.insert_deployments(every=every, undated_retirement_day=window_start_day - 1)
-    if needed and connection.vendor == "postgresql":
+    occupied = {"applications", "assets"} <= needed  # placed among existing deployments
+    whole_assets = strides.get("assets") == 1
+    if connection.vendor == "postgresql" and ("deployments" in needed or (occupied and whole_assets)):
         # The view's rows are new: without fresh statistics the planner takes its
         # lookups by position for a few rows and turns them into scans of all of
         # them (minutes per chunk where autovacuum is off or late), and joins the
-        # occupancy's counts to the recorded applications row by row against
-        # each other (2.6 s for a 2,000-row sample). ANALYZE sees this
-        # transaction's rows and samples at most 30,000 of them (~50 ms).
+        # whole estate's occupancy to the recorded rows row by row against each
+        # other. ANALYZE sees this transaction's rows and samples at most 30,000
+        # of them (~50 ms, more where deleted views left dead rows). A sample's
+        # occupancy needs none: it joins nothing to the view it just wrote.
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {_table()}")
-    if {"applications", "assets"} <= needed:
-        _record_occupancy(run, catalog, whole_assets=strides["assets"] == 1)
+    if occupied:
+        _record_occupancy(run, catalog, whole_assets=whole_assets)
     counts = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
     run.parent_counts = counts
     SeedRun.objects.filter(pk=run.pk).update(parent_counts=counts)
@@ -685,10 +688,10 @@ class _Sql:
         """``sp`` (the view's rows) and ``d``, the deployments on each (``d.asset_id = sp.ref`` still to say),
         found through the deployments' asset index, never by a pass over every deployment.
 
-        SQLite walks a CROSS JOIN's left table first. PostgreSQL, told how many
-        rows the view holds, hashes every deployment instead (0.3 s at 1,000,000
-        for the 4,000 on a 2,000-asset sample), unless made to look each asset
-        up: a LATERAL subquery that OFFSET 0 keeps from being flattened.
+        SQLite walks a CROSS JOIN's left table first. PostgreSQL, once it knows
+        how many rows the view holds, hashes every deployment instead (0.3 s at
+        1,000,000 for the 4,000 on a 2,000-asset sample), unless made to look
+        each asset up: a LATERAL subquery that OFFSET 0 keeps from being flattened.
         """
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
         if connection.vendor == "sqlite":
@@ -698,65 +701,101 @@ class _Sql:
             f"WHERE asset_id = sp.ref OFFSET 0) d"
         )
 
-    def insert_taken_counts(self, *, whole_assets: bool) -> None:
-        """Per recorded application: how many deployments it has on the recorded assets (ref: its position,
-        asset_ref: the count).
+    def insert_taken_counts(self) -> None:
+        """Per recorded application: how many deployments it has (ref: its position, asset_ref: the count),
+        every asset recorded.
 
-        Counted by the database, no pair travels to Python: on the unique
-        (application, asset) index when every asset is recorded (every deployment
-        counts); from the recorded assets through the deployments' asset index
-        when they are a sample, so the count costs the sample, not the estate.
+        Counted by the database on the unique (application, asset) index: no pair
+        travels to Python, whatever the estate's size.
         """
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
-        if whole_assets:
-            counted = f"SELECT application_id, COUNT(*) AS taken FROM {deployments} GROUP BY application_id"
-            params = []
-        else:
-            counted = (
-                f"SELECT d.application_id AS application_id, COUNT(*) AS taken FROM {self.on_recorded_assets()} "
-                f"WHERE sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref GROUP BY application_id"
-            )
-            params = [self.run.pk]
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
             f"lifecycle, environment, location) "
             f"SELECT %s, 'taken', ROW_NUMBER() OVER (ORDER BY ap.position) - 1, ap.position, c.taken, "
             f"'', '', '', '', '', '' "
-            f"FROM ({counted}) c "
+            f"FROM (SELECT application_id, COUNT(*) AS taken FROM {deployments} GROUP BY application_id) c "
             f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = c.application_id",
-            [self.run.pk, *params, self.run.pk],
+            [self.run.pk, self.run.pk],
         )
 
-    def insert_pairs(self, application_refs: np.ndarray, *, whole_assets: bool) -> None:
-        """The existing pairs of the given applications (by key) on the recorded assets, as (application
-        position, asset position): found through the applications' pairs when every asset is recorded,
-        through the recorded assets' deployments when they are a sample."""
+    def insert_pairs(self, application_refs: np.ndarray) -> None:
+        """The existing pairs of the given applications (by key) as (application position, asset position),
+        every asset recorded."""
         if not len(application_refs):
             return
         deployments = self.quote(MODELS["deployments"]._meta.db_table)
-        refs = _array_param(application_refs)
-        if whole_assets:
-            source = (
-                f"FROM {deployments} d "
-                f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
-                f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id "
-                f"WHERE d.{_in('application_id')}"
-            )
-            params = [self.run.pk, self.run.pk, refs]
-        else:
-            source = (
-                f"FROM {self.on_recorded_assets()} "
-                f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
-                f"WHERE d.{_in('application_id')} AND sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref"
-            )
-            params = [self.run.pk, refs, self.run.pk]
         self.execute(
             f"INSERT INTO {self.view} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
             f"lifecycle, environment, location) "
             f"SELECT %s, 'pairs', ROW_NUMBER() OVER (ORDER BY d.id) - 1, ap.position, sp.position, "
-            f"'', '', '', '', '', '' {source}",
-            [self.run.pk, *params],
+            f"'', '', '', '', '', '' "
+            f"FROM {deployments} d "
+            f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
+            f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id "
+            f"WHERE d.{_in('application_id')}",
+            [self.run.pk, self.run.pk, self.run.pk, _array_param(application_refs)],
         )
+
+    def record_sampled_taken_counts(self) -> None:
+        """The same as ``insert_taken_counts`` when the assets are a sample: the deployments on each sampled
+        asset, counted per application by the database through the deployments' asset index, then matched
+        to the recorded applications' positions here (a row per application with deployments on the
+        sample), so no join to the rows just written depends on the planner's figures for them."""
+        counted = self.fetch(
+            f"SELECT d.application_id AS application_id, COUNT(*) FROM {self.on_recorded_assets()} "
+            f"WHERE sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref GROUP BY application_id",
+            [self.run.pk],
+        )
+        positions, known = self.positions_of("applications", counted[:, 0])
+        order = np.argsort(positions[known], kind="stable")
+        self.create("taken", positions[known][order], counted[known, 1][order])
+
+    def record_sampled_pairs(self, application_refs: np.ndarray) -> None:
+        """The same as ``insert_pairs`` when the assets are a sample: the given applications' deployments on
+        the sampled assets, numbered by deployment key."""
+        if not len(application_refs):
+            return
+        found = self.fetch(
+            f"SELECT d.id, d.application_id, sp.position FROM {self.on_recorded_assets()} "
+            f"WHERE d.{_in('application_id')} AND sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref",
+            [_array_param(application_refs), self.run.pk],
+        )
+        found = found[np.argsort(found[:, 0], kind="stable")]
+        positions, known = self.positions_of("applications", found[:, 1])
+        self.create("pairs", positions[known], found[known, 2])
+
+    def fetch(self, sql: str, params: list) -> np.ndarray:
+        """Integer rows as a 2-D array (no rows: shape (0, 3), which every caller's columns index)."""
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return np.array(rows, dtype=np.int64) if rows else np.zeros((0, 3), dtype=np.int64)
+
+    def positions_of(self, kind: str, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of ``refs`` among the recorded rows of ``kind`` (in key order, so sorted by key), and
+        which of them are recorded at all."""
+        recorded = np.array(
+            RunParent.objects.filter(run=self.run, kind=kind).order_by("position").values_list("ref", flat=True),
+            dtype=np.int64,
+        )
+        if not len(recorded):
+            return np.zeros(len(refs), dtype=np.int64), np.zeros(len(refs), dtype=bool)
+        where = np.minimum(np.searchsorted(recorded, refs), len(recorded) - 1)
+        return where, recorded[where] == refs
+
+    def create(self, kind: str, refs: np.ndarray, asset_refs: np.ndarray) -> None:
+        """``kind`` rows at positions 0, 1, ... with these ``ref`` and ``asset_ref`` values."""
+        rows = [
+            (self.run.pk, kind, position, ref, asset_ref)
+            for position, (ref, asset_ref) in enumerate(zip(refs.tolist(), asset_refs.tolist()))
+        ]
+        with connection.cursor() as cursor:  # a few hundred rows: the ORM's bulk_create took 0.1 s over them
+            cursor.executemany(
+                f"INSERT INTO {self.view} (run_id, kind, position, ref, asset_ref, version, label, asset_type, "
+                f"lifecycle, environment, location) VALUES (%s, %s, %s, %s, %s, '', '', '', '', '', '')",
+                rows,
+            )
 
 
 # --- occupancy: existing deployments among recorded applications and assets -------------------
@@ -774,7 +813,8 @@ def _record_occupancy(run: SeedRun, catalog: Catalog, *, whole_assets: bool) -> 
     """Record how many pairs each recorded application takes on the recorded assets, and the pairs of
     those the run places on.
 
-    Counts come from the database (``_Sql.insert_taken_counts``), on the
+    Counts come from the database (``_Sql.insert_taken_counts``, or from the
+    sampled assets ``_Sql.record_sampled_taken_counts``), on the
     application's hosts or not: a pair a person entered on another asset
     lowers its room, so room is never overstated. The layout is then computed
     from the recorded counts, as every later one (in any process) is, and
@@ -782,10 +822,17 @@ def _record_occupancy(run: SeedRun, catalog: Catalog, *, whole_assets: bool) -> 
     only for the applications it gives a quota.
     """
     sql = _Sql(run)
-    sql.insert_taken_counts(whole_assets=whole_assets)
+    if whole_assets:
+        sql.insert_taken_counts()
+    else:
+        sql.record_sampled_taken_counts()
     counts = {kind: run.planned(kind) for kind in MODELS}
     spec = _keyless_spec(run.pk, run.seed, run.as_of, counts, catalog)
     recorded = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
     view = _recorded_of(spec, recorded, _token(run))
     if view.layout is not None:
-        sql.insert_pairs(view.applications.ids[np.flatnonzero(view.layout.quotas)], whole_assets=whole_assets)
+        placed = view.applications.ids[np.flatnonzero(view.layout.quotas)]
+        if whole_assets:
+            sql.insert_pairs(placed)
+        else:
+            sql.record_sampled_pairs(placed)
