@@ -45,7 +45,22 @@ def hermetic(environment: dict[str, str]) -> dict[str, str]:
     return {**kept, "DJANGO_ENV_FILE": "", "DJANGO_SETTINGS_MODULE": "config.settings"}
 
 
+def own_redis_database(redis_url: str, worker: str) -> str:
+    """``redis_url`` on a database of this pytest-xdist worker's own (gw0: the URL's, gw1: one below, ...).
+
+    Parallel test processes must not share queues: a worker process one test starts would take
+    the messages another test sends. Each test process has its own test database already
+    (pytest-django names it after the worker); this gives it its own Redis database too.
+    """
+    if not redis_url or not worker.startswith("gw"):
+        return redis_url
+    base, _, database = redis_url.rpartition("/")
+    return f"{base}/{int(database or 0) - int(worker[2:])}"
+
+
 _environment = hermetic(dict(os.environ))
+if "REDIS_URL" in _environment:
+    _environment["REDIS_URL"] = own_redis_database(_environment["REDIS_URL"], os.environ.get("PYTEST_XDIST_WORKER", ""))
 os.environ.clear()
 os.environ.update(_environment)
 
