@@ -30,6 +30,7 @@ def test_every_variable_the_settings_read_is_one_the_test_settings_drop():
     assert {name for name in read - PASSED_THROUGH if not name.startswith(SETTING_PREFIXES)} == set()
 
 
+@pytest.mark.once  # a pytest of its own, on an SQLite file of its own
 def test_the_suite_is_unmoved_by_a_production_env_file_and_exported_settings(tmp_path):
     """Exported DJANGO_DEBUG=false and a compose-style .env once failed 125 tests (HTTPS redirects, the manifest)."""
     env_file = tmp_path / ".env"
@@ -39,6 +40,9 @@ def test_the_suite_is_unmoved_by_a_production_env_file_and_exported_settings(tmp
         **dict(line.split("=", 1) for line in PRODUCTION_ENV.splitlines()),
         "DJANGO_ENV_FILE": str(env_file),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # Not the running suite's test database: two pytests on one SQLite file break each other.
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'hermetic.sqlite3'}",
+        "REDIS_URL": "",
     }
     tests = [
         "tests/test_api.py::test_a_plan_at_the_threshold_runs_inline_and_answers_200_with_counts",
