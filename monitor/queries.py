@@ -2,7 +2,7 @@
 
 Read-only, through the backend's models and selectors (one definition of a
 run's progress, rate and ETA for the admin, the API and the monitor) and, for
-the queue, ``seeding.broker_state``. Every query is bounded: counts come from
+the queue, ``seeding.messaging.broker_state``. Every query is bounded: counts come from
 the backend's cheap row counts, history from chunk checkpoints grouped per
 minute in the database and thinned to at most ``MAX_POINTS`` points, event
 rhythms from per-chunk counts kept between refreshes (``rollups``), the
@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
 from monitor import rollups
-from seeding.broker_state import BrokerState, BrokerUnreachable, broker_state, uses_redis
 from seeding.kinds import KINDS
+from seeding.messaging.broker_state import BrokerState, BrokerUnreachable, broker_state, uses_redis
 from seeding.models import SeedChunk, SeedRun
 from seeding.selectors import (
     active_seed_run,

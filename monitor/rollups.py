@@ -4,7 +4,7 @@ Counting 2 million events by hour takes about a second on PostgreSQL, too slow
 to repeat every refresh. But seeded events only ever arrive a chunk at a time,
 and a committed chunk's rows never change until its run is cleared: a chunk
 covers the primary keys ``events_id_base + start`` to ``+ stop`` of its run
-(``seeding.keys``). So each chunk is counted once, through its primary-key
+(``seeding.persistence.keys``). So each chunk is counted once, through its primary-key
 range (about 10 ms for 20,000 events), and its counts are kept in this process
 under the chunk's identity, (run, index), never under its key range: a full
 clear restarts the keys, so the next run's chunks cover the same ranges with

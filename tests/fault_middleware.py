@@ -31,7 +31,7 @@ class KillAfterChunkCommit(Middleware):
     """
 
     def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
-        from seeding import queue
+        from seeding.messaging import queue
 
         marker = os.environ.get(MARKER_ENV)
         if not marker or exception is not None or message.actor_name != queue.WRITE_CHUNK:

@@ -11,7 +11,8 @@ from django.urls import reverse
 from dramatiq.brokers.redis import RedisBroker
 
 from inventory.models import Event
-from seeding import queue, services, tasks
+from seeding import services, tasks
+from seeding.messaging import queue
 from seeding.models import SeedChunkAttempt, SeedRun
 from seeding.plan import PER_KIND_MAX
 from seeding.services import chunks as chunk_service

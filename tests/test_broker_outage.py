@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from seeding import broker_outage
+from seeding.runtime import broker_outage
 
 
 @pytest.fixture(autouse=True)

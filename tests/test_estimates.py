@@ -17,12 +17,13 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from seeding import broker_state, estimates, services
-from seeding.embedded import ACTORS
+from seeding import estimates, services
 from seeding.estimates import Measured, Path
 from seeding.kinds import KINDS
+from seeding.messaging import broker_state
 from seeding.models import AuditEntry, SeedChunk, SeedRun
 from seeding.plan import SeedPlan
+from seeding.runtime.embedded import ACTORS
 from tests.conftest import AS_OF
 from tests.helpers import seed
 from tests.processes import Workers
@@ -225,7 +226,7 @@ def queue_and_wait(plan: SeedPlan, timeout: float = 60.0) -> SeedRun:
 
 @pytest.fixture
 def embedded_worker(stub_broker):
-    """The embedded worker as ``seeding.embedded`` starts it (one thread on the in-memory broker, running
+    """The embedded worker as ``seeding.runtime.embedded`` starts it (one thread on the in-memory broker, running
     its actors), stopped after."""
     assert all(stub_broker.get_actor(actor.actor_name) for actor in ACTORS)
     worker = dramatiq.Worker(stub_broker, worker_threads=1, worker_timeout=200)

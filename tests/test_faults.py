@@ -21,9 +21,10 @@ from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 
 from inventory.models import Event
-from seeding import queue, services
-from seeding.broker_state import broker_state
+from seeding import services
 from seeding.kinds import MODELS
+from seeding.messaging import queue
+from seeding.messaging.broker_state import broker_state
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan, chunks_of
 from seeding.selectors import seed_run_failed_attempts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from seeding import broker_state
+from seeding.messaging import broker_state
 
 pytestmark = pytest.mark.django_db
 

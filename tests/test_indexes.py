@@ -17,8 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Event
-from seeding import indexes, services, tasks
+from seeding import services, tasks
 from seeding.models import DeferredIndex, SeedRun
+from seeding.persistence import indexes
 from seeding.services import chunks as chunk_service
 from seeding.services import workers
 from tests.conftest import SMALL

@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from inventory.models import Asset, Event
 from monitor import queries, rollups
-from seeding import broker_state, services
+from seeding import services
+from seeding.messaging import broker_state
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import inventory_counts

@@ -519,8 +519,8 @@ def test_runs_created_before_the_view_was_recorded_say_so_instead_of_resuming(ma
 
 
 def test_events_stacked_onto_a_large_inventory_record_a_sample_of_it(make_plan, monkeypatch):
-    from seeding import parent_view
     from seeding.models import RunParent
+    from seeding.persistence import parent_view
 
     seed(make_plan(events=0))
     monkeypatch.setattr(parent_view, "VIEW_MIN_ROWS", 60)
@@ -574,7 +574,7 @@ def test_copies_of_a_chunk_in_flight_stand_down_without_counting_an_attempt(make
 
 
 def test_a_copy_finding_a_live_lease_stands_down_and_a_lapsed_one_is_taken_over(make_plan, monkeypatch):
-    from seeding import queue
+    from seeding.messaging import queue
 
     run = started_worker_run(make_plan)
     SeedChunkAttempt.objects.create(

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Application, Asset, Deployment
-from seeding import parent_view, services
+from seeding import services
+from seeding.persistence import parent_view
 from tests.helpers import seed
 
 pytestmark = pytest.mark.django_db(transaction=True)

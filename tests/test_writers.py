@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 
 from inventory.models import Application
 from seeding import services
+from seeding.persistence.writers import SQLITE_ROWS_PER_INSERT, write_rows
 from seeding.plan import SeedPlan
-from seeding.writers import SQLITE_ROWS_PER_INSERT, write_rows
 from tests.conftest import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from seeding import broker_state
+from seeding.messaging import broker_state
 
 PATH = "/healthz"
 

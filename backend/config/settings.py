@@ -207,12 +207,12 @@ _DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.CurrentMessage",
     "django_dramatiq.middleware.DbConnectionsMiddleware",
     # Names each worker process in Redis next to Dramatiq's heartbeats, for the monitor.
-    "seeding.presence.WorkerPresence",
+    "seeding.runtime.presence.WorkerPresence",
     # A worker process stops when its rundramatiq main process dies (no orphans).
-    "seeding.supervision.StopWithParent",
+    "seeding.runtime.supervision.StopWithParent",
     # Workers log each run's start, phases, retries, takeovers and end (SEEDING_WORKER_LOG_LEVEL).
-    "seeding.worker_logging.WorkerLogLevel",
-    # seeding.sweeper.StalledRunSweeper, which re-dispatches stalled runs from
+    "seeding.runtime.worker_logging.WorkerLogLevel",
+    # seeding.runtime.sweeper.StalledRunSweeper, which re-dispatches stalled runs from
     # inside every worker process, joins in SeedingConfig.ready(): it needs the models.
 ]
 #: Dramatiq's Prometheus middleware: each `rundramatiq` serves its workers' message metrics on
@@ -239,7 +239,7 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 #: Without REDIS_URL, run an in-process worker in the web process (seeding/embedded.py).
 SEED_EMBEDDED_WORKER = env.bool("SEED_EMBEDDED_WORKER", default=True)
 if not REDIS_URL:
-    MIDDLEWARE.append("seeding.middleware.EmbeddedWorkerMiddleware")
+    MIDDLEWARE.append("seeding.runtime.middleware.EmbeddedWorkerMiddleware")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -320,7 +320,7 @@ LOGGING = {
     # A broker or database outage: one line when it starts, one when it ends
     # (seeding/broker_outage.py, seeding/database_outage.py).
     "filters": {
-        "broker_outage": {"()": "seeding.broker_outage.Quiet"},
+        "broker_outage": {"()": "seeding.runtime.broker_outage.Quiet"},
         "database_outage": {"()": "seeding.database_outage.Quiet"},
         # The run id and chunk a line was written for (seeding/log_context.py).
         "run_context": {"()": "seeding.log_context.RunContext"},

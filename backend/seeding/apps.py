@@ -14,7 +14,7 @@ class SeedingConfig(AppConfig):
         # Every process gets it; it only runs where a worker boots (rundramatiq,
         # or the embedded worker of a web process without Redis).
         from seeding import catalogs  # noqa: F401 (registers the catalog's system check)
-        from seeding.sweeper import StalledRunSweeper
+        from seeding.runtime.sweeper import StalledRunSweeper
 
         broker = dramatiq.get_broker()
         if not any(isinstance(middleware, StalledRunSweeper) for middleware in broker.middleware):

@@ -4,14 +4,14 @@ Why it is not one rate: the same rows take up to three times longer by one path 
 an estimate must know which path the rows will take, and learn from runs that took it.
 
 - Paths (``SeedRun.Path``, recorded by each run): inline; inline into nearly empty SQLite tables,
-  whose secondary indexes are dropped for the load and built after it (``seeding.indexes``: plan L
+  whose secondary indexes are dropped for the load and built after it (``seeding.persistence.indexes``: plan L
   took 7 s that way and 21 s stacked onto a plan L already there); the embedded in-process worker;
   worker processes over Redis, by how many share the run. Which of the inline two a plan takes is
-  predicted with the rule ``seeding.indexes`` applies (more rows pending than the table holds), by the
+  predicted with the rule ``seeding.persistence.indexes`` applies (more rows pending than the table holds), by the
   kinds holding most of its rows.
 - Worker processes: a past run's are those that wrote its chunks (distinct ``SeedChunk.written_by``):
   who actually served it, whatever was alive before or since. A queued plan's are those alive now
-  (``seeding.broker_state``): the run is shared among them as soon as it is sent.
+  (``seeding.messaging.broker_state``): the run is shared among them as soon as it is sent.
 - Not linear: a run pays a fixed start-up cost (catalog tables, the parent view, the queue's round
   trips between phases) and then a rate per row. Rates are learned only from runs of at least
   LEARN_MIN_ROWS rows, with the fixed cost taken off first and weighted by rows (sum of rows over
@@ -35,8 +35,8 @@ from django.db import connection
 from django.db.models import Count, F
 from dramatiq.brokers.redis import RedisBroker
 
-from seeding import broker_state
 from seeding.kinds import KINDS, MODELS
+from seeding.messaging import broker_state
 from seeding.models import AuditEntry, SeedChunk, SeedRun
 from seeding.plan import Chunk, rows_by_kind
 
@@ -187,7 +187,7 @@ def default_cost(vendor: str, path: Path) -> Cost:
 
 def inline_path(rows_by_kind: Mapping[str, int], *, chunk_size: int, after_clear: bool, vendor: str) -> Path:
     """Inline, and on SQLite whether most rows go in with their indexes deferred: the rule
-    ``seeding.indexes.defer_indexes`` applies to each kind (more than a chunk pending, and more rows
+    ``seeding.persistence.indexes.defer_indexes`` applies to each kind (more than a chunk pending, and more rows
     pending than its table holds)."""
     if vendor != "sqlite":
         return Path(SeedRun.Path.INLINE)

@@ -8,7 +8,7 @@ week): a chunk takes about a second, and after SEED_CHUNK_MAX_ATTEMPTS starts
 A database that cannot be reached is not a failed attempt: the message is
 retried quietly every second or two for up to SEED_DATABASE_OUTAGE_RETRY_SECONDS
 (``seeding.database_outage``). The services send messages by actor name
-(``seeding.queue``); the names here must match.
+(``seeding.messaging.queue``); the names here must match.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import dramatiq
 from django.conf import settings
 from dramatiq.middleware import CurrentMessage
 
-from seeding import database_outage, log_context, queue
+from seeding import database_outage, log_context
+from seeding.messaging import queue
 from seeding.services import seed_chunk_process, seed_run_start
 
 _OPTIONS = {

@@ -18,10 +18,10 @@ from seeding.generation.chunks import generate_chunk
 from seeding.generation.spec import RunSpec
 from seeding.kinds import MODELS
 from seeding.models import SeedChunk, SeedRun
-from seeding.parent_view import parents_of
+from seeding.persistence.parent_view import parents_of
+from seeding.persistence.writers import write_rows
 from seeding.plan import Chunk
 from seeding.services.errors import CatalogMismatch, RunCleared
-from seeding.writers import write_rows
 
 
 def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:

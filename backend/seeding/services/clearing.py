@@ -13,7 +13,7 @@ from inventory.models import Application, Asset, Deployment, Event
 from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
 from seeding.kinds import KINDS, MODELS
 from seeding.models import AuditEntry, SeedRun
-from seeding.parent_view import forget_parent_views
+from seeding.persistence.parent_view import forget_parent_views
 from seeding.services.audit import Actor, audit_record
 from seeding.services.errors import ClearRefused
 from seeding.services.runs import recover_abandoned_runs, statistics_staled_by

@@ -18,9 +18,9 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from seeding import log_context
-from seeding.indexes import IndexRebuildFailed, indexes_deferred
 from seeding.kinds import MODELS, PHASES
 from seeding.models import DeferredIndex, SeedRun
+from seeding.persistence.indexes import IndexRebuildFailed, indexes_deferred
 from seeding.plan import Chunk, rows_by_kind
 from seeding.services.audit import Actor
 from seeding.services.chunks import seed_chunk_write

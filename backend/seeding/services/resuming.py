@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from seeding import queue
 from seeding.kinds import KINDS
+from seeding.messaging import queue
 from seeding.models import SeedRun
 from seeding.plan import Chunk, SeedPlan, rows_by_kind
 from seeding.services.audit import Actor

@@ -15,11 +15,12 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from seeding import estimates, queue
+from seeding import estimates
 from seeding.catalogs import active_catalog
 from seeding.kinds import KINDS, MODELS
+from seeding.messaging import queue
 from seeding.models import SeedRun
-from seeding.parent_view import plan_capacity
+from seeding.persistence.parent_view import plan_capacity
 from seeding.plan import (
     SeedPlan,
     needed_parents,

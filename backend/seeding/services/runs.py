@@ -28,11 +28,11 @@ from inventory.selectors import table_row_count
 from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
 from seeding.catalogs import active_catalog
 from seeding.generation.sites import site_host_counts
-from seeding.indexes import restore_orphaned_indexes
-from seeding.keys import reserve_ids
 from seeding.kinds import KINDS, MODELS
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.parent_view import (
+from seeding.persistence.indexes import restore_orphaned_indexes
+from seeding.persistence.keys import reserve_ids
+from seeding.persistence.parent_view import (
     forget_parent_views,
     newest_recorded_purchase_day,
     record_parent_view,

@@ -3,7 +3,7 @@
 1. ``seed_run_enqueue``: once the run row is committed, send its start message.
 2. ``seed_run_start`` (the start message): mark the run running and open its
    current phase: on SQLite, defer the indexes its load would maintain
-   (``seeding.indexes``), then send one message per uncommitted chunk.
+   (``seeding.persistence.indexes``), then send one message per uncommitted chunk.
 3. ``seed_chunk_process`` (a chunk message): take the chunk's lease and count the
    attempt (a copy finding a live lease stands down), write the chunk (the same
    chunk transaction the inline executor uses) while renewing the lease, then, if
@@ -31,10 +31,10 @@ from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
-from seeding import queue
-from seeding.indexes import defer_indexes, restore_indexes
 from seeding.kinds import PHASES, phase_of
+from seeding.messaging import queue
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.persistence.indexes import defer_indexes, restore_indexes
 from seeding.plan import Chunk, chunks_of, rows_by_kind
 from seeding.services.chunks import seed_chunk_write
 from seeding.services.errors import BrokerUnavailable

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from dramatiq.middleware import Middleware
 
-from seeding import broker_outage, database_outage
+from seeding import database_outage
+from seeding.runtime import broker_outage
 from seeding.services import seed_runs_sweep
 
 logger = logging.getLogger("seeding.sweeper")

@@ -9,7 +9,7 @@ worker process therefore records its id with ``host:pid`` (the name its chunks
 carry in ``SeedChunk.written_by``) and its thread count when it boots, and
 removes it when it shuts down; a process that dies without shutting down is
 pruned by the next worker to boot once Dramatiq has dropped its heartbeat.
-Read back by ``seeding.broker_state``.
+Read back by ``seeding.messaging.broker_state``.
 """
 
 from __future__ import annotations

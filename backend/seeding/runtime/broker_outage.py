@@ -7,7 +7,7 @@ holding a finished message log a warning every 5 s while they wait to
 acknowledge it: dozens of lines a minute that bury everything else. ``Quiet``
 (a filter on the log handler, ``settings.LOGGING``) lets the first
 connection error through as one WARNING and drops the repeats; the sweeper
-thread (``seeding.sweeper``) pings the broker while an outage lasts and says
+thread (``seeding.runtime.sweeper``) pings the broker while an outage lasts and says
 when it is reachable again, and for how long it was not.
 """
 

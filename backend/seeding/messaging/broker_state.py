@@ -5,7 +5,7 @@ The keys are Dramatiq's own (``dramatiq/brokers/redis/dispatch.lua``):
 ones (retries wait there for their backoff), ``<ns>:<queue>.XQ`` the
 dead-lettered ones, ``<ns>:__acks__.<broker id>.<queue>`` each process's
 fetched-but-unacknowledged ones, and ``<ns>:__heartbeats__`` every process's
-last contact. ``seeding.presence`` adds which of those processes are workers
+last contact. ``seeding.runtime.presence`` adds which of those processes are workers
 and where they run. Nothing here writes.
 
 Its own client, with one-second timeouts, so a page asking while Redis is down
@@ -24,7 +24,7 @@ import redis
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
 
-from seeding.presence import processes_key
+from seeding.runtime.presence import processes_key
 
 #: A worker talks to Redis at least once a second, even with every thread busy (its
 #: delay-queue consumer polls): silent for longer than this, it is taken for gone.

@@ -7,7 +7,7 @@ run up again as soon as the app serves anyone.
 
 from __future__ import annotations
 
-from seeding.embedded import ensure_embedded_worker
+from seeding.runtime.embedded import ensure_embedded_worker
 
 
 class EmbeddedWorkerMiddleware:
