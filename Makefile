@@ -18,6 +18,8 @@ help:  ## list the targets
 # uv installs the locked requirements in seconds where pip takes a minute. It is bootstrapped once per
 # machine from PyPI (with the Python above) into the user's cache, and shared by every clone there.
 # Without make: `python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.lock` does the same, slower.
+# --compile-bytecode: as pip does; where PYTHONDONTWRITEBYTECODE is set, every process would otherwise compile
+# every module it imports from source (manage.py check: 3.2 s instead of 0.9 s; the test suite twice as long).
 UV_VERSION := 0.13.8
 UV_HOME := $(HOME)/.cache/demoseed/uv-$(UV_VERSION)
 UV := $(UV_HOME)/bin/uv
@@ -27,7 +29,7 @@ $(UV):
 
 $(STAMP): requirements-dev.lock | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
-	$(UV) pip sync --quiet --python $(PY) requirements-dev.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) requirements-dev.lock
 	touch $(STAMP)
 
 .PHONY: install
