@@ -129,9 +129,10 @@ screenshots: $(STAMP)  ## photograph every admin page at 3 widths and the monito
 	cp var/screenshots/monitor/readme-overview.png docs/screenshots/monitor-overview.png
 
 .PHONY: lint
-lint: $(STAMP)  ## ruff check and format check
+lint: $(STAMP)  ## ruff check and format check, and the layers' import contracts (pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd backend && ../$(VENV)/bin/lint-imports --config ../pyproject.toml
 
 .PHONY: format
 format: $(STAMP)  ## apply ruff's fixes and formatting

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
 from monitor import rollups
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 from seeding.messaging.broker_state import BrokerState, BrokerUnreachable, broker_state, uses_redis
 from seeding.models import SeedChunk, SeedRun
 from seeding.selectors import (

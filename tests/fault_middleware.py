@@ -42,7 +42,7 @@ class KillAfterChunkCommit(Middleware):
         from django.utils import timezone
 
         from seeding.models import SeedChunk
-        from seeding.services.chunks import writer_name
+        from seeding.services.chunk_transaction import writer_name
 
         committed_at = (
             SeedChunk.objects.filter(run_id=run_id, kind=kind, index=index, written_by=writer_name())

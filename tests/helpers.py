@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from inventory.models import Asset
 from seeding import services
-from seeding.kinds import MODELS
 from seeding.models import SeedChunkAttempt, SeedRun
+from seeding.persistence.tables import MODELS
 from seeding.plan import SeedPlan
 
 

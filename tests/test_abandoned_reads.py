@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from monitor import queries
+from seeding.common.process_identity import this_process
 from seeding.models import SeedRun
-from seeding.process_identity import this_process
 from tests.processes import REPO, database_url
 from tests.test_api import STATS_URL, make_user
 

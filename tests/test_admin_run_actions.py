@@ -19,11 +19,12 @@ from django.urls import reverse
 
 from inventory.models import Event
 from seeding import services
+from seeding.common.formatting import duration
 from seeding.estimates import estimate_pending
-from seeding.kinds import KINDS, MODELS
+from seeding.generation.kinds import KINDS
 from seeding.models import AuditEntry, SeedChunkAttempt, SeedRun
+from seeding.persistence.tables import MODELS
 from seeding.services.runs import recover_abandoned_runs
-from seeding.text import duration
 from tests.conftest import AS_OF, SMALL
 from tests.helpers import counts, seed
 from tests.processes import Workers

@@ -43,7 +43,7 @@ def runs(live_server, django_user_model, make_plan):
         status=SeedRun.Status.FAILED, error=LONG_ERROR, assets=123_456, deployments=234_567, events=1_234_567
     )
     resumed = cancelled_run(make_plan(seed=4))
-    services.seed_run_resume(run=resumed, by=services.Actor(SeedRun.Source.COMMAND))
+    services.seed_run_resume(run=resumed, by=services.Requester(SeedRun.Source.COMMAND))
     cleared = cancelled_run(make_plan(seed=5))
     SeedRun.objects.filter(pk=cleared.pk).update(cleared_at=timezone.now())
     services.seed_run_create(plan=make_plan(seed=6), executor=SeedRun.Executor.WORKERS, source=SeedRun.Source.API)

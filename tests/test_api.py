@@ -15,7 +15,7 @@ from seeding import services, tasks
 from seeding.messaging import queue
 from seeding.models import SeedChunkAttempt, SeedRun
 from seeding.plan import PER_KIND_MAX
-from seeding.services import chunks as chunk_service
+from seeding.services import chunk_transaction as chunk_service
 from tests.helpers import counts, record_failed_attempts, seed
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -64,7 +64,7 @@ def test_resuming_and_clearing_from_the_command_name_the_os_user():
 
 def test_the_admin_lists_the_trail_and_nobody_can_edit_it(admin_client, django_user_model):
     run = services.seed_run_create(plan=services.plan_of(run=SeedRun(assets=10, seed=1, chunk_size=100)))
-    services.seed_run_cancel(run=run, by=services.Actor(SeedRun.Source.ADMIN, django_user_model.objects.get()))
+    services.seed_run_cancel(run=run, by=services.Requester(SeedRun.Source.ADMIN, django_user_model.objects.get()))
     page = admin_client.get(reverse("admin:seeding_auditentry_changelist"))
     assert page.status_code == 200
     text = page.content.decode()

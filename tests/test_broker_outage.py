@@ -32,7 +32,7 @@ class FakeBroker:
 
 
 def test_an_outage_is_one_warning_then_quiet_until_the_broker_answers(caplog):
-    quiet = broker_outage.Quiet()
+    quiet = broker_outage.QuietBrokerOutage()
     first = record("Consumer encountered a connection error: Error 111 connecting to 127.0.0.1:6379.")
     assert quiet.filter(first)
     assert first.levelname == "WARNING" and first.getMessage().startswith(

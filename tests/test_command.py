@@ -14,7 +14,7 @@ from seeding import services
 from seeding.models import SeedChunk, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
-from seeding.services import chunks as chunk_service
+from seeding.services import chunk_transaction as chunk_service
 from tests.conftest import AS_OF, SMALL
 from tests.helpers import counts, seed, snapshot
 

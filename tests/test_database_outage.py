@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from django.db import InterfaceError, OperationalError
 
-from seeding import database_outage
+from seeding.common import database_outage
 
 pytestmark = pytest.mark.once
 
@@ -57,7 +57,7 @@ def test_a_connection_the_driver_lost_is_an_outage_but_a_cursor_used_after_close
 def test_outage_retries_leave_an_ordinary_failure_its_full_retries():
     """13 quiet retries through a 20 s outage, then a deadlock: Dramatiq still grants it max_retries (5)."""
     outage = database_outage.retry_later(django_error(psycopg.OperationalError("refused")))
-    database_outage.reached()
+    database_outage.note_reachable()
     assert 1_000 <= outage.delay <= 2_000
     options = {}
     for retries in range(13):

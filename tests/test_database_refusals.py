@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection
 from django.test import Client
 
-from seeding import database_outage
+from seeding.common import database_outage
 from tests.processes import Workers, database_url
 from tests.test_api import SEED_URL, STATS_URL, make_user
 
@@ -142,8 +142,8 @@ def test_refused_connections_are_logged_once_naming_the_budget_and_the_settings(
     assert not database_outage.is_out_of_connections(refused_error(port=closed_port()))
     with caplog.at_level(logging.INFO, logger="seeding.database"):
         for _ in range(23):
-            database_outage.met(error)
-            database_outage.reached()
+            database_outage.note_unreachable(error)
+            database_outage.note_reachable()
     lines = [record.getMessage() for record in caplog.records if record.name == "seeding.database"]
     assert len(lines) == 1, lines
     (line,) = lines

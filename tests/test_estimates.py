@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from seeding import estimates, services
 from seeding.estimates import Measured, Path
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 from seeding.messaging import broker_state
 from seeding.models import AuditEntry, SeedChunk, SeedRun
 from seeding.plan import SeedPlan

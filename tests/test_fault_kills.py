@@ -23,9 +23,10 @@ from django.db.models import Max, Min
 
 from inventory.models import Event
 from seeding import services
-from seeding.kinds import MODELS
+from seeding.generation.kinds import chunks_of
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.plan import SeedPlan, chunks_of
+from seeding.persistence.tables import MODELS
+from seeding.plan import SeedPlan
 from tests import test_workers
 from tests.conftest import AS_OF
 from tests.fault_middleware import LOG_PREFIX, MARKER_ENV

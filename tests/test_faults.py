@@ -22,11 +22,12 @@ from dramatiq.brokers.redis import RedisBroker
 
 from inventory.models import Event
 from seeding import services
-from seeding.kinds import MODELS
+from seeding.generation.kinds import chunks_of
 from seeding.messaging import queue
 from seeding.messaging.broker_state import broker_state
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.plan import SeedPlan, chunks_of
+from seeding.persistence.tables import MODELS
+from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_failed_attempts
 from seeding.services.runs import recover_abandoned_runs
 from tests.conftest import AS_OF

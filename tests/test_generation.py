@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from seeding.catalogs import active_catalog
-from seeding.generation import events, rows
+from seeding.generation import events, rows, timeline
 from seeding.generation.estate import own_applications, own_assets
-from seeding.generation.own import OwnDeployments
+from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.placement import application_quotas, deployment_layout, taken_on_hosts
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import RunSpec
@@ -166,5 +166,5 @@ def test_unique_columns_are_unique_by_construction():
 def test_timestamps_use_djangos_sqlite_text_format():
     """The same text Django writes for a UTC datetime on SQLite (str() of a naive value)."""
     seconds = [0, 1_790_000_000, 1_790_000_059]
-    text = events.timestamp_strings(np.array(seconds, dtype=np.int64))
+    text = timeline.timestamp_strings(np.array(seconds, dtype=np.int64))
     assert text == [str(datetime.fromtimestamp(s, UTC).replace(tzinfo=None)) for s in seconds]

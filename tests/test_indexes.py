@@ -20,7 +20,7 @@ from inventory.models import Event
 from seeding import services, tasks
 from seeding.models import DeferredIndex, SeedRun
 from seeding.persistence import indexes
-from seeding.services import chunks as chunk_service
+from seeding.services import chunk_transaction as chunk_service
 from seeding.services import workers
 from tests.conftest import SMALL
 from tests.helpers import seed

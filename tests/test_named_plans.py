@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 from seeding.models import SeedRun
 from seeding.named_plans import PLANS
 from seeding.plan import DEMO_PLAN

@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 
 from seeding.api.errors import error_response
 from seeding.api.schemas import SeedRequest
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 from tests.api_contract import PREFIX, ContractBroken, check, document
 
 pytestmark = pytest.mark.django_db

@@ -6,16 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from seeding.plan import (
-    PER_KIND_MAX,
-    PlanError,
-    SeedPlan,
-    chunks_of,
-    needed_parents,
-    parse_as_of,
-    validate_parents,
-    validate_plan,
-)
+from seeding.generation.kinds import chunks_of
+from seeding.plan import PER_KIND_MAX, PlanError, SeedPlan, needed_parents, parse_as_of, validate_parents, validate_plan
 
 
 def errors_of(plan: SeedPlan, **kwargs) -> dict[str, str]:

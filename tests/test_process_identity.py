@@ -1,4 +1,4 @@
-"""A dead inline writer is recognised only where that can be known for sure (seeding/process_identity.py)."""
+"""A dead inline writer is recognised only where that can be known for sure (seeding/common/process_identity.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import multiprocessing
 
 import pytest
 
-from seeding.process_identity import is_gone, this_process
+from seeding.common.process_identity import is_gone, this_process
 
 pytestmark = pytest.mark.once
 

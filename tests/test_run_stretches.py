@@ -49,7 +49,7 @@ def test_during_a_resume_the_rate_and_eta_are_of_the_rows_written_since_it(make_
             # on a loaded machine the rest of the run can take seconds, which the rate would then include).
             seen.append((fresh, now, time.monotonic() - resumed, rate, selectors.seed_run_status(fresh)))
 
-    services.seed_run_resume(run=run, by=services.Actor(SeedRun.Source.COMMAND), on_progress=look)
+    services.seed_run_resume(run=run, by=services.Requester(SeedRun.Source.COMMAND), on_progress=look)
     fresh, now, elapsed, rate, status = seen[0]
     written = fresh.total_done - done_before
     assert written > 0 and fresh.is_active
@@ -63,7 +63,7 @@ def test_during_a_resume_the_rate_and_eta_are_of_the_rows_written_since_it(make_
 def test_a_finished_resumed_run_says_how_long_it_wrote_over_how_many_stretches(admin_client, make_plan):
     run = stopped_an_hour_ago(make_plan())
     first_stretch = run.finished_at - run.started_at
-    services.seed_run_resume(run=run, by=services.Actor(SeedRun.Source.COMMAND))
+    services.seed_run_resume(run=run, by=services.Requester(SeedRun.Source.COMMAND))
     run.refresh_from_db()
     assert run.status == SeedRun.Status.SUCCEEDED
     second_stretch = run.finished_at - run.resumed_at

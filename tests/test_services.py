@@ -21,7 +21,7 @@ from seeding import services, tasks
 from seeding.generation.spec import EVENT_WINDOW_DAYS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.selectors import inventory_counts, seed_run_digest
-from seeding.services import chunks as chunk_service
+from seeding.services import chunk_transaction as chunk_service
 from seeding.services import runs as run_service
 from tests.conftest import AS_OF, SMALL
 from tests.helpers import at_once, counts, own_asset_value, real_asset, seed, snapshot
@@ -520,10 +520,10 @@ def test_runs_created_before_the_view_was_recorded_say_so_instead_of_resuming(ma
 
 def test_events_stacked_onto_a_large_inventory_record_a_sample_of_it(make_plan, monkeypatch):
     from seeding.models import RunParent
-    from seeding.persistence import parent_view
+    from seeding.persistence.parent_view import recording
 
     seed(make_plan(events=0))
-    monkeypatch.setattr(parent_view, "VIEW_MIN_ROWS", 60)
+    monkeypatch.setattr(recording, "VIEW_MIN_ROWS", 60)
     run = services.seed_run_create(plan=make_plan(applications=0, assets=0, deployments=0, events=20))
     counts = run.parent_counts
     refs = list(RunParent.objects.filter(run=run, kind="assets").order_by("position").values_list("ref", flat=True))

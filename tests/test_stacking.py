@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from inventory.models import Application, Asset, Deployment
 from seeding import services
-from seeding.persistence import parent_view
+from seeding.persistence.parent_view import recording
 from tests.helpers import seed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,8 +33,8 @@ PLACED = [
 def small_floors(monkeypatch):
     """Sample floors small enough that a test estate is "large" (raising=False: a floor the code lacks is no
     error, so the assertions below are what fails on a view that records the estate whole)."""
-    monkeypatch.setattr(parent_view, "PLACEMENT_MIN_ROWS", SMALL_FLOOR, raising=False)
-    monkeypatch.setattr(parent_view, "VIEW_MIN_ROWS", SMALL_FLOOR)
+    monkeypatch.setattr(recording, "PLACEMENT_MIN_ROWS", SMALL_FLOOR, raising=False)
+    monkeypatch.setattr(recording, "VIEW_MIN_ROWS", SMALL_FLOOR)
 
 
 def _free_pairs(make_plan, asked: int) -> int:
@@ -94,8 +94,8 @@ def test_a_sample_too_small_for_the_plan_is_widened_so_refusals_stay_exact(make_
     whole_refusal = _free_pairs(make_plan, 100)  # recorded whole: the estate is smaller than the default floors
     assert whole_refusal == 14
 
-    monkeypatch.setattr(parent_view, "PLACEMENT_MIN_ROWS", 4, raising=False)
-    monkeypatch.setattr(parent_view, "VIEW_MIN_ROWS", 4)
+    monkeypatch.setattr(recording, "PLACEMENT_MIN_ROWS", 4, raising=False)
+    monkeypatch.setattr(recording, "VIEW_MIN_ROWS", 4)
     assert _free_pairs(make_plan, 100) == 14
     with pytest.raises(services.PlanError, match="at most 14: each application is deployed at most once per host"):
         seed(make_plan(applications=0, assets=0, deployments=15, events=0, seed=5))

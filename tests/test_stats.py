@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from inventory.models import Application, Asset, Event
 from inventory.services import row_count_deltas_compact
 from seeding import services
-from seeding.kinds import MODELS
+from seeding.persistence.tables import MODELS
 from seeding.selectors import inventory_counts
 from tests.conftest import AS_OF
 from tests.helpers import real_asset, seed

@@ -1,7 +1,7 @@
 """``LOG_FORMAT=json``: one JSON object per log line, for log systems that index fields.
 
 Fields: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, ``process``,
-``thread``, ``run_id`` and ``chunk`` (from ``seeding.log_context``, null outside a
+``thread``, ``run_id`` and ``chunk`` (from ``seeding.common.log_context``, null outside a
 run), and ``exception`` (the formatted traceback) when there is one.
 """
 

@@ -188,7 +188,7 @@ SEED_ABANDONED_AFTER_SECONDS = env.float("SEED_ABANDONED_AFTER_SECONDS", default
 SEED_DATABASE_OUTAGE_RETRY_SECONDS = env.float("SEED_DATABASE_OUTAGE_RETRY_SECONDS", default=600.0)
 #: PostgreSQL's connection budget (docs/operations.md) as this deployment's environment states it,
 #: with compose's defaults: named in the one log line a "too many clients" refusal gets
-#: (seeding/database_outage.py), so the line says what was exceeded and which setting to change.
+#: (seeding/common/database_outage.py), so the line says what was exceeded and which setting to change.
 DATABASE_CONNECTION_BUDGET = {
     "web_processes": env.int("WEB_CONCURRENCY", default=3),
     "worker_processes": env.int("WORKER_PROCESSES", default=2),
@@ -318,12 +318,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # A broker or database outage: one line when it starts, one when it ends
-    # (seeding/broker_outage.py, seeding/database_outage.py).
+    # (seeding/broker_outage.py, seeding/common/database_outage.py).
     "filters": {
-        "broker_outage": {"()": "seeding.runtime.broker_outage.Quiet"},
-        "database_outage": {"()": "seeding.database_outage.Quiet"},
-        # The run id and chunk a line was written for (seeding/log_context.py).
-        "run_context": {"()": "seeding.log_context.RunContext"},
+        "broker_outage": {"()": "seeding.runtime.broker_outage.QuietBrokerOutage"},
+        "database_outage": {"()": "seeding.common.database_outage.QuietDatabaseOutage"},
+        # The run id and chunk a line was written for (seeding/common/log_context.py).
+        "run_context": {"()": "seeding.common.log_context.RunContext"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},

@@ -25,12 +25,12 @@ from django.views.defaults import permission_denied
 from django_dramatiq.models import Task
 
 from seeding import services
+from seeding.common.formatting import duration, format_utc, plural
 from seeding.estimates import estimate_pending
 from seeding.forms import SeedDemoDataForm
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.named_plans import PLANS, named_plan
-from seeding.text import duration, format_utc, plural
 
 SEED_PERMISSION = "seeding.run_seed"
 
@@ -304,8 +304,8 @@ class SeedRunAdmin(admin.ModelAdmin):
             raise Http404(f"There is no seed run #{object_id}.")
         return run
 
-    def _actor(self, request: HttpRequest) -> services.Actor:
-        return services.Actor(SeedRun.Source.ADMIN, request.user)
+    def _requester(self, request: HttpRequest) -> services.Requester:
+        return services.Requester(SeedRun.Source.ADMIN, request.user)
 
     def _back_to(self, run: SeedRun | None) -> HttpResponseRedirect:
         if run is None:
@@ -374,7 +374,7 @@ class SeedRunAdmin(admin.ModelAdmin):
 
     def _resume(self, request: HttpRequest, run: SeedRun) -> None:
         done_before = run.total_done
-        outcome = services.seed_run_resume(run=run, by=self._actor(request))
+        outcome = services.seed_run_resume(run=run, by=self._requester(request))
         run = outcome.run
         if outcome.queued:
             left = run.total_planned - run.total_done
@@ -409,7 +409,7 @@ class SeedRunAdmin(admin.ModelAdmin):
         what = f"seed run #{run.pk}'s rows" if run is not None else "all demo data"
         if request.method == "POST":
             try:
-                result = services.demo_data_clear(run=run, by=self._actor(request))
+                result = services.demo_data_clear(run=run, by=self._requester(request))
             except services.SeedingError as exc:
                 self._report(request, exc)
             else:
@@ -486,7 +486,7 @@ class SeedRunAdmin(admin.ModelAdmin):
         cancelled = []
         for run in queryset.filter(is_active=True):
             with contextlib.suppress(services.RunNotActive):  # it ended meanwhile
-                by = services.Actor(SeedRun.Source.ADMIN, request.user)
+                by = services.Requester(SeedRun.Source.ADMIN, request.user)
                 cancelled.append(services.seed_run_cancel(run=run, by=by).pk)
         if cancelled:
             which = ", ".join(f"#{pk}" for pk in cancelled)

@@ -35,10 +35,10 @@ from django.db import connection
 from django.db.models import Count, F
 from dramatiq.brokers.redis import RedisBroker
 
-from seeding.kinds import KINDS, MODELS
+from seeding.generation.kinds import KINDS, Chunk, rows_by_kind
 from seeding.messaging import broker_state
 from seeding.models import AuditEntry, SeedChunk, SeedRun
-from seeding.plan import Chunk, rows_by_kind
+from seeding.persistence.tables import MODELS
 
 #: Runs with fewer rows teach no rate: their time is mostly start-up.
 LEARN_MIN_ROWS = 50_000

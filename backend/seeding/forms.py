@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 from seeding.plan import AS_OF_EXAMPLE, DEFAULT_SEED, DEMO_PLAN, PER_KIND_MAX, SEED_MAX, SeedPlan, parse_as_of
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 
 
 class SeedRun(models.Model):
@@ -61,7 +61,7 @@ class SeedRun(models.Model):
     # Bumped whenever a process claims the run to write it inline (a new run, a
     # resume); a writer that finds another claim than its own stands down.
     claim = models.PositiveIntegerField(default=0, editable=False)
-    # The process holding the latest claim (seeding/process_identity.py): if it is
+    # The process holding the latest claim (seeding/common/process_identity.py): if it is
     # gone, the run is abandoned at once instead of after SEED_ABANDONED_AFTER_SECONDS.
     writer_process = models.CharField(max_length=200, blank=True, editable=False)
     # Rows per kind in the run's recorded view of existing parents (RunParent),

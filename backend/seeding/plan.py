@@ -13,13 +13,13 @@ exist for it, which only the run's creating transaction can know for sure.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS, Chunk, chunks_of
 from seeding.named_plans import PLANS
 
 #: The widest per-kind count any plan may ask for, whatever SEED_MAX_TOTAL says.
@@ -78,33 +78,6 @@ class SeedPlan:
     @property
     def chunk_count(self) -> int:
         return sum(-(-self.count(kind) // self.chunk_size) for kind in KINDS)
-
-
-@dataclasses.dataclass(frozen=True)
-class Chunk:
-    """Rows ``start <= ordinal < stop`` of one kind within a run."""
-
-    kind: str
-    index: int
-    start: int
-    stop: int
-
-    @property
-    def rows(self) -> int:
-        return self.stop - self.start
-
-
-def rows_by_kind(chunks: Iterable[Chunk]) -> dict[str, int]:
-    """Total rows of ``chunks`` per kind (kinds without chunks are left out)."""
-    totals: dict[str, int] = {}
-    for chunk in chunks:
-        totals[chunk.kind] = totals.get(chunk.kind, 0) + chunk.rows
-    return totals
-
-
-def chunks_of(kind: str, count: int, chunk_size: int) -> Iterator[Chunk]:
-    for index, start in enumerate(range(0, count, chunk_size)):
-        yield Chunk(kind=kind, index=index, start=start, stop=min(start + chunk_size, count))
 
 
 def parse_as_of(text: str) -> datetime:
@@ -214,7 +187,7 @@ def validate_parents(plan: SeedPlan, *, existing: Mapping[str, int], taken_pairs
 def refuse_beyond_capacity(plan: SeedPlan, *, capacity) -> None:
     """Raise PlanError when the parents cannot take the plan's children.
 
-    ``capacity`` (a ``parent_view.Capacity``): the free (application, host)
+    ``capacity`` (a ``parent_view.capacity.Capacity``): the free (application, host)
     pairs, where a host is an asset in service on a platform the application
     runs on (outside production for a planned application); and the assets that
     are or were in service, which events can concern.

@@ -13,8 +13,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from inventory.selectors import row_counts
-from seeding.kinds import KINDS, MODELS
+from seeding.generation.kinds import KINDS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.persistence.tables import MODELS
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:

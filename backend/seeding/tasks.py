@@ -7,7 +7,7 @@ week): a chunk takes about a second, and after SEED_CHUNK_MAX_ATTEMPTS starts
 (counted in the database, crashes included) its run is failed with the error.
 A database that cannot be reached is not a failed attempt: the message is
 retried quietly every second or two for up to SEED_DATABASE_OUTAGE_RETRY_SECONDS
-(``seeding.database_outage``). The services send messages by actor name
+(``seeding.common.database_outage``). The services send messages by actor name
 (``seeding.messaging.queue``); the names here must match.
 """
 
@@ -20,7 +20,7 @@ import dramatiq
 from django.conf import settings
 from dramatiq.middleware import CurrentMessage
 
-from seeding import database_outage, log_context
+from seeding.common import database_outage, log_context
 from seeding.messaging import queue
 from seeding.services import seed_chunk_process, seed_run_start
 
@@ -51,7 +51,7 @@ def _through_outages(step: Callable[..., object], **kwargs: object) -> None:
             )
             raise database_outage.retry_later(exc) from exc
         raise
-    database_outage.reached()
+    database_outage.note_reachable()
 
 
 @dramatiq.actor(actor_name=queue.START_RUN, **_OPTIONS)

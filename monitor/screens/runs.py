@@ -6,7 +6,7 @@ import streamlit as st
 
 from monitor import charts, queries
 from monitor.view import ADMIN_URL, MISSING, REFRESH_SECONDS, database_unreachable
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 from seeding.models import SeedRun
 
 st.title("Runs")

@@ -23,11 +23,11 @@ from seeding.api import errors
 from seeding.api.auth import AUTHENTICATION, SEED_PERMISSION, VIEW_PERMISSION, require_permission
 from seeding.api.parser import StrictJsonParser
 from seeding.api.schemas import CancelAnswer, Error, RunDetail, SeedAnswer, SeedRequest, Stats
-from seeding.kinds import KINDS
+from seeding.common.formatting import plural
+from seeding.generation.kinds import KINDS
 from seeding.models import SeedRun
 from seeding.named_plans import named_plan
 from seeding.plan import SeedPlan
-from seeding.text import plural
 
 QUEUED_MESSAGE = "Demo data seeding started in background. Poll status_url for its progress."
 CANCELLED_MESSAGE = (
@@ -217,7 +217,7 @@ def seed_run(request: HttpRequest, run_id: int):
 )
 def seed_run_cancel(request: HttpRequest, run_id: int):
     user = require_permission(request, SEED_PERMISSION)
-    run = services.seed_run_cancel(run=_run_or_404(run_id), by=services.Actor(SeedRun.Source.API, user))
+    run = services.seed_run_cancel(run=_run_or_404(run_id), by=services.Requester(SeedRun.Source.API, user))
     return Status(200, {**run_body(request, run), "message": CANCELLED_MESSAGE})
 
 

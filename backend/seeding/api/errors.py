@@ -20,10 +20,11 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from seeding import database_outage, services
+from seeding import services
 from seeding.api.auth import CsrfRejected, InvalidToken
 from seeding.api.parser import BadBody
-from seeding.kinds import KINDS
+from seeding.common import database_outage
+from seeding.generation.kinds import KINDS
 from seeding.named_plans import PLANS
 from seeding.plan import PER_KIND_MAX, SEED_MAX, PlanError
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 from seeding.models import SeedRun
 from seeding.named_plans import PLANS, plans_described
 from seeding.plan import (

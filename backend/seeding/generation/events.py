@@ -23,13 +23,14 @@ import random
 import numpy as np
 
 from seeding.generation.catalog import EVENT_KINDS, SEVERITIES, Catalog, EventTemplate
-from seeding.generation.estate import MAINTENANCE_RECENT_DAYS, ApplicationTable, AssetTable
-from seeding.generation.own import OwnDeployments
-from seeding.generation.parents import DeploymentRows, Deployments
+from seeding.generation.estate import ApplicationTable, AssetTable
+from seeding.generation.own_deployments import OwnDeployments
+from seeding.generation.parent_shapes import DeploymentRows, Deployments
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.sites import local_activity
 from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 from seeding.generation.stories import StoryRows, story_rows
+from seeding.generation.timeline import BURST_BOOST, event_times, recent_events, timeline_of, timestamp_strings
 
 #: Field name -> values, in the order the model declares them.
 Columns = dict[str, list]
@@ -37,8 +38,6 @@ Columns = dict[str, list]
 #: How often each kind happens, relative to the others (where the asset has templates of it).
 KIND_WEIGHTS = np.array([52, 30, 4, 14], dtype=np.int64)  # alert, change, incident, maintenance
 ALERT, CHANGE, INCIDENT, MAINTENANCE_KIND = range(4)
-#: Inside an incident burst, events come this many times faster (and are mostly severe).
-BURST_BOOST = 12
 #: Events come in groups of this many consecutive keys...
 EVENT_RUN = 4
 #: ...and this share (in %) of them concern the same asset as their group.
@@ -52,69 +51,7 @@ VARIANTS = 64
 SCOPES = ("host", "application")
 
 
-# --- the timeline -------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Timeline:
-    """The event rate over the window, minute by minute, as integer weights."""
-
-    start: int  # epoch second of minute 0
-    cumulative: np.ndarray  # running total of the weights
-    in_burst: np.ndarray  # per minute: inside an incident burst
-
-    @property
-    def total(self) -> int:
-        return int(self.cumulative[-1])
-
-
-@functools.lru_cache(maxsize=4)
-def event_timeline(seed: int, as_of: int, events: int, catalog: Catalog) -> Timeline:
-    """Each site's office hours and weekends in its own time zone, summed by the sites' weights, and a
-    few incident bursts where events pile up."""
-    start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
-    weights_per_site = np.array([site.weight for site in catalog.sites], dtype=np.int64)
-    weights = np.repeat(local_activity(as_of, catalog) @ weights_per_site, 60)
-    minutes = len(weights)
-    bursts = np.arange(max(1, min(60, events // 20_000)), dtype=np.int64)
-    burst_starts = Stream(seed, "burst.start").ints(bursts, minutes)
-    burst_lengths = 30 + Stream(seed, "burst.length").ints(bursts, 240)
-    in_burst = np.zeros(minutes, dtype=bool)
-    for first, length in zip(burst_starts.tolist(), burst_lengths.tolist()):
-        in_burst[first : first + length] = True
-    weights = np.where(in_burst, weights * BURST_BOOST, weights)
-    return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst)
-
-
-def timeline_of(spec: RunSpec) -> Timeline:
-    return event_timeline(spec.seed, spec.as_of, spec.count("events"), spec.catalog)
-
-
-def _event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified draws along the timeline: ordinal e falls in the e-th of E equal slices
-    of the cumulative weight, at a random point within it. Times never decrease with
-    the ordinal, and a chunk needs nothing but its own ordinals. Returns (epoch
-    seconds, whether the minute is inside a burst)."""
-    total, events = timeline.total, spec.count("events")
-    jitter = Stream(spec.seed, "event.time").ints(ordinals, total)
-    position = (ordinals * total + jitter) // events
-    minute = np.searchsorted(timeline.cumulative, position, side="right")
-    second = Stream(spec.seed, "event.second").ints(ordinals, 60)
-    return timeline.start + minute * 60 + second, timeline.in_burst[minute]
-
-
 # --- maintenance events for assets in maintenance ---------------------------------------------
-
-
-def recent_events(spec: RunSpec) -> int:
-    """The first event ordinal certain to fall within the last ``MAINTENANCE_RECENT_DAYS`` days."""
-    events = spec.count("events")
-    if not events:
-        return 0
-    timeline = timeline_of(spec)
-    cutoff = len(timeline.cumulative) - MAINTENANCE_RECENT_DAYS * 24 * 60
-    before = int(timeline.cumulative[cutoff - 1])
-    return -(-before * events // timeline.total) + 1
 
 
 def maintenance_slots(spec: RunSpec) -> int:
@@ -361,7 +298,7 @@ def events(
     ordinals = np.arange(start, stop, dtype=np.int64)
     s, n = spec.seed, stop - start
     timeline = timeline_of(spec)
-    times, burst_minute = _event_times(spec, ordinals, timeline)
+    times, burst_minute = event_times(spec, ordinals, timeline)
 
     # Trouble comes in runs: most events share the asset (and deployment) of their
     # group of EVENT_RUN consecutive events, as a failing host raises several
@@ -418,10 +355,8 @@ def events(
         stories = story_rows(
             spec,
             ordinals,
-            lambda ordinal: _event_times(spec, np.array([ordinal], dtype=np.int64), timeline)[0][0],
             deployments,
             applications,
-            recent_events(spec),
         )
         if stories is not None:
             _tell_stories(columns, stories)
@@ -439,12 +374,3 @@ def _tell_stories(columns: Columns, stories: StoryRows) -> None:
         columns["source"][row] = stories.sources[i]
         columns["message"][row] = stories.messages[i]
         columns["occurred_at"][row] = times[i]
-
-
-def timestamp_strings(seconds: np.ndarray) -> list[str]:
-    """'YYYY-MM-DD HH:MM:SS' in UTC: the text Django itself stores on SQLite, and
-    what PostgreSQL reads in a UTC session (Django sets the session time zone)."""
-    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-    raw = text.astype("S19").view(np.uint8).reshape(-1, 19).copy()
-    raw[:, 10] = ord(" ")
-    return raw.view("S19").ravel().astype("U19").tolist()

@@ -21,7 +21,7 @@ import dataclasses
 import numpy as np
 
 from seeding.generation.estate import APP_RETIRED, PLANNED, VETERAN_DAYS, ApplicationTable, AssetTable
-from seeding.generation.parents import Occupancy
+from seeding.generation.parent_shapes import Occupancy
 from seeding.generation.rng import Stream
 from seeding.generation.spec import DEPLOYMENT_HISTORY_DAYS, SECONDS_PER_DAY, RunSpec
 

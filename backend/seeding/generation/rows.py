@@ -28,12 +28,12 @@ from seeding.generation.estate import (
     asset_hardware,
     older_version,
 )
-from seeding.generation.events import timestamp_strings
-from seeding.generation.material import TEAMS, material_for
+from seeding.generation.people import TEAMS, material_for
 from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.sites import asset_sites
 from seeding.generation.spec import RunSpec
+from seeding.generation.timeline import timestamp_strings
 
 #: Field name -> values, in the order the model declares them.
 Columns = dict[str, list]

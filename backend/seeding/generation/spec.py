@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from seeding.generation.catalog import Catalog
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
 
 SECONDS_PER_DAY = 86_400
 #: Events fall within this many days before the run's base time.

@@ -26,9 +26,10 @@ import numpy as np
 
 from seeding.generation.catalog import SEVERITIES
 from seeding.generation.estate import APP_RETIRED, PLANNED, ApplicationTable
-from seeding.generation.own import OwnDeployments
+from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import RunSpec
+from seeding.generation.timeline import event_times, recent_events, timeline_of
 
 #: One story per this many events...
 STORY_EVERY = 2_000
@@ -69,27 +70,28 @@ class StoryRows:
 def story_rows(
     spec: RunSpec,
     ordinals: np.ndarray,
-    first_time: callable,
     deployments: OwnDeployments,
     applications: ApplicationTable,
-    recent_start: int,
 ) -> StoryRows | None:
     """The story events among ``ordinals`` (a chunk's consecutive keys), or None.
 
-    ``first_time(ordinal)`` is the time an ordinary event at that key would have:
-    a story starts at its block's first key. ``recent_start``: the first key of
-    the last days, which stories leave alone.
+    A story starts where the ordinary event at its block's first key would be,
+    and stays clear of the last days (from ``recent_events`` on), which belong
+    to the maintenance events.
     """
     catalog = spec.catalog
     if not catalog.stories or deployments.size == 0:
         return None
+    timeline = timeline_of(spec)
+    recent_start = recent_events(spec)
     start, stop = int(ordinals[0]), int(ordinals[-1]) + 1
     rows, times, assets, deps, kinds, severities, sources, messages = [], [], [], [], [], [], [], []
     for number in range(max(0, start // STORY_EVERY - 1), stop // STORY_EVERY + 1):
         first = number * STORY_EVERY + int(_draw(spec, "story.offset", number, STORY_EVERY - STORY_LEN))
         if first + STORY_LEN > min(recent_start, spec.count("events")) or first + STORY_LEN <= start or first >= stop:
             continue
-        story = _story(spec, number, int(first_time(first)), deployments, applications)
+        first_time = int(event_times(spec, np.array([first], dtype=np.int64), timeline)[0][0])
+        story = _story(spec, number, first_time, deployments, applications)
         if story is None:
             continue
         for stage, event in enumerate(story):

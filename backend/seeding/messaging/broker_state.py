@@ -24,13 +24,17 @@ import redis
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
 
-from seeding.runtime.presence import processes_key
-
 #: A worker talks to Redis at least once a second, even with every thread busy (its
 #: delay-queue consumer polls): silent for longer than this, it is taken for gone.
 ALIVE_WITHIN_SECONDS = 10.0
 #: What reading the broker raises when Redis cannot be reached.
 BrokerUnreachable = redis.exceptions.RedisError
+
+
+def processes_key(namespace: str) -> str:
+    """The Redis hash of worker processes (written by ``seeding.runtime.presence``): broker id -> JSON
+    (process, threads, queues, started)."""
+    return f"{namespace}:demoseed.processes"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 from dramatiq.brokers.redis import RedisBroker
 
-from seeding.plan import Chunk
+from seeding.generation.kinds import Chunk
 
 START_RUN = "start_seed_run"
 WRITE_CHUNK = "write_seed_chunk"

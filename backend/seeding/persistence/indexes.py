@@ -36,8 +36,8 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, connection, transaction
 
-from seeding.kinds import MODELS
 from seeding.models import DeferredIndex, SeedRun
+from seeding.persistence.tables import MODELS
 
 logger = logging.getLogger("seeding.services")
 

@@ -4,7 +4,7 @@ While Redis is down, Dramatiq's consumer threads (one per queue, and one per
 delay queue) each log a CRITICAL "Consumer encountered a connection error" and
 an INFO "Restarting consumer in 3.00 seconds" every 3 s, and worker threads
 holding a finished message log a warning every 5 s while they wait to
-acknowledge it: dozens of lines a minute that bury everything else. ``Quiet``
+acknowledge it: dozens of lines a minute that bury everything else. ``QuietBrokerOutage``
 (a filter on the log handler, ``settings.LOGGING``) lets the first
 connection error through as one WARNING and drops the repeats; the sweeper
 thread (``seeding.runtime.sweeper``) pings the broker while an outage lasts and says
@@ -45,7 +45,7 @@ def outage_ended() -> float:
     return lasted
 
 
-class Quiet(logging.Filter):
+class QuietBrokerOutage(logging.Filter):
     """On the log handler: one line per broker outage from Dramatiq's worker threads, not one every few seconds.
 
     On the handler, not on loggers: Dramatiq names a logger per queue

@@ -23,12 +23,9 @@ import time
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
+from seeding.messaging.broker_state import processes_key
+
 logger = logging.getLogger("seeding.presence")
-
-
-def processes_key(namespace: str) -> str:
-    """The Redis hash of worker processes: broker id -> JSON (process, threads, queues, started)."""
-    return f"{namespace}:demoseed.processes"
 
 
 class WorkerPresence(Middleware):

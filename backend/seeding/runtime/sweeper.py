@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from dramatiq.middleware import Middleware
 
-from seeding import database_outage
+from seeding.common import database_outage
 from seeding.runtime import broker_outage
 from seeding.services import seed_runs_sweep
 
@@ -52,10 +52,10 @@ class StalledRunSweeper(Middleware):
                 seed_runs_sweep(stalled_runs=not database_outage.outage_ongoing())
             except Exception as exc:  # keep sweeping: a database hiccup must not end the thread
                 if database_outage.is_unreachable(exc):
-                    database_outage.met(exc)  # said once per outage; the next sweep is the retry
+                    database_outage.note_unreachable(exc)  # said once per outage; the next sweep is the retry
                 else:
                     logger.exception("sweeping stalled seed runs failed")
             else:
-                database_outage.reached()
+                database_outage.note_reachable()
             finally:
                 connection.close()

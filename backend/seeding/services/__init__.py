@@ -10,12 +10,12 @@ thin callers of these functions (docs/architecture.md walks each route):
 - ``workers``: the worker protocol (start, chunk messages, phases, sweeping);
 - ``chunks``: the chunk transaction both executors share;
 - ``clearing``: deleting demo data;
-- ``audit``: the audit trail, and ``Actor``, who an entry point acts for;
+- ``audit``: the audit trail, and ``Requester``, who asked (the person behind an entry point);
 - ``errors``: what entry points translate into their answers.
 """
 
-from seeding.services.audit import Actor
-from seeding.services.chunks import seed_chunk_write
+from seeding.services.audit import Requester
+from seeding.services.chunk_transaction import seed_chunk_write
 from seeding.services.clearing import ClearResult, demo_data_clear, demo_data_clear_preview
 from seeding.services.errors import (
     BrokerUnavailable,
@@ -43,13 +43,13 @@ from seeding.services.runs import (
 from seeding.services.workers import seed_chunk_process, seed_run_enqueue, seed_run_start, seed_runs_sweep
 
 __all__ = [
-    "Actor",
     "BrokerUnavailable",
     "ClearRefused",
     "ClearResult",
     "Mode",
     "PlanError",
     "ProgressCallback",
+    "Requester",
     "ResumePlan",
     "RunAlreadyActive",
     "RunFailed",

@@ -1,7 +1,7 @@
 """The audit trail: who seeded, cancelled, resumed or cleared what, and when (``AuditEntry``).
 
 Each lifecycle service records its own entry inside the transaction of the
-action it records. Entry points say who acts with an ``Actor``: the logged-in
+action it records. Entry points say who asked with a ``Requester``: the logged-in
 user for the admin and the API (a token acts as its user), the OS user for the
 command.
 """
@@ -17,7 +17,7 @@ from seeding.models import AuditEntry, SeedRun
 
 
 @dataclass(frozen=True)
-class Actor:
+class Requester:
     source: str  # a SeedRun.Source
     user: AbstractBaseUser | None = None
     label: str = ""
@@ -34,7 +34,7 @@ class Actor:
             return ""
 
 
-def audit_record(*, action: str, by: Actor, summary: str, run: SeedRun | None = None) -> AuditEntry:
+def audit_record(*, action: str, by: Requester, summary: str, run: SeedRun | None = None) -> AuditEntry:
     return AuditEntry.objects.create(
         action=action,
         source=by.source,

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
 from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
-from seeding.kinds import KINDS, MODELS
+from seeding.generation.kinds import KINDS
 from seeding.models import AuditEntry, SeedRun
-from seeding.persistence.parent_view import forget_parent_views
-from seeding.services.audit import Actor, audit_record
+from seeding.persistence.parent_view.recording import forget_parent_views
+from seeding.persistence.tables import MODELS
+from seeding.services.audit import Requester, audit_record
 from seeding.services.errors import ClearRefused
 from seeding.services.runs import recover_abandoned_runs, statistics_staled_by
 
@@ -30,7 +31,7 @@ class ClearResult:
         return sum(self.deleted.values())
 
 
-def demo_data_clear(*, run: SeedRun | None = None, by: Actor | None = None) -> ClearResult:
+def demo_data_clear(*, run: SeedRun | None = None, by: Requester | None = None) -> ClearResult:
     """Delete the rows seeding wrote: all of them, or one run's. Never other rows.
 
     Refuses (ClearRefused, nothing deleted) while any run is active (it may be
@@ -70,7 +71,7 @@ def demo_data_clear(*, run: SeedRun | None = None, by: Actor | None = None) -> C
         row_count_deltas_compact()
         audit_record(
             action=AuditEntry.Action.CLEARED,
-            by=by or Actor(SeedRun.Source.COMMAND),
+            by=by or Requester(SeedRun.Source.COMMAND),
             run=run,
             summary=("run's rows: " if run is not None else "all demo data: ")
             + ", ".join(f"{deleted[kind]:,} {kind}" for kind in KINDS),

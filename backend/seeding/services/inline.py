@@ -17,13 +17,13 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from seeding import log_context
-from seeding.kinds import MODELS, PHASES
+from seeding.common import log_context
+from seeding.generation.kinds import PHASES, Chunk, rows_by_kind
 from seeding.models import DeferredIndex, SeedRun
 from seeding.persistence.indexes import IndexRebuildFailed, indexes_deferred
-from seeding.plan import Chunk, rows_by_kind
-from seeding.services.audit import Actor
-from seeding.services.chunks import seed_chunk_write
+from seeding.persistence.tables import MODELS
+from seeding.services.audit import Requester
+from seeding.services.chunk_transaction import seed_chunk_write
 from seeding.services.errors import RunFailed
 from seeding.services.runs import (
     refresh_progress,
@@ -41,7 +41,7 @@ ProgressCallback = Callable[[SeedRun, Chunk | None], None]
 
 
 def seed_run_execute(
-    *, run: SeedRun, resume: bool = False, on_progress: ProgressCallback | None = None, by: Actor | None = None
+    *, run: SeedRun, resume: bool = False, on_progress: ProgressCallback | None = None, by: Requester | None = None
 ) -> SeedRun:
     """Write every pending chunk of ``run`` here: a new inline run, or (``resume``) one that failed or was cancelled.
 
@@ -56,7 +56,7 @@ def seed_run_execute(
         return _execute(run, resume=resume, on_progress=on_progress, by=by)
 
 
-def _execute(run: SeedRun, *, resume: bool, on_progress: ProgressCallback | None, by: Actor | None) -> SeedRun:
+def _execute(run: SeedRun, *, resume: bool, on_progress: ProgressCallback | None, by: Requester | None) -> SeedRun:
     claim = seed_run_claim(run=run, resume=resume, by=by)
     if claim is None:
         return run

@@ -32,8 +32,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from seeding.generation.kinds import Chunk
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.plan import Chunk
 
 logger = logging.getLogger("seeding.services")
 

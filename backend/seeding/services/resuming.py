@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS, Chunk, rows_by_kind
 from seeding.messaging import queue
 from seeding.models import SeedRun
-from seeding.plan import Chunk, SeedPlan, rows_by_kind
-from seeding.services.audit import Actor
+from seeding.plan import SeedPlan
+from seeding.services.audit import Requester
 from seeding.services.errors import BrokerUnavailable
 from seeding.services.inline import ProgressCallback, seed_run_execute
 from seeding.services.routing import Mode, SeedOutcome, runs_inline
@@ -49,7 +49,7 @@ def seed_run_resume_plan(*, run: SeedRun, mode: Mode = "auto") -> ResumePlan:
 
 
 def seed_run_resume(
-    *, run: SeedRun, by: Actor, mode: Mode = "auto", on_progress: ProgressCallback | None = None
+    *, run: SeedRun, by: Requester, mode: Mode = "auto", on_progress: ProgressCallback | None = None
 ) -> SeedOutcome:
     """Continue ``run`` after its last committed chunk: here (returns the finished run) or on the workers
     (returns at once, the run running and its start message sent).

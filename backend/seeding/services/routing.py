@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from seeding import estimates
 from seeding.catalogs import active_catalog
-from seeding.kinds import KINDS, MODELS
+from seeding.generation.kinds import KINDS
 from seeding.messaging import queue
 from seeding.models import SeedRun
-from seeding.persistence.parent_view import plan_capacity
+from seeding.persistence.parent_view.capacity import plan_capacity
+from seeding.persistence.tables import MODELS
 from seeding.plan import (
     SeedPlan,
     needed_parents,

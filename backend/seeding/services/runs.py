@@ -27,32 +27,27 @@ from django.utils import timezone
 from inventory.selectors import table_row_count
 from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
 from seeding.catalogs import active_catalog
+from seeding.common.formatting import format_utc
+from seeding.common.process_identity import is_gone, this_process
+from seeding.generation.kinds import KINDS, Chunk, chunks_of
 from seeding.generation.sites import site_host_counts
-from seeding.kinds import KINDS, MODELS
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.indexes import restore_orphaned_indexes
 from seeding.persistence.keys import reserve_ids
-from seeding.persistence.parent_view import (
-    forget_parent_views,
-    newest_recorded_purchase_day,
-    record_parent_view,
-    recorded_taken_pairs,
-    run_capacity,
-)
+from seeding.persistence.parent_view.capacity import run_capacity
+from seeding.persistence.parent_view.reading import newest_recorded_purchase_day, recorded_taken_pairs
+from seeding.persistence.parent_view.recording import forget_parent_views, record_parent_view
+from seeding.persistence.tables import MODELS
 from seeding.plan import (
-    Chunk,
     SeedPlan,
-    chunks_of,
     needed_parents,
     refuse_as_of_before_assets,
     refuse_beyond_capacity,
     validate_parents,
     validate_plan,
 )
-from seeding.process_identity import is_gone, this_process
-from seeding.services.audit import Actor, audit_record
+from seeding.services.audit import Requester, audit_record
 from seeding.services.errors import RunAlreadyActive, RunNotActive, RunNotResumable, SeedingError
-from seeding.text import format_utc
 
 logger = logging.getLogger("seeding.services")
 
@@ -107,7 +102,7 @@ def seed_run_create(
             run.save(update_fields=[*(f"{kind}_id_base" for kind in KINDS), "site_hosts", "updated_at"])
             audit_record(
                 action=AuditEntry.Action.SEEDED,
-                by=Actor(source, requested_by, run.requested_by_label),
+                by=Requester(source, requested_by, run.requested_by_label),
                 run=run,
                 summary=f"{plan_summary(run=run)}; seed {run.seed}, {executor}",
             )
@@ -118,7 +113,7 @@ def seed_run_create(
 
 
 def seed_run_claim(
-    *, run: SeedRun, resume: bool, by: Actor | None = None, executor: str = SeedRun.Executor.INLINE
+    *, run: SeedRun, resume: bool, by: Requester | None = None, executor: str = SeedRun.Executor.INLINE
 ) -> int | None:
     """Take ``run`` to write it in this process (or, resuming with ``executor`` workers, on the workers);
     returns the claim.
@@ -162,7 +157,7 @@ def seed_run_claim(
             if claimed and resume:
                 audit_record(
                     action=AuditEntry.Action.RESUMED,
-                    by=by or Actor(SeedRun.Source.COMMAND),
+                    by=by or Requester(SeedRun.Source.COMMAND),
                     run=run,
                     summary=f"from {run.total_done:,} of {run.total_planned:,} rows"
                     + (", on the workers" if to_workers else ""),
@@ -208,7 +203,7 @@ def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
     return list(seed_run_pending_chunks(run=run))
 
 
-def seed_run_cancel(*, run: SeedRun, by: Actor | None = None) -> SeedRun:
+def seed_run_cancel(*, run: SeedRun, by: Requester | None = None) -> SeedRun:
     """Stop an active run: no chunk starts after this. Raises RunNotActive for a run that has ended.
 
     Chunks already being written may still commit; their rows are kept and
@@ -226,7 +221,7 @@ def seed_run_cancel(*, run: SeedRun, by: Actor | None = None) -> SeedRun:
         if cancelled:
             audit_record(
                 action=AuditEntry.Action.CANCELLED,
-                by=by or Actor(SeedRun.Source.COMMAND),
+                by=by or Requester(SeedRun.Source.COMMAND),
                 run=run,
                 summary=f"at {run.total_done:,} of {run.total_planned:,} rows",
             )

@@ -31,12 +31,11 @@ from django.utils import timezone
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
-from seeding.kinds import PHASES, phase_of
+from seeding.generation.kinds import PHASES, Chunk, chunks_of, phase_of, rows_by_kind
 from seeding.messaging import queue
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.indexes import defer_indexes, restore_indexes
-from seeding.plan import Chunk, chunks_of, rows_by_kind
-from seeding.services.chunks import seed_chunk_write
+from seeding.services.chunk_transaction import seed_chunk_write
 from seeding.services.errors import BrokerUnavailable
 from seeding.services.leases import (
     lapsed_leases,

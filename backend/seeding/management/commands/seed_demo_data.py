@@ -19,9 +19,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from seeding import database_outage, services
+from seeding import services
+from seeding.common import database_outage
+from seeding.common.formatting import duration, format_utc, plural
 from seeding.estimates import estimate_pending
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS
+from seeding.management.progress import ProgressReporter
 from seeding.models import SeedRun
 from seeding.named_plans import named_plan, plans_described
 from seeding.plan import (
@@ -32,9 +35,7 @@ from seeding.plan import (
     parse_as_of,
     validate_plan,
 )
-from seeding.progress import ProgressReporter
 from seeding.selectors import seed_run_digest
-from seeding.text import duration, format_utc, plural
 
 FLAG_FOR_FIELD = {
     "applications": "--applications",
@@ -48,7 +49,7 @@ FLAG_FOR_FIELD = {
 }
 PLAN_FLAGS = ("--plan", "--seed", "--as-of", "--chunk-size")
 #: Who the audit trail says resumed or cleared: the OS user running the command.
-COMMAND_ACTOR = services.Actor(SeedRun.Source.COMMAND)
+COMMAND_REQUESTER = services.Requester(SeedRun.Source.COMMAND)
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ class Command(BaseCommand):
         try:
             with reporter:  # the admin's path too; a terminal process writes it here, whatever its size
                 services.seed_run_resume(
-                    run=run, by=COMMAND_ACTOR, mode="inline", on_progress=self._announce(reporter, resumed=True)
+                    run=run, by=COMMAND_REQUESTER, mode="inline", on_progress=self._announce(reporter, resumed=True)
                 )
         except KeyboardInterrupt:
             raise self._interrupted() from None
@@ -320,7 +321,7 @@ class Command(BaseCommand):
                 preview = services.demo_data_clear_preview(run=run)
                 self._write(f"Dry run: would delete {what}: {_counts(preview.deleted)}. Nothing was deleted.")
                 return
-            result = services.demo_data_clear(run=run, by=COMMAND_ACTOR)
+            result = services.demo_data_clear(run=run, by=COMMAND_REQUESTER)
         except services.SeedingError as exc:
             raise self._command_error(exc) from None
         if not result.total:

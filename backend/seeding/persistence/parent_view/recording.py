@@ -1,76 +1,25 @@
-"""A run's view of the parents that existed when it was created: recorded once, read back by position.
+"""Recording a run's view of existing parents, inside its creating transaction, with SQL only.
 
-A run that points at rows already in the database (events on the assets a
-person entered, deployments of existing applications onto existing assets)
-records, inside its creating transaction, exactly which rows it may point at
-and the columns its generation depends on (``RunParent``). From then on:
-
-- the plan is validated against that view, in the same transaction, so a clear
-  that lands between a request and its run cannot leave the run with nothing
-  to point at;
-- every chunk, in any process, sees the same parents in the same positions: a
-  row a person edits or deletes mid-run cannot change what the run writes
-  (a deleted parent makes the chunks that point at it fail, loudly);
-- a chunk reads back only the positions it needs (and, when it places
-  deployments among existing ones, the pairs its applications already take),
-  so memory stays proportional to the chunk, not to the tables;
-- recording takes time in proportion to the plan, not the estate: every kind
-  is an even sample in key order, one index seek per row kept, of at most
-  twice the plan's rows or a floor (``VIEW_MIN_ROWS`` for what events point
-  at, ``PLACEMENT_MIN_ROWS`` for what only deployments are placed on). Of the
-  existing deployments on the sampled assets it records how many each sampled
-  application has ("taken") and the pairs of only the applications it places
-  deployments on ("pairs"), found from the sampled assets, never every pair of
-  the estate. A sample too small for the plan is recorded again, wider, up to
-  whole (``_wider``): a sample's free pairs are some of the estate's, so the
-  plan is refused only against the whole estate, with its exact figures;
-- a process reads the recorded applications and assets back once per run: the
-  layout computed while recording serves the capacity check and, in the same
-  process, the run's chunks.
-
-The run's own parents are not recorded: they are computed (``generation.own``).
+Every kind is an even sample in key order sized to the plan; a sample too small
+for the plan is recorded again, wider, up to whole (see the package's docstring).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
-from datetime import datetime
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max, Sum
+from django.db.models import Count
 
 from inventory.selectors import table_row_count
 from seeding.generation.catalog import Catalog
-from seeding.generation.chunks import Parents
-from seeding.generation.estate import (
-    APP_LIFECYCLES,
-    APP_RETIRED,
-    APP_RETIRED_WITHIN_DAYS,
-    ASSET_LIFECYCLES,
-    ENVIRONMENTS,
-    IN_USE,
-    NEVER,
-    RETIRED,
-    ApplicationTable,
-    AssetTable,
-    asset_environments,
-    empty_asset_table,
-    in_house_platforms,
-    own_applications,
-    own_assets,
-    platform_table,
-    software_platforms,
-)
-from seeding.generation.events import maintenance_slots
-from seeding.generation.own import OwnDeployments
-from seeding.generation.parents import DeploymentRows
-from seeding.generation.placement import Layout, deployment_layout
-from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
-from seeding.kinds import MODELS
+from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY
 from seeding.models import RunParent, SeedRun
+from seeding.persistence.parent_view.capacity import Capacity, keyless_spec, run_capacity
+from seeding.persistence.parent_view.reading import forget_cached_views, recorded_of, view_token
+from seeding.persistence.parent_view.table import in_list, list_param, view_table
+from seeding.persistence.tables import MODELS
 from seeding.plan import SeedPlan, needed_parents
 
 #: A run that only points at existing parents (events stacked onto assets and
@@ -109,8 +58,7 @@ def record_parent_view(*, run: SeedRun, plan: SeedPlan, catalog: Catalog) -> dic
             break
         # Rare (a plan near the estate's free pairs): drop this sample and its cached tables, record a wider one.
         RunParent.objects.filter(run=run).delete()
-        _recorded.cache_clear()
-        _parents.cache_clear()
+        forget_cached_views()
         strides = wider
     return counts
 
@@ -159,7 +107,7 @@ def _record_sample(
         # of them (~50 ms, more where deleted views left dead rows). A sample's
         # occupancy needs none: it joins nothing to the view it just wrote.
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {_table()}")
+            cursor.execute(f"ANALYZE {view_table()}")
     if occupied:
         _record_occupancy(run, catalog, whole_assets=whole_assets)
     counts = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
@@ -194,349 +142,9 @@ def _wider(strides: dict[str, int], plan: SeedPlan, capacity: Capacity) -> dict[
     return {kind: max(1, every) for kind, every in wider.items()}
 
 
-def recorded_taken_pairs(run: SeedRun) -> int:
-    """How many (application, asset) pairs existing deployments took among the parents ``run`` recorded."""
-    return RunParent.objects.filter(run=run, kind="taken").aggregate(taken=Sum("asset_ref"))["taken"] or 0
-
-
-def newest_recorded_purchase_day(run: SeedRun) -> int | None:
-    """The latest purchase day (epoch day) among the assets ``run`` recorded, if any."""
-    return RunParent.objects.filter(run=run, kind="assets").aggregate(newest=Max("day"))["newest"]
-
-
 def forget_parent_views(runs) -> None:
     """Drop the recorded views of ``runs`` (a queryset): they succeeded or were cleared."""
     RunParent.objects.filter(run__in=runs).delete()
-
-
-@dataclasses.dataclass(frozen=True)
-class Capacity:
-    """What a run's parents can take, checked when it is created."""
-
-    deployments: int  # free (application, host) pairs: the most deployments it can place
-    event_assets: int  # assets that are or were in service: the ones events can concern
-
-
-def run_capacity(*, run: SeedRun, catalog: Catalog) -> Capacity:
-    """The capacity of ``run``'s parents (its own and its recorded view).
-
-    Called while the run is created, before its keys are reserved: placement
-    does not depend on keys, so a spec with zero key bases answers.
-    """
-    counts = {kind: run.planned(kind) for kind in MODELS}
-    return _capacity(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog, _token(run))
-
-
-def plan_capacity(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> Capacity | None:
-    """The same for a plan that brings its own applications and assets (no run, no view needed);
-    None when it would point at existing ones (only a run's view can tell)."""
-    if needed_parents(plan) & {"applications", "assets"}:
-        return None
-    counts = {kind: plan.count(kind) for kind in MODELS}
-    return _capacity(0, plan.seed, as_of, counts, {}, catalog, "")
-
-
-def _keyless_spec(run_id: int, seed: int, as_of: datetime, counts: dict, catalog: Catalog) -> RunSpec:
-    """A generation spec before keys are reserved: placement does not depend on them."""
-    return RunSpec(
-        run_id=run_id,
-        seed=seed,
-        as_of=int(as_of.timestamp()),
-        counts=tuple(counts.items()),
-        id_bases=tuple((kind, 0) for kind in MODELS),
-        catalog=catalog,
-    )
-
-
-def _capacity(
-    run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog, token: str
-) -> Capacity:
-    spec = _keyless_spec(run_id, seed, as_of, counts, catalog)
-    # The recorded tables and layout come from the cache the recording filled (``_recorded``).
-    parents = _build_parents(spec, dict(parent_counts), token)
-    return Capacity(
-        deployments=parents.layout.room if parents.layout is not None else 0,
-        event_assets=len(parents.assets.eventful),
-    )
-
-
-def parents_of(run: SeedRun, spec: RunSpec) -> Parents:
-    """What the chunks of ``run`` (whose generation spec is ``spec``) may point at, the same in every process."""
-    return _parents(spec, tuple(sorted(run.parent_counts.items())), _token(run))
-
-
-def _token(run: SeedRun) -> str:
-    """What tells a run's cached view from another's: its creation time (SQLite gives a refused run's key to
-    the next run, whose view may differ)."""
-    return run.created_at.isoformat()
-
-
-@functools.lru_cache(maxsize=4)
-def _parents(spec: RunSpec, parent_counts: tuple[tuple[str, int], ...], token: str) -> Parents:
-    """Cached per process by run and ``token``."""
-    return _build_parents(spec, dict(parent_counts), token)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Recorded:
-    """What a run reads back of its view: the same for every spec of the run (keys are not in it)."""
-
-    applications: ApplicationTable | None
-    assets: AssetTable | None
-    layout: Layout | None  # where deployments go among recorded applications and assets, if they do
-
-
-def _recorded_of(spec: RunSpec, counts: dict[str, int], token: str) -> _Recorded:
-    """The recorded tables of ``spec``'s run, from the per-process cache keyed by what they depend on."""
-    view_spec = dataclasses.replace(spec, id_bases=tuple((kind, 0) for kind in MODELS), site_host_bases=())
-    sizes = tuple((kind, counts.get(kind, 0)) for kind in ("applications", "assets", "taken"))
-    return _recorded(view_spec, sizes, token)
-
-
-@functools.lru_cache(maxsize=4)
-def _recorded(spec: RunSpec, sizes: tuple[tuple[str, int], ...], token: str) -> _Recorded:
-    """Read once per process and run: the recorded assets grow with the estate, and the layout built while
-    recording serves the capacity check and the chunks that follow in the same process."""
-    counts = dict(sizes)
-    applications = None
-    if not spec.count("applications") and counts["applications"]:
-        applications = _recorded_applications(spec, counts["applications"])
-    assets = None
-    if not spec.count("assets") and counts["assets"]:
-        assets = _recorded_assets(spec, counts["assets"])
-    layout = None
-    if spec.count("deployments") and applications is not None and assets is not None:
-        layout = deployment_layout_of(spec, applications, assets, counts)
-    return _Recorded(applications=applications, assets=assets, layout=layout)
-
-
-def _build_parents(spec: RunSpec, counts: dict[str, int], token: str) -> Parents:
-    recorded = _recorded_of(spec, counts, token)
-    applications = own_applications(spec) if spec.count("applications") else recorded.applications
-    if spec.count("assets"):
-        assets = own_assets(spec, maintenance_slots(spec))
-    else:
-        assets = recorded.assets if recorded.assets is not None else empty_asset_table(spec.catalog)
-    layout = deployments = None
-    if spec.count("deployments"):
-        layout = recorded.layout or deployment_layout_of(spec, applications, assets, counts)
-        deployments = OwnDeployments(spec, layout, applications, assets)
-    elif not spec.count("assets") and counts.get("deployments"):
-        deployments = _RecordedDeployments(spec, counts)
-    return Parents(applications=applications, assets=assets, deployments=deployments, layout=layout)
-
-
-def deployment_layout_of(
-    spec: RunSpec, applications: ApplicationTable, assets: AssetTable, counts: dict[str, int]
-) -> Layout:
-    """Where the run's deployments go, stepping over the pairs existing deployments take."""
-    occupancy = _RecordedPairs(spec.run_id) if counts.get("taken") else None
-    return deployment_layout(spec, applications, assets, occupancy)
-
-
-# --- reading the view back ------------------------------------------------------------
-
-
-def _recorded_applications(spec: RunSpec, size: int) -> ApplicationTable:
-    """The recorded applications as a table: software the catalog knows runs where the catalog says;
-    anything else is taken for an in-house service that may run on any server."""
-    catalog = spec.catalog
-    columns = _fetch(spec.run_id, "applications", None, ("ref", "version", "label", "lifecycle", "retired_day"), size)
-    software_index = {item.name: number for number, item in enumerate(catalog.software)}
-    software = np.array([software_index.get(name, -1) for name in columns["label"].tolist()], dtype=np.int64)
-    servers = in_house_platforms(catalog)
-    runs_on = software_platforms(catalog)
-    platforms = tuple(runs_on[sw] if sw >= 0 else servers for sw in software.tolist())
-    lifecycle = np.array([_index(APP_LIFECYCLES, value, 1) for value in columns["lifecycle"].tolist()], dtype=np.int8)
-    retired_day = columns["retired_day"]
-    # Retired without a date (entered by a person): as if retired before the event window.
-    retired_day = np.where(
-        (lifecycle == APP_RETIRED) & (retired_day >= NEVER), spec.as_of_day - APP_RETIRED_WITHIN_DAYS, retired_day
-    )
-    return ApplicationTable(
-        ids=columns["ref"],
-        platforms=platforms,
-        lifecycle=lifecycle,
-        retired_day=retired_day,
-        versions=columns["version"],
-        software=software,
-        names=columns["label"],
-    )
-
-
-def _recorded_assets(spec: RunSpec, size: int) -> AssetTable:
-    """The recorded assets as a table; a host keeps the environment its existing deployments serve."""
-    catalog = spec.catalog
-    columns = _fetch(
-        spec.run_id,
-        "assets",
-        None,
-        ("ref", "day", "asset_type", "label", "lifecycle", "retired_day", "environment", "location"),
-        size,
-    )
-    type_index = {t.value: number for number, t in enumerate(catalog.asset_types)}
-    type_idx = np.array([type_index.get(value, -1) for value in columns["asset_type"].tolist()], dtype=np.int16)
-    family = np.array([_family(catalog, name) for name in columns["label"].tolist()], dtype=np.int16)
-    platform = platform_table(catalog)[type_idx, family]
-    drawn = asset_environments(spec.seed, columns["ref"], platform, catalog)
-    served = np.array([_index(ENVIRONMENTS, value, -1) for value in columns["environment"].tolist()], dtype=np.int8)
-    lifecycle = np.array(
-        [_index(ASSET_LIFECYCLES, value, IN_USE) for value in columns["lifecycle"].tolist()], dtype=np.int8
-    )
-    # Retired without a date (entered by a person): as if retired before the event window.
-    retired_day = np.where(
-        (lifecycle == RETIRED) & (columns["retired_day"] >= NEVER),
-        spec.window_start // SECONDS_PER_DAY - 1,
-        columns["retired_day"],
-    )
-    sites = {site.location: number for number, site in enumerate(catalog.sites)}
-    return AssetTable(
-        ids=columns["ref"],
-        sites=len(catalog.sites),
-        type_idx=type_idx,
-        family=family,
-        platform=platform,
-        lifecycle=lifecycle,
-        environment=np.where(served >= 0, served, drawn).astype(np.int8),
-        purchase_day=columns["day"],
-        retired_day=retired_day,
-        site=np.array([sites.get(location, -1) for location in columns["location"].tolist()], dtype=np.int16),
-    )
-
-
-def _family(catalog: Catalog, system: str) -> int:
-    """The catalog family of an operating system, by name; a guess from its first word for one it lacks."""
-    family = catalog.families.get(system)
-    if family is None:
-        first = system.lower().split(" ")[0] if system else ""
-        family = {
-            "windows": "windows",
-            "macos": "macos",
-            "ubuntu": "linux",
-            "debian": "linux",
-            "red": "linux",
-            "rocky": "linux",
-            "almalinux": "linux",
-            "centos": "linux",
-            "suse": "linux",
-            "linux": "linux",
-        }.get(first)
-    return catalog.family_names.index(family) if family in catalog.family_names else -1
-
-
-def _index(values: tuple[str, ...], value: str, default: int) -> int:
-    return values.index(value) if value in values else default
-
-
-class _RecordedDeployments:
-    def __init__(self, spec: RunSpec, counts: dict[str, int]):
-        self.spec, self.size = spec, counts.get("deployments", 0)
-        self._by_asset: tuple[np.ndarray, np.ndarray] | None = None
-
-    def by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
-        """The recorded deployments grouped by their asset's position in the recorded assets (they were
-        recorded as the deployments of those assets; see ``_Sql.insert_deployments``)."""
-        if self._by_asset is None:
-            refs = _fetch(self.spec.run_id, "deployments", None, ("asset_ref",), self.size)["asset_ref"]
-            where = np.minimum(np.searchsorted(assets.ids, refs), max(assets.size - 1, 0))
-            known = assets.ids[where] == refs if assets.size else np.zeros(len(refs), dtype=bool)
-            hosts = np.where(known, where, assets.size)  # unknown assets sort last, beyond every offset
-            order = np.argsort(hosts, kind="stable").astype(np.int32)
-            counts = np.bincount(hosts, minlength=assets.size + 1)[: assets.size]
-            self._by_asset = (order, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-        return self._by_asset
-
-    def take(self, positions: np.ndarray) -> DeploymentRows:
-        columns = _fetch(self.spec.run_id, "deployments", positions, ("ref", "asset_ref", "not_before", "retired_day"))
-        return DeploymentRows(
-            ids=columns["ref"],
-            asset_ids=columns["asset_ref"],
-            not_before=columns["not_before"],
-            until=columns["retired_day"] * SECONDS_PER_DAY + SECONDS_PER_DAY - 1,
-        )
-
-
-class _RecordedPairs:
-    """Existing deployments among the recorded applications and assets, by position."""
-
-    def __init__(self, run_id: int):
-        self.run_id = run_id
-
-    def taken_counts(self, host_lists: tuple[np.ndarray, ...], list_of: np.ndarray) -> np.ndarray:
-        applications = len(list_of)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT ref, asset_ref FROM {_table()} WHERE run_id = %s AND kind = 'taken'", [self.run_id])
-            rows = cursor.fetchall()
-        return _per_position(rows, applications)
-
-    def asset_positions(self, application_positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT ref, asset_ref FROM {_table()} WHERE run_id = %s AND kind = 'pairs' AND {_in('ref')}",
-                [self.run_id, _array_param(application_positions)],
-            )
-            rows = cursor.fetchall()
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        pairs = np.array(rows, dtype=np.int64)
-        return pairs[:, 0], pairs[:, 1]
-
-
-def _fetch(
-    run_id: int, kind: str, positions: np.ndarray | None, columns: tuple[str, ...], size: int = 0
-) -> dict[str, np.ndarray]:
-    """The recorded ``columns`` at ``positions`` (repeats allowed), in the order asked; all ``size`` of them
-    in position order when ``positions`` is None."""
-    unique = np.unique(positions) if positions is not None else np.arange(size, dtype=np.int64)
-    where_positions, params = (f"AND {_in('position')}", [_array_param(unique)]) if positions is not None else ("", [])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT position, {', '.join(columns)} FROM {_table()} "
-            f"WHERE run_id = %s AND kind = %s {where_positions} ORDER BY position",
-            [run_id, kind, *params],
-        )
-        rows = cursor.fetchall()
-    positions = unique if positions is None else positions
-    if len(rows) != len(unique):
-        raise RuntimeError(f"run #{run_id}'s recorded view of {kind} lacks positions it should hold")
-    where = np.searchsorted(unique, positions)
-    result = {}
-    for number, column in enumerate(columns, start=1):
-        values = [row[number] for row in rows]
-        if column in _TEXT_COLUMNS:
-            array = np.array(values, dtype=object)
-        else:  # a missing retirement day: never retired
-            array = np.array([int(NEVER) if value is None else value for value in values], dtype=np.int64)
-        result[column] = array[where]
-    return result
-
-
-_TEXT_COLUMNS = frozenset({"version", "label", "asset_type", "lifecycle", "environment", "location"})
-
-
-def _table() -> str:
-    return connection.ops.quote_name(RunParent._meta.db_table)
-
-
-def _in(column: str) -> str:
-    """``column`` in a list bound as one parameter (a JSON text on SQLite, an array on PostgreSQL).
-
-    On PostgreSQL ``= ANY(array)`` is an index condition whatever the planner
-    believes; ``IN (SELECT unnest(...))`` was planned as a nested loop over the
-    whole view while the table's statistics still said it was empty (a view
-    recorded moments before), which took minutes per chunk on a 200,000-row view.
-    """
-    if connection.vendor == "sqlite":
-        return f"{column} IN (SELECT value FROM json_each(%s))"
-    return f"{column} = ANY(%s::bigint[])"
-
-
-def _array_param(values: np.ndarray):
-    items = [int(v) for v in values.tolist()]
-    return json.dumps(items) if connection.vendor == "sqlite" else items
-
-
-# --- recording ----------------------------------------------------------------------------
 
 
 def _stride(model, limit: int) -> int:
@@ -583,7 +191,7 @@ class _Sql:
     def __init__(self, run: SeedRun):
         self.run = run
         self.quote = connection.ops.quote_name
-        self.view = _table()
+        self.view = view_table()
 
     def epoch_day(self, column: str) -> str:
         if connection.vendor == "sqlite":
@@ -733,8 +341,8 @@ class _Sql:
             f"FROM {deployments} d "
             f"JOIN {self.view} ap ON ap.run_id = %s AND ap.kind = 'applications' AND ap.ref = d.application_id "
             f"JOIN {self.view} sp ON sp.run_id = %s AND sp.kind = 'assets' AND sp.ref = d.asset_id "
-            f"WHERE d.{_in('application_id')}",
-            [self.run.pk, self.run.pk, self.run.pk, _array_param(application_refs)],
+            f"WHERE d.{in_list('application_id')}",
+            [self.run.pk, self.run.pk, self.run.pk, list_param(application_refs)],
         )
 
     def record_sampled_taken_counts(self) -> None:
@@ -758,8 +366,8 @@ class _Sql:
             return
         found = self.fetch(
             f"SELECT d.id, d.application_id, sp.position FROM {self.on_recorded_assets()} "
-            f"WHERE d.{_in('application_id')} AND sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref",
-            [_array_param(application_refs), self.run.pk],
+            f"WHERE d.{in_list('application_id')} AND sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref",
+            [list_param(application_refs), self.run.pk],
         )
         found = found[np.argsort(found[:, 0], kind="stable")]
         positions, known = self.positions_of("applications", found[:, 1])
@@ -801,14 +409,6 @@ class _Sql:
 # --- occupancy: existing deployments among recorded applications and assets -------------------
 
 
-def _per_position(rows: list[tuple[int, int]], size: int) -> np.ndarray:
-    counts = np.zeros(size, dtype=np.int64)
-    if rows:
-        pairs = np.array(rows, dtype=np.int64)
-        counts[pairs[:, 0]] = pairs[:, 1]
-    return counts
-
-
 def _record_occupancy(run: SeedRun, catalog: Catalog, *, whole_assets: bool) -> None:
     """Record how many pairs each recorded application takes on the recorded assets, and the pairs of
     those the run places on.
@@ -827,9 +427,9 @@ def _record_occupancy(run: SeedRun, catalog: Catalog, *, whole_assets: bool) -> 
     else:
         sql.record_sampled_taken_counts()
     counts = {kind: run.planned(kind) for kind in MODELS}
-    spec = _keyless_spec(run.pk, run.seed, run.as_of, counts, catalog)
+    spec = keyless_spec(run.pk, run.seed, run.as_of, counts, catalog)
     recorded = dict(RunParent.objects.filter(run=run).values_list("kind").annotate(rows=Count("pk")))
-    view = _recorded_of(spec, recorded, _token(run))
+    view = recorded_of(spec, recorded, view_token(run))
     if view.layout is not None:
         placed = view.applications.ids[np.flatnonzero(view.layout.quotas)]
         if whole_assets:

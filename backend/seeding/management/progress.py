@@ -14,9 +14,8 @@ from collections.abc import Callable
 
 from tqdm import tqdm
 
-from seeding.kinds import KINDS
+from seeding.generation.kinds import KINDS, Chunk
 from seeding.models import SeedRun
-from seeding.plan import Chunk
 
 #: Seconds between two progress lines when output is not a terminal.
 LOG_INTERVAL = 5.0

@@ -6,10 +6,10 @@ import dataclasses
 
 from seeding.generation import events, rows
 from seeding.generation.estate import ApplicationTable, AssetTable
-from seeding.generation.parents import Deployments
+from seeding.generation.kinds import Chunk
+from seeding.generation.parent_shapes import Deployments
 from seeding.generation.placement import Layout
 from seeding.generation.spec import RunSpec
-from seeding.plan import Chunk
 
 
 @dataclasses.dataclass(frozen=True)

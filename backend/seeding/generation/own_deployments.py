@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from seeding.generation.estate import ApplicationTable, AssetTable
-from seeding.generation.parents import DeploymentRows
+from seeding.generation.parent_shapes import DeploymentRows
 from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
 

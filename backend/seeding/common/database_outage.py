@@ -137,12 +137,12 @@ def _server_words(exc: BaseException) -> str:
 
 
 def retry_later(exc: BaseException) -> DatabaseUnreachable:
-    """The Retry for an actor to raise for ``exc``; the outage is recorded (``met``)."""
-    met(exc)
+    """The Retry for an actor to raise for ``exc``; the outage is recorded (``note_unreachable``)."""
+    note_unreachable(exc)
     return DatabaseUnreachable(str(exc), delay=random.randint(*RETRY_DELAY_MS))
 
 
-def met(exc: BaseException) -> None:
+def note_unreachable(exc: BaseException) -> None:
     """Record an outage; the first report of one in this process says so in the log.
 
     Out of connections is not an outage (the server answered): it is said on its own terms, and no
@@ -165,7 +165,7 @@ def outage_ongoing() -> bool:
     return _since is not None
 
 
-def reached() -> None:
+def note_reachable() -> None:
     """The database answered: if an outage was recorded in this process, say it ended and how long it lasted."""
     global _since
     if _since is None:
@@ -192,7 +192,7 @@ def allow_another_try(options: dict, *, max_retries: int, outage_retries: int) -
         options["max_retries"] = options.get("max_retries", max_retries) + 1
 
 
-class Quiet(logging.Filter):
+class QuietDatabaseOutage(logging.Filter):
     """On the log handler: no "Retrying message" line per message every second while the database is away."""
 
     def filter(self, record: logging.LogRecord) -> bool:

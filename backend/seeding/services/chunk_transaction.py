@@ -14,13 +14,13 @@ from django.conf import settings
 from django.db import transaction
 
 from seeding.catalogs import active_catalog
-from seeding.generation.chunks import generate_chunk
+from seeding.generation.columns import generate_chunk
+from seeding.generation.kinds import Chunk
 from seeding.generation.spec import RunSpec
-from seeding.kinds import MODELS
 from seeding.models import SeedChunk, SeedRun
-from seeding.persistence.parent_view import parents_of
+from seeding.persistence.parent_view.reading import parents_of
+from seeding.persistence.tables import MODELS
 from seeding.persistence.writers import write_rows
-from seeding.plan import Chunk
 from seeding.services.errors import CatalogMismatch, RunCleared
 
 
