@@ -84,15 +84,15 @@ bench: $(STAMP)  ## seed plan L through the service and the raw paths, on SQLite
 
 .PHONY: bench-async
 bench-async: $(STAMP)  ## POST latency and plan L end to end with 1 and 2 workers (PostgreSQL + Redis)
-	$(PY) scripts/measure_async.py
+	$(PY) scripts/bench_async.py
 
 .PHONY: bench-stats
 bench-stats: $(STAMP)  ## p95 of GET demo-data-stats with plan 2xL seeded, on SQLite and PostgreSQL
-	$(PY) scripts/measure_stats.py
+	$(PY) scripts/bench_stats.py
 
 .PHONY: bench-monitor
 bench-monitor: $(STAMP)  ## the monitor's first render and refresh times per page, plan 2xL on PostgreSQL
-	$(PY) scripts/measure_monitor.py
+	$(PY) scripts/bench_monitor.py
 
 .PHONY: bench-scale
 bench-scale: $(STAMP)  ## plan L with 1, 2 and 4 workers next to raw COPY, and plan 10L with 2 (PostgreSQL + Redis)
@@ -112,7 +112,7 @@ bench-queued-sqlite: $(STAMP)  ## plan L on SQLite: inline, the embedded worker 
 
 .PHONY: bench-admin
 bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, filter, search) on DATABASE_URL's data
-	$(PY) scripts/measure_admin.py
+	$(PY) scripts/bench_admin.py
 
 .PHONY: compose-smoke
 compose-smoke: $(STAMP)  ## run docker-compose.yml's services as compose would, without Docker (PostgreSQL + Redis)

@@ -27,27 +27,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from itertools import chain, cycle, islice, repeat
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-BACKEND = REPO / "backend"
-
-#: Write order; children come after their parents (same as ``seeding.models.KINDS``).
-KINDS: tuple[str, ...] = ("applications", "assets", "deployments", "events")
-#: Rows per transaction of the raw paths (and per COPY statement on PostgreSQL).
-RAW_BATCH_ROWS = 50_000
-#: A fixed base time, so every service run generates exactly the same rows.
-AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-SEED = 1
+from common import AS_OF, KINDS, RAW_BATCH_ROWS, SEED, setup_django
 
 #: Table and columns of each kind, from backend/inventory/models.py. ``seed_run_id``
 #: is left NULL. If the schema grows a NOT NULL column, the raw insert fails loudly.
@@ -125,16 +113,6 @@ class KindTimer:
         self.rows[chunk.kind] += chunk.rows
         self.chunks += 1
         self._last = now
-
-
-def setup_django(database_url: str) -> None:
-    """Configure Django for ``database_url`` exactly as ``manage.py`` would."""
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(BACKEND))
-    import django
-
-    django.setup()
 
 
 def run_service(database_url: str, counts: Counts, chunk_size: int | None) -> dict[str, Any]:
