@@ -7,6 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) backend/manage.py
 STAMP := $(VENV)/.installed
+# The Procfile's lines, run by honcho with the venv first on PATH (its `python` and `streamlit` are the venv's).
+# `--env /dev/null`: honcho would let .env override this shell's variables; the settings read .env themselves,
+# under the shell's (REDIS_URL=... make worker means that Redis, whatever .env says).
+HONCHO := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --env /dev/null
 
 .PHONY: help
 help:  ## list the targets
@@ -58,21 +62,20 @@ superuser: migrate  ## create an admin login
 serve: migrate  ## web app on :8000 and the monitor on :8501, + a worker (with REDIS_URL) or the embedded worker
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "Web, monitor and a Dramatiq worker on $$REDIS_URL (Ctrl-C stops them)"; \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start web worker monitor; \
+	  $(HONCHO) web worker monitor; \
 	else \
 	  echo "No REDIS_URL: large plans run on the embedded in-process worker (see README)"; \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start web monitor; \
+	  $(HONCHO) web monitor; \
 	fi
 
 .PHONY: worker
-worker: $(STAMP)  ## a Dramatiq worker for queued runs (needs REDIS_URL)
+worker: $(STAMP)  ## a Dramatiq worker for queued runs (needs REDIS_URL; WORKER_PROCESSES, WORKER_THREADS)
 	@if [ -z "$$REDIS_URL" ]; then echo "Set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make worker" >&2; exit 2; fi
-	$(MANAGE) rundramatiq --processes $${WORKER_PROCESSES:-1} --threads $${WORKER_THREADS:-2} --worker-shutdown-timeout 30000
+	$(HONCHO) worker
 
 .PHONY: monitor
 monitor: migrate  ## the Streamlit monitor on http://127.0.0.1:8501/ (MONITOR_PASSWORD to gate it)
-	$(VENV)/bin/streamlit run monitor/streamlit_app.py --server.address 127.0.0.1 --server.port 8501 \
-	  --server.headless true --browser.gatherUsageStats false --client.toolbarMode minimal
+	$(HONCHO) monitor
 
 .PHONY: test
 test: $(STAMP)  ## run the suite on SQLite, then on PostgreSQL (required when CI=true)
