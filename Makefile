@@ -7,6 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) backend/manage.py
 STAMP := $(VENV)/.installed
+# The Procfile's lines, run by honcho with the venv first on PATH (its `python` and `streamlit` are the venv's).
+# `--env /dev/null`: honcho would let .env override this shell's variables; the settings read .env themselves,
+# under the shell's (REDIS_URL=... make worker means that Redis, whatever .env says).
+HONCHO := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --env /dev/null
 
 .PHONY: help
 help:  ## list the targets
@@ -58,21 +62,20 @@ superuser: migrate  ## create an admin login
 serve: migrate  ## web app on :8000 and the monitor on :8501, + a worker (with REDIS_URL) or the embedded worker
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "Web, monitor and a Dramatiq worker on $$REDIS_URL (Ctrl-C stops them)"; \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start web worker monitor; \
+	  $(HONCHO) web worker monitor; \
 	else \
 	  echo "No REDIS_URL: large plans run on the embedded in-process worker (see README)"; \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start web monitor; \
+	  $(HONCHO) web monitor; \
 	fi
 
 .PHONY: worker
-worker: $(STAMP)  ## a Dramatiq worker for queued runs (needs REDIS_URL)
+worker: $(STAMP)  ## a Dramatiq worker for queued runs (needs REDIS_URL; WORKER_PROCESSES, WORKER_THREADS)
 	@if [ -z "$$REDIS_URL" ]; then echo "Set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make worker" >&2; exit 2; fi
-	$(MANAGE) rundramatiq --processes $${WORKER_PROCESSES:-1} --threads $${WORKER_THREADS:-2} --worker-shutdown-timeout 30000
+	$(HONCHO) worker
 
 .PHONY: monitor
 monitor: migrate  ## the Streamlit monitor on http://127.0.0.1:8501/ (MONITOR_PASSWORD to gate it)
-	$(VENV)/bin/streamlit run monitor/streamlit_app.py --server.address 127.0.0.1 --server.port 8501 \
-	  --server.headless true --browser.gatherUsageStats false --client.toolbarMode minimal
+	$(HONCHO) monitor
 
 .PHONY: test
 test: $(STAMP)  ## run the suite on SQLite, then on PostgreSQL (required when CI=true)
@@ -84,15 +87,15 @@ bench: $(STAMP)  ## seed plan L through the service and the raw paths, on SQLite
 
 .PHONY: bench-async
 bench-async: $(STAMP)  ## POST latency and plan L end to end with 1 and 2 workers (PostgreSQL + Redis)
-	$(PY) scripts/measure_async.py
+	$(PY) scripts/bench_async.py
 
 .PHONY: bench-stats
 bench-stats: $(STAMP)  ## p95 of GET demo-data-stats with plan 2xL seeded, on SQLite and PostgreSQL
-	$(PY) scripts/measure_stats.py
+	$(PY) scripts/bench_stats.py
 
 .PHONY: bench-monitor
 bench-monitor: $(STAMP)  ## the monitor's first render and refresh times per page, plan 2xL on PostgreSQL
-	$(PY) scripts/measure_monitor.py
+	$(PY) scripts/bench_monitor.py
 
 .PHONY: bench-scale
 bench-scale: $(STAMP)  ## plan L with 1, 2 and 4 workers next to raw COPY, and plan 10L with 2 (PostgreSQL + Redis)
@@ -112,7 +115,7 @@ bench-queued-sqlite: $(STAMP)  ## plan L on SQLite: inline, the embedded worker 
 
 .PHONY: bench-admin
 bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, filter, search) on DATABASE_URL's data
-	$(PY) scripts/measure_admin.py
+	$(PY) scripts/bench_admin.py
 
 .PHONY: compose-smoke
 compose-smoke: $(STAMP)  ## run docker-compose.yml's services as compose would, without Docker (PostgreSQL + Redis)

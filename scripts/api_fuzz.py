@@ -51,10 +51,11 @@ from pathlib import Path
 import schemathesis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its neighbours, also when imported as scripts.api_fuzz
-from common import PLANS
-from measure_async import MANAGE, process, recreate_database, server_env, wait_http
+from common import MANAGE, PLANS, REPO
+from databases import recreate_database
+from processes import flush_redis, process, wait_http
+from servers import server_env
 
-REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "schemathesis.toml"
 POSTGRES_URL = os.environ.get("FUZZ_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demoseed_fuzz")
 REDIS_URL = os.environ.get("FUZZ_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -72,7 +73,7 @@ KINDS = ("applications", "assets", "deployments", "events")
 
 
 def free_port_in(ports: range) -> int:
-    """The first port of ``ports`` nobody listens on (not measure_async.free_port: this harness has its own range)."""
+    """The first port of ``ports`` nobody listens on (not processes.free_port: this harness has its own range)."""
     for port in ports:
         with socket.socket() as sock:
             try:
@@ -84,7 +85,7 @@ def free_port_in(ports: range) -> int:
 
 
 def stack_env(database_url: str, static_root: Path) -> dict[str, str]:
-    """What the web and worker processes see: measure_async's debug-off server, with compose's figures."""
+    """What the web and worker processes see: servers.server_env's debug-off server, with compose's figures."""
     env = server_env(database_url, redis_url=REDIS_URL)
     env.update(
         DJANGO_SECRET_KEY="api-fuzz-" + "k" * 40,
@@ -125,10 +126,8 @@ def prepare(env: dict[str, str]) -> str:
 @contextmanager
 def stack(logs: Path) -> Iterator[tuple[str, str]]:
     """A migrated database, gunicorn and one worker; yields (the server's base URL, an API token)."""
-    import redis
-
     database_url = recreate_database(POSTGRES_URL, POSTGRES_URL.rsplit("/", 1)[1])
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    flush_redis(REDIS_URL)
     env = stack_env(database_url, logs / "static")
     token = prepare(env)
     port = free_port_in(PORTS)

@@ -1,7 +1,7 @@
 """A logged-in session against demoseed's admin JSON API, over real HTTP.
 
 Just enough of a browser (cookies, the CSRF header, JSON) for
-scripts/measure_async.py and the end-to-end tests, with the standard library only.
+the benchmark scripts (scripts/servers.py) and the end-to-end tests, with the standard library only.
 """
 
 from __future__ import annotations

@@ -35,18 +35,16 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench_child import KINDS, RAW_BATCH_ROWS
-from common import PLANS
+from common import BENCH_DIR, KINDS, PLANS, RAW_BATCH_ROWS, REPO
+from databases import BenchError, bench_database_name, fresh_postgres, fresh_sqlite, postgres_unreachable
 
-REPO = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).resolve().parent / "bench_child.py"
-BENCH_DIR = REPO / "var" / "bench"
 RESULTS_FILE = BENCH_DIR / "results.json"
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/demoseed_bench"
 
@@ -57,80 +55,6 @@ RSS_GROWTH_TARGET = 1.10
 
 Counts = dict[str, int]
 Result = dict[str, Any]
-
-
-class BenchError(Exception):
-    """A measured run or its database set-up failed; the message says where."""
-
-
-# --- databases ----------------------------------------------------------------------
-
-
-def migrate(database_url: str) -> None:
-    """Create the schema with the project's own migrations, so both paths see the same indexes."""
-    env = {**os.environ, "DATABASE_URL": database_url}
-    command = [sys.executable, str(REPO / "backend" / "manage.py"), "migrate", "--verbosity", "0"]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise BenchError(f"migrate failed for {database_url}:\n{done.stderr[-2000:]}")
-
-
-@contextlib.contextmanager
-def fresh_sqlite(tag: str) -> Iterator[str]:
-    """A new, migrated SQLite file under var/bench/, deleted afterwards with its WAL files."""
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    path = BENCH_DIR / f"{tag}.sqlite3"
-    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
-    for file in files:
-        file.unlink(missing_ok=True)
-    url = f"sqlite:///{path}"
-    try:
-        migrate(url)
-        os.sync()  # earlier runs' dirty pages must not be written back during this one
-        yield url
-    finally:
-        for file in files:
-            file.unlink(missing_ok=True)
-
-
-def postgres_unreachable(url: str) -> str | None:
-    """Why the server behind ``url`` cannot be used, or None when it answers."""
-    import psycopg
-
-    try:
-        with psycopg.connect(url, dbname="postgres", connect_timeout=3):
-            return None
-    except psycopg.Error as exc:
-        return str(exc).strip() or type(exc).__name__
-
-
-def bench_database_name(url: str) -> str:
-    """The database ``url`` names; refused unless it says "bench", since it is dropped."""
-    name = urlsplit(url).path.lstrip("/")
-    if "bench" not in name:
-        raise BenchError(f"BENCH_POSTGRES_URL names database {name!r}: it is dropped, so its name must contain 'bench'")
-    return name
-
-
-@contextlib.contextmanager
-def fresh_postgres(url: str) -> Iterator[str]:
-    """Drop, create and migrate the bench database; drop it again afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    name = sql.Identifier(bench_database_name(url))
-    with psycopg.connect(url, dbname="postgres", autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    try:
-        migrate(url)
-        with psycopg.connect(url, dbname="postgres", autocommit=True) as admin:
-            admin.execute("CHECKPOINT")  # start from a clean buffer cache, not mid-flush from the last run
-        os.sync()
-        yield url
-    finally:
-        with psycopg.connect(url, dbname="postgres", autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
 # --- backends -----------------------------------------------------------------------

@@ -13,7 +13,9 @@ Two modes write the same rows into the same, already migrated, database tables:
 ``raw``
     The floor to compare against: trivial values that only satisfy the
     constraints, written by the fastest path each driver has (``sqlite3``
-    ``executemany`` or psycopg COPY) with no Django at all.
+    ``executemany`` or psycopg COPY). Django is set up only to read the
+    models' columns (every concrete field's, so none can be missed), before
+    the clock starts; no row goes through it.
 
 The result is one JSON object on stdout; everything else (Django's logging,
 tracebacks) goes to stderr. To profile a run by hand, migrate a database first
@@ -27,67 +29,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, cycle, islice, repeat
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-BACKEND = REPO / "backend"
+from common import AS_OF, KINDS, RAW_BATCH_ROWS, SEED, setup_django
 
-#: Write order; children come after their parents (same as ``seeding.models.KINDS``).
-KINDS: tuple[str, ...] = ("applications", "assets", "deployments", "events")
-#: Rows per transaction of the raw paths (and per COPY statement on PostgreSQL).
-RAW_BATCH_ROWS = 50_000
-#: A fixed base time, so every service run generates exactly the same rows.
-AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-SEED = 1
-
-#: Table and columns of each kind, from backend/inventory/models.py. ``seed_run_id``
-#: is left NULL. If the schema grows a NOT NULL column, the raw insert fails loudly.
-RAW_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "applications": (
-        "inventory_application",
-        ("id", "code", "name", "vendor", "category", "version", "owner_team", "tier", "lifecycle"),
-    ),
-    "assets": (
-        "inventory_asset",
-        (
-            "id",
-            "hostname",
-            "ip_address",
-            "serial_number",
-            "asset_type",
-            "manufacturer",
-            "model",
-            "operating_system",
-            "location",
-            "lifecycle_status",
-            "purchase_date",
-            "owner_team",
-            "assigned_to",
-        ),
-    ),
-    "deployments": (
-        "inventory_deployment",
-        ("id", "application_id", "asset_id", "version", "environment", "status", "deployed_at"),
-    ),
-    "events": (
-        "inventory_event",
-        ("id", "asset_id", "deployment_id", "kind", "severity", "source", "message", "occurred_at"),
-    ),
-}
+RAW_TIMESTAMP = "2026-10-01 00:00:00"  # the text form Django stores on SQLite; PostgreSQL parses it in UTC
+RAW_DATE = "2026-01-01"
 #: Share (in fifths) of raw events tied to a deployment: 3/5 = 60%, like the service
 #: writes, so both paths pay for the same number of foreign-key checks.
 RAW_EVENT_DEPLOYMENT_FIFTHS = 3
-RAW_TIMESTAMP = "2026-10-01 00:00:00"  # the text form Django stores on SQLite; PostgreSQL parses it in UTC
-RAW_DATE = "2026-01-01"
 
 Counts = dict[str, int]
 Row = tuple[Any, ...]
@@ -125,16 +81,6 @@ class KindTimer:
         self.rows[chunk.kind] += chunk.rows
         self.chunks += 1
         self._last = now
-
-
-def setup_django(database_url: str) -> None:
-    """Configure Django for ``database_url`` exactly as ``manage.py`` would."""
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    sys.path.insert(0, str(BACKEND))
-    import django
-
-    django.setup()
 
 
 def run_service(database_url: str, counts: Counts, chunk_size: int | None) -> dict[str, Any]:
@@ -175,47 +121,122 @@ def run_service(database_url: str, counts: Counts, chunk_size: int | None) -> di
 # --- raw: trivial rows ----------------------------------------------------------
 
 
-def application_rows(counts: Counts) -> Iterator[Row]:
-    ids = range(1, counts["applications"] + 1)
-    constants = ("app", "vendor", "category", "1.0.0", "team", "tier_3", "active")
-    return zip(ids, map("A{}".format, ids), *map(repeat, constants))
+def ids(kind: str) -> Callable[[Counts], Iterable[int]]:
+    """1 to the count of ``kind``: the primary keys; no column is shorter, so they end the kind's rows."""
+    return lambda counts: range(1, counts[kind] + 1)
 
 
-def asset_rows(counts: Counts) -> Iterator[Row]:
-    ids = range(1, counts["assets"] + 1)
-    ips = (f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in ids)  # unique below 2**24 assets
-    constants = ("server", "maker", "model", "os", "site", "in_use", RAW_DATE, "team", "")
-    return zip(ids, map("h{}".format, ids), ips, map("S{}".format, ids), *map(repeat, constants))
+def numbered(prefix: str, kind: str) -> Callable[[Counts], Iterable[str]]:
+    """``prefix`` and the row's id: unique values for a unique column."""
+    return lambda counts: map(f"{prefix}{{}}".format, ids(kind)(counts))
 
 
-def deployment_rows(counts: Counts) -> Iterator[Row]:
-    """Ordinal k pairs application k mod A with asset k div A: every (application, asset) once."""
-    applications = counts["applications"]
-    return (
-        (k + 1, k % applications + 1, k // applications + 1, "1.0.0", "production", "running", RAW_TIMESTAMP)
-        for k in range(counts["deployments"])
-    )
+def ip_addresses(counts: Counts) -> Iterable[str]:
+    return (f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in ids("assets")(counts))  # unique below 2**24
 
 
-def event_rows(counts: Counts) -> Iterator[Row]:
-    """All C-level iterators: the raw path should spend as little Python per row as possible."""
-    ties = range(1, counts["deployments"] + 1)
-    deployments = [d if d % 5 < RAW_EVENT_DEPLOYMENT_FIFTHS else None for d in ties] or [None]
-    constants = ("alert", "info", "monitor", "message", RAW_TIMESTAMP)
-    return zip(
-        range(1, counts["events"] + 1),
-        cycle(range(1, counts["assets"] + 1)),
-        cycle(deployments),
-        *map(repeat, constants),
-    )
+def deployment_applications(counts: Counts) -> Iterable[int]:
+    """Deployment k (from 0) runs application k mod A + 1 on asset k div A + 1: every pair at most once."""
+    return cycle(range(1, counts["applications"] + 1))
 
 
-RAW_ROWS: dict[str, Callable[[Counts], Iterator[Row]]] = {
-    "applications": application_rows,
-    "assets": asset_rows,
-    "deployments": deployment_rows,
-    "events": event_rows,
+def deployment_assets(counts: Counts) -> Iterable[int]:
+    return chain.from_iterable(map(repeat, ids("assets")(counts), repeat(counts["applications"])))
+
+
+def event_deployments(counts: Counts) -> Iterable[int | None]:
+    ties = ids("deployments")(counts)
+    return cycle([d if d % 5 < RAW_EVENT_DEPLOYMENT_FIFTHS else None for d in ties] or [None])
+
+
+#: What the raw rows hold, per kind and column: a function of the counts giving one value per row, or a
+#: constant. Trivial values that only satisfy the constraints, all from C-level iterators, so the raw path
+#: spends as little Python per row as it can. The columns themselves come from the models (``raw_tables``):
+#: one not named here gets its field's default, or NULL where the field allows it (``seed_run_id``,
+#: ``retired_on``); one with neither stops the run before its clock starts, naming it.
+RAW_VALUES: dict[str, dict[str, Any]] = {
+    "applications": {
+        "id": ids("applications"),
+        "code": numbered("A", "applications"),
+        "name": "app",
+        "vendor": "vendor",
+        "category": "category",
+        "version": "1.0.0",
+        "owner_team": "team",
+        "tier": "tier_3",
+        "lifecycle": "active",
+    },
+    "assets": {
+        "id": ids("assets"),
+        "hostname": numbered("h", "assets"),
+        "ip_address": ip_addresses,
+        "serial_number": numbered("S", "assets"),
+        "asset_type": "server",
+        "manufacturer": "maker",
+        "model": "model",
+        "operating_system": "os",
+        "location": "site",
+        "lifecycle_status": "in_use",
+        "purchase_date": RAW_DATE,
+        "owner_team": "team",
+        "assigned_to": "",
+    },
+    "deployments": {
+        "id": ids("deployments"),
+        "application_id": deployment_applications,
+        "asset_id": deployment_assets,
+        "version": "1.0.0",
+        "environment": "production",
+        "status": "running",
+        "deployed_at": RAW_TIMESTAMP,
+    },
+    "events": {
+        "id": ids("events"),
+        "asset_id": lambda counts: cycle(ids("assets")(counts)),
+        "deployment_id": event_deployments,
+        "kind": "alert",
+        "severity": "info",
+        "source": "monitor",
+        "message": "message",
+        "occurred_at": RAW_TIMESTAMP,
+    },
 }
+
+
+class RawTable:
+    """A kind's table and every concrete column of its model, with where each column's values come from."""
+
+    def __init__(self, kind: str, model: Any) -> None:
+        self.kind, self.name = kind, model._meta.db_table
+        values = RAW_VALUES[kind]
+        fields = {field.column: field for field in model._meta.concrete_fields}
+        unknown = set(values) - set(fields)
+        if unknown:
+            raise RuntimeError(f"RAW_VALUES names columns {model.__name__} does not have: {sorted(unknown)}")
+        self.values: dict[str, Any] = {}
+        for column, field in fields.items():
+            if column in values:
+                self.values[column] = values[column]
+            elif field.has_default():
+                self.values[column] = field.get_default()
+            elif field.null:
+                self.values[column] = None
+            else:
+                raise RuntimeError(f"{self.name}.{column} is NOT NULL with no default: give it a value in RAW_VALUES")
+        self.columns = tuple(self.values)
+
+    def rows(self, counts: Counts) -> Iterator[Row]:
+        """One tuple per row, in ``columns`` order; as many rows as ``counts`` gives the kind (its ids end them)."""
+        return zip(*(value(counts) if callable(value) else repeat(value) for value in self.values.values()))
+
+
+def raw_tables(database_url: str) -> dict[str, RawTable]:
+    """Every kind's table from the models, read before any clock starts (Django is set up for that only;
+    the rows go through the drivers alone)."""
+    setup_django(database_url)
+    from seeding.kinds import MODELS
+
+    return {kind: RawTable(kind, MODELS[kind]) for kind in KINDS}
 
 
 def batches(rows: Iterator[Row], size: int) -> Iterator[Iterator[Row]]:
@@ -237,6 +258,7 @@ def run_raw_sqlite(database_url: str, counts: Counts, batch_rows: int) -> dict[s
     synchronous=NORMAL; the raw path uses the same, so both pay the same for durability
     and constraint checks.
     """
+    tables = raw_tables(database_url)
     path = database_url.removeprefix("sqlite:///")
     connection = sqlite3.connect(path, isolation_level=None)
     for pragma in ("foreign_keys = ON", "journal_mode = WAL", "synchronous = NORMAL"):
@@ -245,18 +267,19 @@ def run_raw_sqlite(database_url: str, counts: Counts, batch_rows: int) -> dict[s
     start = time.perf_counter()
     for kind in KINDS:
         kind_start = time.perf_counter()
-        table, columns = RAW_TABLES[kind]
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        for batch in batches(RAW_ROWS[kind](counts), batch_rows):
+        table = tables[kind]
+        columns = table.columns
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        for batch in batches(table.rows(counts), batch_rows):
             connection.execute("BEGIN IMMEDIATE")
             connection.executemany(sql, batch)
             connection.execute("COMMIT")
         seconds[kind] = time.perf_counter() - kind_start
     total = time.perf_counter() - start
     rss = max_rss_kib()
-    written = {kind: connection.execute(f"SELECT COUNT(*) FROM {RAW_TABLES[kind][0]}").fetchone()[0] for kind in KINDS}
+    written = {kind: connection.execute(f"SELECT COUNT(*) FROM {tables[kind].name}").fetchone()[0] for kind in KINDS}
     connection.close()
-    return _raw_result("sqlite", counts, written, seconds, total, rss, batch_rows, commit_each_batch=True)
+    return _raw_result("sqlite", tables, counts, written, seconds, total, rss, batch_rows, commit_each_batch=True)
 
 
 def run_raw_postgres(database_url: str, counts: Counts, batch_rows: int, commit_each_batch: bool) -> dict[str, Any]:
@@ -268,6 +291,7 @@ def run_raw_postgres(database_url: str, counts: Counts, batch_rows: int, commit_
     """
     import psycopg
 
+    tables = raw_tables(database_url)
     seconds: dict[str, float] = {}
     with psycopg.connect(database_url) as connection:
         connection.execute("SET TIME ZONE 'UTC'")  # Django does the same; the timestamps are UTC text
@@ -275,10 +299,10 @@ def run_raw_postgres(database_url: str, counts: Counts, batch_rows: int, commit_
         start = time.perf_counter()
         for kind in KINDS:
             kind_start = time.perf_counter()
-            table, columns = RAW_TABLES[kind]
+            table = tables[kind]
             with connection.cursor() as cursor:
-                for batch in batches(RAW_ROWS[kind](counts), batch_rows):
-                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for batch in batches(table.rows(counts), batch_rows):
+                    with cursor.copy(f"COPY {table.name} ({', '.join(table.columns)}) FROM STDIN") as copy:
                         for row in batch:
                             copy.write_row(row)
                     if commit_each_batch:
@@ -291,14 +315,15 @@ def run_raw_postgres(database_url: str, counts: Counts, batch_rows: int, commit_
         total = time.perf_counter() - start
         rss = max_rss_kib()
         written = {
-            kind: connection.execute(f"SELECT COUNT(*) FROM {RAW_TABLES[kind][0]}").fetchone()[0] for kind in KINDS
+            kind: connection.execute(f"SELECT COUNT(*) FROM {tables[kind].name}").fetchone()[0] for kind in KINDS
         }
-    result = _raw_result("postgresql", counts, written, seconds, total, rss, batch_rows, commit_each_batch)
+    result = _raw_result("postgresql", tables, counts, written, seconds, total, rss, batch_rows, commit_each_batch)
     return {**result, "commit_seconds": commit_seconds}
 
 
 def _raw_result(
     vendor: str,
+    tables: dict[str, RawTable],
     counts: Counts,
     written: Counts,
     seconds: dict[str, float],
@@ -312,6 +337,7 @@ def _raw_result(
     return {
         "mode": "raw",
         "vendor": vendor,
+        "columns": {kind: list(table.columns) for kind, table in tables.items()},
         "batch_rows": batch_rows,
         "commit_each_batch": commit_each_batch,
         "rows": counts,

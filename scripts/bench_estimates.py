@@ -17,26 +17,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from measure_async import (  # scripts/ is this script's import path
-    MANAGE,
-    PLAN_L,
-    REPO,
-    logged_in_server,
-    migrate_with_superuser,
-    plan_l_through_the_api,
-    process,
-    recreate_database,
-    server_env,
-)
+from common import PLANS
+from databases import recreate_database
+from processes import workers
+from servers import REDIS_URL, logged_in_server, manage, migrate_with_superuser, seed_through_the_api, server_env
 
+PLAN_L = PLANS["L"]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demoseed")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 PATHS = ("sqlite-inline", "sqlite-embedded", "postgres-inline", "postgres-worker")
 PLAN_FLAGS = ["--plan=L", "--seed=1"]
 PREVIEW = """
@@ -46,10 +38,6 @@ preview = services.seed_request_preview(plan=SeedPlan(**{plan}, seed=1), mode="{
 print(preview.estimated_seconds)
 print(preview.estimate_basis)
 """
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    return subprocess.run([*MANAGE, *args], env=env, check=True, cwd=REPO, capture_output=True, text=True).stdout
 
 
 def estimate(env: dict[str, str], mode: str) -> tuple[float, str]:
@@ -72,10 +60,10 @@ def inline(env: dict[str, str]) -> tuple[float, float, str]:
 def through_the_api(env: dict[str, str], logs: Path) -> tuple[float, float, str]:
     """Plan L through the API, twice; the second run's POST-to-succeeded time against its estimate."""
     with logged_in_server(env, logs / "server.log") as client:
-        plan_l_through_the_api(client)
+        seed_through_the_api(client)
         manage(env, "seed_demo_data", "--clear", "--verbosity=0")
         seconds, basis = estimate(env, "queued")
-        _, took = plan_l_through_the_api(client)
+        _, took = seed_through_the_api(client)
     return seconds, took, basis
 
 
@@ -91,8 +79,7 @@ def measure(path: str, logs: Path) -> tuple[float, float, str]:
         return inline(server_env(database))
     env = server_env(database, redis_url=REDIS_URL)
     migrate_with_superuser(env)
-    with process([*MANAGE, "rundramatiq", "--processes", "1", "--threads", "1"], env, logs / "worker.log"):
-        time.sleep(4)  # the worker imports Django and names itself in Redis before the estimate counts it
+    with workers(env, logs / "worker.log"):  # booted and named in Redis before the estimate counts it
         return through_the_api(env, logs)
 
 

@@ -19,28 +19,18 @@ is not counted, queueing is); the API paths also print POST to succeeded as the 
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 
-from measure_async import (  # scripts/ is this script's import path
-    MANAGE,
-    PLAN_L,
-    REPO,
-    logged_in_server,
-    migrate_with_superuser,
-    plan_l_through_the_api,
-    process,
-    server_env,
-)
+from common import PLANS
+from processes import flush_redis, workers
+from servers import REDIS_URL, logged_in_server, manage, migrate_with_superuser, seed_through_the_api, server_env
 
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+PLAN_L = PLANS["L"]
 PATHS = ("inline", "embedded", "redis")
 TARGET_RATIO = 2.0
 
@@ -58,9 +48,8 @@ def run_seconds(database: Path) -> float:
 
 def inline(database: Path, logs: Path) -> tuple[float, float | None]:
     env = server_env(f"sqlite:///{database}")
-    subprocess.run([*MANAGE, "migrate", "--verbosity=0"], env=env, check=True, cwd=REPO)
-    flags = ["--plan=L"]
-    subprocess.run([*MANAGE, "seed_demo_data", *flags, "--seed=1", "--sync", "--verbosity=0"], env=env, check=True)
+    manage(env, "migrate", "--verbosity=0")
+    manage(env, "seed_demo_data", "--plan=L", "--seed=1", "--sync", "--verbosity=0")
     return run_seconds(database), None
 
 
@@ -69,13 +58,11 @@ def queued(database: Path, logs: Path, *, redis: bool) -> tuple[float, float | N
     migrate_with_superuser(env)
     if not redis:
         with logged_in_server(env, logs / "embedded.log") as client:
-            _, wall = plan_l_through_the_api(client)
+            _, wall = seed_through_the_api(client)
         return run_seconds(database), wall
-    subprocess.run(["redis-cli", "-u", REDIS_URL, "FLUSHDB"], check=True, capture_output=True)
-    with process([*MANAGE, "rundramatiq", "--processes", "1", "--threads", "1"], env, logs / "worker.log"):
-        time.sleep(4)  # the worker imports Django and connects before the clock starts
-        with logged_in_server(env, logs / "redis-web.log") as client:
-            _, wall = plan_l_through_the_api(client)
+    flush_redis(REDIS_URL)
+    with workers(env, logs / "worker.log"), logged_in_server(env, logs / "redis-web.log") as client:
+        _, wall = seed_through_the_api(client)
     return run_seconds(database), wall
 
 

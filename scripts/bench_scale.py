@@ -14,17 +14,15 @@ What it prints:
   "PostgreSQL for large plans"); ``--tune-postgres`` sets docker-compose.yml's
   for the bench's duration, except ``shared_buffers`` (a restart).
 
-A real HTTP server and real workers against a fresh database (the helpers of
-scripts/measure_async.py), 8 to 10 minutes here. Needs PostgreSQL and Redis.
+A real HTTP server and real workers against a fresh database (scripts/servers.py,
+scripts/processes.py), 8 to 10 minutes here. Needs PostgreSQL and Redis.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -32,19 +30,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from measure_async import (  # scripts/ is this script's import path
-    MANAGE,
-    PLAN_L,
-    REPO,
-    logged_in_server,
-    migrate_with_superuser,
-    plan_l_through_the_api,
-    process,
-    raw_copy_seconds,
-    recreate_database,
-    server_env,
-)
+from common import BENCH_DIR, PLANS, REPO
+from databases import raw_copy_seconds
+from processes import workers
+from servers import add_server_arguments, fresh_server_env, logged_in_server, manage, seed_through_the_api
 
+PLAN_L = PLANS["L"]
 PLAN_10L = {kind: 10 * count for kind, count in PLAN_L.items()}
 
 #: What docker-compose.yml gives PostgreSQL for bulk loads (docs/operations.md, "PostgreSQL for large plans").
@@ -137,24 +128,18 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def through_workers(client, env: dict, plan: dict, workers: int, logs: Path) -> dict:
-    """Clear, start ``workers`` processes, POST ``plan``, poll until it ends."""
-    subprocess.run([*MANAGE, "seed_demo_data", "--clear", "--verbosity", "0"], env=env, check=True, cwd=REPO)
-    worker_args = [*MANAGE, "rundramatiq", "--processes", str(workers), "--threads", "1"]
-    with process(worker_args, env, logs / f"scale-workers-{workers}.log") as main:
-        time.sleep(4)  # workers import Django and connect before the clock starts
-        with RssSampler(main.pid) as rss:
-            run, wall = plan_l_through_the_api(client, plan)
-    return {"workers": workers, "rows": run["total_done"], "seconds": wall, "rows_per_second": run["total_done"] / wall,
+def through_workers(client, env: dict, plan: dict, count: int, logs: Path) -> dict:
+    """Clear, start ``count`` worker processes, POST ``plan``, poll until it ends."""
+    manage(env, "seed_demo_data", "--clear", "--verbosity", "0")
+    with workers(env, logs / f"scale-workers-{count}.log", processes=count) as main, RssSampler(main.pid) as rss:
+        run, wall = seed_through_the_api(client, plan)
+    return {"workers": count, "rows": run["total_done"], "seconds": wall, "rows_per_second": run["total_done"] / wall,
             "rss_mb": rss.samples}  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    add_server_arguments(parser)
     parser.add_argument("--skip-10l", action="store_true", help="plan L only (about a minute)")
     parser.add_argument(
         "--tune-postgres",
@@ -164,15 +149,13 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    logs = REPO / "var" / "bench"
+    logs = BENCH_DIR
     logs.mkdir(parents=True, exist_ok=True)
-    env = server_env(recreate_database(args.postgres_url, "demoseed_scale"), redis_url=args.redis_url)
-    subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], check=True, capture_output=True)
-    migrate_with_superuser(env)
+    env = fresh_server_env(args.postgres_url, "demoseed_scale", args.redis_url)
     with postgres_settings(args.postgres_url, tune=args.tune_postgres) as server_settings:
         results: dict = {
             "postgres_settings": server_settings,
-            "raw_copy_L_seconds": raw_copy_seconds(args.postgres_url),
+            "raw_copy_L_seconds": raw_copy_seconds(args.postgres_url, PLAN_L),
         }
         with logged_in_server(env, logs / "scale-server.log") as client:
             results["L"] = [through_workers(client, env, PLAN_L, workers, logs) for workers in (1, 2, 4)]

@@ -7,7 +7,7 @@ deployments; ``--scale 10`` for plan 10L's, which takes minutes to build),
 then times ``seed_demo_data --deployments 5``'s path through the service
 (``seed_request``, inline) and prints the seconds, per backend.
 
-Each backend gets a fresh, migrated database (``bench.py``'s helpers) and a
+Each backend gets a fresh, migrated database (scripts/databases.py) and a
 child process of its own; only the stacked run is timed, not the estate.
 ``--keep-estate`` instead keeps one estate per backend and scale across runs
 (var/bench/stack-<scale>-kept.sqlite3, and the PostgreSQL database named
@@ -33,22 +33,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench import (
-    BENCH_DIR,
-    BenchError,
-    bench_database_name,
-    fresh_postgres,
-    fresh_sqlite,
-    migrate,
-    postgres_unreachable,
-)
-from bench_child import AS_OF, SEED, setup_django
+from common import AS_OF, BENCH_DIR, SEED, setup_django
+from databases import BenchError, bench_database_name, fresh_postgres, fresh_sqlite, migrate, postgres_unreachable
 
 ESTATE_L: dict[str, int] = {"applications": 5_000, "assets": 50_000, "deployments": 100_000}
 STACKED_DEPLOYMENTS = 5
 #: What the stacked run may take, whatever the estate's size (issue 19).
 TARGET_SECONDS = 1.0
-#: Dropped and created again: its name must say "bench" (``bench.bench_database_name``).
+#: Dropped and created again: its name must say "bench" (``databases.bench_database_name``).
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/demoseed_bench_stack"
 
 

@@ -31,14 +31,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import redis
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its neighbours, also when imported as scripts.compose_smoke
 from api_session import ApiSession
-from measure_async import free_port, recreate_database
+from common import REPO
+from databases import recreate_database
+from processes import flush_redis, free_port
 
-REPO = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO / "docker-compose.yml"
 POSTGRES_URL = os.environ.get("SMOKE_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demoseed_smoke")
 REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -131,7 +131,7 @@ class Smoke:
 
     def run(self) -> None:
         recreate_database(POSTGRES_URL, POSTGRES_URL.rsplit("/", 1)[1])
-        redis.Redis.from_url(REDIS_URL).flushdb()
+        flush_redis(REDIS_URL)
         self.step("the image's build step: collectstatic", self.build)
         self.step("migrate (one-shot)", lambda: self.once("migrate", command_of(self.compose["services"]["migrate"])))
         self.step("a staff user (docker compose run --rm web ... createsuperuser)", self.create_user)

@@ -29,12 +29,9 @@ import time
 from pathlib import Path
 
 from api_session import ApiSession  # scripts/ is this script's import path
-from common import PLANS
-from measure_async import process
-from screenshots import CHROMIUM_FLAGS, free_port, wait_for_port
+from common import CHROMIUM_FLAGS, MANAGE, PLANS, REPO
+from processes import free_port, process, wait_for_port
 
-REPO = Path(__file__).resolve().parent.parent
-MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
 SCRATCH = REPO / "var" / "screenshots"
 AS_OF = "2026-11-01T12:00:00Z"
 USER, PASSWORD = "viewer", "monitor-screenshots"

@@ -15,41 +15,21 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from common import PLANS, REPO  # scripts/ is this script's import path
+from common import CHROMIUM_FLAGS, MANAGE, PLANS, REPO  # scripts/ is this script's import path
+from processes import free_port, wait_for_port
 
-MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
 AS_OF = "2026-11-01T12:00:00Z"
 USER, PASSWORD = "viewer", "demo-screenshots"
 #: The plan `make demo` seeds.
 DEMO_PLAN = PLANS["demo"]
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 #: The widths people use, and the one the README's pictures are taken at.
 WIDTHS = (1280, 1440, 1920)
 README_WIDTH = 1440
 HEIGHT = 1000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the server did not start on port {port}")
 
 
 def manage(env: dict[str, str], *args: str) -> str:

@@ -12,45 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from common import PLANS  # scripts/ is this script's import path
-from measure_async import (
-    MANAGE,
-    REPO,
-    logged_in_server,
-    migrate_with_superuser,
-    percentile,
-    recreate_database,
-    server_env,
-)
+from common import BENCH_DIR, PLANS, percentile
+from databases import recreate_database
+from servers import add_server_arguments, logged_in_server, migrate_with_superuser, seed_with_the_command, server_env
 
 PLAN_2XL = PLANS["2xL"]
 TARGET_P95_MS = 100.0
 
 
-def seed_2xl(env: dict[str, str]) -> float:
-    """Seed plan 2xL inline with the command into ``env``'s database; returns the seconds it took."""
-    counts = ["--plan=2xL"]
-    started = time.perf_counter()
-    subprocess.run(
-        [*MANAGE, "seed_demo_data", "--sync", *counts, "--as-of=2026-11-01T00:00:00Z", "--verbosity=0"],
-        env=env,
-        check=True,
-        cwd=REPO,
-    )
-    return time.perf_counter() - started
-
-
 def measure(database_url: str, label: str, requests: int, logs: Path) -> dict:
     env = server_env(database_url)
     migrate_with_superuser(env)
-    print(f"  {label}: seeded plan 2xL in {seed_2xl(env):.1f} s", flush=True)
+    print(f"  {label}: seeded plan 2xL in {seed_with_the_command(env, '2xL'):.1f} s", flush=True)
     with logged_in_server(env, logs / f"stats-{label}.log") as client:
         timings = []
         for attempt in range(3 + requests):
@@ -67,12 +44,10 @@ def measure(database_url: str, label: str, requests: int, logs: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    )
+    add_server_arguments(parser, redis=False)
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
-    logs = REPO / "var" / "bench"
+    logs = BENCH_DIR
     logs.mkdir(parents=True, exist_ok=True)
 
     results = {}
@@ -81,7 +56,7 @@ def main() -> int:
         leftover.unlink()
     results["sqlite"] = measure(f"sqlite:///{sqlite_file}", "sqlite", args.requests, logs)
     try:
-        url = recreate_database(args.postgres_url, "demoseed_measure_stats")
+        url = recreate_database(args.postgres_url, "demoseed_bench_stats")
     except Exception as exc:  # any failure to connect: say so and go on
         print(f"  postgresql: not measured, the server cannot be reached ({exc})")
     else:

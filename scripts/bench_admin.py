@@ -12,7 +12,7 @@ no network), three times, and the median is printed, slowest first.
 Point it at a database that holds the data to judge, e.g. after
 `make bench-scale` (plan 10L left in demoseed_scale):
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/demoseed_scale python scripts/measure_admin.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/demoseed_scale .venv/bin/python scripts/bench_admin.py
 """
 
 from __future__ import annotations

@@ -22,16 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from measure_async import (  # scripts/ is this script's import path
-    MANAGE,
-    REPO,
-    migrate_with_superuser,
-    percentile,
-    process,
-    recreate_database,
-    server_env,
-)
-from measure_stats import seed_2xl
+from common import BENCH_DIR, MANAGE, REPO, percentile
+from processes import workers
+from servers import add_server_arguments, fresh_server_env, seed_with_the_command
 
 PAGES = ["overview", "runs", "workers", "estate"]
 FIRST_RENDER_TARGET_S = 2.0
@@ -68,8 +61,7 @@ def render_times(refreshes: int, live_seconds: float, env: dict[str, str], logs:
     results["baseline_ms"] = statistics.median([baseline() for _ in range(10)])
     for page in PAGES:
         results[page]["refresh_ms"] = [1000 * render(page) for _ in range(refreshes)]
-    with process([*MANAGE, "rundramatiq", "--processes", "1", "--threads", "2"], env, logs / "monitor-worker.log"):
-        time.sleep(5)  # the worker boots
+    with workers(env, logs / "monitor-worker.log", threads=2):
         subprocess.run(
             [*MANAGE, "seed_demo_data", f"--events={LIVE_EVENTS}", "--as-of=2026-11-01T00:00:00Z", "--verbosity=0"],
             env=env,
@@ -99,25 +91,20 @@ def summary(values: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    add_server_arguments(parser)
     parser.add_argument("--refreshes", type=int, default=10)
     parser.add_argument("--live-seconds", type=float, default=20)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    logs = REPO / "var" / "bench"
+    logs = BENCH_DIR
     if args.child:
         results = render_times(args.refreshes, args.live_seconds, dict(os.environ), logs)
         (logs / "monitor.json").write_text(json.dumps(results, indent=2))
         return 0
 
     logs.mkdir(parents=True, exist_ok=True)
-    env = server_env(recreate_database(args.postgres_url, "demoseed_monitor"), redis_url=args.redis_url)
-    subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], check=True, capture_output=True)
-    migrate_with_superuser(env)
-    print(f"Seeded plan 2xL on PostgreSQL in {seed_2xl(env):.1f} s", flush=True)
+    env = fresh_server_env(args.postgres_url, "demoseed_monitor", args.redis_url)
+    print(f"Seeded plan 2xL on PostgreSQL in {seed_with_the_command(env, '2xL'):.1f} s", flush=True)
     subprocess.run(
         [sys.executable, __file__, "--child", f"--refreshes={args.refreshes}", f"--live-seconds={args.live_seconds}"],
         env=env,
