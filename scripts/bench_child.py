@@ -234,7 +234,7 @@ def raw_tables(database_url: str) -> dict[str, RawTable]:
     """Every kind's table from the models, read before any clock starts (Django is set up for that only;
     the rows go through the drivers alone)."""
     setup_django(database_url)
-    from seeding.kinds import MODELS
+    from seeding.persistence.tables import MODELS
 
     return {kind: RawTable(kind, MODELS[kind]) for kind in KINDS}
 
