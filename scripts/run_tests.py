@@ -1,8 +1,23 @@
-"""Run the test suite twice: SQLite with the in-memory broker, then PostgreSQL with Redis.
+"""Run the test suite twice: SQLite with the in-memory broker, and PostgreSQL with Redis.
 
-The second pass runs whenever the servers answer; with CI=true an unreachable
+The PostgreSQL pass runs whenever the servers answer; with CI=true an unreachable
 PostgreSQL or Redis fails the run instead of being skipped. Tests marked
-``postgres`` only run in the second pass, tests marked ``stub`` or ``once`` only in the first.
+``postgres`` only run in the PostgreSQL pass, tests marked ``stub`` or ``once`` only in the SQLite pass.
+
+Two phases, so the suite takes the time of its longest part rather than the sum:
+
+1. Both passes side by side (they share nothing: an SQLite file and no broker;
+   PostgreSQL and Redis), the PostgreSQL pass's files spread over
+   ``TEST_PROCESSES`` pytest-xdist processes (each with a test database and a
+   Redis database of its own, config/test_settings.py). Most of that pass waits
+   on the worker processes and servers its tests start, which is why it
+   overlaps well even on two cores. The SQLite pass's output is kept in
+   var/tests-sqlite.log and shown when it ends.
+2. Then the tests marked ``timed`` (they compare how long real work takes with
+   an estimate or a limit, which other load would distort), alone: SQLite, then
+   PostgreSQL.
+
+``TEST_PROCESSES=1`` runs the PostgreSQL pass in one process (still beside the SQLite pass).
 """
 
 from __future__ import annotations
@@ -19,9 +34,11 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.
 # A database number of its own, so tests never flush a developer's queues (a second test process takes
 # the one below it; the fuzz run and the compose smoke test use 12 and 13).
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-#: Test processes of the PostgreSQL pass (pytest-xdist). One by default: several on this 2-core machine made
-#: the tests that time real runs (estimates, time limits) miss under the load; 2 takes Redis databases 15 and 14.
-PROCESSES = int(os.environ.get("TEST_PROCESSES", "1"))
+#: Test processes of the PostgreSQL pass's first phase (pytest-xdist; 2 take Redis databases 15 and 14).
+PROCESSES = int(os.environ.get("TEST_PROCESSES", "2"))
+SQLITE_URL = f"sqlite:///{REPO / 'var' / 'tests.sqlite3'}"
+#: pytest's exit status when no test was selected (a -k that leaves no timed test, say): not a failure here.
+NO_TESTS_COLLECTED = 5
 
 
 def postgres_problem(url: str) -> str | None:
@@ -64,37 +81,62 @@ def environment(env_changes: dict[str, str | None]) -> dict[str, str]:
     return env
 
 
-def start_pytest(label: str, env_changes: dict[str, str | None], args: list[str]) -> subprocess.Popen:
-    """Start one pass, its output straight to ours."""
-    print(f"\n=== tests on {label} ===", flush=True)
-    return subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=REPO, env=environment(env_changes))
+def start_pytest(label: str, env_changes: dict[str, str | None], args: list[str], log: Path | None = None):
+    """Start one pass; its output goes to ``log`` (shown when it ends) or, without one, straight to ours."""
+    print(f"\n=== {label}{' (in the background; its output follows when it ends)' if log else ''} ===", flush=True)
+    output = log.open("w") if log else None
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    return subprocess.Popen(command, cwd=REPO, env=environment(env_changes), stdout=output, stderr=subprocess.STDOUT)
+
+
+def passed(status: int) -> bool:
+    return status in (0, NO_TESTS_COLLECTED)
+
+
+SQLITE = {"DATABASE_URL": SQLITE_URL, "REDIS_URL": None}
+SQLITE_LABEL = "SQLite (a file: WAL, immediate transactions), in-memory broker"
+PG_LABEL = "PostgreSQL, Redis broker, real workers"
 
 
 def main() -> int:
     args = sys.argv[1:]
     in_ci = os.environ.get("CI", "").lower() == "true"
-    status = start_pytest(
-        "SQLite (a file: WAL, immediate transactions), in-memory broker",
-        {"DATABASE_URL": f"sqlite:///{REPO / 'var' / 'tests.sqlite3'}", "REDIS_URL": None},
-        ["-m", "not postgres", *args],
-    ).wait()
     problems = [p for p in (postgres_problem(POSTGRES_URL), redis_problem(REDIS_URL)) if p]
-    if problems:
-        message = "; ".join(problems)
-        if in_ci:
-            print(f"\nFAILED: {message}. CI requires both: start them (see README, 'Services').", flush=True)
-            return 1
-        print(f"\nWARNING: {message}. The PostgreSQL + Redis pass was NOT run.", flush=True)
-        return status
-    # With TEST_PROCESSES above 1, its tests in that many processes (pytest-xdist), a file's tests in one of
-    # them; each process has a test database and a Redis database of its own (config/test_settings.py).
-    parallel = ["-n", str(PROCESSES), "--dist", "loadfile"] if PROCESSES > 1 else []
-    pg_status = start_pytest(
-        "PostgreSQL, Redis broker, real workers",
-        {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL},
-        ["-m", "not stub and not once", *parallel, *args],
+    if problems and in_ci:
+        print(f"\nFAILED: {'; '.join(problems)}. CI requires both: start them (see README, 'Services').", flush=True)
+        return 1
+    postgres = {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
+    sqlite_log = REPO / "var" / "tests-sqlite.log"
+    sqlite_log.parent.mkdir(exist_ok=True)
+    statuses: dict[str, int] = {}
+
+    sqlite_pass = start_pytest(
+        f"tests on {SQLITE_LABEL}",
+        SQLITE,
+        ["-m", "not postgres and not timed", *args],
+        log=None if problems else sqlite_log,
+    )
+    if not problems:
+        parallel = ["-n", str(PROCESSES), "--dist", "loadfile"] if PROCESSES > 1 else []
+        pg_pass = start_pytest(
+            f"tests on {PG_LABEL}", postgres, ["-m", "not stub and not once and not timed", *parallel, *args]
+        )
+        statuses["PostgreSQL"] = pg_pass.wait()
+    statuses["SQLite"] = sqlite_pass.wait()
+    if not problems:
+        print("\n=== the SQLite pass's output ===\n" + sqlite_log.read_text(), flush=True)
+
+    statuses["SQLite, timed"] = start_pytest(
+        f"timed tests on {SQLITE_LABEL}, alone", SQLITE, ["-m", "timed and not postgres", *args]
     ).wait()
-    return status or pg_status
+    if problems:
+        print(f"\nWARNING: {'; '.join(problems)}. The PostgreSQL + Redis pass was NOT run.", flush=True)
+    else:
+        statuses["PostgreSQL, timed"] = start_pytest(
+            f"timed tests on {PG_LABEL}, alone", postgres, ["-m", "timed and not stub and not once", *args]
+        ).wait()
+    print("\n" + "; ".join(f"{name}: {'passed' if passed(code) else 'FAILED'}" for name, code in statuses.items()))
+    return 0 if all(passed(code) for code in statuses.values()) else 1
 
 
 if __name__ == "__main__":
