@@ -21,10 +21,10 @@ from django.core.management import get_commands, load_command_class
 
 from monitor.rollups import PARALLEL
 from scripts.compose_smoke import COMPOSE_FILE, REQUIRED, ComposeError, command_of, load_compose, variables_used
+from tests.support.paths import REPO
 
 from scripts.bench_scale import BULK_LOAD_SETTINGS  # isort: skip (after compose_smoke, which puts scripts/ on the path)
 
-REPO = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "web", "worker", "monitor")
 
 

@@ -6,13 +6,12 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from config.test_settings import PASSED_THROUGH, SETTING_PREFIXES
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = """\
 DJANGO_DEBUG=false
 DJANGO_SECRET_KEY=a-production-secret-that-is-long-enough-for-django-checks-0123456789
