@@ -67,6 +67,7 @@ def assert_abandoned(body: dict) -> None:
     assert body["error"].startswith("abandoned: the process writing it stopped")
 
 
+@pytest.mark.slow
 def test_the_status_url_shows_a_killed_inline_run_failed(killed_inline_run, viewer_api):
     response = viewer_api.get(f"/api/v1/admin/seed-runs/{killed_inline_run.pk}")
     assert response.status_code == 200
@@ -75,12 +76,14 @@ def test_the_status_url_shows_a_killed_inline_run_failed(killed_inline_run, view
     assert not run.is_active and run.status == SeedRun.Status.FAILED
 
 
+@pytest.mark.slow
 def test_demo_data_stats_show_no_active_run_and_the_killed_one_failed(killed_inline_run, viewer_api):
     body = viewer_api.get(STATS_URL).json()
     assert body["active_run"] is None
     assert_abandoned(body["recent_runs"][0])
 
 
+@pytest.mark.slow
 def test_the_monitor_shows_a_killed_inline_run_failed(killed_inline_run):
     assert queries.active_run() is None
     assert_abandoned(queries.run(killed_inline_run.pk))
@@ -110,6 +113,7 @@ def test_a_silent_inline_run_of_another_host_is_shown_failed_past_the_abandon_th
     assert_abandoned(viewer_api.get(f"/api/v1/admin/seed-runs/{run.pk}").json())
 
 
+@pytest.mark.slow
 def test_the_admins_run_pages_show_a_killed_inline_run_failed(killed_inline_run, admin_client):
     page = admin_client.get(reverse("admin:seeding_seedrun_change", args=[killed_inline_run.pk]))
     assert page.status_code == 200

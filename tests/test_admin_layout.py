@@ -17,7 +17,7 @@ from tests.support.browser import ARTIFACTS
 from tests.support.data import seed
 from tests.support.layout import MEASURE, PASSWORD, SIDEBAR, WIDTHS, logged_in, problems_of, show
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 #: About 40 characters of a message: enough to tell "Host lost its connection to vCenter" from the rest.
 MESSAGE_MIN_PX = 300

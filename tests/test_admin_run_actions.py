@@ -173,6 +173,7 @@ def test_a_queued_resume_is_finished_by_the_embedded_worker_with_fresh_attempts(
     assert SeedChunkAttempt.objects.get(run=run, kind="events", index=0).last_error == "IntegrityError: x"
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_queued_resume_is_finished_by_a_real_worker(admin_client, make_plan, settings, tmp_path):
     run = cancelled_run(make_plan())

@@ -20,7 +20,7 @@ import pytest
 
 from tests.support.paths import REPO
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 #: Both runs take about a minute and a half on 2 cores; this only stops a hung stack.
 TIMEOUT_SECONDS = 900

@@ -14,7 +14,7 @@ from tests.support.browser import ARTIFACTS, CHROMIUM_FLAGS, chromium_path
 from tests.support.data import counts
 from tests.support.processes import Workers
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_seed_a_queued_plan_from_the_admin_and_watch_it_succeed(live_server, settings, django_user_model, tmp_path):

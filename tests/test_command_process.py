@@ -19,7 +19,7 @@ from tests.support.databases import sqlite_index_sql
 from tests.support.paths import MANAGE, REPO
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.once
+pytestmark = [pytest.mark.once, pytest.mark.slow]
 
 
 @pytest.fixture

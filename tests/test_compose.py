@@ -155,6 +155,7 @@ def test_check_deploy_is_clean_under_production_settings():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_compose_smoke_runs_every_service_as_compose_would():
     """`make compose-smoke`: migrate, web, worker and monitor from their compose commands, a queued plan

@@ -27,7 +27,7 @@ PLAN = [
     "--sync",  # the pass sets REDIS_URL; this compares the inline writers
 ]
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def manage(database_url: str, *args: str) -> str:

@@ -149,6 +149,7 @@ def test_refused_connections_are_logged_once_naming_the_budget_and_the_settings(
     assert "WORKER_THREADS" in line and "unreachable" not in line
 
 
+@pytest.mark.slow
 def test_a_worker_refused_connections_logs_the_budget_once(refusing_role, tmp_path, settings):
     """A real worker whose sweeper meets the refusal every 0.5 s: one budget line, no "unreachable" pairs."""
     url = database_url().replace(f"//{connection.settings_dict['USER']}", f"//{refusing_role}", 1)

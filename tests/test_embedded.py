@@ -16,7 +16,7 @@ from tests.support.ports import free_port
 from tests.support.waiting import wait_until
 
 # A server of its own on an SQLite file: the same test in either pass, so it runs in the first only.
-pytestmark = pytest.mark.once
+pytestmark = [pytest.mark.once, pytest.mark.slow]
 
 
 def test_without_redis_the_web_process_finishes_a_queued_run(tmp_path):

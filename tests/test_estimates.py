@@ -242,6 +242,7 @@ def test_on_the_embedded_worker_the_next_run_is_within_35_percent_of_its_estimat
     next_runs_match_their_estimates(queue_and_wait, mode="queued", path=EMBEDDED)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_on_a_worker_process_the_next_run_is_within_35_percent_of_its_estimate(tmp_path):
     workers = Workers(tmp_path)

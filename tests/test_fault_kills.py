@@ -36,7 +36,7 @@ from tests.support.recovery import RECOVERY_LIMIT_SECONDS, longest_pause, queue_
 from tests.support.runs import finished, leased_by, wait_for
 from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 #: Above the inline threshold, 18 chunks of 2,000 rows (15 of them events): a few seconds per run.
 #: 10 applications, not 5: with 5, some seeds leave fewer than 1,500 free (application, host) pairs.

@@ -37,7 +37,7 @@ from tests.support.recovery import RECOVERY_LIMIT_SECONDS, longest_pause, longes
 from tests.support.runs import finished, wait_for
 from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.mark.parametrize("aof", [False, True], ids=["no-persistence", "aof"])

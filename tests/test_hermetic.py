@@ -29,6 +29,7 @@ def test_every_variable_the_settings_read_is_one_the_test_settings_drop():
     assert {name for name in read - PASSED_THROUGH if not name.startswith(SETTING_PREFIXES)} == set()
 
 
+@pytest.mark.slow
 @pytest.mark.once  # a pytest of its own, on an SQLite file of its own
 def test_the_suite_is_unmoved_by_a_production_env_file_and_exported_settings(tmp_path):
     """Exported DJANGO_DEBUG=false and a compose-style .env once failed 125 tests (HTTPS redirects, the manifest)."""

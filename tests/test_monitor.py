@@ -176,6 +176,7 @@ def test_without_redis_the_workers_page_says_the_embedded_worker_does_the_work(m
     assert any("No Redis here" in info.value and "embedded worker" in info.value for info in app.info)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_the_workers_page_shows_what_redis_holds_and_the_live_workers(settings, tmp_path):
     settings.SEED_INLINE_THRESHOLD = 0

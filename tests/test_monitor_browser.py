@@ -26,7 +26,7 @@ from tests.support.processes import Workers
 from tests.support.runs import finished, wait_for
 from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 PLAN = {"applications": 100, "assets": 10_000, "deployments": 20_000, "events": 600_000}
 PROGRESS = re.compile(r"([\d,]+) of ([\d,]+) rows")

@@ -20,6 +20,7 @@ from tests.support.runs import finished, wait_for
 from tests.support.waiting import wait_until
 
 
+@pytest.mark.slow
 @pytest.mark.once
 def test_json_log_lines_name_the_run(tmp_path):
     """The command seeds inline with the seeding logger at INFO: every line is JSON, and the run's lines say which."""
@@ -45,6 +46,7 @@ def test_a_bad_log_format_is_refused_at_start(tmp_path):
     assert done.returncode != 0 and "LOG_FORMAT must be plain or json, not 'xml'" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_json_log_lines_of_a_real_worker_name_the_run_and_the_chunk(tmp_path, settings):
@@ -74,6 +76,7 @@ def test_json_log_lines_of_a_real_worker_name_the_run_and_the_chunk(tmp_path, se
     assert any(line["message"].endswith(f"succeeded: {run.total_done} rows") for line in about_run), text
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_prometheus_metrics_of_a_real_worker(tmp_path, settings):

@@ -210,6 +210,7 @@ def test_the_documents_have_shell_commands():
     assert {"make", VENV_PYTHON, "curl"} <= programs, programs
 
 
+@pytest.mark.slow
 def test_every_command_runs_as_printed_or_names_what_exists(scratch):
     root, env = scratch
     for command in shell_commands():

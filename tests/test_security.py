@@ -51,6 +51,7 @@ BROWSED_PAGES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_admin_works_under_its_policy_in_a_real_browser(live_server, django_user_model):
     """Chromium reports every resource the policy blocks on its console: none may be, on any admin page."""

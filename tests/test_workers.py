@@ -53,6 +53,7 @@ def inline_digest_of_same_plan(run: SeedRun) -> str:
     return seed_run_digest(seed(plan))
 
 
+@pytest.mark.slow
 def test_a_queued_run_is_written_by_a_worker_with_exact_counts(settings, workers):
     services.demo_data_clear()  # keys from 1, to compare with a clean inline run afterwards
     run = queue_run(settings)
@@ -77,6 +78,7 @@ def test_a_queued_run_is_written_by_a_worker_with_exact_counts(settings, workers
     assert inline_digest_of_same_plan(run) == digest
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_run(settings, workers):
     workers.start()
     workers.start()
@@ -89,6 +91,7 @@ def test_two_workers_share_one_run(settings, workers):
     assert len(writers) == 2, writers
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_the_run_completes_without_duplicates(settings, workers):
     services.demo_data_clear()  # keys from 1, to compare with a clean inline run afterwards
     plan = {**PLAN, "events": 120_000}
@@ -109,6 +112,7 @@ def test_a_killed_worker_is_replaced_and_the_run_completes_without_duplicates(se
     assert inline_digest_of_same_plan(run) == digest  # nothing missing, nothing doubled
 
 
+@pytest.mark.slow
 def test_a_killed_workers_chunks_are_taken_over_within_30_s_with_the_default_settings(settings, workers):
     """No shortened timeouts: the chunks a SIGKILLed worker held come back through their lapsed leases
     (SEED_CHUNK_LEASE_SECONDS 10 s, a sweep every 2 s), not Dramatiq's 60 s heartbeat timeout."""
@@ -145,6 +149,7 @@ def test_a_killed_workers_chunks_are_taken_over_within_30_s_with_the_default_set
     assert "took over" in workers.logs()
 
 
+@pytest.mark.slow
 def test_a_worker_process_stops_when_its_main_process_is_killed(settings, workers):
     """SIGKILL of rundramatiq's main process alone: its worker process stops instead of consuming as an orphan."""
     main = workers.start(threads=1)
@@ -163,6 +168,7 @@ def test_a_worker_process_stops_when_its_main_process_is_killed(settings, worker
             os.killpg(main.pid, signal.SIGKILL)  # an orphan left by a failure must not outlive the test
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_worker_once_its_chunks_in_flight_are_written(settings, workers):
     """SIGTERM to rundramatiq's main process, as `docker stop` and systemd send it, with the documented
     30 s shutdown timeout and default settings: the worker writes the chunks it holds, hands back the
@@ -219,6 +225,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, workers):
     run = queue_run(settings)
     # A row entered by a person holds the IP address that asset ordinal 1,500 will
@@ -238,6 +245,7 @@ def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, wo
     assert run.deployments_done == run.events_done == 0  # later phases never started
 
 
+@pytest.mark.slow
 def test_cancel_mid_run_stops_at_a_chunk_boundary(settings, workers):
     run = queue_run(settings, chunk_size=1_000, **{**PLAN, "events": 200_000})
     workers.start()
@@ -295,6 +303,7 @@ def test_twenty_concurrent_posts_start_exactly_one_run(settings, django_user_mod
     assert SeedRun.objects.count() == 1
 
 
+@pytest.mark.slow
 def test_the_command_can_queue_and_follow_a_run(settings, workers):
     import io
 
