@@ -3,15 +3,10 @@ and once on PostgreSQL, so every database test here is exercised on both."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from seeding.plan import SeedPlan
-
-AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-#: Small enough to be quick, big enough to span several chunks of every kind.
-SMALL = {"applications": 30, "assets": 250, "deployments": 600, "events": 2_500}
+from tests.support.plans import AS_OF, SMALL
 
 
 @pytest.fixture
@@ -65,3 +60,41 @@ def stub_broker(broker):
 
     assert isinstance(broker, StubBroker), "tests marked 'stub' run in the pass without REDIS_URL"
     return broker
+
+
+@pytest.fixture
+def workers(tmp_path, settings):
+    """Real `rundramatiq` worker processes (tests/support/processes.py), all stopped after the test."""
+    from tests.support.processes import Workers
+
+    assert settings.REDIS_URL, "end-to-end tests run in the pass with REDIS_URL set"
+    pool = Workers(tmp_path)
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture
+def seeded(make_plan):
+    """The small plan written and the planner's statistics refreshed: the estate as a finished run leaves it."""
+    from inventory.services import inventory_statistics_refresh
+    from tests.support.data import seed
+
+    run = seed(make_plan())
+    inventory_statistics_refresh()  # what the run's tidy-up does after its commit
+    return run
+
+
+@pytest.fixture
+def staff(django_user_model):
+    """Staff with both seeding permissions (to seed and clear, to look at runs)."""
+    from tests.support.api import BOTH, make_user
+
+    return make_user(django_user_model, "seeder", staff=True, perms=BOTH)
+
+
+@pytest.fixture
+def api(staff):
+    """A test client logged in as ``staff``, for the admin JSON API."""
+    from tests.support.api import logged_in_client
+
+    return logged_in_client(staff)

@@ -13,14 +13,9 @@ from inventory.admin import ASSET_PAGE_EVENTS
 from inventory.models import Asset, Deployment, Event
 from seeding import services
 from seeding.models import SeedChunkAttempt
-from tests.helpers import record_failed_attempts, seed
+from tests.support.data import record_failed_attempts
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def seeded(make_plan):
-    return seed(make_plan())
 
 
 @pytest.mark.parametrize("model", ["application", "asset", "deployment", "event"])

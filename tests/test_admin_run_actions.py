@@ -8,7 +8,6 @@ are read from the database, never written down here.
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import dramatiq
@@ -25,9 +24,11 @@ from seeding.generation.kinds import KINDS
 from seeding.models import AuditEntry, SeedChunkAttempt, SeedRun
 from seeding.persistence.tables import MODELS
 from seeding.services.runs import recover_abandoned_runs
-from tests.conftest import AS_OF, SMALL
-from tests.helpers import counts, seed
-from tests.processes import Workers
+from tests.support.data import cancelled_run, counts, seed
+from tests.support.pages import text
+from tests.support.plans import AS_OF, SMALL
+from tests.support.processes import Workers
+from tests.support.runs import finished, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,31 +50,12 @@ def clear_url(run: SeedRun) -> str:
 CLEAR_ALL = "admin:seeding_seedrun_clear_all"
 
 
-def cancelled_run(plan) -> SeedRun:
-    """A run cancelled after its second assets chunk: applications and some assets committed, the rest left."""
-    run = services.seed_run_create(plan=plan)
-
-    def cancel_after_two_asset_chunks(current, chunk):
-        if chunk is not None and chunk.kind == "assets" and chunk.index == 1:
-            services.seed_run_cancel(run=SeedRun.objects.get(pk=current.pk))
-
-    services.seed_run_execute(run=run, on_progress=cancel_after_two_asset_chunks)
-    run.refresh_from_db()
-    assert run.status == SeedRun.Status.CANCELLED and 0 < run.total_done < run.total_planned
-    return run
-
-
 def rows_of(run: SeedRun) -> dict[str, int]:
     return {kind: MODELS[kind].objects.filter(seed_run=run).count() for kind in KINDS}
 
 
 def left_of(run: SeedRun) -> dict[str, int]:
     return {kind: run.planned(kind) - run.done(kind) for kind in KINDS}
-
-
-def text(response) -> str:
-    """The page's text without tags, whitespace folded: what a reader sees."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
 
 
 def messages_of(response) -> list[str]:
@@ -192,6 +174,7 @@ def test_a_queued_resume_is_finished_by_the_embedded_worker_with_fresh_attempts(
     assert SeedChunkAttempt.objects.get(run=run, kind="events", index=0).last_error == "IntegrityError: x"
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_queued_resume_is_finished_by_a_real_worker(admin_client, make_plan, settings, tmp_path):
     run = cancelled_run(make_plan())
@@ -202,10 +185,7 @@ def test_a_queued_resume_is_finished_by_a_real_worker(admin_client, make_plan, s
     workers = Workers(tmp_path)
     try:
         workers.start()
-        deadline = time.monotonic() + 90
-        while run.is_active and time.monotonic() < deadline:
-            time.sleep(0.2)
-            run.refresh_from_db()
+        wait_for(run, finished, workers)
     finally:
         workers.stop_all()
     assert run.status == SeedRun.Status.SUCCEEDED, f"{run.status}: {run.error}\n{workers.logs()}"

@@ -15,12 +15,11 @@ from django.utils import timezone
 
 from seeding import services
 from seeding.models import SeedRun
-from tests.helpers import seed
-from tests.test_admin_layout import MEASURE, PASSWORD, SIDEBAR, WIDTHS, logged_in, problems_of, show
-from tests.test_admin_run_actions import cancelled_run
-from tests.test_browser import ARTIFACTS
+from tests.support.browser import ARTIFACTS
+from tests.support.data import cancelled_run, seed
+from tests.support.layout import MEASURE, PASSWORD, SIDEBAR, WIDTHS, logged_in, problems_of, show
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 #: Every cell of the list that must stay on one line: all but the error's.
 ONE_LINE = ("#result_list tbody td:not(.field-error_display)", "#result_list tbody th")

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -16,7 +15,8 @@ from django.urls import reverse
 
 from seeding import services
 from seeding.models import SeedRun
-from tests.helpers import counts, seed
+from tests.support.data import counts, seed
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,7 +172,7 @@ def test_every_log_line_is_printed_once(tmp_path):
             "import logging; logging.getLogger('django.request').warning('marker-one');"
             "logging.getLogger('seeding.services').warning('marker-two')",
         ],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=REPO,
         env=env,
         capture_output=True,
         text=True,

@@ -5,51 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 from dramatiq.brokers.redis import RedisBroker
 
-from inventory.models import Event
 from seeding import services, tasks
 from seeding.messaging import queue
 from seeding.models import SeedChunkAttempt, SeedRun
 from seeding.plan import PER_KIND_MAX
 from seeding.services import chunk_transaction as chunk_service
-from tests.helpers import counts, record_failed_attempts, seed
+from tests.support.api import BOTH, SEED_URL, STATS_URL, make_user, post
+from tests.support.data import counts, record_failed_attempts, seed
+from tests.support.faults import failing_writes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SEED_URL = "/api/v1/admin/seed-demo-data"
-STATS_URL = "/api/v1/admin/demo-data-stats"
 EMPTY = {"applications": 0, "assets": 0, "deployments": 0, "events": 0}
-
-
-BOTH = ("run_seed", "view_seedrun")
-
-
-def make_user(django_user_model, name: str, *, staff: bool, perms: tuple[str, ...] = ()):
-    user = django_user_model.objects.create_user(name, password="pw-" + name, is_staff=staff)
-    for codename in perms:
-        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="seeding"))
-    return user
-
-
-@pytest.fixture
-def staff(django_user_model):
-    return make_user(django_user_model, "seeder", staff=True, perms=("run_seed", "view_seedrun"))
-
-
-@pytest.fixture
-def api(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-def post(client: Client, body, url: str = SEED_URL, **extra):
-    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.post(url, data=data, content_type="application/json", **extra)
 
 
 # --- routing and the answers' shape -------------------------------------------------
@@ -97,6 +68,7 @@ def test_the_queued_run_is_one_start_message_on_the_seeding_queue(api, settings,
     messages = stub_broker.queues[settings.SEED_QUEUE]
     assert messages.qsize() == 1
     message = tasks.start_seed_run.broker.queues[settings.SEED_QUEUE].get()
+    messages.task_done()  # or a later test that joins this shared stub queue waits forever
     decoded = json.loads(message)
     assert decoded["actor_name"] == "start_seed_run"
     assert decoded["args"] == [body["run_id"]] and decoded["message_id"] == body["task_id"]
@@ -445,14 +417,8 @@ def test_defaults_match_the_command_and_as_of_is_accepted_in_any_offset(api):
 
 
 def test_an_inline_failure_answers_500_with_a_stable_error_and_the_run(api, monkeypatch):
-    real_write = chunk_service.write_rows
-
-    def fail_on_events(model, columns, **kwargs):
-        if model is Event:
-            raise RuntimeError('duplicate key value violates unique constraint "x"\nDETAIL:  Key (ip)=(10.0.0.1)')
-        return real_write(model, columns, **kwargs)
-
-    monkeypatch.setattr(chunk_service, "write_rows", fail_on_events)
+    error = 'duplicate key value violates unique constraint "x"\nDETAIL:  Key (ip)=(10.0.0.1)'
+    monkeypatch.setattr(chunk_service, "write_rows", failing_writes(error))
     response = post(api, {"assets": 10, "events": 20})
     assert response.status_code == 500
     body = response.json()

@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-pytestmark = pytest.mark.postgres
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
 #: Both runs take about a minute and a half on 2 cores; this only stops a hung stack.
 TIMEOUT_SECONDS = 900
 

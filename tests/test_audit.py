@@ -7,21 +7,13 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 
 from seeding import services
 from seeding.models import AuditEntry, SeedRun
-from tests.test_api import make_user, post
+from tests.support.api import post
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def api(django_user_model) -> Client:
-    client = Client()
-    client.force_login(make_user(django_user_model, "alice", staff=True, perms=("run_seed", "view_seedrun")))
-    return client
 
 
 def entries() -> list[tuple]:
@@ -35,10 +27,10 @@ def test_seeding_and_cancelling_through_the_api_name_the_user(api, settings):
     run_id = post(api, {"assets": 100, "seed": 4}).json()["run_id"]
     assert api.post(f"/api/v1/admin/seed-runs/{run_id}/cancel").status_code == 200
     assert entries() == [
-        ("seeded", "api", "alice", run_id, "0 applications, 100 assets, 0 deployments, 0 events; seed 4, workers"),
-        ("cancelled", "api", "alice", run_id, "at 0 of 100 rows"),
+        ("seeded", "api", "seeder", run_id, "0 applications, 100 assets, 0 deployments, 0 events; seed 4, workers"),
+        ("cancelled", "api", "seeder", run_id, "at 0 of 100 rows"),
     ]
-    assert AuditEntry.objects.get(action="seeded").actor.username == "alice"
+    assert AuditEntry.objects.get(action="seeded").actor.username == "seeder"
 
 
 def test_a_refused_request_leaves_no_entry(api):

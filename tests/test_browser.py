@@ -6,34 +6,15 @@ test-artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from seeding.models import SeedRun
-from tests.helpers import counts
-from tests.processes import Workers
+from tests.support.browser import ARTIFACTS, CHROMIUM_FLAGS, chromium_path
+from tests.support.data import counts
+from tests.support.processes import Workers
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert path, "Chromium is not installed: `apt-get install chromium` (.ci/run does it)"
-    return path
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_seed_a_queued_plan_from_the_admin_and_watch_it_succeed(live_server, settings, django_user_model, tmp_path):

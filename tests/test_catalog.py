@@ -18,8 +18,8 @@ from seeding.catalogs import active_catalog
 from seeding.generation.catalog import CatalogError, load_catalog
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
-from tests.conftest import AS_OF
-from tests.helpers import seed
+from tests.support.data import seed
+from tests.support.plans import AS_OF
 
 EVENTS_HEADER = "kind,asset_types,families,scope,source,message,values,severity,weight\n"
 SOFTWARE_HEADER = "name,vendor,category,owner_team,platforms,versions\n"

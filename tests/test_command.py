@@ -15,8 +15,9 @@ from seeding.models import SeedChunk, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
 from seeding.services import chunk_transaction as chunk_service
-from tests.conftest import AS_OF, SMALL
-from tests.helpers import counts, seed, snapshot
+from tests.support.data import counts, seed, snapshot
+from tests.support.faults import failing_writes
+from tests.support.plans import AS_OF, SMALL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -145,7 +146,7 @@ def test_dry_runs_say_what_they_would_do():
 
 
 def test_a_dry_resume_says_what_is_left(monkeypatch):
-    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_writes("lost the disk"))
     with pytest.raises(CommandError):
         run(*SMALL_FLAGS)
     monkeypatch.undo()
@@ -185,21 +186,10 @@ def test_digest_flag_prints_the_runs_digest():
     assert digest == seed_run_digest(SeedRun.objects.get())
 
 
-def failing_on(model_to_fail, message: str = "lost the disk"):
-    real_write = chunk_service.write_rows
-
-    def write(model, columns, **kwargs):
-        if model is model_to_fail:
-            raise RuntimeError(message)
-        return real_write(model, columns, **kwargs)
-
-    return write
-
-
 def a_succeeded_and_a_failed_run(monkeypatch) -> tuple[SeedRun, SeedRun]:
     """A finished run, then one that failed in its events (resumable)."""
     succeeded = seed(SeedPlan(**SMALL, seed=3, as_of=AS_OF, chunk_size=100))
-    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_writes("lost the disk"))
     with pytest.raises(services.RunFailed):
         seed(SeedPlan(assets=50, events=400, seed=4, as_of=AS_OF, chunk_size=100))
     monkeypatch.undo()
@@ -208,7 +198,7 @@ def a_succeeded_and_a_failed_run(monkeypatch) -> tuple[SeedRun, SeedRun]:
 
 def test_failed_run_reports_how_to_resume_and_resume_finishes_it(monkeypatch):
     real_write = chunk_service.write_rows
-    monkeypatch.setattr(chunk_service, "write_rows", failing_on(Event))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_writes("lost the disk"))
     with pytest.raises(CommandError) as caught:
         run(*SMALL_FLAGS)
     run_row = SeedRun.objects.get()

@@ -11,16 +11,15 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.once
+from tests.support.databases import sqlite_index_sql
+from tests.support.paths import MANAGE, REPO
+from tests.support.waiting import wait_until
 
-REPO = Path(__file__).resolve().parent.parent
-MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
+pytestmark = [pytest.mark.once, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -35,10 +34,6 @@ def database(tmp_path) -> tuple[Path, dict[str, str]]:
 def query(path: Path, sql: str) -> list[tuple]:
     with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
         return connection.execute(sql).fetchall()
-
-
-def index_sql(path: Path) -> dict[str, str]:
-    return dict(query(path, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
 
 
 @pytest.mark.parametrize("buffering", ["unbuffered", "buffered"])
@@ -69,7 +64,7 @@ def test_a_reader_that_goes_away_changes_nothing(database, buffering):
 
 def test_ctrl_c_cancels_the_run_keeps_its_chunks_rebuilds_indexes_and_says_how_to_resume(database):
     path, env = database
-    indexes_after_migrate = index_sql(path)
+    indexes_after_migrate = sqlite_index_sql(path)
     process = subprocess.Popen(
         [*MANAGE, "seed_demo_data", "--assets=2000", "--events=1200000", "--chunk-size=2000", "--as-of=2026-11-01"],
         env=env,
@@ -78,11 +73,13 @@ def test_ctrl_c_cancels_the_run_keeps_its_chunks_rebuilds_indexes_and_says_how_t
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not query(path, "SELECT 1 FROM seeding_seedrun WHERE events_done >= 20000"):
-        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
-        time.sleep(0.05)
-    assert set(indexes_after_migrate) - set(index_sql(path)), "the events' indexes are deferred while they load"
+
+    def loading_events() -> bool:
+        assert process.poll() is None, process.communicate()
+        return bool(query(path, "SELECT 1 FROM seeding_seedrun WHERE events_done >= 20000"))
+
+    wait_until(loading_events, timeout=60, interval=0.05, message="the command's first 20,000 events")
+    assert set(indexes_after_migrate) - set(sqlite_index_sql(path)), "the events' indexes are deferred while they load"
     process.send_signal(signal.SIGINT)
     _stdout, stderr = process.communicate(timeout=60)
 
@@ -97,7 +94,7 @@ def test_ctrl_c_cancels_the_run_keeps_its_chunks_rebuilds_indexes_and_says_how_t
     assert "Resume it with --resume 1, or delete its rows with --clear-run 1." in stderr
     assert "Traceback" not in stderr
     assert query(path, "SELECT COUNT(*) FROM inventory_event") == [(done - 2_000,)]  # whole chunks only
-    assert index_sql(path) == indexes_after_migrate
+    assert sqlite_index_sql(path) == indexes_after_migrate
     assert query(path, "SELECT COUNT(*) FROM seeding_deferredindex") == [(0,)]
 
     resumed = subprocess.run(
@@ -106,4 +103,4 @@ def test_ctrl_c_cancels_the_run_keeps_its_chunks_rebuilds_indexes_and_says_how_t
     assert resumed.returncode == 0, resumed.stderr
     assert "Seed run #1 succeeded" in resumed.stdout
     assert query(path, "SELECT COUNT(*), COUNT(DISTINCT id) FROM inventory_event") == [(1_200_000, 1_200_000)]
-    assert index_sql(path) == indexes_after_migrate
+    assert sqlite_index_sql(path) == indexes_after_migrate

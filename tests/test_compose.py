@@ -21,10 +21,10 @@ from django.core.management import get_commands, load_command_class
 
 from monitor.rollups import PARALLEL
 from scripts.compose_smoke import COMPOSE_FILE, REQUIRED, ComposeError, command_of, load_compose, variables_used
+from tests.support.paths import REPO
 
 from scripts.bench_scale import BULK_LOAD_SETTINGS  # isort: skip (after compose_smoke, which puts scripts/ on the path)
 
-REPO = Path(__file__).resolve().parent.parent
 APP_SERVICES = ("migrate", "web", "worker", "monitor")
 
 
@@ -155,6 +155,7 @@ def test_check_deploy_is_clean_under_production_settings():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_compose_smoke_runs_every_service_as_compose_would():
     """`make compose-smoke`: migrate, web, worker and monitor from their compose commands, a queued plan

@@ -9,16 +9,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
-import uuid
-from pathlib import Path
 
-import psycopg
 import pytest
-from django.db import connection
 
-REPO = Path(__file__).resolve().parent.parent
-MANAGE = REPO / "backend" / "manage.py"
+from tests.support.databases import throwaway_database
+from tests.support.paths import MANAGE
+
 PLAN = [
     "--applications=40",
     "--assets=400",
@@ -31,14 +27,12 @@ PLAN = [
     "--sync",  # the pass sets REDIS_URL; this compares the inline writers
 ]
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def manage(database_url: str, *args: str) -> str:
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    result = subprocess.run(
-        [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    result = subprocess.run([*MANAGE, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -52,23 +46,8 @@ def digest_after_seeding(database_url: str) -> str:
 @pytest.fixture
 def postgres_database_url():
     """A throwaway database on the server the PostgreSQL pass uses."""
-    settings = connection.settings_dict
-    assert connection.vendor == "postgresql", "runs in the PostgreSQL pass of make test"
-    name = f"demoseed_xb_{uuid.uuid4().hex[:8]}"
-    params = {
-        "host": settings["HOST"] or "127.0.0.1",
-        "port": settings["PORT"] or 5432,
-        "user": settings["USER"],
-        "password": settings["PASSWORD"] or None,
-        "dbname": "postgres",
-        "autocommit": True,
-    }
-    with psycopg.connect(**params) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
-    yield f"postgres://{auth}@{params['host']}:{params['port']}/{name}"
-    with psycopg.connect(**params) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("demoseed_xb") as url:
+        yield url
 
 
 def test_sqlite_and_postgresql_write_identical_rows(tmp_path, postgres_database_url):

@@ -8,7 +8,6 @@ as an exhausted max_connections, without touching the shared server); "unreachab
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Iterator
 
@@ -21,8 +20,11 @@ from django.db import DatabaseError, connection
 from django.test import Client
 
 from seeding.common import database_outage
-from tests.processes import Workers, database_url
-from tests.test_api import SEED_URL, STATS_URL, make_user
+from tests.support.api import SEED_URL, STATS_URL, make_user
+from tests.support.databases import database_url
+from tests.support.ports import free_port
+from tests.support.processes import Workers
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -44,12 +46,6 @@ def refusing_role() -> Iterator[str]:
     yield role
     with connection.cursor() as cursor:
         cursor.execute(f'DROP ROLE IF EXISTS "{role}"')
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -110,7 +106,7 @@ def test_every_endpoint_answers_json_503_database_busy_when_connections_are_refu
 def test_every_endpoint_answers_json_503_database_unavailable_when_the_server_is_unreachable(
     method, url, token, switch_database
 ):
-    switch_database(PORT=closed_port())
+    switch_database(PORT=free_port())
     response = getattr(Client(), method)(url, HTTP_AUTHORIZATION=f"Bearer {token}", content_type="application/json")
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
@@ -123,7 +119,7 @@ def test_the_command_says_the_database_refused_it(refusing_role, switch_database
 
 
 def test_the_command_says_the_database_is_unreachable(switch_database):
-    port = closed_port()
+    port = free_port()
     switch_database(PORT=port)
     with pytest.raises(CommandError, match=f"cannot reach the database .*:{port}"):
         call_command("seed_demo_data", "--events=10")
@@ -139,7 +135,7 @@ def test_refused_connections_are_logged_once_naming_the_budget_and_the_settings(
     settings.SEED_WRITER_THREADS = 2
     error = refused_error(user=refusing_role)
     assert database_outage.is_out_of_connections(error)
-    assert not database_outage.is_out_of_connections(refused_error(port=closed_port()))
+    assert not database_outage.is_out_of_connections(refused_error(port=free_port()))
     with caplog.at_level(logging.INFO, logger="seeding.database"):
         for _ in range(23):
             database_outage.note_unreachable(error)
@@ -153,6 +149,7 @@ def test_refused_connections_are_logged_once_naming_the_budget_and_the_settings(
     assert "WORKER_THREADS" in line and "unreachable" not in line
 
 
+@pytest.mark.slow
 def test_a_worker_refused_connections_logs_the_budget_once(refusing_role, tmp_path, settings):
     """A real worker whose sweeper meets the refusal every 0.5 s: one budget line, no "unreachable" pairs."""
     url = database_url().replace(f"//{connection.settings_dict['USER']}", f"//{refusing_role}", 1)
@@ -160,11 +157,13 @@ def test_a_worker_refused_connections_logs_the_budget_once(refusing_role, tmp_pa
     try:
         workers.start(env={"DATABASE_URL": url})
         workers.wait_ready(1)
-        deadline = time.monotonic() + 30
-        while "PostgreSQL refused a connection" not in workers.logs():
-            assert time.monotonic() < deadline, workers.logs()
-            time.sleep(0.1)
-        # What is checked is that nothing more is said: give the sweeper ten more refusals to say it in.
+        wait_until(
+            lambda: "PostgreSQL refused a connection" in workers.logs(),
+            timeout=30,
+            message=workers.awaiting("the refusal to be logged"),
+        )
+        # The test's subject is that nothing more is said, which no condition can await:
+        # give the sweeper (every 0.5 s) ten more refusals to say it in.
         time.sleep(10 * 0.5)
     finally:
         workers.stop_all()

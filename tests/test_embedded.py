@@ -3,36 +3,20 @@ in-process worker, which writes it to the end. A real server process over HTTP."
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
-import sqlite3
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from scripts.api_session import ApiSession
+from tests.support.databases import sqlite_index_sql
+from tests.support.paths import MANAGE, REPO
+from tests.support.ports import free_port
+from tests.support.waiting import wait_until
 
 # A server of its own on an SQLite file: the same test in either pass, so it runs in the first only.
-pytestmark = pytest.mark.once
-
-REPO = Path(__file__).resolve().parent.parent
-MANAGE = [sys.executable, str(REPO / "backend" / "manage.py")]
-
-
-def index_sql(database: Path) -> dict[str, str]:
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        return dict(connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = [pytest.mark.once, pytest.mark.slow]
 
 
 def test_without_redis_the_web_process_finishes_a_queued_run(tmp_path):
@@ -45,7 +29,7 @@ def test_without_redis_the_web_process_finishes_a_queued_run(tmp_path):
         SEEDING_LOG_LEVEL="INFO",
     )
     subprocess.run([*MANAGE, "migrate", "--verbosity=0"], env=env, check=True, cwd=REPO)
-    indexes_after_migrate = index_sql(tmp_path / "serve.sqlite3")
+    indexes_after_migrate = sqlite_index_sql(tmp_path / "serve.sqlite3")
     subprocess.run(
         [*MANAGE, "createsuperuser", "--noinput", "--username=admin", "--email=a@example.com"],
         env=env,
@@ -65,27 +49,30 @@ def test_without_redis_the_web_process_finishes_a_queued_run(tmp_path):
     )
     try:
         browser = ApiSession(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 30
-        while True:
+
+        def server_log() -> str:
+            return (tmp_path / "server.log").read_text()
+
+        def logged_in() -> bool:
             try:
                 browser.login("admin", "embedded-test-password")
-                break
             except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-                time.sleep(0.3)
+                return False  # not listening yet
+            return True
+
+        wait_until(logged_in, timeout=30, interval=0.3, message=lambda: f"the server to log in\n{server_log()}")
         status, body, _ = browser.call(
             "POST",
             "/api/v1/admin/seed-demo-data",
             {"applications": 20, "assets": 500, "deployments": 800, "events": 4_000},
         )
         assert status == 202, body
-        deadline = time.monotonic() + 60
-        while True:
+
+        def ended() -> dict | None:
             _, run, _ = browser.call("GET", f"/api/v1/admin/seed-runs/{body['run_id']}")
-            if run["status"] not in ("queued", "running"):
-                break
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.3)
+            return run if run["status"] not in ("queued", "running") else None
+
+        run = wait_until(ended, timeout=60, interval=0.3, message=lambda: f"the run to end\n{server_log()}")
         assert run["status"] == "succeeded", run
         assert run["executor"] == "workers"
         assert run["done"] == {"applications": 20, "assets": 500, "deployments": 800, "events": 4_000}
@@ -94,7 +81,7 @@ def test_without_redis_the_web_process_finishes_a_queued_run(tmp_path):
         # The embedded worker loads the empty tables with their secondary indexes deferred, as inline runs do,
         # and leaves the schema as it found it.
         assert "deferred 4 indexes until its events are written" in (tmp_path / "server.log").read_text()
-        assert index_sql(tmp_path / "serve.sqlite3") == indexes_after_migrate
+        assert sqlite_index_sql(tmp_path / "serve.sqlite3") == indexes_after_migrate
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)

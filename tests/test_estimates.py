@@ -24,9 +24,10 @@ from seeding.messaging import broker_state
 from seeding.models import AuditEntry, SeedChunk, SeedRun
 from seeding.plan import SeedPlan
 from seeding.runtime.embedded import ACTORS
-from tests.conftest import AS_OF
-from tests.helpers import seed
-from tests.processes import Workers
+from tests.support.data import seed
+from tests.support.plans import AS_OF
+from tests.support.processes import Workers
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -214,12 +215,13 @@ def test_inline_the_next_run_is_within_35_percent_of_its_estimate():
 
 def queue_and_wait(plan: SeedPlan, timeout: float = 60.0) -> SeedRun:
     """Queue ``plan`` and wait for its end, polling as a client would."""
-    started = time.monotonic()
     run = services.seed_request(plan=plan, source=SeedRun.Source.API, mode="queued").run
-    while run.is_active:
-        assert time.monotonic() - started < timeout, f"{run} still {run.status} after {timeout} s"
-        time.sleep(0.05)
+
+    def ended() -> bool:
         run.refresh_from_db()
+        return not run.is_active
+
+    wait_until(ended, timeout=timeout, interval=0.05, message=lambda: f"{run} to end, still {run.status}")
     assert run.status == SeedRun.Status.SUCCEEDED, run.error
     return run
 
@@ -240,16 +242,18 @@ def test_on_the_embedded_worker_the_next_run_is_within_35_percent_of_its_estimat
     next_runs_match_their_estimates(queue_and_wait, mode="queued", path=EMBEDDED)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_on_a_worker_process_the_next_run_is_within_35_percent_of_its_estimate(tmp_path):
     workers = Workers(tmp_path)
     try:
         workers.start(threads=1)
         workers.wait_ready(1)
-        deadline = time.monotonic() + 10
-        while len(broker_state.broker_state().live_workers) != 1:  # it names itself just after its ready line
-            assert time.monotonic() < deadline, workers.logs()
-            time.sleep(0.1)
+        wait_until(  # it names itself just after its ready line
+            lambda: len(broker_state.broker_state().live_workers) == 1,
+            timeout=10,
+            message=workers.awaiting("the worker to name itself live"),
+        )
         next_runs_match_their_estimates(queue_and_wait, mode="queued", path=ONE_WORKER)
     finally:
         workers.stop_all()

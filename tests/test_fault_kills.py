@@ -27,18 +27,17 @@ from seeding.generation.kinds import chunks_of
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.tables import MODELS
 from seeding.plan import SeedPlan
-from tests import test_workers
-from tests.conftest import AS_OF
 from tests.fault_middleware import LOG_PREFIX, MARKER_ENV
-from tests.helpers import counts
-from tests.processes import REPO, Workers
-from tests.test_faults import PLAN, RECOVERY_LIMIT_SECONDS, longest_pause, queue_through, wait_until
-from tests.test_workers import _leased_by, finished, wait_for
+from tests.support.data import counts
+from tests.support.paths import REPO
+from tests.support.plans import AS_OF
+from tests.support.processes import Workers
+from tests.support.recovery import FAULT_PLAN as PLAN
+from tests.support.recovery import RECOVERY_LIMIT_SECONDS, longest_pause, queue_through
+from tests.support.runs import finished, leased_by, wait_for
+from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-#: The fixture of test_workers: a pool of rundramatiq process groups, stopped after the test.
-workers = test_workers.workers
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 #: Above the inline threshold, 18 chunks of 2,000 rows (15 of them events): a few seconds per run.
 #: 10 applications, not 5: with 5, some seeds leave fewer than 1,500 free (application, host) pairs.
@@ -90,7 +89,9 @@ def test_sigkill_after_a_chunk_commits_but_before_its_message_is_acknowledged(se
     workers.start(threads=2, default_settings=True)
     workers.wait_ready(2)
     run = queue_through(settings.REDIS_URL, settings)
-    wait_until(marker.exists, 120, "the victim to commit an events chunk and kill itself", workers)
+    wait_until(
+        marker.exists, timeout=120, message=workers.awaiting("the victim to commit an events chunk and kill itself")
+    )
     assert victim.wait(timeout=15) == -signal.SIGKILL, workers.logs()
     fault = re.search(
         rf"{LOG_PREFIX}: run (\d+) (\w+) chunk (\d+) committed at (\S+) by \S+:(\d+), .*; SIGKILL at (\S+)",
@@ -102,10 +103,12 @@ def test_sigkill_after_a_chunk_commits_but_before_its_message_is_acknowledged(se
     assert (run_id, kind) == (run.pk, "events") and committed_at < killed_at
     # The line came out of the victim's worker process itself, just before the kill.
     assert fault[0] in (tmp_path / "worker-0.log").read_text(), workers.logs()
-    time.sleep(1)  # a COMMIT the victim's other thread had already sent still lands
+    # Not a condition to await: a COMMIT the victim's other thread had already sent may still land, and
+    # nothing outside says when the server has finished with it; a second is the margin recovery allows.
+    time.sleep(1)
     committed = set(SeedChunk.objects.filter(run=run).values_list("kind", "index"))
     # Its other thread's chunk, if it was writing one (a lease outlives its commit by a moment: not that).
-    held = [chunk for chunk in _leased_by(run, {pid}) if chunk not in committed]
+    held = [chunk for chunk in leased_by(run, {pid}) if chunk not in committed]
     run = wait_for(run, finished, workers, timeout=180)
     stall = longest_pause(run, since=killed_at)
     rewritten = [SeedChunk.objects.get(run=run, kind=k, index=i).committed_at for k, i in held]
@@ -164,12 +167,12 @@ def test_soak_twenty_queued_runs_back_to_back_with_random_worker_kills(workers):
 
 def _until_events_done(run: SeedRun, at: int, pool: Workers, timeout: float = 60.0) -> None:
     """Poll tightly: a run of this size writes its events in a couple of seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if SeedRun.objects.filter(pk=run.pk, events_done__gte=at).exists():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {at} events of {run}\n{pool.logs()}")
+    wait_until(
+        SeedRun.objects.filter(pk=run.pk, events_done__gte=at).exists,
+        timeout=timeout,
+        interval=0.02,
+        message=pool.awaiting(f"{at} events of {run}"),
+    )
 
 
 def _kill(pool: Workers, victim: subprocess.Popen) -> None:

@@ -14,67 +14,31 @@ import sys
 import time
 from datetime import datetime
 
-import dramatiq
 import psycopg
 import pytest
 from django.utils import timezone
-from dramatiq.brokers.redis import RedisBroker
 
 from inventory.models import Event
 from seeding import services
 from seeding.generation.kinds import chunks_of
 from seeding.messaging import queue
 from seeding.messaging.broker_state import broker_state
-from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.models import SeedChunkAttempt, SeedRun
 from seeding.persistence.tables import MODELS
 from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_failed_attempts
 from seeding.services.runs import recover_abandoned_runs
-from tests.conftest import AS_OF
-from tests.helpers import counts
-from tests.processes import REPO, PostgresServer, RedisServer, Workers, database_url
+from tests.support.data import counts
+from tests.support.databases import PostgresServer, database_url
+from tests.support.paths import REPO
+from tests.support.plans import AS_OF
+from tests.support.processes import RedisServer, Workers
+from tests.support.recovery import FAULT_PLAN as PLAN
+from tests.support.recovery import RECOVERY_LIMIT_SECONDS, longest_pause, longest_pause_in, queue_through
+from tests.support.runs import finished, wait_for
+from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-PLAN = {"applications": 40, "assets": 4_000, "deployments": 6_000, "events": 400_000}
-#: With the default settings, no single fault may cost more than this.
-RECOVERY_LIMIT_SECONDS = 30
-
-
-def queue_through(redis_url: str, settings) -> SeedRun:
-    """Create a worker run and send its start message through ``redis_url`` (the workers' broker)."""
-    run = services.seed_run_create(
-        plan=SeedPlan(**PLAN, seed=11, as_of=AS_OF, chunk_size=10_000), executor=SeedRun.Executor.WORKERS
-    )
-    broker = RedisBroker(url=redis_url)
-    try:
-        message = dramatiq.Message(
-            queue_name=settings.SEED_QUEUE, actor_name=queue.START_RUN, args=(run.pk,), kwargs={}, options={}
-        )
-        broker.enqueue(message)
-    finally:
-        broker.close()
-    return run
-
-
-def longest_pause(run: SeedRun, since) -> float:
-    """The longest time without a chunk commit from ``since`` to the run's last commit: what the fault cost."""
-    times = [since, *SeedChunk.objects.filter(run=run, committed_at__gt=since).order_by("committed_at")
-             .values_list("committed_at", flat=True)]  # fmt: skip
-    return longest_pause_in(times)
-
-
-def longest_pause_in(times: list[datetime]) -> float:
-    return max(((later - earlier).total_seconds() for earlier, later in itertools.pairwise(times)), default=0.0)
-
-
-def wait_until(predicate, timeout: float, what: str, workers: Workers) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}\n{workers.logs()}")
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.mark.parametrize("aof", [False, True], ids=["no-persistence", "aof"])
@@ -86,12 +50,12 @@ def test_redis_stopped_mid_run_and_restarted(settings, tmp_path, aof):
         workers.start(threads=2, default_settings=True, redis_url=redis.url)
         workers.wait_ready(1)
         run = queue_through(redis.url, settings)
-        wait_until(lambda: SeedRun.objects.get(pk=run.pk).events_done >= 100_000, 90, "events", workers)
+        wait_for(run, lambda r: r.events_done >= 100_000, workers)
         redis.stop()
         stopped = timezone.now()
-        time.sleep(3)  # down for a few seconds: the workers' connections fail
+        time.sleep(3)  # the fault itself: down for a few seconds, so the workers' connections fail
         redis.start()
-        wait_until(lambda: not SeedRun.objects.get(pk=run.pk).is_active, 120, "the run to end", workers)
+        wait_for(run, finished, workers, timeout=120)
     finally:
         workers.stop_all()
         redis.stop()
@@ -119,7 +83,7 @@ def test_a_chunk_over_its_time_limit_fails_its_run_saying_so(settings, tmp_path)
         settings.SEED_INLINE_THRESHOLD = 0
         plan = SeedPlan(assets=2_000, events=200_000, seed=3, as_of=AS_OF, chunk_size=200_000)
         run = services.seed_request(plan=plan, source=SeedRun.Source.API).run
-        wait_until(lambda: not SeedRun.objects.get(pk=run.pk).is_active, 120, "the run to end", workers)
+        wait_for(run, finished, workers, timeout=120)
     finally:
         workers.stop_all()
     run.refresh_from_db()
@@ -143,10 +107,10 @@ def test_many_copies_of_a_chunk_message_across_worker_processes_burn_no_attempts
         settings.SEED_INLINE_THRESHOLD = 0
         plan = SeedPlan(**PLAN, seed=5, as_of=AS_OF, chunk_size=10_000)
         run = services.seed_request(plan=plan, source=SeedRun.Source.API).run
-        wait_until(lambda: SeedRun.objects.get(pk=run.pk).events_done > 0, 90, "the events phase", workers)
+        wait_for(run, lambda r: r.events_done > 0, workers)
         last = list(chunks_of("events", PLAN["events"], 10_000))[-1]
         queue.send_chunks(run.pk, [last] * 12)
-        wait_until(lambda: not SeedRun.objects.get(pk=run.pk).is_active, 120, "the run to end", workers)
+        wait_for(run, finished, workers, timeout=120)
     finally:
         workers.stop_all()
     run.refresh_from_db()
@@ -209,14 +173,14 @@ def test_postgres_restarted_or_stopped_mid_run(settings, tmp_path, down_for):
         workers.wait_ready(1)
         run_id = db.queue(PLAN, seed=13)
         wait_until(lambda: (db.one("SELECT events_done FROM seeding_seedrun WHERE id = %s", run_id) or 0) >= 100_000,
-                   90, "events", workers)  # fmt: skip
+                   timeout=90, message=workers.awaiting("events"))  # fmt: skip
         stopped = timezone.now()
         server.stop()
-        time.sleep(down_for)
+        time.sleep(down_for)  # the fault itself: how long the server stays down
         server.start()
         back = timezone.now()
-        wait_until(lambda: db.one("SELECT is_active FROM seeding_seedrun WHERE id = %s", run_id) is None, 180,
-                   "the run to end", workers)  # fmt: skip
+        wait_until(lambda: db.one("SELECT is_active FROM seeding_seedrun WHERE id = %s", run_id) is None,
+                   timeout=180, message=workers.awaiting("the run to end"))  # fmt: skip
         status = db.one("SELECT status || ' ' || error FROM seeding_seedrun WHERE id = %s", run_id)
         rows = {kind: db.one(f"SELECT count(DISTINCT id) FROM {m._meta.db_table}") for kind, m in MODELS.items()}
         attempts = db.one("SELECT max(attempts) FROM seeding_seedchunkattempt WHERE run_id = %s", run_id)
@@ -253,10 +217,12 @@ def test_an_inline_run_whose_process_is_killed_is_abandoned_at_once_then_resumes
                AS_OF.isoformat(), "--chunk-size", "10000", *counts_flags]  # fmt: skip
     writer = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 120
-        while not SeedRun.objects.filter(events_done__gte=100_000).exists():
-            assert writer.poll() is None and time.monotonic() < deadline, writer.stderr.read()
-            time.sleep(0.05)
+
+        def halfway() -> bool:
+            assert writer.poll() is None, writer.stderr.read()
+            return SeedRun.objects.filter(events_done__gte=100_000).exists()
+
+        wait_until(halfway, timeout=120, interval=0.05, message="the inline writer's first 100,000 events")
     finally:
         writer.kill()
         writer.wait()

@@ -6,13 +6,12 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from config.test_settings import PASSED_THROUGH, SETTING_PREFIXES
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 PRODUCTION_ENV = """\
 DJANGO_DEBUG=false
 DJANGO_SECRET_KEY=a-production-secret-that-is-long-enough-for-django-checks-0123456789
@@ -30,6 +29,7 @@ def test_every_variable_the_settings_read_is_one_the_test_settings_drop():
     assert {name for name in read - PASSED_THROUGH if not name.startswith(SETTING_PREFIXES)} == set()
 
 
+@pytest.mark.slow
 @pytest.mark.once  # a pytest of its own, on an SQLite file of its own
 def test_the_suite_is_unmoved_by_a_production_env_file_and_exported_settings(tmp_path):
     """Exported DJANGO_DEBUG=false and a compose-style .env once failed 125 tests (HTTPS redirects, the manifest)."""

@@ -22,8 +22,9 @@ from seeding.models import DeferredIndex, SeedRun
 from seeding.persistence import indexes
 from seeding.services import chunk_transaction as chunk_service
 from seeding.services import workers
-from tests.conftest import SMALL
-from tests.helpers import seed
+from tests.support.data import seed
+from tests.support.faults import failing_writes
+from tests.support.plans import SMALL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,18 +77,6 @@ def recipes(run) -> set[str]:
     return set(DeferredIndex.objects.filter(run=run).values_list("name", flat=True))
 
 
-def fail_in_events_chunk(run, index: int, error: Exception):
-    """A write_rows that fails on events chunk ``index`` (chunk size 100) and writes everything else."""
-    real_write = chunk_service.write_rows
-
-    def write(model, columns, **kwargs):
-        if model is Event and columns["id"][0] == run.events_id_base + 100 * index:
-            raise error
-        return real_write(model, columns, **kwargs)
-
-    return write
-
-
 def test_a_bulk_load_leaves_the_schema_as_it_found_it(make_plan, schema_guard):
     seen_while_writing_events: set[str] = set()
 
@@ -107,7 +96,7 @@ def test_a_bulk_load_leaves_the_schema_as_it_found_it(make_plan, schema_guard):
 
 def test_a_failed_load_still_rebuilds_its_indexes(make_plan, monkeypatch, schema_guard):
     run = services.seed_run_create(plan=make_plan())
-    monkeypatch.setattr(chunk_service, "write_rows", fail_in_events_chunk(run, 3, RuntimeError("disk on fire")))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_writes("disk on fire", first_id=run.events_id_base + 300))
     seen_while_writing_events: set[str] = set()
 
     def note_indexes(run, chunk):
@@ -131,7 +120,7 @@ def test_indexes_a_dead_process_dropped_are_rebuilt_by_the_next_run_resume_or_cl
     run = services.seed_run_create(plan=make_plan(**ONLY_EVENTS_DEFERRED))
     # The process dies while writing events chunk 3: no rebuild, no status change.
     monkeypatch.setattr(indexes, "restore_indexes", lambda run, **kwargs: 0)
-    monkeypatch.setattr(chunk_service, "write_rows", fail_in_events_chunk(run, 3, RuntimeError("killed")))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_writes("killed", first_id=run.events_id_base + 300))
     with pytest.raises(services.SeedingError):
         services.seed_run_execute(run=run)
     monkeypatch.undo()
@@ -183,7 +172,7 @@ def test_a_failed_rebuild_fails_the_run_keeps_the_recipe_and_is_retried(make_pla
 @pytest.mark.usefixtures("sqlite_only")
 def test_a_failed_rebuild_does_not_hide_the_chunk_error(make_plan, monkeypatch):
     run = services.seed_run_create(plan=make_plan(**ONLY_EVENTS_DEFERRED))
-    monkeypatch.setattr(chunk_service, "write_rows", fail_in_events_chunk(run, 3, RuntimeError("disk on fire")))
+    monkeypatch.setattr(chunk_service, "write_rows", failing_writes("disk on fire", first_id=run.events_id_base + 300))
     real_restore = indexes.restore_indexes
 
     def rebuild_fails_once(run, **kwargs):

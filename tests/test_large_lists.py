@@ -24,18 +24,11 @@ from inventory.models import Application, Asset, Deployment, Event
 from inventory.selectors import answered_within, estimated_count
 from inventory.services import inventory_statistics_refresh
 from seeding import services
-from tests.helpers import seed
+from tests.support.data import seed
 
 pytestmark = pytest.mark.django_db
 #: The planner's estimates exist on PostgreSQL only (the PostgreSQL pass of `make test`).
 postgres_only = pytest.mark.postgres
-
-
-@pytest.fixture
-def seeded(make_plan):
-    run = seed(make_plan())
-    inventory_statistics_refresh()  # what the run's tidy-up does after its commit
-    return run
 
 
 def changelist(admin_client, model: str, **params):

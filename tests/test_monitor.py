@@ -3,9 +3,9 @@ database's numbers, and says plainly when there is nothing to show or the databa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -21,11 +21,14 @@ from seeding.messaging import broker_state
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import inventory_counts
-from tests.conftest import AS_OF
-from tests.helpers import seed
-from tests.processes import Workers
+from tests.support.data import seed
+from tests.support.paths import REPO
+from tests.support.plans import AS_OF
+from tests.support.processes import Workers
+from tests.support.runs import finished, wait_for
+from tests.support.waiting import wait_until
 
-APP = str(Path(__file__).resolve().parent.parent / "monitor" / "streamlit_app.py")
+APP = str(REPO / "monitor" / "streamlit_app.py")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -173,12 +176,13 @@ def test_without_redis_the_workers_page_says_the_embedded_worker_does_the_work(m
     assert any("No Redis here" in info.value and "embedded worker" in info.value for info in app.info)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_the_workers_page_shows_what_redis_holds_and_the_live_workers(settings, tmp_path):
     settings.SEED_INLINE_THRESHOLD = 0
-    deadline = time.monotonic() + 15  # a worker an earlier test stopped may still count as alive for a few seconds
-    while broker_state.broker_state().live_workers and time.monotonic() < deadline:
-        time.sleep(0.2)
+    # A worker an earlier test stopped may still count as alive for a few seconds.
+    with contextlib.suppress(AssertionError):  # the assertions below say what the page shows then
+        wait_until(lambda: not broker_state.broker_state().live_workers, timeout=15, interval=0.2)
     run = services.seed_request(
         plan=SeedPlan(
             applications=10, assets=2_000, deployments=2_000, events=20_000, seed=3, as_of=AS_OF, chunk_size=1_000
@@ -193,9 +197,7 @@ def test_the_workers_page_shows_what_redis_holds_and_the_live_workers(settings, 
     workers.start(threads=2)
     try:
         workers.wait_ready(1)
-        deadline = time.monotonic() + 90
-        while SeedRun.objects.get(pk=run.pk).is_active and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(run, finished, workers, timeout=90)
         assert SeedRun.objects.get(pk=run.pk).status == SeedRun.Status.SUCCEEDED, workers.logs()
         app = run_app("workers.py")
         shown = {metric.label: metric.value for metric in app.metric}
@@ -205,14 +207,12 @@ def test_the_workers_page_shows_what_redis_holds_and_the_live_workers(settings, 
         assert writers <= set(processes["process"]), (writers, processes)
     finally:
         workers.stop_all()
-    deadline = time.monotonic() + 15  # a worker that shuts down takes its name out; a killed one falls silent
 
     def named() -> set[str]:
         return {process.process for process in broker_state.broker_state().live_workers}
 
-    while writers & named() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not writers & named()
+    # A worker that shuts down takes its name out; a killed one falls silent.
+    wait_until(lambda: not writers & named(), timeout=15, interval=0.2, message=f"{writers} to leave the live workers")
 
 
 @pytest.mark.postgres

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,21 +16,20 @@ from playwright.sync_api import sync_playwright
 from seeding import services
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
-from tests.conftest import AS_OF
-from tests.helpers import counts
-from tests.processes import REPO, Workers, database_url
-from tests.test_browser import ARTIFACTS, CHROMIUM_FLAGS, chromium_path
+from tests.support.browser import ARTIFACTS, CHROMIUM_FLAGS, chromium_path
+from tests.support.data import counts
+from tests.support.databases import database_url
+from tests.support.paths import REPO
+from tests.support.plans import AS_OF
+from tests.support.ports import free_port, http_body
+from tests.support.processes import Workers
+from tests.support.runs import finished, wait_for
+from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 PLAN = {"applications": 100, "assets": 10_000, "deployments": 20_000, "events": 600_000}
 PROGRESS = re.compile(r"([\d,]+) of ([\d,]+) rows")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_monitor(port: int, log: Path, redis_url: str) -> subprocess.Popen:
@@ -46,16 +42,17 @@ def start_monitor(port: int, log: Path, redis_url: str) -> subprocess.Popen:
              "--client.toolbarMode", "minimal"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail(f"the monitor did not answer its health check:\n{log.read_text()[-3000:]}")
+    try:
+        wait_until(
+            lambda: http_body(f"http://127.0.0.1:{port}/_stcore/health") is not None,
+            timeout=60,
+            interval=0.3,
+            message=lambda: f"the monitor's health check\n{log.read_text()[-3000:]}",
+        )
+    except AssertionError:
+        process.kill()
+        raise
+    return process
 
 
 def shown_progress(page) -> tuple[int, int]:
@@ -87,17 +84,17 @@ def test_the_overview_shows_a_queued_runs_progress_moving(settings, tmp_path):
             page.get_by_text(PROGRESS).first.wait_for(timeout=60_000)
             first = shown_progress(page)
             page.screenshot(path=str(ARTIFACTS / "monitor-run-1.png"), full_page=True)
-            deadline = time.monotonic() + 60
-            while shown_progress(page)[0] == first[0] and time.monotonic() < deadline:
-                page.wait_for_timeout(500)  # the live fragment refreshes every 2 s
-            second = shown_progress(page)
+            second = wait_until(  # the live fragment refreshes every 2 s
+                lambda: (shown := shown_progress(page))[0] != first[0] and shown,
+                timeout=60,
+                interval=0.5,
+                message=f"the overview's progress to move from {first[0]:,} rows",
+            )
             page.screenshot(path=str(ARTIFACTS / "monitor-run-2.png"), full_page=True)
             browser.close()
         assert first[1] == second[1] == sum(PLAN.values())
         assert first[0] < second[0], (first, second)
-        deadline = time.monotonic() + 120
-        while SeedRun.objects.get(pk=run.pk).is_active and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_for(run, finished, workers, timeout=120)
         assert SeedRun.objects.get(pk=run.pk).status == SeedRun.Status.SUCCEEDED, workers.logs()
         assert counts() == PLAN
     finally:

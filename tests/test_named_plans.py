@@ -13,7 +13,7 @@ from seeding.generation.kinds import KINDS
 from seeding.models import SeedRun
 from seeding.named_plans import PLANS
 from seeding.plan import DEMO_PLAN
-from tests.helpers import counts
+from tests.support.data import counts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

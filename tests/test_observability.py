@@ -5,24 +5,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
 from seeding import services
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
-from tests.conftest import AS_OF
-from tests.processes import REPO, Workers
-from tests.test_workers import finished, wait_for
+from tests.support.paths import MANAGE, REPO
+from tests.support.plans import AS_OF
+from tests.support.ports import free_port, http_body
+from tests.support.processes import Workers
+from tests.support.runs import finished, wait_for
+from tests.support.waiting import wait_until
 
-MANAGE = [sys.executable, "backend/manage.py"]
 
-
+@pytest.mark.slow
 @pytest.mark.once
 def test_json_log_lines_name_the_run(tmp_path):
     """The command seeds inline with the seeding logger at INFO: every line is JSON, and the run's lines say which."""
@@ -48,6 +46,7 @@ def test_a_bad_log_format_is_refused_at_start(tmp_path):
     assert done.returncode != 0 and "LOG_FORMAT must be plain or json, not 'xml'" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_json_log_lines_of_a_real_worker_name_the_run_and_the_chunk(tmp_path, settings):
@@ -77,12 +76,11 @@ def test_json_log_lines_of_a_real_worker_name_the_run_and_the_chunk(tmp_path, se
     assert any(line["message"].endswith(f"succeeded: {run.total_done} rows") for line in about_run), text
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_prometheus_metrics_of_a_real_worker(tmp_path, settings):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     workers = Workers(tmp_path)
     try:
         workers.start(env={"DRAMATIQ_PROMETHEUS": "true", "dramatiq_prom_host": "127.0.0.1",
@@ -92,13 +90,14 @@ def test_prometheus_metrics_of_a_real_worker(tmp_path, settings):
         plan = SeedPlan(assets=100, events=1_000, seed=2, as_of=AS_OF, chunk_size=500)
         run = services.seed_request(plan=plan, source=SeedRun.Source.API).run
         wait_for(run, finished, workers)
-        deadline, body = time.monotonic() + 30, ""
-        while time.monotonic() < deadline and "write_seed_chunk" not in body:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
-                    body = response.read().decode()
-            except OSError:
-                time.sleep(0.3)
+        body = wait_until(
+            lambda: (
+                (metrics := http_body(f"http://127.0.0.1:{port}/metrics")) and "write_seed_chunk" in metrics and metrics
+            ),
+            timeout=30,
+            interval=0.3,
+            message=workers.awaiting("the worker's metrics to count write_seed_chunk"),
+        )
     finally:
         workers.stop_all()
     assert run.status == SeedRun.Status.SUCCEEDED

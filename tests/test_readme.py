@@ -30,11 +30,11 @@ from django.apps import apps
 from django.urls import Resolver404, resolve
 
 from seeding.management.commands.seed_demo_data import Command as SeedCommand
+from tests.support.paths import REPO
 
 # A scratch directory and SQLite file of its own, the same in either pass: the first pass only.
 pytestmark = pytest.mark.once
 
-REPO = Path(__file__).resolve().parent.parent
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 VENV_PYTHON = ".venv/bin/python"
 #: A seed_demo_data command in the docs writing more items than this runs here with --dry-run
@@ -210,6 +210,7 @@ def test_the_documents_have_shell_commands():
     assert {"make", VENV_PYTHON, "curl"} <= programs, programs
 
 
+@pytest.mark.slow
 def test_every_command_runs_as_printed_or_names_what_exists(scratch):
     root, env = scratch
     for command in shell_commands():

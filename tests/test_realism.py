@@ -24,8 +24,8 @@ from seeding import services
 from seeding.catalogs import active_catalog
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
-from tests.conftest import AS_OF
-from tests.helpers import seed
+from tests.support.data import seed
+from tests.support.plans import AS_OF
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from seeding import selectors, services
 from seeding.models import SeedRun
-from tests.test_admin_run_actions import cancelled_run, text
+from tests.support.data import cancelled_run
+from tests.support.pages import text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

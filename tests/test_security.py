@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -12,6 +11,7 @@ from django.urls import reverse
 from streamlit.testing.v1 import AppTest
 
 from monitor import gate
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.django_db
 
@@ -51,12 +51,13 @@ BROWSED_PAGES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_admin_works_under_its_policy_in_a_real_browser(live_server, django_user_model):
     """Chromium reports every resource the policy blocks on its console: none may be, on any admin page."""
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM_FLAGS, chromium_path
+    from tests.support.browser import CHROMIUM_FLAGS, chromium_path
 
     django_user_model.objects.create_superuser("admin", "admin@example.com", "a-long-test-password")
     violations: list[str] = []
@@ -82,7 +83,7 @@ def test_the_admin_works_under_its_policy_in_a_real_browser(live_server, django_
 
 # --- The monitor's password gate --------------------------------------------------------------------------------
 
-MONITOR_APP = str(Path(__file__).resolve().parent.parent / "monitor" / "streamlit_app.py")
+MONITOR_APP = str(REPO / "monitor" / "streamlit_app.py")
 
 
 @pytest.fixture

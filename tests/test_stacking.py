@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from inventory.models import Application, Asset, Deployment
 from seeding import services
 from seeding.persistence.parent_view import recording
-from tests.helpers import seed
+from tests.support.data import seed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,8 +19,8 @@ from inventory.services import row_count_deltas_compact
 from seeding import services
 from seeding.persistence.tables import MODELS
 from seeding.selectors import inventory_counts
-from tests.conftest import AS_OF
-from tests.helpers import real_asset, seed
+from tests.support.data import real_asset, seed
+from tests.support.plans import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,21 +26,15 @@ from seeding import services
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import seed_run_digest
-from tests.conftest import AS_OF
-from tests.helpers import at_once, counts, own_asset_value, real_asset, seed
-from tests.processes import Workers
+from tests.support.data import at_once, counts, own_asset_value, real_asset, seed
+from tests.support.plans import AS_OF
+from tests.support.processes import Workers
+from tests.support.runs import finished, leased_by, wait_for
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 PLAN = {"applications": 40, "assets": 4_000, "deployments": 6_000, "events": 40_000}
-
-
-@pytest.fixture
-def workers(tmp_path, settings):
-    assert settings.REDIS_URL, "end-to-end tests run in the pass with REDIS_URL set"
-    pool = Workers(tmp_path)
-    yield pool
-    pool.stop_all()
 
 
 def queue_run(settings, *, chunk_size: int = 1_000, **plan) -> SeedRun:
@@ -53,20 +46,6 @@ def queue_run(settings, *, chunk_size: int = 1_000, **plan) -> SeedRun:
     return outcome.run
 
 
-def wait_for(run: SeedRun, predicate, workers: Workers, timeout: float = 90.0) -> SeedRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if predicate(run):
-            return run
-        time.sleep(0.2)
-    pytest.fail(f"timed out: {run} at {run.total_done}/{run.total_planned}, error={run.error!r}\n{workers.logs()}")
-
-
-def finished(run: SeedRun) -> bool:
-    return not run.is_active
-
-
 def inline_digest_of_same_plan(run: SeedRun) -> str:
     """The digest the same plan gets when written inline into an emptied inventory."""
     services.demo_data_clear()
@@ -74,6 +53,7 @@ def inline_digest_of_same_plan(run: SeedRun) -> str:
     return seed_run_digest(seed(plan))
 
 
+@pytest.mark.slow
 def test_a_queued_run_is_written_by_a_worker_with_exact_counts(settings, workers):
     services.demo_data_clear()  # keys from 1, to compare with a clean inline run afterwards
     run = queue_run(settings)
@@ -98,6 +78,7 @@ def test_a_queued_run_is_written_by_a_worker_with_exact_counts(settings, workers
     assert inline_digest_of_same_plan(run) == digest
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_run(settings, workers):
     workers.start()
     workers.start()
@@ -110,6 +91,7 @@ def test_two_workers_share_one_run(settings, workers):
     assert len(writers) == 2, writers
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_the_run_completes_without_duplicates(settings, workers):
     services.demo_data_clear()  # keys from 1, to compare with a clean inline run afterwards
     plan = {**PLAN, "events": 120_000}
@@ -130,6 +112,7 @@ def test_a_killed_worker_is_replaced_and_the_run_completes_without_duplicates(se
     assert inline_digest_of_same_plan(run) == digest  # nothing missing, nothing doubled
 
 
+@pytest.mark.slow
 def test_a_killed_workers_chunks_are_taken_over_within_30_s_with_the_default_settings(settings, workers):
     """No shortened timeouts: the chunks a SIGKILLed worker held come back through their lapsed leases
     (SEED_CHUNK_LEASE_SECONDS 10 s, a sweep every 2 s), not Dramatiq's 60 s heartbeat timeout."""
@@ -140,19 +123,21 @@ def test_a_killed_workers_chunks_are_taken_over_within_30_s_with_the_default_set
     run = queue_run(settings, chunk_size=20_000, **plan)  # events chunks of about a second each
     doomed_pids = {str(pid) for pid in _children(doomed.pid)}
     # Killed just after it started an events chunk, so the chunk is surely in flight.
-    wait_for(run, lambda r: r.events_done >= 20_000 and bool(_leased_by(r, doomed_pids, within=0.3)), workers)
+    wait_for(run, lambda r: r.events_done >= 20_000 and bool(leased_by(r, doomed_pids, within=0.3)), workers)
     workers.kill(doomed)  # SIGKILL of its whole process group, with chunks in flight
     killed_at = time.monotonic()
-    time.sleep(1)  # a COMMIT the killed process had already sent still lands
+    # Not a condition to await: a COMMIT the killed process had already sent may still land, and nothing
+    # outside says when the server has finished with it; a second is the margin the recovery time allows.
+    time.sleep(1)
     committed = set(SeedChunk.objects.filter(run=run).values_list("kind", "index"))
-    orphaned = [chunk for chunk in _leased_by(run, doomed_pids) if chunk not in committed]
+    orphaned = [chunk for chunk in leased_by(run, doomed_pids) if chunk not in committed]
     assert orphaned, "the killed worker had committed everything it held: nothing to take over"
-    deadline = killed_at + 60
-    while time.monotonic() < deadline:
-        done = set(SeedChunk.objects.filter(run=run).values_list("kind", "index"))
-        if set(orphaned) <= done:
-            break
-        time.sleep(0.2)
+    wait_until(
+        lambda: set(orphaned) <= set(SeedChunk.objects.filter(run=run).values_list("kind", "index")),
+        timeout=60,
+        interval=0.2,
+        message=lambda: f"another worker to write the chunks {orphaned} the killed one held\n{workers.logs()}",
+    )
     recovery = time.monotonic() - killed_at
     print(f"\nrecovery after SIGKILL with the default settings: {recovery:.1f} s for {len(orphaned)} chunks")
     assert recovery <= 30, (recovery, orphaned, workers.logs())
@@ -164,6 +149,7 @@ def test_a_killed_workers_chunks_are_taken_over_within_30_s_with_the_default_set
     assert "took over" in workers.logs()
 
 
+@pytest.mark.slow
 def test_a_worker_process_stops_when_its_main_process_is_killed(settings, workers):
     """SIGKILL of rundramatiq's main process alone: its worker process stops instead of consuming as an orphan."""
     main = workers.start(threads=1)
@@ -172,17 +158,17 @@ def test_a_worker_process_stops_when_its_main_process_is_killed(settings, worker
     os.kill(main.pid, signal.SIGKILL)
     main.wait(timeout=10)
     try:
-        deadline = time.monotonic() + 20
-        while _running(child) and time.monotonic() < deadline:
-            time.sleep(0.1)
         # Without StopWithParent it is still running here (checked); its own log lines went
         # through its dead parent, so the stop is seen in /proc, not in the log.
-        assert not _running(child), workers.logs()
+        wait_until(
+            lambda: not _running(child), timeout=20, message=lambda: f"worker process {child} to stop\n{workers.logs()}"
+        )
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(main.pid, signal.SIGKILL)  # an orphan left by a failure must not outlive the test
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_worker_once_its_chunks_in_flight_are_written(settings, workers):
     """SIGTERM to rundramatiq's main process, as `docker stop` and systemd send it, with the documented
     30 s shutdown timeout and default settings: the worker writes the chunks it holds, hands back the
@@ -196,7 +182,7 @@ def test_sigterm_stops_a_worker_once_its_chunks_in_flight_are_written(settings, 
     in_flight: list[tuple[str, int]] = []
 
     def writing_events(r: SeedRun) -> bool:
-        in_flight[:] = _leased_by(r, pids, within=0.3) if r.events_done >= 20_000 else []
+        in_flight[:] = leased_by(r, pids, within=0.3) if r.events_done >= 20_000 else []
         return bool(in_flight)
 
     wait_for(run, writing_events, workers)
@@ -239,15 +225,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _leased_by(run: SeedRun, pids: set[str], within: float | None = None) -> list[tuple[str, int]]:
-    """Chunks of ``run`` whose live lease a thread of one of ``pids`` holds (taken in the last ``within`` s)."""
-    leases = SeedChunkAttempt.objects.filter(run=run, lease_until__isnull=False)
-    if within is not None:
-        lease = timedelta(seconds=settings.SEED_CHUNK_LEASE_SECONDS)
-        leases = leases.filter(lease_until__gt=timezone.now() + lease - timedelta(seconds=within))
-    return [(a.kind, a.index) for a in leases if a.lease_holder.split(":")[1] in pids]
-
-
+@pytest.mark.slow
 def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, workers):
     run = queue_run(settings)
     # A row entered by a person holds the IP address that asset ordinal 1,500 will
@@ -267,6 +245,7 @@ def test_a_poison_chunk_fails_the_run_after_the_configured_attempts(settings, wo
     assert run.deployments_done == run.events_done == 0  # later phases never started
 
 
+@pytest.mark.slow
 def test_cancel_mid_run_stops_at_a_chunk_boundary(settings, workers):
     run = queue_run(settings, chunk_size=1_000, **{**PLAN, "events": 200_000})
     workers.start()
@@ -290,11 +269,10 @@ def wait_until_no_message_is_in_flight(workers: Workers, timeout: float = 30.0) 
     only workers whose heartbeat is fresh count.
     """
     import redis
-    from django.conf import settings
 
     client = redis.Redis.from_url(settings.REDIS_URL)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def settled() -> bool:
         now_ms = time.time() * 1000
         live = {member.decode() for member in client.zrangebyscore("dramatiq:__heartbeats__", now_ms - 5_000, "+inf")}
         # Ready and delayed (retry) messages are lists; each consumer's unacknowledged ones a set.
@@ -304,10 +282,9 @@ def wait_until_no_message_is_in_flight(workers: Workers, timeout: float = 30.0) 
             for key in client.scan_iter(f"dramatiq:__acks__.*.{settings.SEED_QUEUE}*")
             if key.decode().split(".")[1] in live
         )
-        if waiting == in_flight == 0:
-            return
-        time.sleep(0.1)
-    pytest.fail(f"messages still queued or in flight after {timeout} s\n{workers.logs()}")
+        return waiting == in_flight == 0
+
+    wait_until(settled, timeout=timeout, message=lambda: f"no message queued or in flight\n{workers.logs()}")
 
 
 def test_twenty_concurrent_posts_start_exactly_one_run(settings, django_user_model):
@@ -326,6 +303,7 @@ def test_twenty_concurrent_posts_start_exactly_one_run(settings, django_user_mod
     assert SeedRun.objects.count() == 1
 
 
+@pytest.mark.slow
 def test_the_command_can_queue_and_follow_a_run(settings, workers):
     import io
 

@@ -10,7 +10,7 @@ from inventory.models import Application
 from seeding import services
 from seeding.persistence.writers import SQLITE_ROWS_PER_INSERT, write_rows
 from seeding.plan import SeedPlan
-from tests.conftest import AS_OF
+from tests.support.plans import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

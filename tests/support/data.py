@@ -1,4 +1,6 @@
-"""Assertions and snapshots shared by several test modules."""
+"""The data tests seed and compare: seeding a plan through the one request path every entry point
+takes, the tables' contents and counts, rows entered by a person, and runs left in a given state
+(cancelled, with failed attempts). The plan itself is in tests/support/plans.py."""
 
 from __future__ import annotations
 
@@ -99,3 +101,17 @@ def record_failed_attempts(run: SeedRun, *, error: str) -> None:
     chunk 9,999 started 3 times by workers that died without recording anything."""
     SeedChunkAttempt.objects.create(run=run, kind="assets", index=0, attempts=2, last_error=error)
     SeedChunkAttempt.objects.create(run=run, kind="events", index=9_999, attempts=3)
+
+
+def cancelled_run(plan) -> SeedRun:
+    """A run cancelled after its second assets chunk: applications and some assets committed, the rest left."""
+    run = services.seed_run_create(plan=plan)
+
+    def cancel_after_two_asset_chunks(current, chunk):
+        if chunk is not None and chunk.kind == "assets" and chunk.index == 1:
+            services.seed_run_cancel(run=SeedRun.objects.get(pk=current.pk))
+
+    services.seed_run_execute(run=run, on_progress=cancel_after_two_asset_chunks)
+    run.refresh_from_db()
+    assert run.status == SeedRun.Status.CANCELLED and 0 < run.total_done < run.total_planned
+    return run
