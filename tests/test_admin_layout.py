@@ -17,7 +17,9 @@ from tests.support.browser import ARTIFACTS
 from tests.support.data import seed
 from tests.support.layout import MEASURE, PASSWORD, SIDEBAR, WIDTHS, logged_in, problems_of, show
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+# Once: how a page lays out in a browser does not depend on the database under it (the rows are the same on
+# both backends, tests/test_cross_backend.py; the queries behind the pages run on both in tests/test_admin.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.once]
 
 #: About 40 characters of a message: enough to tell "Host lost its connection to vCenter" from the rest.
 MESSAGE_MIN_PX = 300

@@ -19,7 +19,9 @@ from tests.support.browser import ARTIFACTS
 from tests.support.data import cancelled_run, seed
 from tests.support.layout import MEASURE, PASSWORD, SIDEBAR, WIDTHS, logged_in, problems_of, show
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+# Once: how a page lays out in a browser does not depend on the database under it (the rows are the same on
+# both backends, tests/test_cross_backend.py; the queries behind the pages run on both in tests/test_admin.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.once]
 
 #: Every cell of the list that must stay on one line: all but the error's.
 ONE_LINE = ("#result_list tbody td:not(.field-error_display)", "#result_list tbody th")

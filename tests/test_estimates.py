@@ -209,6 +209,7 @@ def next_runs_match_their_estimates(write: Callable[[SeedPlan], SeedRun], *, mod
     pytest.fail("; ".join(misses))
 
 
+@pytest.mark.timed
 def test_inline_the_next_run_is_within_35_percent_of_its_estimate():
     next_runs_match_their_estimates(seed, mode="inline", path=BULK if connection.vendor == "sqlite" else INLINE)
 
@@ -237,11 +238,13 @@ def embedded_worker(stub_broker):
     worker.stop()
 
 
+@pytest.mark.timed
 @pytest.mark.stub
 def test_on_the_embedded_worker_the_next_run_is_within_35_percent_of_its_estimate(embedded_worker):
     next_runs_match_their_estimates(queue_and_wait, mode="queued", path=EMBEDDED)
 
 
+@pytest.mark.timed
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_on_a_worker_process_the_next_run_is_within_35_percent_of_its_estimate(tmp_path):

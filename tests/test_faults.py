@@ -72,6 +72,7 @@ def test_redis_stopped_mid_run_and_restarted(settings, tmp_path, aof):
     assert "Consumer encountered a connection error" not in log and "Restarting consumer" not in log
 
 
+@pytest.mark.timed
 def test_a_chunk_over_its_time_limit_fails_its_run_saying_so(settings, tmp_path):
     """A real worker, a 0.1 s time limit (Dramatiq checks once a second), a 200,000-event chunk: the error says so."""
     workers = Workers(tmp_path)

@@ -112,6 +112,7 @@ def test_a_killed_worker_is_replaced_and_the_run_completes_without_duplicates(se
     assert inline_digest_of_same_plan(run) == digest  # nothing missing, nothing doubled
 
 
+@pytest.mark.timed
 @pytest.mark.slow
 def test_a_killed_workers_chunks_are_taken_over_within_30_s_with_the_default_settings(settings, workers):
     """No shortened timeouts: the chunks a SIGKILLed worker held come back through their lapsed leases
