@@ -16,12 +16,14 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from itertools import pairwise
 
+import numpy as np
 import pytest
 from django.db.models import Count, F, Max, Q
 
 from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
 from seeding.catalogs import active_catalog
+from seeding.generation.people import FALLBACK_LOCALE, name_pool, person_numbers
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
 from tests.support.data import seed
@@ -118,6 +120,46 @@ def test_devices_in_service_belong_to_people_and_servers_to_none():
     assert not Asset.objects.filter(~end_user).exclude(assigned_to="")
     assert not Asset.objects.filter(end_user & in_service, assigned_to="")
     assert not Asset.objects.filter(end_user & ~in_service).exclude(assigned_to="")  # on order, in stock, retired
+
+
+#: What Faker's ``name()`` adds and a directory never shows: "Mrs. Marissa Schneider", "John Walker MD".
+TITLES = re.compile(r"^(Mr|Mrs|Ms|Miss|Dr|Prof)\.?\s|\s(MD|DDS|DVM|PhD|Jr\.?|Sr\.?|II|III|IV|V)$")
+
+
+def host_number(asset: Asset, site) -> int:
+    """The site's host number behind an asset's address (the inverse of how addresses are handed out)."""
+    offset = int(ipaddress.ip_address(asset.ip_address)) - int(site.network.network_address)
+    return offset // 256 * 254 + offset % 256 - 1
+
+
+def test_people_are_people_at_one_site_with_one_or_two_devices_and_a_name_of_their_own():
+    """Across two runs with assets (seeds 3 and 4): a name is one person (one site, one person number), holds
+    one to three devices, carries no title, and comes from its site's locale (or the fallback's names)."""
+    catalog = active_catalog()
+    sites = {site.location: site for site in catalog.sites}
+    fallback = name_pool(FALLBACK_LOCALE)
+    people, devices, foreign, titled = defaultdict(set), Counter(), [], []
+    for asset in Asset.objects.exclude(assigned_to=""):
+        site = sites[asset.location]
+        people[asset.assigned_to].add((site.code, int(person_numbers(np.array([host_number(asset, site)]))[0])))
+        devices[asset.assigned_to] += 1
+        if TITLES.search(asset.assigned_to):
+            titled.append(asset.assigned_to)
+        if not any(_named_from(asset.assigned_to, pool) for pool in (name_pool(site.name_locale), fallback)):
+            foreign.append((site.code, asset.assigned_to))
+    assert len(people) > 500
+    assert not titled
+    assert not foreign
+    assert not {name: who for name, who in people.items() if len(who) > 1}  # one person, one site
+    holdings = Counter(devices.values())
+    assert max(holdings) <= 3 and holdings[1] > holdings[2] >= holdings[3], holdings
+    assert {run.seed for run in SeedRun.objects.all() if run.planned("assets")} == {3, 4}  # two runs' people
+
+
+def _named_from(name: str, pool) -> bool:
+    """Whether ``name`` is a first name of the pool, a space and a last name of it (either may hold spaces)."""
+    firsts, lasts = set(pool.first.tolist()), set(pool.last.tolist())
+    return any(name[:i] in firsts and name[i + 1 :] in lasts for i, char in enumerate(name) if char == " ")
 
 
 def test_asset_lifecycles_agree_with_their_history():

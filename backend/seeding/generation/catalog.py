@@ -22,6 +22,8 @@ import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 
+import faker.config
+
 from seeding.generation.rng import WeightTable
 
 FILES = (
@@ -62,6 +64,7 @@ class Site:
     time_zone: str  # IANA name: "Europe/Berlin"
     network: ipaddress.IPv4Network  # the site's own address range
     weight: int
+    name_locale: str = "en_US"  # the Faker locale its people's names come from
 
     @property
     def location(self) -> str:
@@ -274,7 +277,12 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
             row.fail("network", f"not an IPv4 network such as 10.21.0.0/16 ({exc})")
         if network.num_addresses < 256:
             row.fail("network", "must hold at least a /24")
-        sites.append(Site(code, row.text("city"), row.text("country"), row.text("time_zone"), network, row.weight()))
+        name_locale = row.text("name_locale", required=False) or "en_US"
+        if name_locale not in faker.config.AVAILABLE_LOCALES:
+            row.fail("name_locale", f"{name_locale!r} is not a Faker locale such as en_GB or ja_JP")
+        sites.append(
+            Site(code, row.text("city"), row.text("country"), row.text("time_zone"), network, row.weight(), name_locale)
+        )
     reader.unique("sites.csv", [site.code for site in sites], "code")
     for a, b in ((a, b) for i, a in enumerate(sites) for b in sites[i + 1 :]):
         if a.network.overlaps(b.network):

@@ -28,7 +28,7 @@ from seeding.generation.estate import (
     asset_hardware,
     older_version,
 )
-from seeding.generation.people import TEAMS, material_for
+from seeding.generation.people import TEAMS, people_at
 from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.sites import asset_sites
@@ -137,7 +137,7 @@ def _serial_numbers(catalog: Catalog, makers: np.ndarray, ids: np.ndarray) -> li
 def assets(spec: RunSpec, start: int, stop: int, table: AssetTable) -> Columns:
     """The run's assets at ordinals [start, stop); ``table`` is the run's own asset table (lifecycles)."""
     ordinals = _ordinals(start, stop)
-    s, material, catalog = spec.seed, material_for(spec.seed), spec.catalog
+    s, catalog = spec.seed, spec.catalog
     ids = table.ids[ordinals]
     type_idx, model_idx, system_idx = asset_hardware(spec, ordinals)
     models = [catalog.models[m] for m in model_idx.tolist()]
@@ -145,7 +145,7 @@ def assets(spec: RunSpec, start: int, stop: int, table: AssetTable) -> Columns:
     site_idx, hosts = asset_sites(spec, ordinals)
     sites = [catalog.sites[i] for i in site_idx.tolist()]
     end_user = np.array([asset_type.end_user for asset_type in asset_types], dtype=bool)
-    people = np.array(material.people, dtype=object)[Stream(s, "asset.person").ints(ordinals, len(material.people))]
+    people = people_at(catalog, site_idx, hosts)
     lifecycle = table.lifecycle[ordinals]
     makers = np.array([model.manufacturer for model in models], dtype=object)
     # Nobody has a device that is on order, in stock or retired.
