@@ -31,11 +31,12 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demoseed")
-# A database number of its own, so tests never flush a developer's queues (a second test process takes
-# the one below it; the fuzz run and the compose smoke test use 12 and 13).
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-#: Test processes of the PostgreSQL pass's first phase (pytest-xdist; 2 take Redis databases 15 and 14).
-PROCESSES = int(os.environ.get("TEST_PROCESSES", "2"))
+# A database number of its own, so tests never flush a developer's queues (each further test process takes
+# the one below it: 11, 10, 9; the fuzz run and the compose smoke test use 12 and 13).
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+#: Test processes of the PostgreSQL pass's first phase (pytest-xdist). Most of its tests wait on the worker
+#: processes and servers they start, so three overlap well on two cores.
+PROCESSES = int(os.environ.get("TEST_PROCESSES", "3"))
 SQLITE_URL = f"sqlite:///{REPO / 'var' / 'tests.sqlite3'}"
 #: pytest's exit status when no test was selected (a -k that leaves no timed test, say): not a failure here.
 NO_TESTS_COLLECTED = 5
