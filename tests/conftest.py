@@ -98,17 +98,3 @@ def api(staff):
     from tests.support.api import logged_in_client
 
     return logged_in_client(staff)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    """In a pytest-xdist worker, files with end-to-end (``slow``) tests first.
-
-    xdist's ``loadfile`` hands whole files to its processes in collection order; a
-    long file (the soak test's, the fuzz run's) handed out last is the tail the
-    whole pass waits for. Started first, the short files fill in around them. The
-    order within a file is kept; a run in one process keeps pytest's own order.
-    """
-    if not hasattr(config, "workerinput"):
-        return
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
