@@ -57,6 +57,9 @@ from processes import flush_redis, process, wait_http
 from servers import server_env
 
 CONFIG = REPO / "schemathesis.toml"
+#: Test cases per operation and phase of the run without credentials: the server refuses before it reads a
+#: body or a path parameter, so more cases only repeat the same 401 (the run with a token takes the toml's 100).
+ANONYMOUS_EXAMPLES = 10
 POSTGRES_URL = os.environ.get("FUZZ_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demoseed_fuzz")
 REDIS_URL = os.environ.get("FUZZ_REDIS_URL", "redis://127.0.0.1:6379/12")
 #: This harness's own ports (the web server takes the first free one).
@@ -170,8 +173,9 @@ def fuzz(label: str, base: str, token: str | None, args: argparse.Namespace, rep
                "--report-junit-path", str(reports / f"{label.replace(' ', '-')}.xml")]  # fmt: skip
     if token:
         command += ["--header", f"Authorization: Bearer {token}"]
-    if args.max_examples:
-        command += ["--max-examples", str(args.max_examples)]
+    examples = args.max_examples if token else min(args.max_examples or ANONYMOUS_EXAMPLES, ANONYMOUS_EXAMPLES)
+    if examples:
+        command += ["--max-examples", str(examples)]
     if args.seed is not None:
         command += ["--seed", str(args.seed)]
     command += args.extra

@@ -318,6 +318,8 @@ def test_a_host_the_server_does_not_serve_gets_a_documented_json_400_on_the_api_
 def test_unknown_api_paths_get_404_in_json(api, staff):
     response = api.get("/api/v1/admin/nothing-here")
     assert response.status_code == 404 and response.json()["status"] == "error"
+    newline = api.get("/api/v1/admin/seed-runs/a%0Ab")  # Schemathesis sent one; it got Django's HTML page
+    assert newline.status_code == 404 and newline.json()["code"] == "not_found"
     browser = Client(enforce_csrf_checks=True)  # a session cookie without a CSRF token: still nothing there
     browser.force_login(staff)
     assert browser.post("/api/v1/admin/seed-runs/null/cancel").status_code == 404
