@@ -162,6 +162,16 @@ def _named_from(name: str, pool) -> bool:
     return any(name[:i] in firsts and name[i + 1 :] in lasts for i, char in enumerate(name) if char == " ")
 
 
+def test_network_storage_and_end_user_devices_belong_to_the_teams_that_run_them():
+    """Not Marketing Tech's switches or Mobile's storage arrays: a type with a team in the catalog is that team's."""
+    teams = {asset_type.value: asset_type.owner_team for asset_type in active_catalog().asset_types}
+    assert {"network", "storage", "laptop"} <= {value for value, team in teams.items() if team}
+    owned = Counter(Asset.objects.values_list("asset_type", "owner_team"))
+    assert not {(value, team): n for (value, team), n in owned.items() if teams[value] and team != teams[value]}
+    assert {value for value, _ in owned} >= {"network", "storage", "laptop", "server"}
+    assert len({team for value, team in owned if not teams[value]}) > 5  # servers: still drawn, from many teams
+
+
 def test_asset_lifecycles_agree_with_their_history():
     lifespans = {t.value: t.lifespan_years * 365 for t in active_catalog().asset_types}
     waiting = Asset.objects.filter(lifecycle_status__in=["ordered", "in_stock"])

@@ -80,6 +80,7 @@ class AssetType:
     end_user: bool  # assigned to a person
     hosts: str  # one of HOSTS
     physical: bool  # bought and delivered (may be on order or in stock), unlike a virtual machine
+    owner_team: str = ""  # the team that runs every asset of the type; empty: drawn per asset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,6 +307,7 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
                 row.text("end_user") == "yes",
                 row.text("hosts"),
                 row.text("physical") == "yes",
+                row.text("owner_team", required=False),
             )
         )
     reader.unique("asset_types.csv", [t.value for t in asset_types], "asset_type")

@@ -166,9 +166,15 @@ def assets(spec: RunSpec, start: int, stop: int, table: AssetTable) -> Columns:
         "lifecycle_status": _pick(np.array(ASSET_LIFECYCLES, dtype=object), lifecycle),
         "purchase_date": _day_strings(table.purchase_day[ordinals]),
         "retired_on": _optional_days(table.retired_day[ordinals]),
-        "owner_team": _pick(np.array(TEAMS, dtype=object), Stream(s, "asset.team").ints(ordinals, len(TEAMS))),
+        "owner_team": _owner_teams(asset_types, Stream(s, "asset.team").ints(ordinals, len(TEAMS))),
         "assigned_to": np.where(assigned, people, "").tolist(),
     }
+
+
+def _owner_teams(asset_types: list, drawn: np.ndarray) -> list[str]:
+    """The team that runs each asset: its type's (network devices, storage, end-user devices), else a drawn one."""
+    teams = np.array(TEAMS, dtype=object)[drawn]
+    return [asset_type.owner_team or team for asset_type, team in zip(asset_types, teams.tolist())]
 
 
 # --- deployments -------------------------------------------------------------
