@@ -46,11 +46,20 @@ def test_asset_search_finds_what_people_search_for(admin_client, seeded, field, 
 
 
 def test_event_search_finds_words_of_the_message(admin_client, seeded):
-    word = "unavailable"
+    word = "updated"
     response = admin_client.get(reverse("admin:inventory_event_changelist"), {"q": word})
     found = list(response.context["cl"].queryset)
     assert found and len(found) == Event.objects.filter(message__icontains=word).count()
-    assert all(word in event.message for event in found)
+    assert all(word in event.message.lower() for event in found)
+
+
+def test_event_search_by_ticket_finds_everything_done_under_it(admin_client, seeded):
+    record = Event.objects.filter(kind="incident").order_by("pk").first()
+    ticket = record.message.split(":")[0]
+    response = admin_client.get(reverse("admin:inventory_event_changelist"), {"q": ticket})
+    found = list(response.context["cl"].queryset)
+    assert record in found and {event.kind for event in found} == {"incident", "change"}
+    assert all(ticket in event.message for event in found) and len(found) == 3  # opened, fixed, resolved
 
 
 def test_event_search_by_host_name_finds_the_hosts_events(admin_client, seeded):

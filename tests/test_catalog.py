@@ -46,9 +46,16 @@ SMALL_CATALOG = {
     "alert,laptop,nordos,host,Nordstyr,Battery at {value}%,10-60,warning@30 error@15,1\n"
     "maintenance,laptop,nordos,host,Verksted,Screen replaced,,info,1\n",
     "incident_stories.csv": "symptom,alert_source,alert,values,incident,incident_severity,ticket_source,fix_source,"
-    "fix,recovery,resolution,weight\n"
+    "fix,recovery,resolution,weight,scope,asset_types,detected_by,minutes\n"
+    "stjålet,,,,{ticket}: PC stjålet,critical,Saksbehandler,Nordstyr,{change} for {ticket}: PC slettet,,"
+    "{ticket} løst etter {hours} timer,1,host,laptop,user,120-600\n"
     "slow,Fyrlykt,Svartid {value} ms,500-900 1000-1900 2000-4000,{ticket}: {app} er treg,error,Saksbehandler,Fjordctl,"
-    "{change} for {ticket}: {app} restartet,Svartid normal,{ticket} løst etter {minutes} minutter,1\n",
+    "{change} for {ticket}: {app} restartet,Svartid normal,{ticket} løst etter {minutes} minutter,1,,,,\n",
+    "bands.csv": "measure,low,high\nseverity.info,0,1\nseverity.warning,0,1\nseverity.error,0,1\n"
+    "severity.critical,0,1\nbusiest_day,1,9\nincidents_per_1000_assets_month,0,1000\n",
+    "changes.csv": "change,scope,asset_types,families,hosts,minutes,ticket_source,opened,source,step,closed,weight\n"
+    "policy,host,laptop,nordos,2-4,30-90,Saksbehandler,{change} godkjent: ny policy i {site},Nordstyr,"
+    "{change}: policy satt ({step} av {hosts}),{change} lukket etter {minutes} minutter,1\n",
 }
 
 
@@ -104,8 +111,8 @@ def test_the_built_in_catalog_loads():
         ("manufacturers.csv", "manufacturer,serial_prefix,serial_length\nDell,,7\nHPE,,7\n", "could be equal"),
         (
             "events.csv",
-            EVENTS_HEADER + "incident,server,linux,host,ServiceNow,{ticket}: slow,,info,1\n",
-            "events.csv: line 2, column severity: an incident is never info",
+            EVENTS_HEADER + "incident,server,linux,host,ServiceNow,{ticket}: slow,,error,1\n",
+            "events.csv: line 2, column kind: incidents are told by incident_stories.csv",
         ),
         (
             "events.csv",
@@ -123,6 +130,31 @@ def test_the_built_in_catalog_loads():
             "resolution,weight\nslow,Zabbix,Slow {value},1 2 3,{ticket}: {app} slow,info,ServiceNow,Ansible,"
             "{change} for {ticket}: restarted,ok,{ticket} resolved,1\n",
             "incident_stories.csv: line 2, column incident_severity: error or critical (an incident is never info)",
+        ),
+        (
+            "incident_stories.csv",
+            "symptom,alert_source,alert,values,incident,incident_severity,ticket_source,fix_source,fix,recovery,"
+            "resolution,weight,scope,detected_by\nstolen,Zabbix,Gone {value},1 2 3,{ticket}: stolen,error,ServiceNow,"
+            "Intune,{change} for {ticket}: wiped,back,{ticket} resolved,1,host,user\n",
+            "incident_stories.csv: line 2, column alert: must be empty when a user reports the incident",
+        ),
+        (
+            "bands.csv",
+            "measure,low,high\nseverity.info,0.5,0.4\n",
+            "bands.csv: line 2, column high: must be at least low",
+        ),
+        ("bands.csv", "measure,low,high\nseverity.info,0.4,0.6\n", "bands.csv: no band for severity.warning"),
+        (
+            "changes.csv",
+            "change,scope,asset_types,families,hosts,minutes,ticket_source,opened,source,step,closed,weight\n"
+            "acl,host,router,,2-4,30-60,ServiceNow,{change} opened,Ansible,{change} ({step}),{change} closed,1\n",
+            "changes.csv: line 2, column asset_types: unknown asset type(s) router",
+        ),
+        (
+            "changes.csv",
+            "change,scope,asset_types,families,hosts,minutes,ticket_source,opened,source,step,closed,weight\n"
+            "acl,host,network,,2-4,30-60,ServiceNow,{change} for {app},Ansible,{change} ({step}),{change} closed,1\n",
+            "changes.csv: line 2, column opened: {app} is for application waves",
         ),
         (
             "software.csv",
@@ -153,7 +185,7 @@ def test_manage_py_check_reports_a_broken_catalog(tmp_path, settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_team_seeds_from_its_own_catalog(small_catalog, settings, make_plan):
     settings.SEED_CATALOG_DIR = str(small_catalog)
-    run = seed(make_plan(applications=6, assets=400, deployments=300, events=3_000))
+    run = seed(make_plan(applications=6, assets=400, deployments=300, events=8_000))
     assets = Asset.objects.filter(seed_run=run)
     assert set(assets.values_list("location", flat=True)) == {"Oslo (OSL1)", "Bergen (BER1)"}
     assert set(assets.values_list("manufacturer", "model", "operating_system")) == {
@@ -181,7 +213,10 @@ def test_a_team_seeds_from_its_own_catalog(small_catalog, settings, make_plan):
     }
     assert not Deployment.objects.exclude(application__name="Skrivebord").exclude(asset__asset_type="server").exists()
     sources = set(Event.objects.values_list("source", flat=True))
-    assert sources <= {"Fyrlykt", "Fjordctl", "Verksted", "Nordstyr", "Saksbehandler"} and len(sources) >= 3
+    assert sources == {"Fyrlykt", "Fjordctl", "Verksted", "Nordstyr", "Saksbehandler"}
+    # Its incident stories and change waves, in its words.
+    assert Event.objects.filter(kind="incident", message__regex=r"^INC\d{7}: PC stjålet$").exists()
+    assert Event.objects.filter(kind="change", message__regex=r"^CHG\d{7}: policy satt \(1 av [2-4]\)$").exists()
     assert Event.objects.filter(message__startswith="fjord-base updated to 3.").exists()
 
 

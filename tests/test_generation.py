@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from datetime import UTC, datetime
 
 import numpy as np
@@ -9,11 +11,13 @@ import pytest
 
 from seeding.catalogs import active_catalog
 from seeding.generation import events, rows, timeline
+from seeding.generation.catalog import SEVERITIES
 from seeding.generation.estate import own_applications, own_assets
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.placement import application_quotas, deployment_layout, taken_on_hosts
 from seeding.generation.rng import Stream, WeightTable
-from seeding.generation.spec import RunSpec
+from seeding.generation.spec import EVENT_WINDOW_DAYS, RunSpec
+from seeding.named_plans import PLANS
 
 MASK = (1 << 64) - 1
 
@@ -168,3 +172,30 @@ def test_timestamps_use_djangos_sqlite_text_format():
     seconds = [0, 1_790_000_000, 1_790_000_059]
     text = timeline.timestamp_strings(np.array(seconds, dtype=np.int64))
     assert text == [str(datetime.fromtimestamp(s, UTC).replace(tzinfo=None)) for s in seconds]
+
+
+@pytest.mark.parametrize("plan", ["S", "demo", "L", "10L"])
+def test_severity_bursts_and_incidents_stay_within_the_catalogs_bands_at_every_size(plan):
+    """The demo plan and 10L look alike: the share of each severity, the busiest day against a normal
+    one, and incidents per asset and month stay within ``bands.csv``. Measured on 24 slices of 4,000
+    events spread over the run (writing 10L would take minutes)."""
+    counts = PLANS[plan]
+    s = dataclasses.replace(spec(), counts=tuple(counts.items()), seed=5)
+    apps, assets, _, deployments = own_parents(s)
+    bands = s.catalog.bands
+    severities, incidents, sampled = Counter(), 0, 0
+    for first in np.linspace(0, counts["events"] - 4_000, 24).astype(int).tolist():
+        chunk = events.events(s, first, first + 4_000, assets, deployments, apps)
+        severities.update(chunk["severity"])
+        incidents += chunk["kind"].count("incident") / 2  # each incident: its record and its resolution
+        sampled += 4_000
+    for severity in SEVERITIES:
+        low, high = bands[f"severity.{severity}"]
+        assert low <= severities[severity] / sampled <= high, severity
+    per_minute = np.diff(timeline.timeline_of(s).cumulative, prepend=0)
+    days = per_minute.reshape(-1, 24 * 60).sum(axis=1)
+    low, high = bands["busiest_day"]
+    assert low <= days.max() / np.median(days) <= high
+    months = EVENT_WINDOW_DAYS / 30
+    low, high = bands["incidents_per_1000_assets_month"]
+    assert low <= incidents / sampled * counts["events"] / counts["assets"] * 1_000 / months <= high

@@ -38,6 +38,8 @@ FILES = (
     "packages.csv",
     "events.csv",
     "incident_stories.csv",
+    "changes.csv",
+    "bands.csv",
 )
 #: What an asset type can host: server software, end-user software, or nothing (it runs firmware).
 HOSTS = ("server", "endpoint", "none")
@@ -47,7 +49,21 @@ SEVERITIES = ("info", "warning", "error", "critical")
 #: Placeholders an event message may use (see docs/catalogs.md).
 EVENT_PLACEHOLDERS = frozenset({"value", "ticket", "package", "version"})
 #: Placeholders of incident stories: the application's name, its previous release, the tickets, the duration.
-STORY_PLACEHOLDERS = frozenset({"value", "ticket", "change", "app", "version", "minutes"})
+STORY_PLACEHOLDERS = frozenset({"value", "ticket", "change", "app", "version", "minutes", "hours"})
+#: How an incident comes to light: its alerts, or a person calling the service desk.
+DETECTED_BY = ("monitoring", "user")
+#: What ``bands.csv`` bounds: each severity's share of the events, the busiest day against the median
+#: day, and incidents per 1,000 assets per month.
+BAND_MEASURES = (
+    "severity.info",
+    "severity.warning",
+    "severity.error",
+    "severity.critical",
+    "busiest_day",
+    "incidents_per_1000_assets_month",
+)
+#: Placeholders of change waves: the ticket, the application, the hosts, the step, the site, the duration.
+WAVE_PLACEHOLDERS = frozenset({"change", "app", "hosts", "step", "site", "minutes", "hours"})
 #: Serial numbers: these characters only (no I or O, easy to read aloud).
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -166,11 +182,19 @@ class EventTemplate:
 
 @dataclasses.dataclass(frozen=True)
 class IncidentStory:
-    """How an incident on an application unfolds: rising alerts, the incident, a fix, recovery, resolution."""
+    """How an incident unfolds: rising alerts (or a user's call), the incident, a fix, recovery, resolution.
+
+    ``scope`` "application": on up to three hosts of one server application;
+    "host": on one asset of ``asset_types`` running ``families``.
+    """
 
     symptom: str
+    scope: str
+    asset_types: frozenset[str] | None  # None: any (host stories)
+    families: frozenset[str] | None
+    detected_by: str  # "monitoring" (alerts rise first) or "user" (no alerts)
     alert_source: str
-    alert: str  # with {value}
+    alert: str  # with {value}; empty when a user reports it
     values: tuple[tuple[int, int], ...]  # ranges of the alert's value as it rises: warning, error, critical
     incident: str
     incident_severity: str
@@ -179,7 +203,41 @@ class IncidentStory:
     fix: str
     recovery: str
     resolution: str
+    minutes: tuple[int, int]  # how long it lasts, from the first alert (or call) to the resolution
     weight: int
+
+    def fits(self, asset_type: str, family: str) -> bool:
+        return (self.asset_types is None or asset_type in self.asset_types) and (
+            self.families is None or family in self.families
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeWave:
+    """A planned change rolled out host after host: opened, one step per host, closed, one ticket throughout.
+
+    ``scope`` "application": on hosts of one server application; "host": on
+    assets of ``asset_types`` running ``families`` at one site (the team that
+    runs them makes the change there).
+    """
+
+    name: str
+    scope: str
+    asset_types: frozenset[str] | None
+    families: frozenset[str] | None
+    hosts: tuple[int, int]  # how many hosts a wave covers
+    minutes: tuple[int, int]  # from opened to closed
+    ticket_source: str
+    opened: str
+    source: str  # the tool that makes each step
+    step: str
+    closed: str
+    weight: int
+
+    def fits(self, asset_type: str, family: str) -> bool:
+        return (self.asset_types is None or asset_type in self.asset_types) and (
+            self.families is None or family in self.families
+        )
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -196,6 +254,9 @@ class Catalog:
     packages: tuple[Package, ...]
     events: tuple[EventTemplate, ...]
     stories: tuple[IncidentStory, ...]
+    waves: tuple[ChangeWave, ...]
+    #: measure -> (low, high): what the events look like at every plan size (``BAND_MEASURES``).
+    bands: dict[str, tuple[float, float]]
 
     def __hash__(self) -> int:
         return hash(self.digest)
@@ -434,7 +495,23 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
                     f"{directory}/events.csv: no host maintenance event fits a {asset_type.value} running {family};"
                     " add one (each asset in maintenance gets one)"
                 )
-    stories = [_story(row) for row in reader.rows(files, "incident_stories.csv", _STORY_COLUMNS)]
+    stories = [
+        _story(row, type_names, family_names) for row in reader.rows(files, "incident_stories.csv", _STORY_COLUMNS)
+    ]
+    waves = [_wave(row, type_names, family_names) for row in reader.rows(files, "changes.csv", _WAVE_COLUMNS)]
+    bands = {}
+    for row in reader.rows(files, "bands.csv", ("measure", "low", "high")):
+        if row.text("measure") not in BAND_MEASURES:
+            row.fail("measure", f"must be one of {', '.join(BAND_MEASURES)}")
+        try:
+            low, high = float(row.text("low")), float(row.text("high"))
+        except ValueError:
+            row.fail("low", "low and high must be numbers such as 0.45")
+        if not 0 <= low <= high:
+            row.fail("high", "must be at least low, and low at least 0")
+        bands[row.text("measure")] = (low, high)
+    if missing := [measure for measure in BAND_MEASURES if measure not in bands]:
+        raise CatalogError(f"{directory}/bands.csv: no band for {', '.join(missing)}")
     return Catalog(
         digest,
         tuple(sites),
@@ -448,6 +525,8 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
         tuple(packages),
         tuple(events),
         tuple(stories),
+        tuple(waves),
+        bands,
     )
 
 
@@ -467,46 +546,143 @@ _STORY_COLUMNS = (
 )
 
 
-def _story(row: _Row) -> IncidentStory:
+def _story(row: _Row, type_names: set[str], family_names: set[str]) -> IncidentStory:
+    scope = row.text("scope", required=False) or "application"
+    if scope not in EVENT_SCOPES:
+        row.fail("scope", "must be application (on a server application's hosts) or host (on one asset)")
+    detected_by = row.text("detected_by", required=False) or "monitoring"
+    if detected_by not in DETECTED_BY:
+        row.fail("detected_by", "must be monitoring (alerts come first) or user (a person reports it)")
+    watched = detected_by == "monitoring"
     texts = {}
     for column, required in (
-        ("alert", {"value"}),
-        ("incident", {"ticket", "app"}),
+        ("alert", {"value"} if watched else None),
+        ("incident", {"ticket", "app"} if scope == "application" else {"ticket"}),
         ("fix", {"change", "ticket"}),
-        ("recovery", set()),
+        ("recovery", set() if watched else None),
         ("resolution", {"ticket"}),
     ):
-        text = row.text(column)
-        try:
-            fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
-        except ValueError as exc:
-            row.fail(column, f"not a valid template ({exc})")
-        if fields - STORY_PLACEHOLDERS:
-            row.fail(column, f"unknown placeholder(s) {', '.join(sorted(fields - STORY_PLACEHOLDERS))}")
-        if required - fields:
-            row.fail(column, f"must use {', '.join('{' + name + '}' for name in sorted(required - fields))}")
-        texts[column] = text
-    values = []
-    for token in row.text("values").split():
-        low, _, high = token.partition("-")
-        high = high or low
-        if not (low.isdigit() and high.isdigit() and int(low) <= int(high)):
-            row.fail("values", f"{token!r}: a whole number or a range such as 85-92")
-        values.append((int(low), int(high)))
-    if len(values) != 3:
+        if required is None:  # a user's call: no alert to rise or clear
+            if row.text(column, required=False):
+                row.fail(column, "must be empty when a user reports the incident (detected_by user)")
+            texts[column] = ""
+            continue
+        texts[column] = _template(row, column, STORY_PLACEHOLDERS, required)
+        if scope == "host" and "app" in _fields(row, column):
+            row.fail(column, "{app} is for application stories (this one happens to a host)")
+    values: list[tuple[int, int]] = []
+    for token in row.text("values", required=watched).split():
+        low, high = _bounds(row, "values", token)
+        values.append((low, high))
+    if watched and len(values) != 3:
         row.fail("values", "three ranges: the alert's value at warning, error and critical, e.g. 1-2 3-7 8-15")
     if row.text("incident_severity") not in ("error", "critical"):
         row.fail("incident_severity", "error or critical (an incident is never info)")
+    types, families = _types_and_families(row, type_names, family_names)
     return IncidentStory(
         symptom=row.text("symptom"),
-        alert_source=row.text("alert_source"),
+        scope=scope,
+        asset_types=types,
+        families=families,
+        detected_by=detected_by,
+        alert_source=row.text("alert_source", required=watched),
         values=tuple(values),
         incident_severity=row.text("incident_severity"),
         ticket_source=row.text("ticket_source"),
         fix_source=row.text("fix_source"),
+        minutes=_bounds(row, "minutes", row.text("minutes", required=False) or "30-180"),
         weight=row.weight(),
         **texts,
     )
+
+
+_WAVE_COLUMNS = (
+    "change",
+    "scope",
+    "asset_types",
+    "families",
+    "hosts",
+    "minutes",
+    "ticket_source",
+    "opened",
+    "source",
+    "step",
+    "closed",
+    "weight",
+)
+
+
+def _wave(row: _Row, type_names: set[str], family_names: set[str]) -> ChangeWave:
+    scope = row.text("scope")
+    if scope not in EVENT_SCOPES:
+        row.fail("scope", "must be application (on a server application's hosts) or host (on assets at one site)")
+    texts = {
+        column: _template(row, column, WAVE_PLACEHOLDERS, required)
+        for column, required in (("opened", {"change"}), ("step", {"change"}), ("closed", {"change"}))
+    }
+    for column in texts:
+        if scope == "host" and "app" in _fields(row, column):
+            row.fail(column, "{app} is for application waves (this one changes hosts at a site)")
+        if scope == "application" and "site" in _fields(row, column):
+            row.fail(column, "{site} is for host waves (an application's hosts may be at several sites)")
+        if column != "step" and "step" in _fields(row, column):
+            row.fail(column, "{step} is for the step column (the opening and the closing are about all hosts)")
+    hosts = _bounds(row, "hosts", row.text("hosts"))
+    if hosts[0] < 1:
+        row.fail("hosts", "a wave covers at least one host")
+    types, families = _types_and_families(row, type_names, family_names)
+    return ChangeWave(
+        name=row.text("change"),
+        scope=scope,
+        asset_types=types,
+        families=families,
+        hosts=hosts,
+        minutes=_bounds(row, "minutes", row.text("minutes")),
+        ticket_source=row.text("ticket_source"),
+        source=row.text("source"),
+        weight=row.weight(),
+        **texts,
+    )
+
+
+def _fields(row: _Row, column: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(row.text(column)) if name is not None}
+    except ValueError as exc:
+        row.fail(column, f"not a valid template ({exc})")
+
+
+def _template(row: _Row, column: str, allowed: frozenset[str], required: set[str]) -> str:
+    """The text of ``column``, a template using only ``allowed`` placeholders and every ``required`` one."""
+    fields = _fields(row, column)
+    if fields - allowed:
+        row.fail(column, f"unknown placeholder(s) {', '.join(sorted(fields - allowed))}")
+    if required - fields:
+        row.fail(column, f"must use {', '.join('{' + name + '}' for name in sorted(required - fields))}")
+    return row.text(column)
+
+
+def _bounds(row: _Row, column: str, token: str) -> tuple[int, int]:
+    """``12`` or ``30-180`` as (low, high)."""
+    low, _, high = token.partition("-")
+    high = high or low
+    if not (low.isdigit() and high.isdigit() and int(low) <= int(high)):
+        row.fail(column, f"{token!r}: a whole number or a range such as 30-180")
+    return int(low), int(high)
+
+
+def _types_and_families(
+    row: _Row, type_names: set[str], family_names: set[str]
+) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The optional ``asset_types`` and ``families`` columns: space-separated names, or ``*``/empty for any."""
+    found = []
+    for column, known, what in (("asset_types", type_names, "asset type"), ("families", family_names, "family")):
+        text = row.text(column, required=False)
+        names = None if text in ("", "*") else frozenset(text.split())
+        if names and not names <= known:
+            row.fail(column, f"unknown {what}(s) {', '.join(sorted(names - known))}")
+        found.append(names)
+    return found[0], found[1]
 
 
 def _versions(row: _Row) -> tuple[str, ...]:
@@ -529,6 +705,12 @@ def _event_template(row: _Row, type_names: set[str], family_names: set[str]) -> 
     kind, scope = row.text("kind"), row.text("scope")
     if kind not in EVENT_KINDS:
         row.fail("kind", f"must be one of {', '.join(EVENT_KINDS)}")
+    if kind == "incident":
+        row.fail(
+            "kind",
+            "incidents are told by incident_stories.csv, from their first alert (or call) to their resolution;"
+            " events.csv holds alerts, changes and maintenance",
+        )
     if scope not in EVENT_SCOPES:
         row.fail("scope", "must be host (about the asset) or application (about a deployment on it)")
     types = None if row.text("asset_types") == "*" else frozenset(row.text("asset_types").split())
@@ -566,14 +748,7 @@ def _event_template(row: _Row, type_names: set[str], family_names: set[str]) -> 
         severity = tuple(pairs)
     elif severity not in SEVERITIES:
         row.fail("severity", f"must be one of {', '.join(SEVERITIES)}, or thresholds such as warning@85 critical@95")
-    template = EventTemplate(kind, types, families, scope, row.text("source"), message, values, severity, row.weight())
-    if kind == "incident" and "info" in {template.severity_of(v) for v in _range(values)}:
-        row.fail("severity", "an incident is never info")
-    return template
-
-
-def _range(values: tuple[int, int] | None) -> list[int | None]:
-    return [None] if values is None else list(range(values[0], values[1] + 1))
+    return EventTemplate(kind, types, families, scope, row.text("source"), message, values, severity, row.weight())
 
 
 def _systems_for(systems: list[tuple], kind: str, maker: str, model: str) -> list[tuple[str, int]]:

@@ -7,7 +7,10 @@ moment (bought, not on order or in stock, not yet retired), often through one
 of its deployments. What it says comes from the catalog's event templates that
 fit the asset's type and operating system family and the event's scope (the
 host, or an application on it); the severity follows the message (a disk at
-97% is critical, at 86% a warning; an incident is never info).
+97% is critical, at 86% a warning). Incidents and planned changes across hosts
+are episodes (``episodes``), laid over some of these keys. A single change or
+maintenance window gets a ticket of its own, numbered from its key
+(``tickets``): no two things share a number.
 
 Messages are rendered from the templates once per seed and catalog into small
 pools, then picked by index: formatting a string per row would cost more than
@@ -23,20 +26,23 @@ import random
 import numpy as np
 
 from seeding.generation.catalog import EVENT_KINDS, SEVERITIES, Catalog, EventTemplate
+from seeding.generation.episodes import EpisodeRows, episode_rows
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import DeploymentRows, Deployments
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.sites import local_activity
 from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
-from seeding.generation.stories import StoryRows, story_rows
+from seeding.generation.tickets import CHANGE as CHANGE_TICKET
+from seeding.generation.tickets import ticket_numbers
 from seeding.generation.timeline import BURST_BOOST, event_times, recent_events, timeline_of, timestamp_strings
 
 #: Field name -> values, in the order the model declares them.
 Columns = dict[str, list]
 
-#: How often each kind happens, relative to the others (where the asset has templates of it).
-KIND_WEIGHTS = np.array([52, 30, 4, 14], dtype=np.int64)  # alert, change, incident, maintenance
+#: How often each kind happens, relative to the others (where the asset has templates of it). Incidents
+#: are never single events: every one is an incident story (``episodes``).
+KIND_WEIGHTS = np.array([46, 36, 0, 18], dtype=np.int64)  # alert, change, incident, maintenance
 ALERT, CHANGE, INCIDENT, MAINTENANCE_KIND = range(4)
 #: Events come in groups of this many consecutive keys...
 EVENT_RUN = 4
@@ -49,6 +55,8 @@ DEPLOYMENT_EVENT_PERCENT = 75
 #: Rendered variants per template (values, tickets, packages).
 VARIANTS = 64
 SCOPES = ("host", "application")
+#: Stands for the ticket in a rendered message until the event's own number takes its place.
+TICKET_MARK = "\x00"
 
 
 # --- maintenance events for assets in maintenance ---------------------------------------------
@@ -92,6 +100,7 @@ class Pools:
     messages: np.ndarray  # object
     severities: np.ndarray  # index into SEVERITIES
     sources: np.ndarray  # per template
+    ticketed: np.ndarray  # per template: the message names a ticket (TICKET_MARK)
     templates: tuple[EventTemplate, ...]
 
 
@@ -108,6 +117,7 @@ def message_pools(seed: int, catalog: Catalog) -> Pools:
         messages=np.array(messages, dtype=object),
         severities=np.array(severities, dtype=np.int64),
         sources=np.array([template.source for template in catalog.events], dtype=object),
+        ticketed=np.array(["{ticket}" in template.message for template in catalog.events], dtype=bool),
         templates=catalog.events,
     )
 
@@ -121,7 +131,7 @@ def _render(template: EventTemplate, rnd: random.Random, catalog: Catalog) -> tu
         value = high - spread if template.rising is False else low + spread
     fields: dict[str, object] = {"value": value}
     if "{ticket}" in template.message:
-        fields["ticket"] = f"{'INC' if template.kind == 'incident' else 'CHG'}{rnd.randint(10_000, 99_999):07d}"
+        fields["ticket"] = TICKET_MARK
     if "{package}" in template.message:
         packages = [p for p in catalog.packages if template.families is None or p.family in template.families]
         if "{version}" in template.message:
@@ -189,12 +199,8 @@ def _messages(
         keys = ordinals[rows]
         kind = Stream(s, "event.kind").weighted(keys, group.kinds)
         burst = in_burst[rows]
-        if group.kind_present[INCIDENT] or group.kind_present[ALERT]:
-            severe = np.where(
-                group.kind_present[INCIDENT] & Stream(s, "event.burst.kind").below(keys, 1, 3), INCIDENT, ALERT
-            )
-            severe = np.where(group.kind_present[severe], severe, INCIDENT if group.kind_present[INCIDENT] else ALERT)
-            kind = np.where(burst, severe, kind)
+        if group.kind_present[ALERT]:  # in a burst, monitoring raises alerts
+            kind = np.where(burst, ALERT, kind)
         if group.kind_present[MAINTENANCE_KIND]:
             kind = np.where(maintenance[rows], MAINTENANCE_KIND, kind)
         kinds[rows] = kind
@@ -348,29 +354,35 @@ def events(
         "kind": np.array(EVENT_KINDS, dtype=object)[kinds].tolist(),
         "severity": np.array(SEVERITIES, dtype=object)[pools.severities[variants]].tolist(),
         "source": pools.sources[variants // VARIANTS].tolist(),
-        "message": pools.messages[variants].tolist(),
+        "message": _with_tickets(spec, ordinals, pools, variants),
         "occurred_at": timestamp_strings(times),
     }
-    if isinstance(deployments, OwnDeployments) and applications is not None:
-        stories = story_rows(
-            spec,
-            ordinals,
-            deployments,
-            applications,
-        )
-        if stories is not None:
-            _tell_stories(columns, stories)
+    own = isinstance(deployments, OwnDeployments) and applications is not None
+    episodes = episode_rows(spec, ordinals, assets, deployments if own else None, applications if own else None)
+    if episodes is not None:
+        _tell_episodes(columns, episodes)
     return columns
 
 
-def _tell_stories(columns: Columns, stories: StoryRows) -> None:
-    """Replace the chunk's rows that belong to incident stories with the stories' events."""
-    times = timestamp_strings(stories.times)
-    for i, row in enumerate(stories.rows.tolist()):
-        columns["asset"][row] = int(stories.asset_ids[i])
-        columns["deployment"][row] = int(stories.deployment_ids[i])
-        columns["kind"][row] = stories.kinds[i]
-        columns["severity"][row] = stories.severities[i]
-        columns["source"][row] = stories.sources[i]
-        columns["message"][row] = stories.messages[i]
+def _with_tickets(spec: RunSpec, ordinals: np.ndarray, pools: Pools, variants: np.ndarray) -> list[str]:
+    """The messages, each ticket a number of its own: the event's (``tickets``)."""
+    messages = pools.messages[variants].tolist()
+    ticketed = np.flatnonzero(pools.ticketed[variants // VARIANTS])
+    if len(ticketed):
+        numbers = ticket_numbers(spec, ordinals[ticketed]).tolist()
+        for row, number in zip(ticketed.tolist(), numbers):
+            messages[row] = messages[row].replace(TICKET_MARK, f"{CHANGE_TICKET}{number:07d}")[:255]
+    return messages
+
+
+def _tell_episodes(columns: Columns, episodes: EpisodeRows) -> None:
+    """Replace the chunk's rows that belong to episodes (incident stories, change waves) with their events."""
+    times = timestamp_strings(episodes.times)
+    for i, row in enumerate(episodes.rows.tolist()):
+        columns["asset"][row] = episodes.asset_ids[i]
+        columns["deployment"][row] = episodes.deployment_ids[i]
+        columns["kind"][row] = episodes.kinds[i]
+        columns["severity"][row] = episodes.severities[i]
+        columns["source"][row] = episodes.sources[i]
+        columns["message"][row] = episodes.messages[i]
         columns["occurred_at"][row] = times[i]

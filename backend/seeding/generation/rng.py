@@ -30,7 +30,11 @@ def mix(x: np.ndarray) -> np.ndarray:
 
 
 def _scalar_mix(value: int) -> int:
-    z = (value + 0x9E3779B97F4A7C15) & _MASK64
+    return _finalise((value + 0x9E3779B97F4A7C15) & _MASK64)
+
+
+def _finalise(z: int) -> int:
+    """``mix`` on one Python integer."""
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
     return z ^ (z >> 31)
@@ -56,6 +60,11 @@ class Stream:
     def ints(self, ordinals: np.ndarray, n: int) -> np.ndarray:
         """Uniform integers in [0, n) as int64 (n up to 2**53)."""
         return ((self.bits(ordinals) >> _S11) % np.uint64(n)).astype(np.int64)
+
+    def int(self, ordinal: int, n: int) -> int:
+        """``ints`` for one ordinal, in plain Python: a story's few draws without numpy's per-call cost."""
+        bits = _finalise((ordinal * 0x9E3779B97F4A7C15 + int(self.key)) & _MASK64)
+        return (bits >> 11) % n
 
     def below(self, ordinals: np.ndarray, numerator: int, denominator: int) -> np.ndarray:
         """Booleans, true with probability numerator/denominator."""

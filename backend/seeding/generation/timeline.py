@@ -2,9 +2,10 @@
 
 Events are chronological by key, as in a real event log: the e-th of E events
 falls in the e-th of E equal slices of the timeline's cumulative weight. Both
-ordinary events (``events``) and incident stories (``stories``) place their
-events here, so a story starts exactly where the ordinary event at its first
-key would have been, without either module calling into the other.
+ordinary events (``events``) and episodes (``episodes``: incident stories and
+change waves) place their events here, so an episode starts exactly where the
+ordinary event at its first key would have been, without either module
+calling into the other.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ from seeding.generation.rng import Stream
 from seeding.generation.sites import local_activity
 from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 
-#: Inside an incident burst, events come this many times faster (and are mostly severe).
-BURST_BOOST = 12
+#: Inside an incident burst, events come this many times faster (and are mostly severe alerts)...
+BURST_BOOST = 6
+#: ...in this many bursts over the window (about one a week, whatever the plan's size)...
+BURSTS = 12
+#: ...each lasting this many minutes, from the first to the second number.
+BURST_MINUTES = (20, 150)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,16 +43,18 @@ class Timeline:
 
 
 @functools.lru_cache(maxsize=4)
-def event_timeline(seed: int, as_of: int, events: int, catalog: Catalog) -> Timeline:
+def event_timeline(seed: int, as_of: int, catalog: Catalog) -> Timeline:
     """Each site's office hours and weekends in its own time zone, summed by the sites' weights, and a
     few incident bursts where events pile up."""
     start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
     weights_per_site = np.array([site.weight for site in catalog.sites], dtype=np.int64)
     weights = np.repeat(local_activity(as_of, catalog) @ weights_per_site, 60)
     minutes = len(weights)
-    bursts = np.arange(max(1, min(60, events // 20_000)), dtype=np.int64)
+    # As many bursts at every size: a burst is a few bad hours of the whole estate, so their share of the
+    # events (and the severity mix with them) must not grow with the plan.
+    bursts = np.arange(BURSTS, dtype=np.int64)
     burst_starts = Stream(seed, "burst.start").ints(bursts, minutes)
-    burst_lengths = 30 + Stream(seed, "burst.length").ints(bursts, 240)
+    burst_lengths = BURST_MINUTES[0] + Stream(seed, "burst.length").ints(bursts, BURST_MINUTES[1] - BURST_MINUTES[0])
     in_burst = np.zeros(minutes, dtype=bool)
     for first, length in zip(burst_starts.tolist(), burst_lengths.tolist()):
         in_burst[first : first + length] = True
@@ -56,7 +63,7 @@ def event_timeline(seed: int, as_of: int, events: int, catalog: Catalog) -> Time
 
 
 def timeline_of(spec: RunSpec) -> Timeline:
-    return event_timeline(spec.seed, spec.as_of, spec.count("events"), spec.catalog)
+    return event_timeline(spec.seed, spec.as_of, spec.catalog)
 
 
 def event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,111 @@
+"""Where an episode (an incident story or a change wave) happens: hosts in service for all of it.
+
+Application episodes take consecutive slots of one server application's
+deployments (its hosts); host episodes take assets of the types and families
+their catalog row names, at one site (the team that runs them there). Either
+way the hosts must be in service from the episode's start to its end, so that
+no event lands on an asset before it was bought or after it was retired.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from seeding.generation.catalog import Catalog
+from seeding.generation.estate import APP_RETIRED, PLANNED, ApplicationTable, AssetTable
+from seeding.generation.own_deployments import OwnDeployments
+from seeding.generation.parent_shapes import DeploymentRows
+from seeding.generation.rng import Stream
+from seeding.generation.spec import RunSpec
+
+#: Candidates tried per episode before it is given up (its keys stay ordinary events).
+TRIES = 4
+#: Host episodes look this far along a site's fitting assets for ones in service.
+LOOK_AHEAD = 64
+
+
+def application_hosts(
+    spec: RunSpec,
+    field: str,
+    number: int,
+    window: tuple[int, int],
+    wanted: int,
+    deployments: OwnDeployments,
+    applications: ApplicationTable,
+) -> tuple[int, DeploymentRows] | None:
+    """Up to ``wanted`` deployments of one active or deprecated server application, each running from the
+    window's start to its end: (application position, their rows), or None."""
+    layout, (start, end) = deployments.layout, window
+    servers = _servers(spec.catalog)
+    stream = Stream(spec.seed, f"{field}.deployment")
+    for attempt in range(TRIES):
+        first = stream.int(number * TRIES + attempt, deployments.size)
+        app = int(np.searchsorted(layout.ends, first, side="right"))
+        if applications.lifecycle[app] in (PLANNED, APP_RETIRED) or not applications.platforms[app] <= servers:
+            continue
+        quota, low = int(layout.quotas[app]), int(layout.ends[app] - layout.quotas[app])
+        positions = low + (first - low + np.arange(min(wanted, quota), dtype=np.int64)) % quota
+        rows = deployments.take(positions)
+        fits = (rows.not_before <= start) & (rows.until >= end)
+        if fits.sum() < min(2, len(positions)) or not fits[0]:
+            continue
+        return app, DeploymentRows(
+            ids=rows.ids[fits], asset_ids=rows.asset_ids[fits], not_before=rows.not_before[fits], until=rows.until[fits]
+        )
+    return None
+
+
+def site_hosts(
+    spec: RunSpec,
+    field: str,
+    number: int,
+    window: tuple[int, int],
+    wanted: int,
+    assets: AssetTable,
+    fits: tuple[frozenset[str] | None, frozenset[str] | None],
+) -> np.ndarray | None:
+    """Positions of up to ``wanted`` assets of one site that ``fits`` (asset types, families), each in
+    service from the window's start to its end, or None."""
+    candidates, sites = fitting_assets(spec.catalog, assets, fits)
+    if not len(candidates):
+        return None
+    start, end = window
+    stream = Stream(spec.seed, f"{field}.asset")
+    for attempt in range(TRIES):
+        at = stream.int(number * TRIES + attempt, len(candidates))
+        site = sites[at]
+        low, high = np.searchsorted(sites, site, side="left"), np.searchsorted(sites, site, side="right")
+        around = low + (at - low + np.arange(min(LOOK_AHEAD, high - low), dtype=np.int64)) % (high - low)
+        positions = candidates[around]
+        serving = (assets.active_from(positions) <= start) & (end <= assets.active_until(positions))
+        if not serving[0]:
+            continue
+        return positions[serving][:wanted]
+    return None
+
+
+def fitting_assets(
+    catalog: Catalog, assets: AssetTable, fits: tuple[frozenset[str] | None, frozenset[str] | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The assets that were ever in service and fit (types, families), grouped by site: (positions, their
+    sites). Computed once per table."""
+    key = ("fitting", fits)
+    if key not in assets._memo:
+        types, families = fits
+        chosen = assets.eventful[assets.site[assets.eventful] >= 0]
+        if types is not None:
+            wanted = [i for i, t in enumerate(catalog.asset_types) if t.value in types]
+            chosen = chosen[np.isin(assets.type_idx[chosen], wanted)]
+        if families is not None:
+            wanted = [i for i, name in enumerate(catalog.family_names) if name in families]
+            chosen = chosen[np.isin(assets.family[chosen], wanted)]
+        order = np.argsort(assets.site[chosen], kind="stable")
+        assets._memo[key] = (chosen[order], assets.site[chosen][order])
+    return assets._memo[key]
+
+
+@functools.lru_cache(maxsize=8)
+def _servers(catalog: Catalog) -> frozenset[int]:
+    return frozenset(i for i, name in enumerate(catalog.platforms) if name.startswith("server/"))

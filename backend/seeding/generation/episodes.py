@@ -1,0 +1,98 @@
+"""Episodes: the events that belong together under one ticket, laid into the event log.
+
+One episode per ``EPISODE_EVERY`` events takes a block of up to
+``EPISODE_LEN`` consecutive event keys at a drawn offset: an incident story on
+an application's hosts or on one host (``stories``), or a change wave on an
+application's hosts or on assets at one site (``waves``). Application
+episodes need the run's own deployments (their layout tells which belong to
+one application); a run that writes events onto existing ones tells host
+episodes only. An episode starts where the ordinary event at its first key
+would have been (``timeline``), and episodes stay clear of the last days of
+the window, where assets in maintenance get their events.
+
+Because the number of episodes follows the number of events, incidents per
+host per month and the share of each kind of event stay the same from the
+smallest plan to the largest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from seeding.generation.episode_event import EpisodeEvent
+from seeding.generation.estate import ApplicationTable, AssetTable
+from seeding.generation.own_deployments import OwnDeployments
+from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.spec import RunSpec
+from seeding.generation.stories import LONGEST, incident_story
+from seeding.generation.timeline import event_times, recent_events, timeline_of
+from seeding.generation.waves import change_wave
+
+#: One episode per this many events...
+EPISODE_EVERY = 400
+#: ...taking at most this many consecutive keys.
+EPISODE_LEN = max(LONGEST, 8)
+#: What an episode is, and how often: (what, scope).
+EPISODE_KINDS = (("incident", "application"), ("incident", "host"), ("change", "application"), ("change", "host"))
+EPISODE_WEIGHTS = WeightTable([3, 3, 2, 2])
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeRows:
+    """The episode events of a chunk, by row of the chunk (rows in no episode are absent)."""
+
+    rows: np.ndarray
+    times: np.ndarray
+    asset_ids: list[int]
+    deployment_ids: list[int | None]
+    kinds: list[str]
+    severities: list[str]
+    sources: list[str]
+    messages: list[str]
+
+
+def episode_rows(
+    spec: RunSpec,
+    ordinals: np.ndarray,
+    assets: AssetTable,
+    deployments: OwnDeployments | None,
+    applications: ApplicationTable | None,
+) -> EpisodeRows | None:
+    """The episode events among ``ordinals`` (a chunk's consecutive keys), or None."""
+    if not len(ordinals) or not assets.size:
+        return None
+    start, stop = int(ordinals[0]), int(ordinals[-1]) + 1
+    last = min(recent_events(spec), spec.count("events"))
+    numbers = np.arange(max(0, start // EPISODE_EVERY - 1), stop // EPISODE_EVERY + 1, dtype=np.int64)
+    firsts = numbers * EPISODE_EVERY + Stream(spec.seed, "episode.offset").ints(numbers, EPISODE_EVERY - EPISODE_LEN)
+    keep = (firsts + EPISODE_LEN <= last) & (firsts + EPISODE_LEN > start) & (firsts < stop)
+    numbers, firsts = numbers[keep], firsts[keep]
+    if not len(numbers):
+        return None
+    starts = event_times(spec, firsts, timeline_of(spec))[0]
+    kinds = Stream(spec.seed, "episode.kind").weighted(numbers, EPISODE_WEIGHTS)
+    own = deployments is not None and applications is not None and deployments.size > 0
+    found: list[tuple[int, EpisodeEvent]] = []
+    for number, first, at, kind in zip(numbers.tolist(), firsts.tolist(), starts.tolist(), kinds.tolist()):
+        what, scope = EPISODE_KINDS[kind]
+        if scope == "application" and not own:
+            scope = "host"
+        if what == "incident":
+            events = incident_story(spec, number, first, at, scope, assets, deployments, applications)
+        else:
+            events = change_wave(spec, number, first, at, scope, EPISODE_LEN, assets, deployments, applications)
+        found.extend((first + event.stage, event) for event in events or () if start <= first + event.stage < stop)
+    if not found:
+        return None
+    return EpisodeRows(
+        rows=np.array([key - start for key, _ in found], dtype=np.int64),
+        times=np.array([event.at for _, event in found], dtype=np.int64),
+        asset_ids=[event.asset_id for _, event in found],
+        deployment_ids=[event.deployment_id for _, event in found],
+        kinds=[event.kind for _, event in found],
+        severities=[event.severity for _, event in found],
+        sources=[event.source for _, event in found],
+        messages=[event.message for _, event in found],
+    )

@@ -1,0 +1,112 @@
+"""Change waves: one planned change rolled out host after host under one ticket.
+
+A wave is opened (approved in the ticketing system), made on each of its hosts
+in turn by the tool the catalog names (Ansible, Intune, Jamf...), and closed,
+within the minutes its catalog row allows. An application wave changes hosts of
+one server application (a configuration change, a certificate renewal, a
+patch round); a host wave changes assets of one kind at one site (access lists
+on the site's network devices, a compliance policy on its laptops). The
+ticket's number comes from the key of the event that opens it (``tickets``).
+What a wave says comes from the catalog's ``changes.csv``.
+
+A wave is one kind of episode (``episodes``): everything about it is drawn
+from its number, so any chunk can write any part of it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from seeding.generation.catalog import Catalog, ChangeWave
+from seeding.generation.episode_event import EpisodeEvent
+from seeding.generation.episode_hosts import TRIES, application_hosts, site_hosts
+from seeding.generation.estate import ApplicationTable, AssetTable
+from seeding.generation.own_deployments import OwnDeployments
+from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.spec import RunSpec
+from seeding.generation.tickets import CHANGE, ticket
+
+
+def change_wave(
+    spec: RunSpec,
+    number: int,
+    first: int,
+    start: int,
+    scope: str,
+    longest: int,
+    assets: AssetTable,
+    deployments: OwnDeployments | None,
+    applications: ApplicationTable | None,
+) -> list[EpisodeEvent] | None:
+    """The events of the wave with episode ``number`` (at most ``longest``), from key ``first`` and second
+    ``start``, on an application's hosts (``scope`` "application") or assets at one site ("host")."""
+    choices = _waves(spec.catalog, scope)
+    if not choices:
+        return None
+    waves, weights = choices
+    kind = Stream(spec.seed, "wave.kind")
+    for attempt in range(TRIES):
+        wave = waves[int(kind.weighted(np.array([number * TRIES + attempt]), weights)[0])]
+        wanted = min(longest - 2, wave.hosts[0] + Stream(spec.seed, "wave.hosts").int(number, _span(wave.hosts)))
+        minutes = wave.minutes[0] + Stream(spec.seed, "wave.minutes").int(number, _span(wave.minutes))
+        window = (start, start + minutes * 60)
+        if window[1] >= spec.as_of:
+            return None
+        fields: dict[str, object] = {}
+        if scope == "application":
+            found = application_hosts(spec, "wave", number * TRIES + attempt, window, wanted, deployments, applications)
+            if found is None:
+                continue
+            app, rows = found
+            hosts = list(zip(rows.asset_ids.tolist(), rows.ids.tolist()))
+            fields["app"] = applications.names[app]
+            site = -1
+        else:
+            positions = site_hosts(
+                spec, "wave", number * TRIES + attempt, window, wanted, assets, (wave.asset_types, wave.families)
+            )
+            if positions is None:
+                continue
+            hosts = [(int(asset_id), None) for asset_id in assets.ids[positions].tolist()]
+            site = int(assets.site[positions[0]])
+        if site >= 0:
+            fields["site"] = spec.catalog.sites[site].city
+        return _tell(spec, number, first, start, minutes, wave, hosts, fields)
+    return None
+
+
+def _span(bounds: tuple[int, int]) -> int:
+    return bounds[1] - bounds[0] + 1
+
+
+@functools.lru_cache(maxsize=16)
+def _waves(catalog: Catalog, scope: str) -> tuple[tuple[ChangeWave, ...], WeightTable] | None:
+    waves = tuple(wave for wave in catalog.waves if wave.scope == scope)
+    return (waves, WeightTable([wave.weight for wave in waves])) if waves else None
+
+
+def _tell(spec, number, first, start, minutes, wave: ChangeWave, hosts, fields) -> list[EpisodeEvent]:
+    """Opened at the start, one step per host spread over the window, closed at its end."""
+    count = len(hosts)
+    fields = {
+        **fields,
+        "change": ticket(CHANGE, spec, first),
+        "hosts": count,
+        "minutes": minutes,
+        "hours": max(1, round(minutes / 60)),
+    }
+    second = Stream(spec.seed, "wave.second")
+    asset_id, deployment_id = hosts[0]
+    events = [EpisodeEvent(0, start, asset_id, deployment_id, "change", "info", wave.ticket_source, "")]
+    for step, (asset_id, deployment_id) in enumerate(hosts, start=1):
+        at = start + step * minutes * 60 // (count + 1) + second.int(number * 16 + step, 60)
+        events.append(EpisodeEvent(step, at, asset_id, deployment_id, "change", "info", wave.source, ""))
+    last_asset, last_deployment = hosts[-1]
+    end = start + minutes * 60
+    events.append(EpisodeEvent(count + 1, end, last_asset, last_deployment, "change", "info", wave.ticket_source, ""))
+    texts = [wave.opened.format(**fields)]
+    texts += [wave.step.format(step=step, **fields) for step in range(1, count + 1)]
+    texts.append(wave.closed.format(**fields))
+    return [event._replace(message=text[:255]) for event, text in zip(events, texts)]

@@ -1,0 +1,54 @@
+"""What incident stories and change waves say, as regular expressions: to tell their events from others."""
+
+from __future__ import annotations
+
+import re
+
+from seeding.catalogs import active_catalog
+
+TICKET = re.compile(r"\b(?:INC|CHG)\d{7,}\b")
+
+
+def pattern_of(text: str) -> re.Pattern:
+    """A catalog text as a regex: each placeholder matches what it can become."""
+    pattern = re.escape(text)
+    for name, regex in (
+        ("ticket", r"(?P<ticket>INC\d{7,})"),
+        ("change", r"(?P<change>CHG\d{7,})"),
+        ("app", r"(?P<app>.+?)"),
+        ("value", r"(?P<value>\d+)"),
+        ("minutes", r"(?P<minutes>\d+)"),
+        ("hours", r"(?P<hours>\d+)"),
+        ("hosts", r"(?P<hosts>\d+)"),
+        ("step", r"(?P<step>\d+)"),
+        ("site", r"(?P<site>.+?)"),
+        ("version", r"\S+"),
+    ):
+        placeholder = re.escape("{" + name + "}")
+        again = f"(?P={name})" if regex.startswith("(?P<") else regex  # the same text each time it appears
+        pattern = pattern.replace(placeholder, regex, 1).replace(placeholder, again)
+    return re.compile(f"^{pattern}$")
+
+
+def episode_patterns() -> list[tuple[str, str, re.Pattern, str, object]]:
+    """(kind, source, regex, part, story or wave) of every event an incident story or a change wave tells."""
+    found = []
+    for story in active_catalog().stories:
+        parts = [
+            ("incident", story.ticket_source, story.incident, "record"),
+            ("change", story.fix_source, story.fix, "fix"),
+            ("incident", story.ticket_source, story.resolution, "resolution"),
+        ]
+        if story.detected_by == "monitoring":
+            parts += [
+                ("alert", story.alert_source, story.alert, "alert"),
+                ("alert", story.alert_source, story.recovery, "recovery"),
+            ]
+        found += [(kind, source, pattern_of(text), part, story) for kind, source, text, part in parts]
+    for wave in active_catalog().waves:
+        found += [
+            ("change", wave.ticket_source, pattern_of(wave.opened), "opened", wave),
+            ("change", wave.source, pattern_of(wave.step), "step", wave),
+            ("change", wave.ticket_source, pattern_of(wave.closed), "closed", wave),
+        ]
+    return found
