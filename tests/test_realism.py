@@ -457,6 +457,11 @@ def _story_violations(number: str, told) -> list[str]:
         [e.severity for e in alerts[-3:]] != ["warning", "error", "critical"] or not cleared
     ):
         problems.append(f"alerts {[e.severity for e in alerts]}, {len(cleared)} cleared")
+    if story.detected_by == "user":  # a person calls in their working hours, on a weekday
+        zone = {site.location: site.time_zone for site in active_catalog().sites}[record.asset.location]
+        local = record.occurred_at.astimezone(zoneinfo.ZoneInfo(zone))
+        if local.weekday() >= 5 or not 8 <= local.hour < 18:
+            problems.append(f"reported at {local:%a %H:%M} local time")
     if story.scope == "application":
         names = {m["app"] for _, _, _, m in told if m.groupdict().get("app")}
         if len(hosts) > 3 or names != {record.deployment.application.name} or not fix.deployment_id:

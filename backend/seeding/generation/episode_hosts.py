@@ -18,12 +18,15 @@ from seeding.generation.estate import APP_RETIRED, PLANNED, ApplicationTable, As
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import DeploymentRows
 from seeding.generation.rng import Stream
+from seeding.generation.sites import WEEKDAY_WEIGHT, local_activity
 from seeding.generation.spec import RunSpec
 
 #: Candidates tried per episode before it is given up (its keys stay ordinary events).
 TRIES = 4
 #: Host episodes look this far along a site's fitting assets for ones in service.
 LOOK_AHEAD = 64
+#: A person calls the service desk in their working hours: local activity at least this (9 a.m. on a weekday).
+AWAKE = 10 * WEEKDAY_WEIGHT
 
 
 def application_hosts(
@@ -65,17 +68,23 @@ def site_hosts(
     wanted: int,
     assets: AssetTable,
     fits: tuple[frozenset[str] | None, frozenset[str] | None],
+    *,
+    awake: bool = False,
 ) -> np.ndarray | None:
     """Positions of up to ``wanted`` assets of one site that ``fits`` (asset types, families), each in
-    service from the window's start to its end, or None."""
+    service from the window's start to its end, or None. ``awake``: only at a site where the start falls
+    in working hours (a person reports it)."""
     candidates, sites = fitting_assets(spec.catalog, assets, fits)
     if not len(candidates):
         return None
     start, end = window
+    hour = min(max(0, (start - spec.window_start) // 3_600), len(local_activity(spec.as_of, spec.catalog)) - 1)
     stream = Stream(spec.seed, f"{field}.asset")
     for attempt in range(TRIES):
         at = stream.int(number * TRIES + attempt, len(candidates))
         site = sites[at]
+        if awake and local_activity(spec.as_of, spec.catalog)[hour, site] < AWAKE:
+            continue
         low, high = np.searchsorted(sites, site, side="left"), np.searchsorted(sites, site, side="right")
         around = low + (at - low + np.arange(min(LOOK_AHEAD, high - low), dtype=np.int64)) % (high - low)
         positions = candidates[around]

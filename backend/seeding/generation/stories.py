@@ -84,7 +84,14 @@ def incident_story(
             fields = {"app": applications.names[app], "version": applications.previous_release(app, spec.catalog)}
         else:
             positions = site_hosts(
-                spec, "story", number * TRIES + attempt, window, 1, assets, (story.asset_types, story.families)
+                spec,
+                "story",
+                number * TRIES + attempt,
+                window,
+                1,
+                assets,
+                (story.asset_types, story.families),
+                awake=story.detected_by == "user",
             )
             if positions is None:
                 continue
