@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db.models import Count
@@ -13,7 +14,7 @@ from inventory.admin import ASSET_PAGE_EVENTS
 from inventory.models import Asset, Deployment, Event
 from seeding import services
 from seeding.models import SeedChunkAttempt
-from tests.support.data import record_failed_attempts
+from tests.support.data import record_failed_attempts, seed
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +175,27 @@ def test_view_site_leads_to_a_page_or_is_not_offered(admin_client):
 def test_the_servers_address_leads_to_the_admin(client):
     response = client.get("/", follow=True)
     assert response.status_code == 200 and response.redirect_chain[-1][0].startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize("opened_by", ["incident", "change"])
+def test_an_events_page_tells_its_tickets_story_whole(admin_client, make_plan, opened_by):
+    """An incident's page shows its story from the first alert (or call) to the resolution, hours later
+    included; a change's page, its wave from approval to closing; each event naming the ticket once."""
+    seed(make_plan(events=12_000))
+    if opened_by == "incident":
+        opening = Event.objects.filter(kind="incident", message__regex=r"^INC[0-9]{7}: ").order_by("pk").last()
+        number = opening.message.split(":")[0]
+    else:
+        opening = Event.objects.filter(kind="change", message__regex=r"^CHG[0-9]{7} approved: ").order_by("pk").last()
+        number = opening.message.split(" ")[0]
+    ticket = list(Event.objects.filter(message__contains=number).order_by("occurred_at", "pk"))
+    assert len(ticket) >= 3 and (ticket[-1].occurred_at - ticket[0].occurred_at) > timedelta(minutes=15)
+    for shown_from in (ticket[0], ticket[-1]):
+        page = admin_client.get(reverse("admin:inventory_event_change", args=[shown_from.pk])).content.decode()
+        around = page[page.index("field-around") :]
+        rows = re.findall(r"<tr>.*?</tr>|<tr style[^>]*>.*?</tr>", around, flags=re.S)
+        for event in ticket:
+            assert around.count(escape(event.message)) == 1, event.message
+        if opened_by == "incident" and "resolved after" in ticket[-1].message:
+            alerts = [row for row in rows if "<td>Alert</td>" in row]
+            assert alerts, "an incident seen by monitoring shows the alerts that raised it"

@@ -19,7 +19,6 @@ above a list whose box is too narrow to have them beside it (inventory/static/in
 """
 
 import ipaddress
-from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -33,17 +32,13 @@ from django.utils.safestring import mark_safe
 
 from inventory.large_lists import ChoicesFilter, EstimatedFacets, LargeTablePaginator, ValuesFilter
 from inventory.models import Application, Asset, Deployment, Event
-from inventory.selectors import newest_events_since, row_counts
+from inventory.selectors import events_around, newest_events_since, row_counts
 
 #: An asset's page lists at most this many of its events, newest first, with a link to all of them.
 ASSET_PAGE_EVENTS = 15
 #: A search by the beginning of a host (or application) name covers at most this many of them (the page
 #: says so when there are more).
 HOSTS_SEARCHED = 500
-#: An event's page shows what happened around it on the same application (or asset): from this long before...
-STORY_BEFORE = timedelta(minutes=30)
-#: ...to this long after, at most this many events: an incident's story from the first alert to the fix.
-STORY_AFTER, STORY_EVENTS = timedelta(hours=3), 25
 
 
 def cut(text: str) -> str:
@@ -319,21 +314,11 @@ class EventAdmin(SeededAdmin):
 
     @admin.display(description="Around this event")
     def around(self, event: Event) -> str:
-        """The events on the same application (or, without one, the same asset) from shortly before to a few
-        hours after: for an incident, its story from the first alert to the resolution."""
+        """What happened around it (``selectors.events_around``): for an incident, its story from the first
+        alert to the resolution; for a change, its wave; else the same application's (or asset's) events."""
         if event.pk is None:
             return "-"
-        same = (
-            Q(deployment__application_id=event.deployment.application_id)
-            if event.deployment_id
-            else Q(asset_id=event.asset_id)
-        )
-        nearby = (
-            Event.objects.filter(same)
-            .filter(occurred_at__gte=event.occurred_at - STORY_BEFORE, occurred_at__lte=event.occurred_at + STORY_AFTER)
-            .select_related("asset")
-            .order_by("occurred_at", "pk")[:STORY_EVENTS]
-        )
+        nearby = events_around(event)
         rows = format_html_join(
             "",
             '<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><a href="{}">{}</a></td></tr>',

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import psycopg
 from django.db import OperationalError, connection, transaction
-from django.db.models import Max, Min, Model, QuerySet, Sum
+from django.db.models import Max, Min, Model, Q, QuerySet, Sum
 
 from inventory.models import Application, Asset, Deployment, Event, RowCountDelta
 
 COUNTED_MODELS: tuple[type[Model], ...] = (Application, Asset, Deployment, Event)
 
 T = TypeVar("T")
+
+#: A ticket number in a message: an incident, a change or a problem, as ServiceNow numbers them.
+TICKET = re.compile(r"\b(?:INC|CHG|PRB)\d{7,}\b")
+#: An event's page shows what happened around it on the same application (or asset): from this long before...
+STORY_BEFORE = timedelta(minutes=30)
+#: ...to this long after, at most this many events.
+STORY_AFTER, STORY_EVENTS = timedelta(hours=3), 25
+#: The events of one ticket lie within this long of each other (a laptop replaced takes a day or two).
+TICKET_SPAN = timedelta(days=2)
 
 
 def row_counts() -> dict[type[Model], dict[str, int]]:
@@ -111,3 +121,39 @@ def answered_within(seconds: float, query: Callable[[], T]) -> T | None:
         if isinstance(error.__cause__, psycopg.errors.QueryCanceled):
             return None
         raise
+
+
+def events_around(event: Event) -> list[Event]:
+    """What a viewer reads on an event's page to understand it, in time order.
+
+    An event that names tickets: every event naming one of them (within
+    ``TICKET_SPAN``, where the time index narrows the scan), and for an
+    incident the alerts on the same application (or asset) from shortly before
+    its first event to its last: its story from the first alert (or call) to the
+    resolution, a change wave from its approval to its closing. Any other
+    event: the events on the same application (or asset) from shortly before to
+    a few hours after.
+    """
+    same = (
+        Q(deployment__application_id=event.deployment.application_id)
+        if event.deployment_id
+        else Q(asset_id=event.asset_id)
+    )
+    events = Event.objects.select_related("asset").order_by("occurred_at", "pk")
+    numbers = TICKET.findall(event.message)
+    if not numbers:
+        window = (event.occurred_at - STORY_BEFORE, event.occurred_at + STORY_AFTER)
+        return list(events.filter(same, occurred_at__range=window)[:STORY_EVENTS])
+    naming = Q()
+    for number in numbers:
+        naming |= Q(message__contains=number)
+    window = (event.occurred_at - TICKET_SPAN, event.occurred_at + TICKET_SPAN)
+    ticket = list(events.filter(naming, occurred_at__range=window)[:STORY_EVENTS])
+    incidents = {number for number in numbers if number.startswith("INC")}
+    incidents.update(n for other in ticket for n in TICKET.findall(other.message) if n.startswith("INC"))
+    alerts: list[Event] = []
+    if incidents:
+        span = (ticket[0].occurred_at - STORY_BEFORE, ticket[-1].occurred_at)
+        alerts = list(events.filter(same, kind=Event.Kind.ALERT, occurred_at__range=span)[:STORY_EVENTS])
+    together = sorted({e.pk: e for e in (*ticket, *alerts)}.values(), key=lambda e: (e.occurred_at, e.pk))
+    return together[:STORY_EVENTS]
