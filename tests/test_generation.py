@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from seeding.catalogs import active_catalog
 from seeding.generation import events, rows, timeline
-from seeding.generation.estate import own_applications, own_assets
+from seeding.generation.estate import own_applications, own_assets, software_taken
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.placement import application_quotas, deployment_layout, taken_on_hosts
 from seeding.generation.rng import Stream, WeightTable
@@ -180,3 +181,16 @@ def test_timestamps_use_djangos_sqlite_text_format():
     seconds = [0, 1_790_000_000, 1_790_000_059]
     text = timeline.timestamp_strings(np.array(seconds, dtype=np.int64))
     assert text == [str(datetime.fromtimestamp(s, UTC).replace(tzinfo=None)) for s in seconds]
+
+
+def test_stacked_runs_with_other_seeds_take_other_products_and_names():
+    """A second run continues the first's orders (its seed, after its positions): nothing repeats."""
+    first = spec(applications=150)
+    taken = software_taken(first.catalog, 150, 0)
+    second = dataclasses.replace(
+        spec(applications=150), seed=12, names_seed=first.seed, software_from=taken, in_house_from=150 - taken
+    )
+    names = [rows.applications(s, 0, 150)["name"] for s in (first, second)]
+    assert len(set(names[0]) | set(names[1])) == 300
+    assert taken == len(first.catalog.software)  # the first run took the whole catalog...
+    assert (own_applications(second).software == -1).all()  # ...so the second adds in-house applications only

@@ -407,6 +407,19 @@ def application_attributes(
     )
 
 
+def application_reach(catalog: Catalog, apps: ApplicationTable) -> np.ndarray:
+    """Per application: its product's ``reach`` (software.csv, per cent of its platforms' hosts; an agent's is
+    high), 0 for business applications (in-house, or products without one). What tells an agent from the
+    applications people work on, for whatever should be about the latter (an incident names an application)."""
+    return _reaches(catalog)[apps.software]
+
+
+@functools.lru_cache(maxsize=8)
+def _reaches(catalog: Catalog) -> np.ndarray:
+    """Per catalog product its reach, and 0 last (index -1: in-house)."""
+    return np.array([item.reach for item in catalog.software] + [0], dtype=np.int64)
+
+
 @functools.lru_cache(maxsize=8)
 def software_platforms(catalog: Catalog) -> tuple[frozenset[int], ...]:
     return tuple(frozenset(catalog.platforms.index(p) for p in item.platforms) for item in catalog.software)

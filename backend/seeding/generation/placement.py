@@ -27,6 +27,7 @@ from seeding.generation.estate import (
     VETERAN_DAYS,
     ApplicationTable,
     AssetTable,
+    application_reach,
 )
 from seeding.generation.parent_shapes import Occupancy
 from seeding.generation.rng import Stream, WeightTable
@@ -172,7 +173,7 @@ def application_wants(
     tier = apps.tier if apps.tier is not None else np.full(apps.size, len(TIER_FACTORS) - 1, dtype=np.int8)
     handful = REPLICAS[Stream(spec.seed, "application.replicas").weighted(positions, REPLICA_WEIGHTS)]
     handful = handful * TIER_FACTORS[tier]
-    reaches = np.array([item.reach for item in spec.catalog.software] + [0], dtype=np.int64)[apps.software]
+    reaches = application_reach(spec.catalog, apps)
     reach = reaches * (
         REACH_JITTER_FROM + Stream(spec.seed, "application.reach").ints(positions, 1001 - REACH_JITTER_FROM)
     )
