@@ -3,6 +3,7 @@ and a team's own catalog used with no code change."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -15,7 +16,7 @@ from django.core.management.base import SystemCheckError
 from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
 from seeding.catalogs import active_catalog
-from seeding.generation.catalog import CatalogError, load_catalog
+from seeding.generation.catalog import FILES, CatalogError, load_catalog
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
 from tests.support.data import seed
@@ -229,3 +230,35 @@ def test_a_process_with_another_catalog_refuses_to_write_a_run(small_catalog, se
     run.refresh_from_db()
     assert run.status == SeedRun.Status.FAILED and not Asset.objects.exists()
     assert "was created with another catalog than this process's" in run.error_detail
+
+
+# --- applications: reach and codenames (issue 21) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "software.csv",
+            SOFTWARE_HEADER.strip() + ",reach\nnode_exporter,CNCF,Monitoring,SRE,server/linux,1.8.2,120\n",
+            "software.csv: line 2, column reach: must be a per cent of the hosts of its platforms, 0 to 100",
+        ),
+        ("codename_modifiers.csv", "modifier\nSilver\nAtlas\n", "'Atlas' is a codename too"),
+        ("codename_modifiers.csv", "modifier\nSilver\nSilver\n", "modifier 'Silver' appears twice"),
+    ],
+)
+def test_reach_and_codename_modifiers_are_checked(tmp_path, name, text, message):
+    with pytest.raises(CatalogError, match=re.escape(message)):
+        load_catalog(catalog_with(tmp_path, name, text))
+
+
+def test_codename_modifiers_are_optional_and_a_catalog_without_them_keeps_its_digest(small_catalog):
+    before = load_catalog(small_catalog)
+    assert before.codename_modifiers == () and all(item.reach == 0 for item in before.software)
+    texts = "\0".join((small_catalog / name).read_text(encoding="utf-8") for name in FILES)
+    assert before.digest == hashlib.sha256(texts.encode()).hexdigest()  # as before the optional file existed
+    (small_catalog / "codename_modifiers.csv").write_text("modifier\nHvit\n", encoding="utf-8")
+    after = load_catalog(small_catalog)
+    assert after.codename_modifiers == ("Hvit",) and after.digest != before.digest
+    builtin = active_catalog()
+    assert builtin.codename_modifiers and {item.name: item.reach for item in builtin.software}["Falcon Sensor"] > 90

@@ -12,7 +12,7 @@ import pytest
 from seeding.catalogs import active_catalog
 from seeding.generation import events, rows, timeline
 from seeding.generation.catalog import SEVERITIES
-from seeding.generation.estate import own_applications, own_assets
+from seeding.generation.estate import own_applications, own_assets, software_taken
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.placement import application_quotas, deployment_layout, taken_on_hosts
 from seeding.generation.rng import Stream, WeightTable
@@ -90,22 +90,34 @@ def test_rows_do_not_depend_on_how_the_plan_is_chunked(kind):
         assert values == [v for piece in pieces for v in piece[column]], column
 
 
-def test_application_quotas_are_skewed_capped_and_exact():
-    quotas = application_quotas(10_000, np.full(500, 5_000))
-    assert quotas.sum() == 10_000
-    assert quotas.max() <= 5_000 and quotas.min() >= 0
-    top_tenth = np.sort(quotas)[::-1][:50].sum()
-    assert top_tenth > 0.4 * 10_000  # a few big applications...
-    assert (quotas <= 10).sum() > 250  # ...and a long tail
+def test_application_quotas_give_each_application_its_handful_then_the_widest_products_most_of_their_reach():
+    room, handful = np.full(500, 5_000), np.full(500, 3)
+    demand, reach = np.zeros(500, dtype=np.int64), np.zeros(500, dtype=np.int64)
+    demand[:5], reach[:5] = 4_500, 900  # five agents on 90% of their hosts
+    demand[5:10], reach[5:10] = 500, 100  # five products on 10%
+    quotas = application_quotas(10_000, room, handful, demand, reach)
+    assert quotas.sum() == 10_000 and (quotas <= room).all()
+    assert (quotas[10:] == 3).all()  # business applications: their handful
+    # 8,500 left for 25,000 wanted: the agents keep most of theirs, the narrow products are cut more.
+    assert (quotas[:5] > 1_600).all() and (quotas[5:10] < 50).all()
+
+
+def test_application_quotas_keep_half_the_plan_for_products_with_a_reach():
+    quotas = application_quotas(
+        100, np.full(4, 1_000), np.array([60, 60, 0, 0]), np.array([0, 0, 900, 900]), np.array([0, 0, 900, 900])
+    )
+    assert quotas.tolist() == [25, 25, 25, 25]
 
 
 def test_application_quotas_fill_every_slot_when_the_plan_is_full():
-    assert application_quotas(12, np.full(3, 4)).tolist() == [4, 4, 4]
+    nothing = np.zeros(3, dtype=np.int64)
+    assert application_quotas(12, np.full(3, 4), np.ones(3, dtype=np.int64), nothing, nothing).tolist() == [4, 4, 4]
 
 
 def test_application_quotas_respect_each_applications_own_room():
-    quotas = application_quotas(9, np.array([2, 0, 7]))
-    assert quotas.tolist()[1] == 0 and quotas[0] <= 2 and quotas[2] <= 7 and quotas.sum() == 9
+    nothing = np.zeros(3, dtype=np.int64)
+    quotas = application_quotas(9, np.array([2, 0, 7]), np.full(3, 5), nothing, nothing)
+    assert quotas.tolist() == [2, 0, 7]
 
 
 def test_deployments_never_repeat_an_application_asset_pair():
@@ -199,3 +211,4 @@ def test_severity_bursts_and_incidents_stay_within_the_catalogs_bands_at_every_s
     months = EVENT_WINDOW_DAYS / 30
     low, high = bands["incidents_per_1000_assets_month"]
     assert low <= incidents / sampled * counts["events"] / counts["assets"] * 1_000 / months <= high
+from seeding.generation.estate import own_applications, own_assets, software_taken

@@ -78,6 +78,11 @@ class SeedRun(models.Model):
     # Per site code, [first host number, how many] of the run's assets there, fixed
     # when the run is created after every earlier run's: addresses stay unique.
     site_hosts = models.JSONField(default=dict, blank=True, editable=False)
+    # Where the run's applications are in the estate's orders of catalog products and in-house names,
+    # fixed when the run is created after every earlier run's: {"seed": the orders' seed (the estate's
+    # first run's), "software": [first position, how many], "in_house": [first position, how many]}.
+    # Empty for a run without applications: no product and no name appears twice in an estate.
+    application_positions = models.JSONField(default=dict, blank=True, editable=False)
     catalog_digest = models.CharField(
         max_length=64, blank=True, help_text="SHA-256 of the catalog files the run draws from (SEED_CATALOG_DIR)."
     )

@@ -41,6 +41,8 @@ FILES = (
     "changes.csv",
     "bands.csv",
 )
+#: Files a catalog may leave out (docs/catalogs.md says what their absence means).
+OPTIONAL_FILES = ("codename_modifiers.csv",)
 #: What an asset type can host: server software, end-user software, or nothing (it runs firmware).
 HOSTS = ("server", "endpoint", "none")
 EVENT_KINDS = ("alert", "change", "incident", "maintenance")
@@ -126,6 +128,8 @@ class Software:
     owner_team: str
     platforms: tuple[str, ...]  # "server/linux", "endpoint/macos", ...
     versions: tuple[str, ...]  # oldest first; the last is the current release
+    #: Per cent of the hosts of its platforms it is installed on (agents: most); 0: a handful, like an application.
+    reach: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,6 +261,8 @@ class Catalog:
     waves: tuple[ChangeWave, ...]
     #: measure -> (low, high): what the events look like at every plan size (``BAND_MEASURES``).
     bands: dict[str, tuple[float, float]]
+    #: Words that make more codenames with the codenames: "Silver" and "Raven" give "Silver Raven".
+    codename_modifiers: tuple[str, ...] = ()
 
     def __hash__(self) -> int:
         return hash(self.digest)
@@ -315,13 +321,17 @@ def load_catalog(directory: str | Path) -> Catalog:
             texts[name] = (path / name).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise CatalogError(f"{path / name}: missing (a catalog needs {', '.join(FILES)})") from None
-    return _parse(str(path), tuple(texts[name] for name in FILES))
+    optional = tuple(
+        (name, (path / name).read_text(encoding="utf-8")) for name in OPTIONAL_FILES if (path / name).is_file()
+    )
+    return _parse(str(path), tuple(texts[name] for name in FILES), optional)
 
 
 @functools.lru_cache(maxsize=4)
-def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
-    files = dict(zip(FILES, texts))
-    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, str], ...] = ()) -> Catalog:
+    files = {**dict(zip(FILES, texts)), **dict(optional)}
+    # An optional file counts in the digest only when it is there: a catalog without one keeps its digest.
+    digest = hashlib.sha256("\0".join(texts + tuple(f"{name}\0{text}" for name, text in optional)).encode()).hexdigest()
     reader = _Reader(directory)
 
     sites = []
@@ -437,6 +447,9 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
         files, "software.csv", ("name", "vendor", "category", "owner_team", "platforms", "versions")
     ):
         platforms = tuple(row.text("platforms").split())
+        reach = row.integer("reach", minimum=0) if row.text("reach", required=False) else 0
+        if reach > 100:
+            row.fail("reach", "must be a per cent of the hosts of its platforms, 0 to 100")
         for platform in platforms:
             if platform not in server_platforms | endpoint_platforms:
                 row.fail("platforms", f"{platform!r} is not server/<family> or endpoint/<family> of a known family")
@@ -448,6 +461,7 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
                 row.text("owner_team"),
                 platforms,
                 _versions(row),
+                reach,
             )
         )
     reader.unique("software.csv", [item.name for item in software], "name")
@@ -460,6 +474,15 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
         domains.append(BusinessDomain(row.text("domain"), row.text("category"), row.text("owner_team"), services))
     codenames = tuple(row.text("codename") for row in reader.rows(files, "codenames.csv", ("codename",)))
     reader.unique("codenames.csv", list(codenames), "codename")
+    modifiers: tuple[str, ...] = ()
+    if "codename_modifiers.csv" in files:
+        modifiers = tuple(row.text("modifier") for row in reader.rows(files, "codename_modifiers.csv", ("modifier",)))
+        reader.unique("codename_modifiers.csv", list(modifiers), "modifier")
+        clash = set(modifiers) & set(codenames)
+        if clash:
+            raise CatalogError(
+                f"{directory}/codename_modifiers.csv: {sorted(clash)[0]!r} is a codename too (names would be ambiguous)"
+            )
 
     packages = []
     for row in reader.rows(files, "packages.csv", ("package", "family", "versions")):
@@ -527,6 +550,7 @@ def _parse(directory: str, texts: tuple[str, ...]) -> Catalog:
         tuple(stories),
         tuple(waves),
         bands,
+        modifiers,
     )
 
 

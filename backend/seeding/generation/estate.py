@@ -37,6 +37,7 @@ NEVER = np.int64(1 << 40)
 SERVER_ENVIRONMENTS = WeightTable([45, 20, 20, 15])
 ENDPOINT_ENVIRONMENTS = WeightTable([92, 0, 8, 0])
 APP_LIFECYCLE_WEIGHTS = WeightTable([4, 82, 11, 3])
+APP_TIERS = WeightTable([10, 30, 60])
 SOFTWARE_LIFECYCLE_WEIGHTS = WeightTable([0, 92, 8, 0])
 #: Retired applications were retired this many days before the base time, at most...
 APP_RETIRED_WITHIN_DAYS = 120
@@ -93,17 +94,14 @@ class AssetTable:
     def hosts(self, platforms: frozenset[int], mode: str, last_day: int) -> np.ndarray:
         """Sorted positions of the assets an application of ``platforms`` may be deployed on.
 
-        ``mode``: "all"; "nonprod" for planned applications (no production
-        deployments); "veteran" for retired ones (hosts bought by ``last_day``,
-        so that each deployment predates the retirement); "none". Computed once
-        per table and key.
+        ``mode``: "all"; "veteran" for retired applications (hosts bought by
+        ``last_day``, so that each deployment predates the retirement); "none"
+        (planned applications). Computed once per table and key.
         """
         key = ("hosts", platforms, mode, last_day)
         if key not in self._memo:
             chosen = self.serving & np.isin(self.platform, sorted(platforms))
-            if mode == "nonprod":
-                chosen &= self.environment != PRODUCTION
-            elif mode == "veteran":
+            if mode == "veteran":
                 chosen &= self.purchase_day <= last_day
             elif mode == "none":
                 chosen &= False
@@ -299,6 +297,7 @@ class ApplicationTable:
     versions: np.ndarray  # current release (object array)
     software: np.ndarray  # catalog software index; -1 for in-house applications
     names: np.ndarray  # object array
+    tier: np.ndarray | None = None  # index into APP_TIERS; None when unknown (applications read back)
 
     def previous_release(self, position: int, catalog: Catalog) -> str:
         """The release before the current one: from the software's version line, else a semantic step back."""
@@ -323,23 +322,42 @@ class ApplicationIdentity:
     owner_team: str
 
 
+def software_taken(catalog: Catalog, applications: int, software_from: int) -> int:
+    """How many catalog products a run of ``applications`` takes when earlier runs took ``software_from``:
+    one application in ``SOFTWARE_EVERY``, while products the estate lacks last."""
+    wanted = -(-applications // SOFTWARE_EVERY)
+    return max(0, min(wanted, len(catalog.software) - software_from))
+
+
 def software_position(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
     """Catalog software index of each application, -1 for in-house ones.
 
-    Every ``SOFTWARE_EVERY``-th application is third-party, each product once
-    per run, in a seeded order, so small plans mix both and large ones carry
-    the whole catalog.
+    Every ``SOFTWARE_EVERY``-th application is third-party while the run has
+    products to take: the next ones of the estate's order of the catalog (a
+    permutation seeded by the estate's first run), after those earlier runs
+    took, so small plans mix both, large ones carry the whole catalog, and a
+    stacked run adds products the estate lacks, never a second "Redis".
     """
     products = len(spec.catalog.software)
+    taken = software_taken(spec.catalog, spec.count("applications"), spec.software_from)
     slot = ordinals // SOFTWARE_EVERY
-    is_software = (ordinals % SOFTWARE_EVERY == 0) & (slot < products)
-    order = _software_order(spec.seed, products)
-    return np.where(is_software, order[np.minimum(slot, max(products - 1, 0))] if products else -1, -1)
+    is_software = (ordinals % SOFTWARE_EVERY == 0) & (slot < taken)
+    if not products:
+        return np.full(len(ordinals), -1, dtype=np.int64)
+    order = _software_order(spec.estate_seed, products)
+    return np.where(is_software, order[np.minimum(spec.software_from + slot, products - 1)], -1)
 
 
 @functools.lru_cache(maxsize=8)
 def _software_order(seed: int, products: int) -> np.ndarray:
     return np.argsort(Stream(seed, "application.software").bits(np.arange(products, dtype=np.int64)), kind="stable")
+
+
+def in_house_positions(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
+    """Each in-house application's position in the estate's order of in-house names (see ``NameOrder``)."""
+    taken = software_taken(spec.catalog, spec.count("applications"), spec.software_from)
+    software_before = np.minimum(-(-ordinals // SOFTWARE_EVERY), taken)
+    return spec.in_house_from + ordinals - software_before
 
 
 def in_house_versions(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
@@ -385,7 +403,21 @@ def application_attributes(
         versions=versions,
         software=software,
         names=np.array([i.name for i in identities or application_identities(spec, ordinals)], dtype=object),
+        tier=Stream(s, "application.tier").weighted(ordinals, APP_TIERS).astype(np.int8),
     )
+
+
+def application_reach(catalog: Catalog, apps: ApplicationTable) -> np.ndarray:
+    """Per application: its product's ``reach`` (software.csv, per cent of its platforms' hosts; an agent's is
+    high), 0 for business applications (in-house, or products without one). What tells an agent from the
+    applications people work on, for whatever should be about the latter (an incident names an application)."""
+    return _reaches(catalog)[apps.software]
+
+
+@functools.lru_cache(maxsize=8)
+def _reaches(catalog: Catalog) -> np.ndarray:
+    """Per catalog product its reach, and 0 last (index -1: in-house)."""
+    return np.array([item.reach for item in catalog.software] + [0], dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=8)
@@ -424,33 +456,87 @@ def _own_applications(spec: RunSpec) -> ApplicationTable:
 def application_identities(spec: RunSpec, ordinals: np.ndarray) -> list[ApplicationIdentity]:
     """Names, vendors, categories and teams that agree: from the catalog's software and business domains.
 
-    In-house names walk a seeded permutation of (codename, domain, service), so
-    they are distinct within a run while it has fewer applications than
-    combinations.
+    In-house applications take the next names of the estate's order (``NameOrder``),
+    after those earlier runs took: no name twice in an estate, stacked runs included.
     """
     catalog = spec.catalog
     software = software_position(spec, ordinals)
-    services = [(d, service) for d, domain in enumerate(catalog.domains) for service in domain.services]
-    combos = len(services) * len(catalog.codenames)
-    stride = _NAME_STRIDES[Stream(spec.seed, "application.name.stride").ints(np.zeros(1, dtype=np.int64), 4)[0]]
-    start = Stream(spec.seed, "application.name.start").ints(np.zeros(1, dtype=np.int64), combos)[0]
-    combo = (start + ordinals * (stride % combos)) % combos
-    lap = ordinals // combos
-    identities = []
-    for sw, c, n in zip(software.tolist(), combo.tolist(), lap.tolist()):
-        if sw >= 0:
-            item = catalog.software[sw]
-            identities.append(ApplicationIdentity(item.name, item.vendor, item.category, item.owner_team))
-            continue
-        d, service = services[c % len(services)]
+    order = name_order(catalog, spec.estate_seed)
+    in_house = np.flatnonzero(software < 0)
+    names = order.names(in_house_positions(spec, ordinals[in_house]))
+    identities: list[ApplicationIdentity | None] = [None] * len(ordinals)
+    for row, (name, d) in zip(in_house.tolist(), names):
         domain = catalog.domains[d]
-        name = f"{catalog.codenames[c // len(services)]} {domain.domain} {service}" + (f" {n + 1}" if n else "")
-        identities.append(ApplicationIdentity(name, "In-house", domain.category, domain.owner_team))
-    return identities
+        identities[row] = ApplicationIdentity(name, "In-house", domain.category, domain.owner_team)
+    for row in np.flatnonzero(software >= 0).tolist():
+        item = catalog.software[software[row]]
+        identities[row] = ApplicationIdentity(item.name, item.vendor, item.category, item.owner_team)
+    return identities  # type: ignore[return-value]
 
 
-#: Primes above any combination count: stepping by one visits every combination once.
-_NAME_STRIDES = np.array([1_000_000_007, 998_244_353, 1_000_000_009, 2_147_483_647], dtype=np.int64)
+@dataclasses.dataclass(frozen=True, eq=False)
+class NameOrder:
+    """The estate's in-house products and their names, in the order runs take them.
+
+    A product is a codename in one business domain, with the domain's services
+    side by side: "Raven Payroll Portal", "Raven Payroll Calculation Engine".
+    Each codename of the catalog names one product (in a domain drawn per
+    estate, the domains dealt out in seeded rounds so neighbouring products
+    differ), first the single codenames in a seeded order, then the ones
+    ``codename_modifiers.csv`` makes ("Silver Raven"). Position ``q`` is the
+    ``q mod size``-th name, followed by a number past the first lap (" 2"), so
+    positions never share a name.
+    """
+
+    catalog: Catalog
+    single: np.ndarray  # a permutation of the catalog's codenames
+    compound: np.ndarray  # a permutation of modifier * codenames + codename
+    domain: np.ndarray  # per product: its business domain
+    offsets: np.ndarray  # per product: its first name's position; the number of names last
+
+    @property
+    def size(self) -> int:
+        return int(self.offsets[-1])
+
+    def codename(self, product: int) -> str:
+        if product < len(self.single):
+            return self.catalog.codenames[int(self.single[product])]
+        combined = int(self.compound[product - len(self.single)])
+        codenames = len(self.catalog.codenames)
+        return (
+            f"{self.catalog.codename_modifiers[combined // codenames]} {self.catalog.codenames[combined % codenames]}"
+        )
+
+    def names(self, positions: np.ndarray) -> list[tuple[str, int]]:
+        """(name, domain index) at each position."""
+        lap, within = np.divmod(positions, self.size)
+        product = np.searchsorted(self.offsets, within, side="right") - 1
+        service = within - self.offsets[product]
+        found = []
+        for p, n, number in zip(product.tolist(), service.tolist(), lap.tolist()):
+            d = int(self.domain[p])
+            domain = self.catalog.domains[d]
+            name = f"{self.codename(p)} {domain.domain} {domain.services[n]}" + (f" {number + 1}" if number else "")
+            found.append((name, d))
+        return found
+
+
+@functools.lru_cache(maxsize=8)
+def name_order(catalog: Catalog, seed: int) -> NameOrder:
+    codenames, modifiers, domains = len(catalog.codenames), len(catalog.codename_modifiers), len(catalog.domains)
+    single = _permutation(seed, "application.codename", codenames)
+    compound = _permutation(seed, "application.codename.compound", codenames * modifiers)
+    products = codenames * (modifiers + 1)
+    rounds = -(-products // domains)
+    dealt = Stream(seed, "application.codename.domain").bits(np.arange(rounds * domains, dtype=np.int64))
+    domain = np.argsort(dealt.reshape(rounds, domains), axis=1, kind="stable").ravel()[:products]
+    services = np.array([len(d.services) for d in catalog.domains], dtype=np.int64)[domain]
+    offsets = np.concatenate([[0], np.cumsum(services)]).astype(np.int64)
+    return NameOrder(catalog, single, compound, domain, offsets)
+
+
+def _permutation(seed: int, field: str, size: int) -> np.ndarray:
+    return np.argsort(Stream(seed, field).bits(np.arange(size, dtype=np.int64)), kind="stable")
 
 
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")

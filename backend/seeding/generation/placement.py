@@ -20,33 +20,79 @@ import dataclasses
 
 import numpy as np
 
-from seeding.generation.estate import APP_RETIRED, PLANNED, VETERAN_DAYS, ApplicationTable, AssetTable
+from seeding.generation.estate import (
+    APP_RETIRED,
+    DEPRECATED,
+    PLANNED,
+    VETERAN_DAYS,
+    ApplicationTable,
+    AssetTable,
+    application_reach,
+)
 from seeding.generation.parent_shapes import Occupancy
-from seeding.generation.rng import Stream
+from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import DEPLOYMENT_HISTORY_DAYS, SECONDS_PER_DAY, RunSpec
 
 #: Primes above any pool size: stepping by one of them visits every asset once.
 STRIDES = np.array([1_000_000_007, 998_244_353, 1_000_000_009, 2_147_483_647], dtype=np.int64)
+#: A business application's replicas: a heavy-tailed draw (most on one to four hosts, a few on dozens)...
+REPLICAS = np.array([1, 2, 3, 4, 5, 6, 8, 10, 14, 20, 30], dtype=np.int64)
+REPLICA_WEIGHTS = WeightTable([280, 240, 150, 100, 70, 50, 40, 30, 20, 12, 8])
+#: ...times its tier's factor (tier 1, 2, 3; the last for applications read back, whose tier is not known).
+TIER_FACTORS = np.array([4, 2, 1, 2], dtype=np.int64)
+#: A deprecated application keeps half of what it would have; a retired one this many at most (stopped).
+RETIRED_REPLICAS = 4
+#: A product's reach varies by estate: this many per mille of the catalog's figure, up to a thousand.
+REACH_JITTER_FROM = 850
 
 
-def application_quotas(deployments: int, room: np.ndarray) -> np.ndarray:
-    """Deployments per application: Zipf-skewed, each at most ``room[a]`` (its free assets).
+def fill(total: int, weights: np.ndarray, caps: np.ndarray) -> np.ndarray:
+    """``total`` spread over the entries in proportion to ``weights``, each at most ``caps[a]``.
 
-    Integer water-filling, so identical on every machine.
+    Integer water-filling, so identical on every machine; ``total`` must not exceed ``caps.sum()``.
+    What proportions cannot split goes, one each, to the heaviest entries with room (ties: first).
     """
-    applications = len(room)
-    weights = (np.int64(1) << 32) // np.arange(1, applications + 1, dtype=np.int64)
-    quotas = np.zeros(applications, dtype=np.int64)
-    remaining = deployments
+    quotas = np.zeros(len(caps), dtype=np.int64)
+    remaining = int(total)
     while remaining > 0:
-        free = room - quotas
-        open_weights = np.where(free > 0, weights, 0)
+        free = caps - quotas
+        open_weights = np.where(free > 0, np.maximum(weights, 1), 0)
         add = np.minimum(free, remaining * open_weights // int(open_weights.sum()))
         if not add.any():
+            heaviest = np.argsort(-open_weights, kind="stable")
             add = np.zeros_like(quotas)
-            add[np.flatnonzero(free > 0)[:remaining]] = 1
+            add[heaviest[: min(remaining, int((free > 0).sum()))]] = 1
         quotas += add
         remaining -= int(add.sum())
+    return quotas
+
+
+def application_quotas(
+    deployments: int, room: np.ndarray, handful: np.ndarray, demand: np.ndarray, reach: np.ndarray
+) -> np.ndarray:
+    """Deployments per application, each at most ``room[a]`` (its free hosts), ``deployments`` in all.
+
+    ``handful``: the hosts each application wants at least (a business
+    application: a few); ``demand``: those a product with a reach wants (an
+    agent: most hosts of its platforms), and ``reach`` its share of them (per
+    mille). In turn: every application its handful (at most half the
+    deployments, while products with a reach want the rest); then the products
+    with a reach up to their demand, in proportion to demand times reach, so
+    when the plan has fewer deployments than they all want the widest keep the
+    most of theirs (an endpoint agent stays on most laptops, a database is cut
+    to fewer hosts); then, when the plan has more deployments than all that,
+    everyone more, in proportion to what it wanted, up to its room.
+    """
+    handful = np.minimum(handful, room)
+    demand = np.minimum(np.maximum(demand, handful), room)
+    wanted = int((demand - handful).sum())
+    first = min(int(handful.sum()), max(deployments // 2, deployments - wanted))
+    quotas = fill(first, handful, handful)
+    more = demand - quotas
+    quotas += fill(min(deployments - first, int(more.sum())), more * reach * reach // 1000, more)
+    rest = deployments - int(quotas.sum())
+    if rest:
+        quotas += fill(rest, demand, room - quotas)
     return quotas
 
 
@@ -65,13 +111,13 @@ class Layout:
 def host_key(spec: RunSpec, platforms: frozenset[int], lifecycle: int, retired_day: int) -> tuple:
     """Which hosts an application may go on: (platforms, mode, the last purchase day of a host).
 
-    Planned applications stay out of production. A retired one goes on hosts
+    Planned applications are deployed nowhere yet. A retired one goes on hosts
     bought a month or more before its retirement (and ``VETERAN_DAYS`` before the
     base time), so each deployment predates the retirement; one retired before
     the deployment history begins goes nowhere.
     """
     if lifecycle == PLANNED:
-        return (platforms, "nonprod", 0)
+        return (platforms, "none", 0)
     if lifecycle == APP_RETIRED:
         if retired_day * SECONDS_PER_DAY <= spec.as_of - DEPLOYMENT_HISTORY_DAYS * SECONDS_PER_DAY:
             return (platforms, "none", 0)
@@ -91,12 +137,14 @@ def deployment_layout(spec: RunSpec, apps: ApplicationTable, assets: AssetTable,
     index = {key: number for number, key in enumerate(distinct)}
     list_of = np.array([index[key] for key in keys], dtype=np.int64)
     sizes = np.array([len(hosts) for hosts in host_lists], dtype=np.int64)
-    room = sizes[list_of] if len(list_of) else np.zeros(0, dtype=np.int64)
+    hosts = sizes[list_of] if len(list_of) else np.zeros(0, dtype=np.int64)
+    room = hosts
     if occupancy is not None and apps.size:
         # Counts may include pairs off an application's hosts (a person's entry): never below zero.
         room = np.maximum(room - occupancy.taken_counts(host_lists, list_of), 0)
     total = int(room.sum())
-    quotas = application_quotas(min(spec.count("deployments"), total), room)
+    handful, demand, reach = application_wants(spec, apps, hosts, room)
+    quotas = application_quotas(min(spec.count("deployments"), total), room, handful, demand, reach)
     return Layout(
         quotas=quotas,
         ends=np.cumsum(quotas),
@@ -105,6 +153,37 @@ def deployment_layout(spec: RunSpec, apps: ApplicationTable, assets: AssetTable,
         occupancy=occupancy,
         room=total,
     )
+
+
+def application_wants(
+    spec: RunSpec, apps: ApplicationTable, hosts: np.ndarray, room: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What each application is deployed on, by what it is: (handful, demand, reach per mille).
+
+    A business application (in-house, or a catalog product without a reach)
+    wants a handful of hosts: a heavy-tailed seeded draw times its tier's
+    factor. A product with a reach (software.csv: an agent on most hosts of its
+    platforms, a database on a few per cent) wants that share of its ``hosts``,
+    less the pairs it already takes (``hosts - room``). Deprecated applications
+    want half, retired ones a few (their deployments are stopped), and planned
+    ones have no hosts at all. Never the key: which applications are the most
+    deployed is the catalog's and the seed's doing.
+    """
+    positions = np.arange(apps.size, dtype=np.int64)
+    tier = apps.tier if apps.tier is not None else np.full(apps.size, len(TIER_FACTORS) - 1, dtype=np.int8)
+    handful = REPLICAS[Stream(spec.seed, "application.replicas").weighted(positions, REPLICA_WEIGHTS)]
+    handful = handful * TIER_FACTORS[tier]
+    reaches = application_reach(spec.catalog, apps)
+    reach = reaches * (
+        REACH_JITTER_FROM + Stream(spec.seed, "application.reach").ints(positions, 1001 - REACH_JITTER_FROM)
+    )
+    reach = np.minimum(reach // 100, 1000)
+    deprecated, retired = apps.lifecycle == DEPRECATED, apps.lifecycle == APP_RETIRED
+    handful = np.where(deprecated, (handful + 1) // 2, handful)
+    handful = np.where(retired, np.minimum((handful + 1) // 2, RETIRED_REPLICAS), handful)
+    reach = np.where(deprecated, reach // 2, np.where(retired, 0, reach))
+    demand = np.maximum(hosts * reach // 1000 - (hosts - room), 0)
+    return handful, demand, reach
 
 
 def taken_on_hosts(

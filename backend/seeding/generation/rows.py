@@ -19,7 +19,6 @@ from seeding.generation.estate import (
     ASSET_LIFECYCLES,
     ENVIRONMENTS,
     NEVER,
-    PLANNED,
     RETIRED,
     ApplicationTable,
     AssetTable,
@@ -32,18 +31,20 @@ from seeding.generation.people import TEAMS, people_at
 from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.sites import asset_sites
-from seeding.generation.spec import RunSpec
+from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
 from seeding.generation.timeline import timestamp_strings
 
 #: Field name -> values, in the order the model declares them.
 Columns = dict[str, list]
 
-APP_TIERS = WeightTable([10, 30, 60])
 APP_TIER_VALUES = np.array(["tier_1", "tier_2", "tier_3"], dtype=object)
-DEPLOYMENT_STATUS = WeightTable([88, 4, 3, 2, 3])
+#: A deployment that is done: running, degraded, stopped, failed (per cent)...
+DEPLOYMENT_STATUS = WeightTable([90, 4, 4, 2])
 DEPLOYMENT_STATUS_VALUES = np.array(["running", "degraded", "stopped", "failed", "deploying"], dtype=object)
-#: A planned application is being tried out: deploying or running, outside production.
-PLANNED_STATUS = WeightTable([70, 0, 0, 0, 30])
+STOPPED, DEPLOYING = 2, 4
+#: ...and one that started less than this long before the base time may still be deploying (the more likely,
+#: the more recent).
+DEPLOYING_WITHIN = 2 * SECONDS_PER_DAY
 #: Hosts roll out in waves: most run the current release, a tail one or two behind (per cent).
 VERSION_WAVES = WeightTable([72, 20, 8])
 
@@ -80,7 +81,7 @@ def applications(spec: RunSpec, start: int, stop: int) -> Columns:
         "category": [identity.category for identity in identities],
         "version": table.versions.tolist(),
         "owner_team": [identity.owner_team for identity in identities],
-        "tier": _pick(APP_TIER_VALUES, Stream(spec.seed, "application.tier").weighted(ordinals, APP_TIERS)),
+        "tier": _pick(APP_TIER_VALUES, table.tier),
         "lifecycle": _pick(np.array(APP_LIFECYCLES, dtype=object), table.lifecycle),
         "retired_on": _optional_days(table.retired_day),
     }
@@ -184,30 +185,39 @@ def deployments(
     spec: RunSpec, start: int, stop: int, layout: Layout, apps: ApplicationTable, assets_: AssetTable
 ) -> Columns:
     ordinals = _ordinals(start, stop)
-    s = spec.seed
     placement = deployment_placement(spec, ordinals, layout, apps, assets_)
     app_idx, hosts = placement.app_idx, placement.asset_idx
-    lifecycle = apps.lifecycle[app_idx]
-    status = np.where(
-        lifecycle == PLANNED,
-        Stream(s, "deployment.status").weighted(ordinals, PLANNED_STATUS),
-        Stream(s, "deployment.status").weighted(ordinals, DEPLOYMENT_STATUS),
-    )
-    status = np.where(lifecycle == APP_RETIRED, 2, status)  # a retired application runs nowhere
+    status = deployment_statuses(spec, ordinals, placement.deployed_at, apps.lifecycle[app_idx])
     return {
         "id": (spec.id_base("deployments") + ordinals).tolist(),
         "application": apps.ids[app_idx].tolist(),
         "asset": assets_.ids[hosts].tolist(),
-        "version": _deployed_versions(spec, ordinals, apps, app_idx),
+        "version": _deployed_versions(spec, ordinals, apps, app_idx, status == DEPLOYING),
         "environment": _pick(np.array(ENVIRONMENTS, dtype=object), assets_.environment[hosts]),
         "status": _pick(DEPLOYMENT_STATUS_VALUES, status),
         "deployed_at": timestamp_strings(placement.deployed_at),
     }
 
 
-def _deployed_versions(spec: RunSpec, ordinals: np.ndarray, apps: ApplicationTable, app_idx: np.ndarray) -> list[str]:
-    """The current release on most hosts, one or two releases behind on a tail: never newer."""
+def deployment_statuses(
+    spec: RunSpec, ordinals: np.ndarray, deployed_at: np.ndarray, lifecycle: np.ndarray
+) -> np.ndarray:
+    """Index into DEPLOYMENT_STATUS_VALUES: "deploying" only for what started in the last
+    ``DEPLOYING_WITHIN`` (the newer, the likelier), stopped for a retired application's."""
+    status = Stream(spec.seed, "deployment.status").weighted(ordinals, DEPLOYMENT_STATUS)
+    age = spec.as_of - deployed_at
+    deploying = age < Stream(spec.seed, "deployment.deploying").ints(ordinals, DEPLOYING_WITHIN)
+    status = np.where(deploying, DEPLOYING, status)
+    return np.where(lifecycle == APP_RETIRED, STOPPED, status)  # a retired application runs nowhere
+
+
+def _deployed_versions(
+    spec: RunSpec, ordinals: np.ndarray, apps: ApplicationTable, app_idx: np.ndarray, rolling_out: np.ndarray
+) -> list[str]:
+    """The current release on most hosts, one or two releases behind on a tail: never newer. What is
+    being deployed is the current release."""
     behind = Stream(spec.seed, "deployment.version.lag").weighted(ordinals, VERSION_WAVES)
+    behind = np.where(rolling_out, 0, behind)
     software = apps.software[app_idx]
     versions = []
     for current, lag, sw in zip(apps.versions[app_idx].tolist(), behind.tolist(), software.tolist()):

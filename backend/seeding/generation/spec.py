@@ -28,6 +28,12 @@ class RunSpec:
     catalog: Catalog
     #: Per catalog site: the first host number the run's assets there take.
     site_host_bases: tuple[int, ...] = ()
+    #: Where the run's applications are in the estate's orders of products and in-house names (``estate``):
+    #: the seed of those orders (the seed of the estate's first run; None: this run's own), and the first
+    #: position the run takes in each, after every earlier run's (``SeedRun.application_positions``).
+    names_seed: int | None = None
+    software_from: int = 0
+    in_house_from: int = 0
 
     @classmethod
     def from_run(cls, run, *, catalog: Catalog) -> RunSpec:
@@ -39,6 +45,7 @@ class RunSpec:
             id_bases=tuple((kind, run.id_base(kind)) for kind in KINDS),
             catalog=catalog,
             site_host_bases=tuple(run.site_hosts.get(site.code, [0])[0] for site in catalog.sites),
+            **application_bases(run.application_positions),
         )
 
     def count(self, kind: str) -> int:
@@ -48,9 +55,25 @@ class RunSpec:
         return dict(self.id_bases)[kind]
 
     @property
+    def estate_seed(self) -> int:
+        """The seed of the estate's orders of products and names: its first run's."""
+        return self.seed if self.names_seed is None else self.names_seed
+
+    @property
     def as_of_day(self) -> int:
         return self.as_of // SECONDS_PER_DAY
 
     @property
     def window_start(self) -> int:
         return self.as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
+
+
+def application_bases(positions: dict) -> dict:
+    """RunSpec's fields from a run's recorded ``application_positions`` (empty: a fresh estate's first run)."""
+    if not positions:
+        return {}
+    return {
+        "names_seed": positions["seed"],
+        "software_from": positions["software"][0],
+        "in_house_from": positions["in_house"][0],
+    }

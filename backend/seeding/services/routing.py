@@ -32,7 +32,7 @@ from seeding.plan import (
 )
 from seeding.services.errors import BrokerUnavailable
 from seeding.services.inline import ProgressCallback, seed_run_execute
-from seeding.services.runs import seed_run_create
+from seeding.services.runs import application_positions, seed_run_create
 from seeding.services.workers import seed_run_enqueue
 
 #: "auto": by size (SEED_INLINE_THRESHOLD); "inline" and "queued" force either way.
@@ -125,7 +125,8 @@ def seed_request_preview(*, plan: SeedPlan, mode: Mode = "auto", after_clear: bo
         refuse_as_of_before_assets(as_of=plan.as_of or timezone.now(), newest_purchase_day=newest)
     if plan.deployments or plan.events:
         as_of = (plan.as_of or timezone.now()).replace(microsecond=0)
-        capacity = plan_capacity(plan=plan, as_of=as_of, catalog=active_catalog())
+        positions = application_positions(plan, after_clear=after_clear)
+        capacity = plan_capacity(plan=plan, as_of=as_of, catalog=active_catalog(), positions=positions)
         if capacity is not None:
             refuse_beyond_capacity(plan, capacity=capacity)
     queued = not runs_inline(plan=plan, mode=mode)

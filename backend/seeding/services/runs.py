@@ -29,6 +29,7 @@ from inventory.services import inventory_statistics_refresh, row_count_deltas_co
 from seeding.catalogs import active_catalog
 from seeding.common.formatting import format_utc
 from seeding.common.process_identity import is_gone, this_process
+from seeding.generation.estate import software_taken
 from seeding.generation.kinds import KINDS, Chunk, chunks_of
 from seeding.generation.sites import site_host_counts
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
@@ -90,6 +91,8 @@ def seed_run_create(
     try:
         with transaction.atomic():
             run.save()  # first: the one-active-run index refuses here
+            # Before the capacity check: which products the run takes decides where its applications go.
+            run.application_positions = application_positions(plan, excluding=run.pk)
             view = record_parent_view(run=run, plan=plan, catalog=active_catalog())
             validate_parents(plan, existing=view, taken_pairs=recorded_taken_pairs(run))
             refuse_as_of_before_assets(as_of=run.as_of, newest_purchase_day=newest_recorded_purchase_day(run))
@@ -99,7 +102,14 @@ def seed_run_create(
                 setattr(run, f"{kind}_id_base", reserve_ids(MODELS[kind], plan.count(kind)))
             run.site_hosts = _number_site_hosts(plan)
             # Alive from here: a long creation must not look abandoned when it commits.
-            run.save(update_fields=[*(f"{kind}_id_base" for kind in KINDS), "site_hosts", "updated_at"])
+            run.save(
+                update_fields=[
+                    *(f"{kind}_id_base" for kind in KINDS),
+                    "site_hosts",
+                    "application_positions",
+                    "updated_at",
+                ]
+            )
             audit_record(
                 action=AuditEntry.Action.SEEDED,
                 by=Requester(source, requested_by, run.requested_by_label),
@@ -416,6 +426,34 @@ def _number_site_hosts(plan: SeedPlan) -> dict[str, list[int]]:
             taken[code] = max(taken.get(code, 0), base + count)
     counts = site_host_counts(plan.seed, plan.assets, catalog)
     return {site.code: [taken.get(site.code, 0), count] for site, count in zip(catalog.sites, counts) if count}
+
+
+def application_positions(plan: SeedPlan, *, excluding: int | None = None, after_clear: bool = False) -> dict:
+    """Where a run of ``plan`` takes its applications in the estate's orders (``generation.estate``): the
+    catalog products and in-house names after every run whose rows still exist took theirs, in the orders
+    of the estate's first run's seed (``plan.seed`` when there is none). Empty without applications.
+
+    Runs are created one at a time (the one-active-run index), so no other creation can take the same
+    positions meanwhile. ``excluding``: the run being created; ``after_clear``: as if no run were left.
+    """
+    if not plan.applications:
+        return {}
+    earlier = [] if after_clear else _earlier_positions(excluding)
+    seed = earlier[-1]["seed"] if earlier else plan.seed
+    software_from = max((p["software"][0] + p["software"][1] for p in earlier), default=0)
+    in_house_from = max((p["in_house"][0] + p["in_house"][1] for p in earlier), default=0)
+    software = software_taken(active_catalog(), plan.applications, software_from)
+    return {
+        "seed": seed,
+        "software": [software_from, software],
+        "in_house": [in_house_from, plan.applications - software],
+    }
+
+
+def _earlier_positions(excluding: int | None) -> list[dict]:
+    """The recorded positions of the runs whose rows still exist, oldest first."""
+    runs = SeedRun.objects.filter(cleared_at__isnull=True).exclude(pk=excluding).order_by("pk")
+    return [positions for positions in runs.values_list("application_positions", flat=True) if positions]
 
 
 def _refuse_without_its_parent_view(run: SeedRun) -> None:

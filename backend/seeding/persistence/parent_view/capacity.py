@@ -11,7 +11,7 @@ import dataclasses
 from datetime import datetime
 
 from seeding.generation.catalog import Catalog
-from seeding.generation.spec import RunSpec
+from seeding.generation.spec import RunSpec, application_bases
 from seeding.models import SeedRun
 from seeding.persistence.parent_view.reading import build_parents, view_token
 from seeding.persistence.tables import MODELS
@@ -33,20 +33,26 @@ def run_capacity(*, run: SeedRun, catalog: Catalog) -> Capacity:
     does not depend on keys, so a spec with zero key bases answers.
     """
     counts = {kind: run.planned(kind) for kind in MODELS}
-    return _capacity(run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog, view_token(run))
+    return _capacity(
+        run.pk, run.seed, run.as_of, counts, run.parent_counts, catalog, view_token(run), run.application_positions
+    )
 
 
-def plan_capacity(*, plan: SeedPlan, as_of: datetime, catalog: Catalog) -> Capacity | None:
-    """The same for a plan that brings its own applications and assets (no run, no view needed);
-    None when it would point at existing ones (only a run's view can tell)."""
+def plan_capacity(*, plan: SeedPlan, as_of: datetime, catalog: Catalog, positions: dict) -> Capacity | None:
+    """The same for a plan that brings its own applications and assets (no run, no view needed), at the
+    ``positions`` a run of it would take (``runs.application_positions``); None when it would point at
+    existing ones (only a run's view can tell)."""
     if needed_parents(plan) & {"applications", "assets"}:
         return None
     counts = {kind: plan.count(kind) for kind in MODELS}
-    return _capacity(0, plan.seed, as_of, counts, {}, catalog, "")
+    return _capacity(0, plan.seed, as_of, counts, {}, catalog, "", positions)
 
 
-def keyless_spec(run_id: int, seed: int, as_of: datetime, counts: dict, catalog: Catalog) -> RunSpec:
-    """A generation spec before keys are reserved: placement does not depend on them."""
+def keyless_spec(
+    run_id: int, seed: int, as_of: datetime, counts: dict, catalog: Catalog, positions: dict | None = None
+) -> RunSpec:
+    """A generation spec before keys are reserved: placement does not depend on them (it does on which
+    products the run's applications are: its ``positions``, ``SeedRun.application_positions``)."""
     return RunSpec(
         run_id=run_id,
         seed=seed,
@@ -54,13 +60,21 @@ def keyless_spec(run_id: int, seed: int, as_of: datetime, counts: dict, catalog:
         counts=tuple(counts.items()),
         id_bases=tuple((kind, 0) for kind in MODELS),
         catalog=catalog,
+        **application_bases(positions or {}),
     )
 
 
 def _capacity(
-    run_id: int, seed: int, as_of: datetime, counts: dict, parent_counts: dict, catalog: Catalog, token: str
+    run_id: int,
+    seed: int,
+    as_of: datetime,
+    counts: dict,
+    parent_counts: dict,
+    catalog: Catalog,
+    token: str,
+    positions: dict,
 ) -> Capacity:
-    spec = keyless_spec(run_id, seed, as_of, counts, catalog)
+    spec = keyless_spec(run_id, seed, as_of, counts, catalog, positions)
     # The recorded tables and layout come from the cache the recording filled (``_recorded``).
     parents = build_parents(spec, dict(parent_counts), token)
     return Capacity(

@@ -89,7 +89,15 @@ class _Recorded:
 
 def recorded_of(spec: RunSpec, counts: dict[str, int], token: str) -> _Recorded:
     """The recorded tables of ``spec``'s run, from the per-process cache keyed by what they depend on."""
-    view_spec = dataclasses.replace(spec, id_bases=tuple((kind, 0) for kind in MODELS), site_host_bases=())
+    # Neither keys nor where the run's own applications are in the estate change what was recorded.
+    view_spec = dataclasses.replace(
+        spec,
+        id_bases=tuple((kind, 0) for kind in MODELS),
+        site_host_bases=(),
+        names_seed=None,
+        software_from=0,
+        in_house_from=0,
+    )
     sizes = tuple((kind, counts.get(kind, 0)) for kind in ("applications", "assets", "taken"))
     return _recorded(view_spec, sizes, token)
 
