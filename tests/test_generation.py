@@ -211,4 +211,16 @@ def test_severity_bursts_and_incidents_stay_within_the_catalogs_bands_at_every_s
     months = EVENT_WINDOW_DAYS / 30
     low, high = bands["incidents_per_1000_assets_month"]
     assert low <= incidents / sampled * counts["events"] / counts["assets"] * 1_000 / months <= high
-from seeding.generation.estate import own_applications, own_assets, software_taken
+
+
+def test_stacked_runs_with_other_seeds_take_other_products_and_names():
+    """A second run continues the first's orders (its seed, after its positions): nothing repeats."""
+    first = spec(applications=150)
+    taken = software_taken(first.catalog, 150, 0)
+    second = dataclasses.replace(
+        spec(applications=150), seed=12, names_seed=first.seed, software_from=taken, in_house_from=150 - taken
+    )
+    names = [rows.applications(s, 0, 150)["name"] for s in (first, second)]
+    assert len(set(names[0]) | set(names[1])) == 300
+    assert taken == len(first.catalog.software)  # the first run took the whole catalog...
+    assert (own_applications(second).software == -1).all()  # ...so the second adds in-house applications only
