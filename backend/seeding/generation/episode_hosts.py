@@ -14,7 +14,7 @@ import functools
 import numpy as np
 
 from seeding.generation.catalog import Catalog
-from seeding.generation.estate import APP_RETIRED, PLANNED, ApplicationTable, AssetTable
+from seeding.generation.estate import APP_RETIRED, PLANNED, ApplicationTable, AssetTable, application_reach
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import DeploymentRows
 from seeding.generation.rng import Stream
@@ -38,18 +38,22 @@ def application_hosts(
     deployments: OwnDeployments,
     applications: ApplicationTable,
 ) -> tuple[int, DeploymentRows] | None:
-    """Up to ``wanted`` deployments of one active or deprecated server application, each running from the
-    window's start to its end: (application position, their rows), or None."""
+    """Up to ``wanted`` deployments of one business application on servers, active or deprecated, each running
+    from the window's start to its end: (application position, their rows), or None.
+
+    Business applications only (``application_reach`` 0): an incident or a change names what people work
+    with, not the monitoring agent on every host, though agents hold most deployments.
+    """
+    chosen = _business_applications(spec.catalog, deployments, applications)
+    if not len(chosen):
+        return None
     layout, (start, end) = deployments.layout, window
-    servers = _servers(spec.catalog)
-    stream = Stream(spec.seed, f"{field}.deployment")
+    stream = Stream(spec.seed, f"{field}.application")
     for attempt in range(TRIES):
-        first = stream.int(number * TRIES + attempt, deployments.size)
-        app = int(np.searchsorted(layout.ends, first, side="right"))
-        if applications.lifecycle[app] in (PLANNED, APP_RETIRED) or not applications.platforms[app] <= servers:
-            continue
+        app = int(chosen[stream.int(number * TRIES + attempt, len(chosen))])
         quota, low = int(layout.quotas[app]), int(layout.ends[app] - layout.quotas[app])
-        positions = low + (first - low + np.arange(min(wanted, quota), dtype=np.int64)) % quota
+        first = stream.int(number * TRIES + attempt + (1 << 40), quota)
+        positions = low + (first + np.arange(min(wanted, quota), dtype=np.int64)) % quota
         rows = deployments.take(positions)
         fits = (rows.not_before <= start) & (rows.until >= end)
         if fits.sum() < min(2, len(positions)) or not fits[0]:
@@ -58,6 +62,27 @@ def application_hosts(
             ids=rows.ids[fits], asset_ids=rows.asset_ids[fits], not_before=rows.not_before[fits], until=rows.until[fits]
         )
     return None
+
+
+def _business_applications(catalog: Catalog, deployments: OwnDeployments, applications: ApplicationTable) -> np.ndarray:
+    """Positions of the run's active or deprecated business applications on servers with deployments
+    (computed once per run and process)."""
+    key = "business applications"
+    if key not in deployments.memo:
+        servers = _servers(catalog)
+        deployments.memo[key] = np.array(
+            [
+                app
+                for app in np.flatnonzero(
+                    (deployments.layout.quotas > 0)
+                    & (application_reach(catalog, applications) == 0)
+                    & ~np.isin(applications.lifecycle, [PLANNED, APP_RETIRED])
+                ).tolist()
+                if applications.platforms[app] <= servers
+            ],
+            dtype=np.int64,
+        )
+    return deployments.memo[key]
 
 
 def site_hosts(

@@ -26,6 +26,8 @@ class OwnDeployments:
         self.size = spec.count("deployments")
         self._by_asset: tuple[np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()  # two writer threads ask at once: place everything once
+        #: What others compute once per run from these deployments (episodes' candidate applications).
+        self.memo: dict = {}
 
     def take(self, positions: np.ndarray) -> DeploymentRows:
         placement = deployment_placement(self.spec, positions, self.layout, self.applications, self.assets)
