@@ -164,13 +164,38 @@ def _named_from(name: str, pool) -> bool:
 
 
 def test_network_storage_and_end_user_devices_belong_to_the_teams_that_run_them():
-    """Not Marketing Tech's switches or Mobile's storage arrays: a type with a team in the catalog is that team's."""
+    """Not Marketing Tech's switches or Mobile's storage arrays: a type that hosts nothing is its team's."""
     teams = {asset_type.value: asset_type.owner_team for asset_type in active_catalog().asset_types}
     assert {"network", "storage", "laptop"} <= {value for value, team in teams.items() if team}
-    owned = Counter(Asset.objects.values_list("asset_type", "owner_team"))
+    owned = Counter(
+        Asset.objects.exclude(asset_type__in=["server", "virtual_machine"]).values_list("asset_type", "owner_team")
+    )
     assert not {(value, team): n for (value, team), n in owned.items() if teams[value] and team != teams[value]}
-    assert {value for value, _ in owned} >= {"network", "storage", "laptop", "server"}
-    assert len({team for value, team in owned if not teams[value]}) > 5  # servers: still drawn, from many teams
+    assert {value for value, _ in owned} >= {"network", "storage", "laptop"}
+
+
+def test_a_host_belongs_to_the_team_whose_application_runs_on_it():
+    """Not an ESXi host of Supply Chain's: a server or virtual machine belongs to the team of the main
+    business application its run deployed on it (agents, on every host, decide nothing), else to the team
+    that runs bare hosts. Deployments stacked later onto an existing host do not change its owner."""
+    agents = _agents()
+    bare = {t.value: t.owner_team for t in active_catalog().asset_types}
+    hosting = Deployment.objects.filter(
+        asset__asset_type__in=["server", "virtual_machine"], seed_run=F("asset__seed_run")
+    )
+    teams_on = defaultdict(set)
+    for asset_id, name, team in hosting.values_list("asset_id", "application__name", "application__owner_team"):
+        if name not in agents:
+            teams_on[asset_id].add(team)
+    violations, owned_by_apps = [], 0
+    hosts = Asset.objects.filter(asset_type__in=["server", "virtual_machine"])
+    for asset_id, hostname, asset_type, team in hosts.values_list("pk", "hostname", "asset_type", "owner_team"):
+        expected = teams_on.get(asset_id) or {bare[asset_type]}
+        owned_by_apps += asset_id in teams_on
+        if team not in expected:
+            violations.append(f"{hostname}: {team}, runs applications of {sorted(expected)}")
+    assert violations == []
+    assert owned_by_apps > 50 and len({team for teams in teams_on.values() for team in teams}) > 5
 
 
 def test_asset_lifecycles_agree_with_their_history():

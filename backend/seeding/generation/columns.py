@@ -7,6 +7,7 @@ import dataclasses
 from seeding.generation import events, rows
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.kinds import Chunk
+from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import Deployments
 from seeding.generation.placement import Layout
 from seeding.generation.spec import RunSpec
@@ -31,7 +32,8 @@ def generate_chunk(spec: RunSpec, chunk: Chunk, parents: Parents) -> rows.Column
     if chunk.kind == "applications":
         return rows.applications(spec, chunk.start, chunk.stop)
     if chunk.kind == "assets":
-        return rows.assets(spec, chunk.start, chunk.stop, parents.assets)
+        own = parents.deployments if isinstance(parents.deployments, OwnDeployments) else None
+        return rows.assets(spec, chunk.start, chunk.stop, parents.assets, own, parents.applications)
     if chunk.kind == "deployments":
         return rows.deployments(spec, chunk.start, chunk.stop, parents.layout, parents.applications, parents.assets)
     if chunk.kind == "events":

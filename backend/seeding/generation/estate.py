@@ -298,6 +298,7 @@ class ApplicationTable:
     software: np.ndarray  # catalog software index; -1 for in-house applications
     names: np.ndarray  # object array
     tier: np.ndarray | None = None  # index into APP_TIERS; None when unknown (applications read back)
+    teams: np.ndarray | None = None  # owner team (object array); None when unknown (applications read back)
 
     def previous_release(self, position: int, catalog: Catalog) -> str:
         """The release before the current one: from the software's version line, else a semantic step back."""
@@ -375,6 +376,7 @@ def application_attributes(
     """The table rows of the run's own applications at ``ordinals`` (``identities``: theirs, if the caller
     has them already)."""
     catalog, s = spec.catalog, spec.seed
+    identities = identities or application_identities(spec, ordinals)
     software = software_position(spec, ordinals)
     versions = in_house_versions(spec, ordinals)
     for row in np.flatnonzero(software >= 0).tolist():
@@ -402,8 +404,9 @@ def application_attributes(
         retired_day=retired_day,
         versions=versions,
         software=software,
-        names=np.array([i.name for i in identities or application_identities(spec, ordinals)], dtype=object),
+        names=np.array([i.name for i in identities], dtype=object),
         tier=Stream(s, "application.tier").weighted(ordinals, APP_TIERS).astype(np.int8),
+        teams=np.array([i.owner_team for i in identities], dtype=object),
     )
 
 

@@ -27,7 +27,9 @@ from seeding.generation.estate import (
     asset_hardware,
     older_version,
 )
-from seeding.generation.people import TEAMS, people_at
+from seeding.generation.own_deployments import OwnDeployments
+from seeding.generation.ownership import host_teams
+from seeding.generation.people import people_at
 from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.sites import asset_sites
@@ -135,10 +137,18 @@ def _serial_numbers(catalog: Catalog, makers: np.ndarray, ids: np.ndarray) -> li
     return serials.tolist()
 
 
-def assets(spec: RunSpec, start: int, stop: int, table: AssetTable) -> Columns:
-    """The run's assets at ordinals [start, stop); ``table`` is the run's own asset table (lifecycles)."""
+def assets(
+    spec: RunSpec,
+    start: int,
+    stop: int,
+    table: AssetTable,
+    deployments: OwnDeployments | None = None,
+    applications: ApplicationTable | None = None,
+) -> Columns:
+    """The run's assets at ordinals [start, stop); ``table`` is the run's own asset table (lifecycles), and
+    ``deployments`` the run's own deployments onto it, if any (who owns a host: ``ownership``)."""
     ordinals = _ordinals(start, stop)
-    s, catalog = spec.seed, spec.catalog
+    catalog = spec.catalog
     ids = table.ids[ordinals]
     type_idx, model_idx, system_idx = asset_hardware(spec, ordinals)
     models = [catalog.models[m] for m in model_idx.tolist()]
@@ -167,15 +177,9 @@ def assets(spec: RunSpec, start: int, stop: int, table: AssetTable) -> Columns:
         "lifecycle_status": _pick(np.array(ASSET_LIFECYCLES, dtype=object), lifecycle),
         "purchase_date": _day_strings(table.purchase_day[ordinals]),
         "retired_on": _optional_days(table.retired_day[ordinals]),
-        "owner_team": _owner_teams(asset_types, Stream(s, "asset.team").ints(ordinals, len(TEAMS))),
+        "owner_team": host_teams(spec, ordinals, table, deployments, applications),
         "assigned_to": np.where(assigned, people, "").tolist(),
     }
-
-
-def _owner_teams(asset_types: list, drawn: np.ndarray) -> list[str]:
-    """The team that runs each asset: its type's (network devices, storage, end-user devices), else a drawn one."""
-    teams = np.array(TEAMS, dtype=object)[drawn]
-    return [asset_type.owner_team or team for asset_type, team in zip(asset_types, teams.tolist())]
 
 
 # --- deployments -------------------------------------------------------------
