@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from inventory.models import Application, Event
+from inventory.models import Application, Asset, Event
 from seeding import services
 from seeding.models import SeedChunk, SeedRun
 from seeding.plan import SeedPlan
@@ -317,3 +318,20 @@ def test_flags_that_do_not_apply_to_existing_runs_are_refused_and_change_nothing
         run(*(arg.format(done=done.pk, failed=failed.pk) for arg in args))
     assert str(caught.value).startswith(flag)
     assert (snapshot(), list(SeedRun.objects.values())) == before
+
+
+def test_the_dry_run_and_the_summary_say_what_company_the_assets_make():
+    """The profile's shape, not independent counts: the dry run says it before, the summary after, and both
+    are what was written (assets by type, people with a device of their own)."""
+    plan = ("--applications=40", "--assets=3000", "--deployments=2000", "--events=0", "--seed=4")
+    preview = re.search(r"the assets, by the catalog's profile: (.+)", run(*plan, "--dry-run"))[1]
+    summary = re.search(r"  the assets: (.+)", run(*plan))[1]
+    assert preview == summary
+    written = Counter(Asset.objects.values_list("asset_type", flat=True))
+    people = Asset.objects.exclude(assigned_to="").values("assigned_to").distinct().count()
+    labels = {value: f"{label.lower()}s" for value, label in Asset.Type.choices}
+    said = {name: int(n.replace(",", "")) for n, name in re.findall(r"([\d,]+) ([a-z ]+?)(?= and |;|$| for)", summary)}
+    assert said == {**{labels[value]: n for value, n in written.items()}, "people": people}
+    # A company, not a server room: more laptops than servers, a few storage arrays, people with one or two.
+    assert written["laptop"] > 3 * written["server"] and written["storage"] < 0.03 * sum(written.values())
+    assert 1.2 < (written["laptop"] + written["desktop"]) / people < 2

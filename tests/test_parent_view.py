@@ -40,10 +40,10 @@ def test_a_stacked_run_records_the_pairs_of_the_applications_it_places_not_of_th
     assets and deployments) records the pairs of the applications it places
     (at most five), not the estate's.
     """
-    seed(make_plan(applications=5, assets=40, deployments=20, events=0))
+    seed(make_plan(applications=5, assets=80, deployments=20, events=0))
     small, placed = _stack_five(make_plan)
     assert 0 < small == _existing_deployments_of(placed, stack=5) <= 20
-    seed(make_plan(applications=45, assets=360, deployments=180, events=0, seed=2))  # ten times the estate
+    seed(make_plan(applications=45, assets=720, deployments=180, events=0, seed=2))  # ten times the estate
     assert Deployment.objects.count() == 205
     large, placed = _stack_five(make_plan)
     assert 0 < large == _existing_deployments_of(placed, stack=5) < 205
@@ -61,7 +61,7 @@ def _existing_deployments_of(placed: list[tuple[int, int]], *, stack: int) -> in
 
 def _statements(make_plan) -> list[str]:
     """The SQL a 5-deployment stack onto a small estate runs, from the request to the run's success."""
-    seed(make_plan(applications=5, assets=40, deployments=20, events=0))
+    seed(make_plan(applications=5, assets=80, deployments=20, events=0))
     with CaptureQueriesContext(connection) as queries:
         run = seed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11))
     assert run.total_done == 5
@@ -90,7 +90,7 @@ def test_a_stacked_run_counts_taken_pairs_without_reading_every_pair(make_plan):
 
 
 def test_stacked_deployments_step_over_existing_pairs_and_stay_deterministic(make_plan):
-    seed(make_plan(applications=6, assets=60, deployments=50, events=0))
+    seed(make_plan(applications=6, assets=120, deployments=50, events=0))
     with pytest.raises(services.PlanError) as refused:  # the error names the free pairs left...
         seed(make_plan(applications=0, assets=0, deployments=300, events=0, seed=5))
     free = int(

@@ -39,7 +39,7 @@ DEPLOYING_WITHIN = timedelta(days=2)
 def estate(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         runs = [
-            seed(SeedPlan(applications=500, assets=2_000, deployments=8_000, events=1_000, seed=3, as_of=AS_OF)),
+            seed(SeedPlan(applications=500, assets=2_000, deployments=10_000, events=1_000, seed=3, as_of=AS_OF)),
             seed(SeedPlan(applications=500, assets=2_000, deployments=3_000, events=1_000, seed=4, as_of=AS_OF)),
             seed(SeedPlan(deployments=600, seed=5, as_of=AS_OF)),
         ]

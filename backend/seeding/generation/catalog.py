@@ -99,6 +99,9 @@ class AssetType:
     hosts: str  # one of HOSTS
     physical: bool  # bought and delivered (may be on order or in stock), unlike a virtual machine
     owner_team: str = ""  # the team that runs every asset of the type; empty: drawn per asset
+    #: How much an asset of the type is talked about in events, relative to the others (a server's monitoring
+    #: says more than a laptop's endpoint management).
+    event_weight: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -379,6 +382,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
                 row.text("hosts"),
                 row.text("physical") == "yes",
                 row.text("owner_team", required=False),
+                row.integer("event_weight", minimum=0) if row.text("event_weight", required=False) else 1,
             )
         )
     reader.unique("asset_types.csv", [t.value for t in asset_types], "asset_type")

@@ -123,6 +123,18 @@ class AssetTable:
             self._memo["by_site"] = (order, offsets, sizes)
         return self._memo["by_site"]
 
+    def by_site_weighted(self, catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``by_site`` with each asset weighted by its type's ``event_weight``: (positions site after site, the
+        running total of their weights, each site's first index, each site's total weight)."""
+        if "by_site_weighted" not in self._memo:
+            order, offsets, _ = self.by_site()
+            per_type = np.array([t.event_weight for t in catalog.asset_types] + [1], dtype=np.int64)
+            weights = per_type[self.type_idx[order]]  # -1 (a type the catalog does not know): the last, 1
+            cumulative = np.cumsum(weights)
+            totals = np.bincount(self.site[order], weights=weights, minlength=self.sites).astype(np.int64)
+            self._memo["by_site_weighted"] = (order, cumulative, offsets, totals)
+        return self._memo["by_site_weighted"]
+
     @functools.cached_property
     def maintenance(self) -> np.ndarray:
         """Positions of the assets in maintenance."""

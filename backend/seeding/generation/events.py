@@ -274,9 +274,10 @@ def _event_assets(
 
 
 def _site_draw(spec: RunSpec, key: np.ndarray, times: np.ndarray, assets: AssetTable, field: str) -> np.ndarray:
-    """An asset position per event: a site by its activity at that hour, then an asset of the site."""
+    """An asset position per event: a site by its activity at that hour and what its assets say, then an
+    asset of the site, as likely as its type's ``event_weight`` (servers say more than laptops)."""
     s = spec.seed
-    lists, offsets, sizes = assets.by_site()
+    lists, running, offsets, sizes = assets.by_site_weighted(spec.catalog)
     hours = np.clip((times - spec.window_start) // 3_600, 0, EVENT_WINDOW_DAYS * 24 - 1)
     weights = local_activity(spec.as_of, spec.catalog)[hours] * sizes
     cumulative = np.cumsum(weights, axis=1)
@@ -287,10 +288,13 @@ def _site_draw(spec: RunSpec, key: np.ndarray, times: np.ndarray, assets: AssetT
         return np.where(Stream(s, f"{field}.noisy").below(key, 1, 2), np.minimum(a, b), a)
     pick = Stream(s, f"{field}.site").ints(key, 1 << 40) % totals
     site = (cumulative <= pick[:, None]).sum(axis=1)
+    # Within the site: a point on its assets' running weights. The smaller of two draws favours a subset
+    # of noisier assets, as before.
+    before = np.where(offsets[site] > 0, running[offsets[site] - 1], 0)
     a = Stream(s, f"{field}.a").ints(key, 1 << 40) % sizes[site]
     b = Stream(s, f"{field}.b").ints(key, 1 << 40) % sizes[site]
-    nth = np.where(Stream(s, f"{field}.noisy").below(key, 1, 2), np.minimum(a, b), a)
-    return lists[offsets[site] + nth].astype(np.int64)
+    point = before + np.where(Stream(s, f"{field}.noisy").below(key, 1, 2), np.minimum(a, b), a)
+    return lists[np.searchsorted(running, point, side="right")].astype(np.int64)
 
 
 def events(

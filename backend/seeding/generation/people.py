@@ -90,12 +90,17 @@ class NamePool:
         draw keyed by the other, which can be undone, so the map stays one to one
         while neighbouring numbers get unrelated names.
         """
+        first, last = self.coordinates(numbers)
+        return np.char.add(np.char.add(self.first[first].astype(str), " "), self.last[last].astype(str)).astype(object)
+
+    def coordinates(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(first name, last name) indices of ``numbers``: the bijection ``names`` spells out."""
         firsts, lasts = len(self.first), len(self.last)
         first, last = numbers % firsts, numbers // firsts
         first = (first + _SCRAMBLE[0].ints(last, firsts)) % firsts
         last = (last + _SCRAMBLE[1].ints(first, lasts)) % lasts
         first = (first + _SCRAMBLE[2].ints(last, firsts)) % firsts
-        return np.char.add(np.char.add(self.first[first].astype(str), " "), self.last[last].astype(str)).astype(object)
+        return first, last
 
 
 @functools.lru_cache(maxsize=32)
@@ -121,6 +126,9 @@ class _Numbering:
     sharing: tuple[int, ...]  # per site: how many sites share its pool
     pools: tuple[NamePool, ...]
     fallback: int  # index of FALLBACK_LOCALE's pool
+    #: Per pool, in order, the numbers of its names no other pool before it has (the fallback comes last):
+    #: en_GB and en_US both have "Marie Quinn", and only one of them may give it.
+    own: tuple[np.ndarray, ...]
 
 
 @functools.lru_cache(maxsize=4)
@@ -142,7 +150,27 @@ def _numbering(catalog: Catalog) -> _Numbering:
         pools.append(fallback)
     rank = [site_pool[:number].count(pool) for number, pool in enumerate(site_pool)]
     sharing = [site_pool.count(pool) for pool in site_pool]
-    return _Numbering(tuple(site_pool), tuple(rank), tuple(sharing), tuple(pools), keys.index(fallback_key))
+    fallback_index = keys.index(fallback_key)
+    return _Numbering(
+        tuple(site_pool), tuple(rank), tuple(sharing), tuple(pools), fallback_index, _own(pools, fallback_index)
+    )
+
+
+def _own(pools: list[NamePool], fallback: int) -> tuple[np.ndarray, ...]:
+    """For each pool, the numbers whose names no pool of higher priority has (the fallback has the lowest):
+    a name two locales share belongs to one, so no two people anywhere share it."""
+    priority = [number for number in range(len(pools)) if number != fallback] + [fallback]
+    own: dict[int, np.ndarray] = {}
+    for place, number in enumerate(priority):
+        pool = pools[number]
+        numbers = np.arange(pool.size, dtype=np.int64)
+        first, last = pool.coordinates(numbers)
+        taken = np.zeros(pool.size, dtype=bool)
+        for earlier in priority[:place]:
+            other = pools[earlier]
+            taken |= np.isin(pool.first, other.first)[first] & np.isin(pool.last, other.last)[last]
+        own[number] = numbers[~taken]
+    return tuple(own[number] for number in range(len(pools)))
 
 
 def person_numbers(hosts: np.ndarray) -> np.ndarray:
@@ -160,11 +188,12 @@ def people_at(catalog: Catalog, site_idx: np.ndarray, hosts: np.ndarray) -> np.n
         rows = np.flatnonzero(site_idx == site)
         pool_number = numbering.pool[site]
         pool = numbering.pools[pool_number]
+        own = numbering.own[pool_number]
         shared = people[rows] * numbering.sharing[site] + numbering.rank[site]
-        native = shared < pool.size
-        names[rows[native]] = pool.names(shared[native])
+        native = shared < len(own)
+        names[rows[native]] = pool.names(own[shared[native]])
         if not native.all():  # more people than the locale has names: the fallback's, from its far end
-            fallback = numbering.pools[numbering.fallback]
-            beyond = (shared[~native] - pool.size) * len(numbering.pools) + pool_number
-            names[rows[~native]] = fallback.names((fallback.size - 1 - beyond) % fallback.size)
+            fallback, theirs = numbering.pools[numbering.fallback], numbering.own[numbering.fallback]
+            beyond = (shared[~native] - len(own)) * len(numbering.pools) + pool_number
+            names[rows[~native]] = fallback.names(theirs[(len(theirs) - 1 - beyond) % len(theirs)])
     return names

@@ -10,6 +10,7 @@ thin callers of these functions (docs/architecture.md walks each route):
 - ``workers``: the worker protocol (start, chunk messages, phases, sweeping);
 - ``chunks``: the chunk transaction both executors share;
 - ``clearing``: deleting demo data;
+- ``shape``: the company a plan or a run makes of its assets (laptops for people, servers, ...);
 - ``audit``: the audit trail, and ``Requester``, who asked (the person behind an entry point);
 - ``errors``: what entry points translate into their answers.
 """
@@ -40,6 +41,7 @@ from seeding.services.runs import (
     seed_run_resume_preview,
     seed_runs_settle,
 )
+from seeding.services.shape import plan_shape, run_shape
 from seeding.services.workers import seed_chunk_process, seed_run_enqueue, seed_run_start, seed_runs_sweep
 
 __all__ = [
@@ -61,7 +63,9 @@ __all__ = [
     "demo_data_clear",
     "demo_data_clear_preview",
     "plan_of",
+    "plan_shape",
     "plan_summary",
+    "run_shape",
     "runs_inline",
     "seed_chunk_process",
     "seed_chunk_write",

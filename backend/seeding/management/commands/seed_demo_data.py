@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from inventory.models import Asset
 from seeding import services
 from seeding.common import database_outage
 from seeding.common.formatting import duration, format_utc, plural
@@ -348,6 +349,8 @@ class Command(BaseCommand):
             f"  seed {plan.seed}, as of {as_of}",
             f"  {plural(plan.chunk_count, 'chunk')} of up to {plan.chunk_size:,} rows, one transaction each, {where}",
         ]
+        if (shape := services.plan_shape(plan=plan, as_of=plan.as_of or timezone.now())) is not None:
+            lines.append(f"  the assets, by the catalog's profile: {_shape(shape)}")
         if preview.existing_parents:
             lines.append(f"  pointing at rows already in the database: {_counts(preview.existing_parents)}")
         lines.append(f"  estimated time: {duration(preview.estimated_seconds)} ({preview.estimate_basis})")
@@ -377,6 +380,8 @@ class Command(BaseCommand):
         ]
         lines += [f"  {kind:<13}{run.done(kind):>12,}" for kind in KINDS]
         lines.append(f"  {'total':<13}{run.total_done:>12,}")
+        if (shape := services.run_shape(run=run)) is not None:
+            lines.append(f"  the assets: {_shape(shape)}")
         self._write("\n".join(lines))
 
     def _reporter(self) -> ProgressReporter:
@@ -492,3 +497,8 @@ def _database_problem(exc: DatabaseError) -> str | None:
         reason = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
         return f"cannot reach the database at {where} ({reason}); is PostgreSQL running, and is DATABASE_URL right?"
     return None
+
+
+def _shape(shape) -> str:
+    """ "2,410 laptops and 790 desktops for 2,050 people; 1,300 virtual machines; ..." in the admin's words."""
+    return shape.describe({value: f"{label.lower()}s" for value, label in Asset.Type.choices})
