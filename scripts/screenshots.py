@@ -1,7 +1,7 @@
 """Seed the demo plan into a scratch database and photograph the admin as a viewer sees it.
 
 ``make screenshots`` does two things. It photographs every admin list and page (the inventory's
-applications, assets, deployments and events, an incident and its story; the seed runs, a run's
+applications, assets, deployments and events, an incident and its story, one a person reported, a change wave; the seed runs, a run's
 page, the seed form, the audit entries and one of them) at 1280, 1440 and 1920 px with Django's
 navigation sidebar open, its default, and the lists with it closed too, into var/screenshots/admin/
 (``--out``), for a person to look at every width. And it re-takes the README's pictures in
@@ -41,8 +41,9 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 def prepare(env: dict[str, str]) -> dict[str, str]:
     """Migrate, seed the demo plan and create the viewer; returns the ids of the rows whose pages are
-    photographed: a busy server, an incident that is part of a story, a deployment, an application,
-    the run and its audit entry."""
+    photographed: a busy server, an application's incident (its story from the first alert), a
+    laptop's incident a person reported, a change wave's approval, a deployment, an application, the
+    run and its audit entry."""
     manage(env, "migrate", "--verbosity", "0")
     print("seeding the demo plan ...", flush=True)
     counts = ["--plan=demo"]
@@ -55,14 +56,17 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
         "asset = (Asset.objects.filter(asset_type='server', lifecycle_status='in_use')"
         ".annotate(d=Count('deployments', distinct=True), e=Count('events', distinct=True))"
         ".filter(d__gte=3).order_by('-e', 'pk').first())\n"
-        "incident = Event.objects.filter(kind='incident', message__regex=r'^INC[1-9][0-9]{6}: ').order_by('pk')[3]\n"
+        "records = Event.objects.filter(kind='incident', message__regex=r'^INC[0-9]{7,}: ').order_by('pk')\n"
+        "incident = records.filter(deployment__isnull=False)[3]\n"
+        "call = records.filter(asset__asset_type='laptop')[1]\n"
+        "change = Event.objects.filter(kind='change', message__regex=r'^CHG[0-9]{7,} approved: ').order_by('pk')[2]\n"
         "deployment = asset.deployments.order_by('pk').first()\n"
         "application = Application.objects.order_by('pk').first()\n"
         "run = SeedRun.objects.order_by('-pk').first()\n"
         "entry = AuditEntry.objects.order_by('-pk').first()\n"
-        "print(asset.pk, incident.pk, deployment.pk, application.pk, run.pk, entry.pk)"
+        "print(asset.pk, incident.pk, call.pk, change.pk, deployment.pk, application.pk, run.pk, entry.pk)"
     )
-    names = ("asset", "incident", "deployment", "application", "run", "entry")
+    names = ("asset", "incident", "call", "change", "deployment", "application", "run", "entry")
     return dict(zip(names, manage(env, "shell", "--command", pick).strip().splitlines()[-1].split(), strict=True))
 
 
@@ -82,6 +86,8 @@ def admin_pages(ids: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         "asset": f"/admin/inventory/asset/{ids['asset']}/change/",
         "deployment": f"/admin/inventory/deployment/{ids['deployment']}/change/",
         "incident": f"/admin/inventory/event/{ids['incident']}/change/",
+        "reported-incident": f"/admin/inventory/event/{ids['call']}/change/",
+        "change-wave": f"/admin/inventory/event/{ids['change']}/change/",
         "seed-run": f"/admin/seeding/seedrun/{ids['run']}/change/",
         "seed-form": "/admin/seeding/seedrun/seed/",
         "audit-entry": f"/admin/seeding/auditentry/{ids['entry']}/change/",
@@ -98,6 +104,7 @@ def readme_pages(ids: dict[str, str]) -> dict[str, str]:
         "events.png": lists["events"],
         "incidents.png": lists["incidents"],
         "incident.png": pages["incident"],
+        "change.png": pages["change-wave"],
         "applications.png": lists["applications"],
     }
 
@@ -145,7 +152,7 @@ def photograph(base: str, ids: dict[str, str], out: Path | None, readme: Path | 
                     written.append(shoot(page, base + path, width, out / f"{name}-{width}-{state}.png", whole=True))
             if readme is not None and sidebar_open:
                 for name, path in readme_pages(ids).items():
-                    whole = name in ("asset.png", "incident.png")
+                    whole = name in ("asset.png", "incident.png", "change.png")
                     written.append(shoot(page, base + path, README_WIDTH, readme / name, whole=whole))
             page.context.close()
         browser.close()
