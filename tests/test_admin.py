@@ -199,3 +199,21 @@ def test_an_events_page_tells_its_tickets_story_whole(admin_client, make_plan, o
         if opened_by == "incident" and "resolved after" in ticket[-1].message:
             alerts = [row for row in rows if "<td>Alert</td>" in row]
             assert alerts, "an incident seen by monitoring shows the alerts that raised it"
+
+
+def test_an_assets_page_leads_to_the_persons_devices_and_the_teams_assets(admin_client, seeded):
+    """Where a viewer looks for people and teams: from a laptop to everything its person uses (at one
+    site), from a server to everything its team owns; the list filters by team and finds people by name."""
+    laptop = Asset.objects.exclude(assigned_to="").order_by("pk").first()
+    page = admin_client.get(reverse("admin:inventory_asset_change", args=[laptop.pk])).content.decode()
+    person = re.search(r'<a href="([^"]+)">Every device ' + re.escape(escape(laptop.assigned_to)), page)
+    team = re.search(r'<a href="([^"]+)">Everything ' + re.escape(escape(laptop.owner_team)), page)
+    devices = list(admin_client.get(person[1].replace("&amp;", "&")).context["cl"].queryset)
+    assert laptop in devices and 1 <= len(devices) <= 3
+    assert {d.assigned_to for d in devices} == {laptop.assigned_to} and len({d.location for d in devices}) == 1
+    owned = admin_client.get(team[1].replace("&amp;", "&")).context["cl"]
+    assert owned.result_count == Asset.objects.filter(owner_team=laptop.owner_team).count()
+    assert "By owner team" in admin_client.get(reverse("admin:inventory_asset_changelist")).content.decode()
+    surname = laptop.assigned_to.split(" ")[-1]
+    found = admin_client.get(reverse("admin:inventory_asset_changelist"), {"q": surname}).context["cl"].queryset
+    assert laptop in found and all(surname.lower() in f"{a.assigned_to} {a.model}".lower() for a in found)

@@ -19,6 +19,7 @@ above a list whose box is too narrow to have them beside it (inventory/static/in
 """
 
 import ipaddress
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -226,13 +227,21 @@ class AssetAdmin(SeededAdmin):
         ("asset_type", ChoicesFilter),
         ("lifecycle_status", ChoicesFilter),
         ("manufacturer", ValuesFilter),
+        ("owner_team", ValuesFilter),
         DemoDataFilter,
     )
     # Host names and serials through their unique indexes (IP addresses too: get_search_results);
-    # maker and model by a scan, cheap at the hundred thousand assets an estate has ("ThinkPad T14").
-    search_fields = ("hostname__startswith", "serial_number__startswith", "manufacturer__iexact", "model__icontains")
+    # maker, model and the person using it by a scan, cheap at the hundred thousand assets an estate has
+    # ("ThinkPad T14", "Maeda").
+    search_fields = (
+        "hostname__startswith",
+        "serial_number__startswith",
+        "manufacturer__iexact",
+        "model__icontains",
+        "assigned_to__icontains",
+    )
     raw_id_fields = ("seed_run",)
-    readonly_fields = ("all_events",)
+    readonly_fields = ("all_events", "devices_of_the_person", "what_the_team_owns")
     inlines = (DeploymentsOnAsset, LatestEventsOnAsset)
     ordering = ("-id",)  # the newest records first: every type, several sites, on page 1
 
@@ -257,6 +266,21 @@ class AssetAdmin(SeededAdmin):
     @admin.display(description="Lifecycle", ordering="lifecycle_status")
     def lifecycle(self, asset: Asset) -> str:
         return asset.get_lifecycle_status_display()
+
+    @admin.display(description="The person's devices")
+    def devices_of_the_person(self, asset: Asset) -> str:
+        """Whoever uses it: their other devices are a click away (a person has one or two, at one site)."""
+        if asset.pk is None or not asset.assigned_to:
+            return "-"
+        url = reverse("admin:inventory_asset_changelist") + "?" + urlencode({"assigned_to__exact": asset.assigned_to})
+        return format_html('<a href="{}">Every device {} uses</a>', url, asset.assigned_to)
+
+    @admin.display(description="The team's assets")
+    def what_the_team_owns(self, asset: Asset) -> str:
+        if asset.pk is None or not asset.owner_team:
+            return "-"
+        url = reverse("admin:inventory_asset_changelist") + "?" + urlencode({"owner_team__exact": asset.owner_team})
+        return format_html('<a href="{}">Everything {} owns</a>', url, asset.owner_team)
 
     @admin.display(description="Events")
     def all_events(self, asset: Asset) -> str:

@@ -126,9 +126,18 @@ class _Numbering:
     sharing: tuple[int, ...]  # per site: how many sites share its pool
     pools: tuple[NamePool, ...]
     fallback: int  # index of FALLBACK_LOCALE's pool
-    #: Per pool, in order, the numbers of its names no other pool before it has (the fallback comes last):
-    #: en_GB and en_US both have "Marie Quinn", and only one of them may give it.
-    own: tuple[np.ndarray, ...]
+    #: Per pool, the numbers of its names another pool gives (the fallback gives last): en_GB and en_US both
+    #: have "Marie Quinn", and only one may. Kept as ``taken[i] - i`` (sorted), which maps "the j-th name of
+    #: its own" to its number without listing them all: a few hundred thousand numbers, not millions.
+    taken: tuple[np.ndarray, ...]
+
+    def owned(self, pool: int) -> int:
+        """How many names ``pool`` gives."""
+        return self.pools[pool].size - len(self.taken[pool])
+
+    def own_numbers(self, pool: int, nth: np.ndarray) -> np.ndarray:
+        """The numbers of ``pool``'s ``nth`` names of its own (0 .. owned - 1), in order."""
+        return nth + np.searchsorted(self.taken[pool], nth, side="right")
 
 
 @functools.lru_cache(maxsize=4)
@@ -152,25 +161,36 @@ def _numbering(catalog: Catalog) -> _Numbering:
     sharing = [site_pool.count(pool) for pool in site_pool]
     fallback_index = keys.index(fallback_key)
     return _Numbering(
-        tuple(site_pool), tuple(rank), tuple(sharing), tuple(pools), fallback_index, _own(pools, fallback_index)
+        tuple(site_pool), tuple(rank), tuple(sharing), tuple(pools), fallback_index, _taken(pools, fallback_index)
     )
 
 
-def _own(pools: list[NamePool], fallback: int) -> tuple[np.ndarray, ...]:
-    """For each pool, the numbers whose names no pool of higher priority has (the fallback has the lowest):
-    a name two locales share belongs to one, so no two people anywhere share it."""
+def _taken(pools: list[NamePool], fallback: int) -> tuple[np.ndarray, ...]:
+    """For each pool, the numbers whose names a pool of higher priority has (the fallback has the lowest),
+    as ``taken[i] - i``: a name two locales share belongs to one, so no two people anywhere share it."""
     priority = [number for number in range(len(pools)) if number != fallback] + [fallback]
     own: dict[int, np.ndarray] = {}
     for place, number in enumerate(priority):
         pool = pools[number]
-        numbers = np.arange(pool.size, dtype=np.int64)
-        first, last = pool.coordinates(numbers)
-        taken = np.zeros(pool.size, dtype=bool)
-        for earlier in priority[:place]:
-            other = pools[earlier]
-            taken |= np.isin(pool.first, other.first)[first] & np.isin(pool.last, other.last)[last]
-        own[number] = numbers[~taken]
+        shared = [
+            (np.isin(pool.first, pools[earlier].first), np.isin(pool.last, pools[earlier].last))
+            for earlier in priority[:place]
+        ]
+        kept = []
+        for start in range(0, pool.size, _OWN_SLICE):  # in slices: a pool has up to 1.8 million names
+            numbers = np.arange(start, min(start + _OWN_SLICE, pool.size), dtype=np.int64)
+            first, last = pool.coordinates(numbers)
+            taken = np.zeros(len(numbers), dtype=bool)
+            for firsts, lasts in shared:
+                taken |= firsts[first] & lasts[last]
+            kept.append(numbers[taken])
+        taken_numbers = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+        own[number] = taken_numbers - np.arange(len(taken_numbers), dtype=np.int64)
     return tuple(own[number] for number in range(len(pools)))
+
+
+#: Names examined at a time when the names pools share are worked out (bounds the memory it takes).
+_OWN_SLICE = 1 << 17
 
 
 def person_numbers(hosts: np.ndarray) -> np.ndarray:
@@ -188,12 +208,13 @@ def people_at(catalog: Catalog, site_idx: np.ndarray, hosts: np.ndarray) -> np.n
         rows = np.flatnonzero(site_idx == site)
         pool_number = numbering.pool[site]
         pool = numbering.pools[pool_number]
-        own = numbering.own[pool_number]
+        owned = numbering.owned(pool_number)
         shared = people[rows] * numbering.sharing[site] + numbering.rank[site]
-        native = shared < len(own)
-        names[rows[native]] = pool.names(own[shared[native]])
+        native = shared < owned
+        names[rows[native]] = pool.names(numbering.own_numbers(pool_number, shared[native]))
         if not native.all():  # more people than the locale has names: the fallback's, from its far end
-            fallback, theirs = numbering.pools[numbering.fallback], numbering.own[numbering.fallback]
-            beyond = (shared[~native] - len(own)) * len(numbering.pools) + pool_number
-            names[rows[~native]] = fallback.names(theirs[(len(theirs) - 1 - beyond) % len(theirs)])
+            fallback, theirs = numbering.fallback, numbering.owned(numbering.fallback)
+            beyond = (shared[~native] - owned) * len(numbering.pools) + pool_number
+            nth = (theirs - 1 - beyond) % theirs
+            names[rows[~native]] = numbering.pools[fallback].names(numbering.own_numbers(fallback, nth))
     return names
