@@ -270,17 +270,11 @@ class AssetAdmin(SeededAdmin):
     @admin.display(description="The person's devices")
     def devices_of_the_person(self, asset: Asset) -> str:
         """Whoever uses it: their other devices are a click away (a person has one or two, at one site)."""
-        if asset.pk is None or not asset.assigned_to:
-            return "-"
-        url = reverse("admin:inventory_asset_changelist") + "?" + urlencode({"assigned_to__exact": asset.assigned_to})
-        return format_html('<a href="{}">Every device {} uses</a>', url, asset.assigned_to)
+        return _assets_sharing(asset, "assigned_to", "Every device {} uses")
 
     @admin.display(description="The team's assets")
     def what_the_team_owns(self, asset: Asset) -> str:
-        if asset.pk is None or not asset.owner_team:
-            return "-"
-        url = reverse("admin:inventory_asset_changelist") + "?" + urlencode({"owner_team__exact": asset.owner_team})
-        return format_html('<a href="{}">Everything {} owns</a>', url, asset.owner_team)
+        return _assets_sharing(asset, "owner_team", "Everything {} owns")
 
     @admin.display(description="Events")
     def all_events(self, asset: Asset) -> str:
@@ -288,6 +282,15 @@ class AssetAdmin(SeededAdmin):
             return "-"
         url = reverse("admin:inventory_event_changelist") + f"?asset__id__exact={asset.pk}"
         return format_html('<a href="{}">All events of {}</a>', url, asset.hostname)
+
+
+def _assets_sharing(asset: Asset, field: str, text: str) -> str:
+    """A link to the asset list filtered to the assets with ``asset``'s value of ``field``, or "-"."""
+    value = getattr(asset, field)
+    if asset.pk is None or not value:
+        return "-"
+    url = reverse("admin:inventory_asset_changelist") + "?" + urlencode({f"{field}__exact": value})
+    return format_html('<a href="{}">{}</a>', url, format_html(text, value))
 
 
 @admin.register(Deployment)
