@@ -1,8 +1,9 @@
 """Seed the demo plan into a scratch database and photograph the admin as a viewer sees it.
 
 ``make screenshots`` does two things. It photographs every admin list and page (the inventory's
-applications, assets, deployments and events, an incident and its story, one a person reported, a change wave; the seed runs, a run's
-page, the seed form, the audit entries and one of them) at 1280, 1440 and 1920 px with Django's
+applications, assets, deployments and events, an incident and its story, one a person reported, a
+change wave; the seed runs, a run's page, the seed form, the audit entries and one of them) at
+1280, 1440 and 1920 px with Django's
 navigation sidebar open, its default, and the lists with it closed too, into var/screenshots/admin/
 (``--out``), for a person to look at every width. And it re-takes the README's pictures in
 docs/screenshots/ (``--readme``) at 1440 px with the sidebar open: what most people see first.
