@@ -323,7 +323,7 @@ def test_flags_that_do_not_apply_to_existing_runs_are_refused_and_change_nothing
 def test_the_dry_run_and_the_summary_say_what_company_the_assets_make():
     """The profile's shape, not independent counts: the dry run says it before, the summary after, and both
     are what was written (assets by type, people with a device of their own)."""
-    plan = ("--applications=40", "--assets=3000", "--deployments=2000", "--events=0", "--seed=4")
+    plan = ("--applications=40", "--assets=3000", "--deployments=2000", "--events=0", "--seed=4", "--sync")
     preview = re.search(r"the assets, by the catalog's profile: (.+)", run(*plan, "--dry-run"))[1]
     summary = re.search(r"  the assets: (.+)", run(*plan))[1]
     assert preview == summary

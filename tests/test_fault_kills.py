@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pyt
 
 #: Above the inline threshold, 18 chunks of 2,000 rows (15 of them events): a few seconds per run.
 #: 10 applications, not 5: with 5, some seeds leave fewer than 1,500 free (application, host) pairs.
-SOAK_PLAN = {"applications": 10, "assets": 1_000, "deployments": 1_500, "events": 30_000}
+SOAK_PLAN = {"applications": 10, "assets": 2_000, "deployments": 1_500, "events": 30_000}
 SOAK_RUNS = 20
 
 

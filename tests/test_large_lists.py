@@ -222,7 +222,7 @@ def test_a_run_refreshes_the_planners_statistics(make_plan, django_capture_on_co
 @postgres_only
 def test_a_message_search_of_a_long_list_covers_its_newest_events_and_says_so(admin_client, seeded, settings):
     settings.ADMIN_MESSAGE_SEARCH_EVENTS = 500
-    response = changelist(admin_client, "event", q="unavailable", _facets="True")
+    response = changelist(admin_client, "event", q="installed", _facets="True")
     found = list(response.context["cl"].queryset)
     notes = [str(message) for message in response.context["messages"]]
     assert len(notes) == 1 and "newest 500 or so events, those since" in notes[0]  # once, facets or not
@@ -230,16 +230,16 @@ def test_a_message_search_of_a_long_list_covers_its_newest_events_and_says_so(ad
     since = since.replace(tzinfo=UTC)
     searched = Event.objects.filter(occurred_at__gte=since).count()
     assert 250 <= searched <= 1000  # about the newest 500 of 2,500 events spread over the window
-    assert found and all("unavailable" in event.message and event.occurred_at >= since for event in found)
-    assert len(found) == Event.objects.filter(occurred_at__gte=since, message__icontains="unavailable").count()
+    assert found and all("installed" in event.message.lower() and event.occurred_at >= since for event in found)
+    assert len(found) == Event.objects.filter(occurred_at__gte=since, message__icontains="installed").count()
     # A filtered list is searched over the same period: the rows scanned are the period's, filter or not.
-    errors = list(changelist(admin_client, "event", q="unavailable", severity__exact="error").context["cl"].queryset)
-    assert {event.pk for event in errors} == {event.pk for event in found if event.severity == "error"}
+    infos = list(changelist(admin_client, "event", q="installed", severity__exact="info").context["cl"].queryset)
+    assert infos and {event.pk for event in infos} == {event.pk for event in found if event.severity == "info"}
 
 
 def test_a_message_search_of_a_short_list_covers_all_of_it(admin_client, seeded):
-    response = changelist(admin_client, "event", q="unavailable")
-    assert len(response.context["cl"].queryset) == Event.objects.filter(message__icontains="unavailable").count()
+    response = changelist(admin_client, "event", q="installed")
+    assert len(response.context["cl"].queryset) == Event.objects.filter(message__icontains="installed").count()
     assert not list(response.context["messages"])
 
 

@@ -121,7 +121,7 @@ def test_a_small_stacked_run_leaves_the_planner_statistics_alone(make_plan):
             seed(plan)
         return any(re.match(r"ANALYZE .*inventory_deployment", query["sql"]) for query in queries.captured_queries)
 
-    assert analyzed(make_plan(applications=10, assets=100, deployments=200, events=0))
+    assert analyzed(make_plan(applications=10, assets=200, deployments=200, events=0))
     assert not analyzed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11))
 
 
@@ -145,6 +145,6 @@ def test_clearing_a_small_run_leaves_the_planner_statistics_alone(make_plan):
             services.demo_data_clear(run=run)
         return any(re.match(r"ANALYZE .*inventory_deployment", query["sql"]) for query in queries.captured_queries)
 
-    seed(make_plan(applications=10, assets=100, deployments=200, events=0))
+    seed(make_plan(applications=10, assets=200, deployments=200, events=0))
     assert not analyzed(seed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11)))
     assert analyzed()  # everything
