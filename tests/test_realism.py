@@ -27,8 +27,9 @@ from seeding.generation.people import FALLBACK_LOCALE, name_pool, person_numbers
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
 from tests.support.data import seed
-from tests.support.episodes import TICKET, episode_patterns, pattern_of
+from tests.support.episodes import episode_patterns
 from tests.support.plans import AS_OF
+from tests.support.realism import host_owner_violations, ticket_violations, tickets_named
 
 pytestmark = pytest.mark.django_db
 
@@ -178,24 +179,9 @@ def test_a_host_belongs_to_the_team_whose_application_runs_on_it():
     """Not an ESXi host of Supply Chain's: a server or virtual machine belongs to the team of the main
     business application its run deployed on it (agents, on every host, decide nothing), else to the team
     that runs bare hosts. Deployments stacked later onto an existing host do not change its owner."""
-    agents = _agents()
-    bare = {t.value: t.owner_team for t in active_catalog().asset_types}
-    hosting = Deployment.objects.filter(
-        asset__asset_type__in=["server", "virtual_machine"], seed_run=F("asset__seed_run")
-    )
-    teams_on = defaultdict(set)
-    for asset_id, name, team in hosting.values_list("asset_id", "application__name", "application__owner_team"):
-        if name not in agents:
-            teams_on[asset_id].add(team)
-    violations, owned_by_apps = [], 0
-    hosts = Asset.objects.filter(asset_type__in=["server", "virtual_machine"])
-    for asset_id, hostname, asset_type, team in hosts.values_list("pk", "hostname", "asset_type", "owner_team"):
-        expected = teams_on.get(asset_id) or {bare[asset_type]}
-        owned_by_apps += asset_id in teams_on
-        if team not in expected:
-            violations.append(f"{hostname}: {team}, runs applications of {sorted(expected)}")
+    violations, owned_by_apps, teams = host_owner_violations()
     assert violations == []
-    assert owned_by_apps > 50 and len({team for teams in teams_on.values() for team in teams}) > 5
+    assert owned_by_apps > 50 and len(teams) > 5
 
 
 def test_asset_lifecycles_agree_with_their_history():
@@ -369,146 +355,17 @@ def test_severity_and_sources_follow_the_kind():
     assert not Event.objects.filter(asset__operating_system__startswith="macOS", message__icontains="Windows")
 
 
-def _episodes() -> dict[str, list[tuple[Event, str, object, re.Match]]]:
-    """Every ticket number and the events that name it: (event, part, its story or wave, the match)."""
-    patterns = episode_patterns()
-    tickets = defaultdict(list)
-    events = Event.objects.filter(message__regex=r"(INC|CHG)[0-9]{7}").select_related("asset", "deployment")
-    for event in events:
-        told = [
-            (part, episode, match)
-            for kind, source, pattern, part, episode in patterns
-            if kind == event.kind and source == event.source and (match := pattern.match(event.message))
-        ]
-        numbers = TICKET.findall(event.message)
-        if not told:
-            for number in numbers:
-                tickets[number].append((event, "single", None, None))
-            continue
-        part, episode, match = told[0]
-        for number in numbers:
-            tickets[number].append((event, part, episode, match))
-    return tickets
-
-
 def test_a_ticket_names_one_thing():
     """One number, one thing: a single change or maintenance window on one host; a change wave on the hosts
     of one application or at one site, within its window; an incident's story from its first alert (or a
     user's call) to its resolution. Never the same number on unrelated hosts weeks apart."""
-    tickets = _episodes()
+    tickets = tickets_named()
     assert len(tickets) > 100
-    violations = []
-    for number, told in tickets.items():
-        events = [event for event, _, _, _ in told]
-        parts = Counter(part for _, part, _, _ in told)
-        hours = (max(e.occurred_at for e in events) - min(e.occurred_at for e in events)).total_seconds() / 3600
-        hosts = {e.asset_id for e in events}
-        if parts.get("single"):
-            if len(events) != 1:
-                violations.append(f"{number}: a single change or window on {len(events)} events")
-        elif number.startswith("CHG") and ("opened" in parts or "step" in parts):
-            waves = {id(episode) for _, _, episode, _ in told}
-            wave = told[0][2]
-            steps = sorted(int(m.group("step")) for _, part, _, m in told if part == "step")
-            total = {int(m["hosts"]) for _, _, _, m in told if m.groupdict().get("hosts")}
-            apps = {e.deployment.application_id for e in events if e.deployment_id}
-            sites = {e.asset.location for e in events}
-            if (
-                len(waves) != 1
-                or set(parts) != {"opened", "step", "closed"}
-                or parts["opened"] != 1
-                or parts["closed"] != 1
-                or total != {len(steps)}
-                or steps != list(range(1, len(steps) + 1))
-                or len(hosts) != len(steps)
-                or hours * 60 > wave.minutes[1] + 1
-                or (
-                    wave.scope == "application"
-                    and (len(apps) != 1 or _agents() & {e.deployment.application.name for e in events})
-                )
-                or (wave.scope == "host" and (len(sites) != 1 or any(e.deployment_id for e in events)))
-                or {e.asset.asset_type for e in events} - (wave.asset_types or {e.asset.asset_type for e in events})
-            ):
-                violations.append(f"{number} ({wave.name}): {dict(parts)}, {len(hosts)} hosts, {hours:.1f} h")
-        elif number.startswith("CHG"):  # the fix of an incident: one event, naming the incident
-            if dict(parts) != {"fix": 1}:
-                violations.append(f"{number}: {dict(parts)}")
-        else:
-            violations += _story_violations(number, told)
-    assert violations == []
+    assert ticket_violations(tickets) == []
     # Every incident is a story: none stands alone.
     assert not Event.objects.filter(kind="incident").exclude(message__regex=r"^INC[0-9]{7,}[: ]")
     parts = Counter(part for told in tickets.values() for _, part, _, _ in told)
     assert set(parts) == {"single", "opened", "step", "closed", "record", "fix", "resolution"}
-
-
-def _agents() -> set[str]:
-    """The products on most hosts (``reach`` in software.csv): monitoring, security, backup agents. An incident
-    or a change names what people work with, not them."""
-    return {item.name for item in active_catalog().software if item.reach}
-
-
-def _story_violations(number: str, told) -> list[str]:
-    """What is wrong with the story of incident ``number``: its record, fix and resolution (the events that
-    name it), and for an incident monitoring found, its alerts rising before and clearing after the fix."""
-    parts = Counter(part for _, part, _, _ in told)
-    events = {part: event for event, part, _, _ in told}
-    record, fix, resolution = events.get("record"), events.get("fix"), events.get("resolution")
-    # The fix tells the story apart best (two stories may open alike: a stolen Windows laptop or Mac).
-    story = next((episode for _, part, episode, _ in told if part == "fix"), told[0][2])
-    if dict(parts) != {"record": 1, "fix": 1, "resolution": 1} or {e.symptom for _, _, e, _ in told} != {story.symptom}:
-        return [f"{number}: {dict(parts)}"]
-    nearby = Event.objects.filter(
-        source=story.alert_source,
-        kind="alert",
-        occurred_at__gte=record.occurred_at - timedelta(minutes=story.minutes[1]),
-        occurred_at__lte=resolution.occurred_at,
-    )
-    if story.scope == "application":
-        nearby = nearby.filter(deployment__application_id=record.deployment.application_id)
-    else:
-        nearby = nearby.filter(asset_id=record.asset_id)
-    alert, recovery = pattern_of(story.alert), pattern_of(story.recovery)
-    alerts = [
-        e
-        for e in nearby.order_by("occurred_at", "pk")
-        if alert.match(e.message) and e.occurred_at <= record.occurred_at
-    ]
-    cleared = [
-        e for e in nearby if recovery.match(e.message) and fix.occurred_at < e.occurred_at < resolution.occurred_at
-    ]
-    start = alerts[0].occurred_at if alerts else record.occurred_at
-    minutes = (resolution.occurred_at - start).total_seconds() / 60
-    hosts = {e.asset_id for e in (*alerts, record, fix, resolution)}
-    problems = []
-    if record.severity != resolution.severity or record.severity == "info":
-        problems.append(f"severities {record.severity}/{resolution.severity}")
-    if not record.occurred_at < fix.occurred_at < resolution.occurred_at:
-        problems.append("out of order")
-    if not story.minutes[0] - 1 <= minutes <= story.minutes[1] + 1:
-        problems.append(f"{minutes:.0f} minutes")
-    if story.detected_by == "monitoring" and (
-        [e.severity for e in alerts[-3:]] != ["warning", "error", "critical"] or not cleared
-    ):
-        problems.append(f"alerts {[e.severity for e in alerts]}, {len(cleared)} cleared")
-    if story.detected_by == "user":  # a person calls in their working hours, on a weekday
-        zone = {site.location: site.time_zone for site in active_catalog().sites}[record.asset.location]
-        local = record.occurred_at.astimezone(zoneinfo.ZoneInfo(zone))
-        if local.weekday() >= 5 or not 8 <= local.hour < 18:
-            problems.append(f"reported at {local:%a %H:%M} local time")
-    if story.scope == "application":
-        names = {m["app"] for _, _, _, m in told if m.groupdict().get("app")}
-        if len(hosts) > 3 or names != {record.deployment.application.name} or not fix.deployment_id:
-            problems.append(f"{names} on {len(hosts)} hosts")
-        if names & _agents():
-            problems.append(f"about an agent, {names}")
-    elif (
-        len(hosts) != 1
-        or record.deployment_id
-        or not story.fits(record.asset.asset_type, active_catalog().families[record.asset.operating_system])
-    ):
-        problems.append(f"{len(hosts)} hosts, on a {record.asset.asset_type}")
-    return [f"{number} ({story.symptom}): {', '.join(problems)}"] if problems else []
 
 
 # --- distributions -----------------------------------------------------------------------------------

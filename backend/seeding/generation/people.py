@@ -102,6 +102,14 @@ class NamePool:
         first = (first + _SCRAMBLE[2].ints(last, firsts)) % firsts
         return first, last
 
+    def numbers_of(self, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """The numbers whose ``coordinates`` are (first, last): the rounds undone in reverse order."""
+        firsts, lasts = len(self.first), len(self.last)
+        first = (first - _SCRAMBLE[2].ints(last, firsts)) % firsts
+        last = (last - _SCRAMBLE[1].ints(first, lasts)) % lasts
+        first = (first - _SCRAMBLE[0].ints(last, firsts)) % firsts
+        return last * firsts + first
+
 
 @functools.lru_cache(maxsize=32)
 def name_pool(locale: str) -> NamePool:
@@ -167,30 +175,31 @@ def _numbering(catalog: Catalog) -> _Numbering:
 
 def _taken(pools: list[NamePool], fallback: int) -> tuple[np.ndarray, ...]:
     """For each pool, the numbers whose names a pool of higher priority has (the fallback has the lowest),
-    as ``taken[i] - i``: a name two locales share belongs to one, so no two people anywhere share it."""
+    as ``taken[i] - i``: a name two locales share belongs to one, so no two people anywhere share it.
+
+    Worked out from the shared names themselves (first names both pools have, by last names both have),
+    numbered through the inverse of the pool's bijection: a few hundred thousand, not every name.
+    """
     priority = [number for number in range(len(pools)) if number != fallback] + [fallback]
     own: dict[int, np.ndarray] = {}
     for place, number in enumerate(priority):
         pool = pools[number]
-        shared = [
-            (np.isin(pool.first, pools[earlier].first), np.isin(pool.last, pools[earlier].last))
-            for earlier in priority[:place]
-        ]
-        kept = []
-        for start in range(0, pool.size, _OWN_SLICE):  # in slices: a pool has up to 1.8 million names
-            numbers = np.arange(start, min(start + _OWN_SLICE, pool.size), dtype=np.int64)
-            first, last = pool.coordinates(numbers)
-            taken = np.zeros(len(numbers), dtype=bool)
-            for firsts, lasts in shared:
-                taken |= firsts[first] & lasts[last]
-            kept.append(numbers[taken])
-        taken_numbers = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
-        own[number] = taken_numbers - np.arange(len(taken_numbers), dtype=np.int64)
+        found = []
+        for earlier in priority[:place]:
+            firsts = _shared(pool.first, pools[earlier].first)
+            lasts = _shared(pool.last, pools[earlier].last)
+            if len(firsts) and len(lasts):
+                first, last = np.repeat(firsts, len(lasts)), np.tile(lasts, len(firsts))
+                found.append(pool.numbers_of(first.astype(np.int64), last.astype(np.int64)))
+        taken = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        own[number] = taken - np.arange(len(taken), dtype=np.int64)
     return tuple(own[number] for number in range(len(pools)))
 
 
-#: Names examined at a time when the names pools share are worked out (bounds the memory it takes).
-_OWN_SLICE = 1 << 17
+def _shared(names: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Indices of ``names`` that ``others`` has too (a set: numpy's isin sorts strings, ten times slower)."""
+    known = set(others.tolist())
+    return np.array([i for i, name in enumerate(names.tolist()) if name in known], dtype=np.int64)
 
 
 def person_numbers(hosts: np.ndarray) -> np.ndarray:
