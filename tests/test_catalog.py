@@ -25,6 +25,7 @@ from tests.support.plans import AS_OF
 EVENTS_HEADER = "kind,asset_types,families,scope,source,message,values,severity,weight\n"
 SOFTWARE_HEADER = "name,vendor,category,owner_team,platforms,versions\n"
 SMALL_CATALOG = {
+    "teams.csv": "team,department,kind,sites\nWorkplace,IT,infrastructure,*\nFleet Systems,Fisheries,product,osl1\n",
     "sites.csv": "code,city,country,time_zone,network,weight\n"
     "osl1,Oslo,Norway,Europe/Oslo,10.50.0.0/16,3\n"
     "ber1,Bergen,Norway,Europe/Oslo,10.51.0.0/24,1\n",
@@ -160,13 +161,24 @@ def test_the_built_in_catalog_loads():
         (
             "software.csv",
             "name,vendor,category,owner_team,platforms,versions\n"
-            "PostgreSQL,PGDG,Database,Data,server/linux,17.2 16.6\n",
+            "PostgreSQL,PGDG,Database,Data Platform,server/linux,17.2 16.6\n",
             "software.csv: line 2, column versions: must be listed oldest first",
         ),
         (
             "software.csv",
             "name,vendor,category,owner_team,platforms,versions\n"
-            "PostgreSQL,PGDG,Database,Data,mainframe/zos,16.6 17.2\n",
+            "PostgreSQL,PGDG,Database,Databases,server/linux,16.6 17.2\n",
+            "software.csv: line 2, column owner_team: 'Databases' is not a team of teams.csv",
+        ),
+        (
+            "teams.csv",
+            "team,department,kind,sites\nPayments,Engineering,product,fra1 xyz9\n",
+            "teams.csv: line 2, column sites: unknown site code(s) xyz9",
+        ),
+        (
+            "software.csv",
+            "name,vendor,category,owner_team,platforms,versions\n"
+            "PostgreSQL,PGDG,Database,Data Platform,mainframe/zos,16.6 17.2\n",
             "line 2, column platforms: 'mainframe/zos' is not server/<family> or endpoint/<family>",
         ),
     ],
@@ -207,6 +219,10 @@ def test_a_team_seeds_from_its_own_catalog(small_catalog, settings, make_plan):
         name.split(" ")[0] in {"Skarv", "Lunde"} and (category, team) == ("Operations", "Fleet Systems")
         for name, _, category, team in in_house
     )
+    # Its teams own what they run: servers with its applications are Fleet Systems', bare ones its only
+    # infrastructure team's, laptops too (no owner_team in its asset_types.csv: drawn from those teams).
+    assert set(assets.values_list("owner_team", flat=True)) <= {"Workplace", "Fleet Systems"}
+    assert not assets.filter(asset_type="laptop").exclude(owner_team="Workplace").exists()
     skrivebord = Deployment.objects.filter(application__name="Skrivebord")
     assert skrivebord.exists() and set(skrivebord.values_list("asset__asset_type", "version").distinct()) <= {
         ("laptop", "11.2"),

@@ -21,12 +21,11 @@ import pytest
 from django.db.models import Count, F, Max, Q
 
 from inventory.models import Application, Asset, Deployment, Event
-from seeding import services
 from seeding.catalogs import active_catalog
 from seeding.generation.people import FALLBACK_LOCALE, name_pool, person_numbers
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
-from tests.support.data import seed
+from tests.support.data import forget_estate, seed
 from tests.support.episodes import episode_patterns
 from tests.support.plans import AS_OF
 from tests.support.realism import host_owner_violations, ticket_violations, tickets_named
@@ -48,8 +47,7 @@ def estate(django_db_setup, django_db_blocker):
             seed(SeedPlan(events=3_000, seed=6, as_of=AS_OF)),
         ]
         yield runs
-        services.demo_data_clear()
-        SeedRun.objects.all().delete()
+        forget_estate()
 
 
 def platform(asset_type: str, operating_system: str) -> str | None:

@@ -22,11 +22,9 @@ import pytest
 from django.db.models import Count, F
 
 from inventory.models import Application, Asset, Deployment
-from seeding import services
 from seeding.catalogs import active_catalog
-from seeding.models import SeedRun
 from seeding.plan import SeedPlan
-from tests.support.data import seed
+from tests.support.data import forget_estate, seed
 from tests.support.plans import AS_OF
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +42,7 @@ def estate(django_db_setup, django_db_blocker):
             seed(SeedPlan(deployments=600, seed=5, as_of=AS_OF)),
         ]
         yield runs
-        services.demo_data_clear()
-        SeedRun.objects.all().delete()
+        forget_estate()
 
 
 def platform_of(asset_type: str, operating_system: str) -> str | None:

@@ -9,12 +9,10 @@ from collections import Counter, defaultdict
 import pytest
 
 from inventory.models import Asset, Event
-from seeding import services
 from seeding.catalogs import active_catalog
-from seeding.models import SeedRun
 from seeding.named_plans import named_plan
 from seeding.plan import SeedPlan
-from tests.support.data import seed
+from tests.support.data import forget_estate, seed
 from tests.support.plans import AS_OF
 from tests.support.realism import host_owner_violations, ticket_violations, tickets_named
 
@@ -26,8 +24,7 @@ def estate(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         runs = [seed(SeedPlan(**named_plan("demo"), seed=number, as_of=AS_OF, chunk_size=20_000)) for number in (1, 2)]
         yield runs
-        services.demo_data_clear()
-        SeedRun.objects.all().delete()
+        forget_estate()
 
 
 def test_tickets_name_one_thing_and_every_incident_is_a_story():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from inventory.models import Asset
 from seeding import services
-from seeding.models import SeedChunkAttempt, SeedRun
+from seeding.models import AuditEntry, SeedChunkAttempt, SeedRun
 from seeding.persistence.tables import MODELS
 from seeding.plan import SeedPlan
 
@@ -115,3 +115,11 @@ def cancelled_run(plan) -> SeedRun:
     run.refresh_from_db()
     assert run.status == SeedRun.Status.CANCELLED and 0 < run.total_done < run.total_planned
     return run
+
+
+def forget_estate() -> None:
+    """Undo a module's estate, seeded outside the tests' transactions: its rows, its runs and the audit
+    trail they left (a later test in the same process counts the entries it makes)."""
+    services.demo_data_clear()
+    SeedRun.objects.all().delete()
+    AuditEntry.objects.all().delete()

@@ -28,6 +28,7 @@ from seeding.generation.rng import WeightTable
 
 FILES = (
     "sites.csv",
+    "teams.csv",
     "asset_types.csv",
     "manufacturers.csv",
     "hardware.csv",
@@ -43,6 +44,8 @@ FILES = (
 )
 #: Files a catalog may leave out (docs/catalogs.md says what their absence means).
 OPTIONAL_FILES = ("codename_modifiers.csv",)
+#: What a team does: run the estate (network, storage, platforms, end-user devices) or build a product.
+TEAM_KINDS = ("infrastructure", "product")
 #: What an asset type can host: server software, end-user software, or nothing (it runs firmware).
 HOSTS = ("server", "endpoint", "none")
 EVENT_KINDS = ("alert", "change", "incident", "maintenance")
@@ -133,6 +136,16 @@ class Software:
     versions: tuple[str, ...]  # oldest first; the last is the current release
     #: Per cent of the hosts of its platforms it is installed on (agents: most); 0: a handful, like an application.
     reach: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Team:
+    """A team of the organisation: who owns applications and runs assets (``teams.csv``)."""
+
+    name: str
+    department: str
+    kind: str  # one of TEAM_KINDS
+    sites: tuple[str, ...] | None  # site codes where it works; None: every site
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,6 +279,8 @@ class Catalog:
     bands: dict[str, tuple[float, float]]
     #: Words that make more codenames with the codenames: "Silver" and "Raven" give "Silver Raven".
     codename_modifiers: tuple[str, ...] = ()
+    #: The organisation's teams (``teams.csv``); every owner team the other files name is one of them.
+    teams: tuple[Team, ...] = ()
 
     def __hash__(self) -> int:
         return hash(self.digest)
@@ -363,6 +378,25 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         if a.network.overlaps(b.network):
             raise CatalogError(f"{directory}/sites.csv: the networks of {a.code} and {b.code} overlap")
 
+    teams = []
+    site_codes = {site.code for site in sites}
+    for row in reader.rows(files, "teams.csv", ("team", "department", "kind")):
+        if row.text("kind") not in TEAM_KINDS:
+            row.fail("kind", "must be infrastructure (runs the estate) or product (builds and owns applications)")
+        where = row.text("sites", required=False)
+        codes = None if where in ("", "*") else tuple(where.split())
+        if codes and not set(codes) <= site_codes:
+            row.fail("sites", f"unknown site code(s) {', '.join(sorted(set(codes) - site_codes))}")
+        teams.append(Team(row.text("team"), row.text("department"), row.text("kind"), codes))
+    reader.unique("teams.csv", [team.name for team in teams], "team")
+    team_names = {team.name for team in teams}
+
+    def known_team(row: _Row, *, required: bool = True) -> str:
+        name = row.text("owner_team", required=required)
+        if name and name not in team_names:
+            row.fail("owner_team", f"{name!r} is not a team of teams.csv")
+        return name
+
     asset_types = []
     columns = ("asset_type", "hostname_prefix", "weight", "lifespan_years", "end_user", "hosts", "physical")
     for row in reader.rows(files, "asset_types.csv", columns):
@@ -381,7 +415,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
                 row.text("end_user") == "yes",
                 row.text("hosts"),
                 row.text("physical") == "yes",
-                row.text("owner_team", required=False),
+                known_team(row, required=False),
                 row.integer("event_weight", minimum=0) if row.text("event_weight", required=False) else 1,
             )
         )
@@ -462,7 +496,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
                 row.text("name"),
                 row.text("vendor"),
                 row.text("category"),
-                row.text("owner_team"),
+                known_team(row),
                 platforms,
                 _versions(row),
                 reach,
@@ -475,7 +509,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         services = tuple(part.strip() for part in row.text("services").split("|") if part.strip())
         if not services:
             row.fail("services", "must name at least one service, separated by |")
-        domains.append(BusinessDomain(row.text("domain"), row.text("category"), row.text("owner_team"), services))
+        domains.append(BusinessDomain(row.text("domain"), row.text("category"), known_team(row), services))
     codenames = tuple(row.text("codename") for row in reader.rows(files, "codenames.csv", ("codename",)))
     reader.unique("codenames.csv", list(codenames), "codename")
     modifiers: tuple[str, ...] = ()
@@ -555,6 +589,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         tuple(waves),
         bands,
         modifiers,
+        tuple(teams),
     )
 
 

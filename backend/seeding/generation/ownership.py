@@ -6,8 +6,8 @@ application belongs to the Payments team, not to Supply Chain. So a server or
 virtual machine of the run's own belongs to the owner of the main business
 application deployed on it (tier 1 before tier 2 before tier 3; agents, on
 every host, decide nothing), else to its asset type's team in
-``asset_types.csv`` (the team that runs bare hosts), else to one drawn from
-``people.TEAMS``. Network devices, storage arrays and end-user devices keep
+``asset_types.csv`` (the team that runs bare hosts), else to one drawn from the
+catalog's infrastructure teams (``teams.csv``). Network devices, storage arrays and end-user devices keep
 their type's team.
 
 It is decided when the host is written, from where the run's own deployments
@@ -21,7 +21,6 @@ import numpy as np
 
 from seeding.generation.estate import ApplicationTable, AssetTable, application_reach
 from seeding.generation.own_deployments import OwnDeployments
-from seeding.generation.people import TEAMS
 from seeding.generation.rng import Stream
 from seeding.generation.spec import RunSpec
 
@@ -39,7 +38,8 @@ def host_teams(
     """The owner team of the run's assets at ``ordinals`` (positions in ``assets``, the run's own table)."""
     catalog = spec.catalog
     types = assets.type_idx[ordinals]
-    drawn = np.array(TEAMS, dtype=object)[Stream(spec.seed, "asset.team").ints(ordinals, len(TEAMS))]
+    running = [team.name for team in catalog.teams if team.kind == "infrastructure"] or [t.name for t in catalog.teams]
+    drawn = np.array(running, dtype=object)[Stream(spec.seed, "asset.team").ints(ordinals, len(running))]
     teams = np.array([catalog.asset_types[t].owner_team or "" for t in types.tolist()], dtype=object)
     teams = np.where(teams == "", drawn, teams)
     if deployments is None or applications is None or applications.teams is None or not deployments.size:

@@ -33,35 +33,6 @@ from faker import Faker
 from seeding.generation.catalog import Catalog
 from seeding.generation.rng import Stream
 
-TEAMS = (
-    "Platform Engineering",
-    "Site Reliability",
-    "Payments",
-    "Checkout",
-    "Identity & Access",
-    "Data Platform",
-    "Analytics",
-    "Customer Support Tools",
-    "Finance Systems",
-    "HR Systems",
-    "Supply Chain",
-    "Logistics",
-    "Mobile",
-    "Web Frontend",
-    "Search",
-    "Recommendations",
-    "Security Operations",
-    "Network Operations",
-    "End-User Computing",
-    "Marketing Tech",
-    "Billing",
-    "Risk & Fraud",
-    "Developer Experience",
-    "Messaging",
-    "Storage & Backup",
-)
-
-
 #: Where a locale with too few names for its sites continues (and the default for a site that names none).
 FALLBACK_LOCALE = "en_US"
 #: Hosts per block of people: ten people, the first nine with two host numbers each, the tenth with three.
