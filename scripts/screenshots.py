@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlencode
 
 from common import CHROMIUM_FLAGS, MANAGE, PLANS, REPO  # scripts/ is this script's import path
 from processes import free_port, wait_for_port
@@ -44,7 +45,7 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     """Migrate, seed the demo plan and create the viewer; returns the ids of the rows whose pages are
     photographed: a busy server, an application's incident (its story from the first alert), a
     laptop's incident a person reported, a change wave's approval, a deployment, an application, the
-    run and its audit entry."""
+    run and its audit entry; and a person with two devices and the team owning most servers."""
     manage(env, "migrate", "--verbosity", "0")
     print("seeding the demo plan ...", flush=True)
     counts = ["--plan=demo"]
@@ -65,10 +66,17 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
         "application = Application.objects.order_by('pk').first()\n"
         "run = SeedRun.objects.order_by('-pk').first()\n"
         "entry = AuditEntry.objects.order_by('-pk').first()\n"
-        "print(asset.pk, incident.pk, call.pk, change.pk, deployment.pk, application.pk, run.pk, entry.pk)"
+        "person = (Asset.objects.exclude(assigned_to='').values('assigned_to').annotate(n=Count('pk'))"
+        ".filter(n=2).order_by('assigned_to').first()['assigned_to'])\n"
+        "team = (Asset.objects.filter(asset_type__in=['server', 'virtual_machine']).values('owner_team')"
+        ".annotate(n=Count('pk')).exclude(owner_team='Platform Engineering').order_by('-n').first()['owner_team'])\n"
+        "print(asset.pk, incident.pk, call.pk, change.pk, deployment.pk, application.pk, run.pk, entry.pk)\n"
+        "print(person)\n"
+        "print(team)"
     )
     names = ("asset", "incident", "call", "change", "deployment", "application", "run", "entry")
-    return dict(zip(names, manage(env, "shell", "--command", pick).strip().splitlines()[-1].split(), strict=True))
+    *_, keys, person, team = manage(env, "shell", "--command", pick).strip().splitlines()
+    return {**dict(zip(names, keys.split(), strict=True)), "person": person, "team": team}
 
 
 def admin_pages(ids: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -79,6 +87,8 @@ def admin_pages(ids: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         "deployments": "/admin/inventory/deployment/",
         "events": "/admin/inventory/event/",
         "incidents": "/admin/inventory/event/?kind__exact=incident",
+        "person": "/admin/inventory/asset/?" + urlencode({"person": ids["person"]}),
+        "team": "/admin/inventory/asset/?" + urlencode({"owner_team": ids["team"]}),
         "seed-runs": "/admin/seeding/seedrun/",
         "audit-entries": "/admin/seeding/auditentry/",
     }
@@ -106,6 +116,8 @@ def readme_pages(ids: dict[str, str]) -> dict[str, str]:
         "incidents.png": lists["incidents"],
         "incident.png": pages["incident"],
         "change.png": pages["change-wave"],
+        "person.png": lists["person"],
+        "team.png": lists["team"],
         "applications.png": lists["applications"],
     }
 

@@ -211,8 +211,15 @@ def test_an_assets_page_leads_to_the_persons_devices_and_the_teams_assets(admin_
     devices = list(admin_client.get(person[1].replace("&amp;", "&")).context["cl"].queryset)
     assert laptop in devices and 1 <= len(devices) <= 3
     assert {d.assigned_to for d in devices} == {laptop.assigned_to} and len({d.location for d in devices}) == 1
-    owned = admin_client.get(team[1].replace("&amp;", "&")).context["cl"]
-    assert owned.result_count == Asset.objects.filter(owner_team=laptop.owner_team).count()
+    listed = admin_client.get(person[1].replace("&amp;", "&")).content.decode()
+    assert "By person" in listed and escape(laptop.assigned_to) in listed  # the list says whose they are
+    owned_page = admin_client.get(team[1].replace("&amp;", "&"))
+    assert owned_page.context["cl"].result_count == Asset.objects.filter(owner_team=laptop.owner_team).count()
+    selected = re.search(
+        r'<li class="selected">\s*<a href="[^"]*"[^>]*>([^<]+)</a>',
+        owned_page.content.decode().split("By owner team")[1],
+    )
+    assert selected[1].strip() == escape(laptop.owner_team)  # the team's filter is the one shown as chosen
     assert "By owner team" in admin_client.get(reverse("admin:inventory_asset_changelist")).content.decode()
     surname = laptop.assigned_to.split(" ")[-1]
     found = admin_client.get(reverse("admin:inventory_asset_changelist"), {"q": surname}).context["cl"].queryset

@@ -87,6 +87,23 @@ class SeededAdmin(admin.ModelAdmin):
         return keys[:HOSTS_SEARCHED]
 
 
+class PersonFilter(admin.SimpleListFilter):
+    """The person an asset list was opened for (from an asset's page: "Every device ... uses"), shown while it
+    filters so the list says whose devices these are; never a list of tens of thousands of people."""
+
+    title = "person"
+    parameter_name = "person"
+
+    def lookups(self, request, model_admin):
+        return [(self.value(), self.value())] if self.value() else []
+
+    def has_output(self) -> bool:
+        return bool(self.value())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(assigned_to=self.value()) if self.value() else queryset
+
+
 class DemoDataFilter(EstimatedFacets, admin.SimpleListFilter):
     title = "origin"
     parameter_name = "origin"
@@ -228,6 +245,7 @@ class AssetAdmin(SeededAdmin):
         ("lifecycle_status", ChoicesFilter),
         ("manufacturer", ValuesFilter),
         ("owner_team", ValuesFilter),
+        PersonFilter,
         DemoDataFilter,
     )
     # Host names and serials through their unique indexes (IP addresses too: get_search_results);
@@ -270,11 +288,11 @@ class AssetAdmin(SeededAdmin):
     @admin.display(description="The person's devices")
     def devices_of_the_person(self, asset: Asset) -> str:
         """Whoever uses it: their other devices are a click away (a person has one or two, at one site)."""
-        return _assets_sharing(asset, "assigned_to", "Every device {} uses")
+        return _assets_sharing(asset, "assigned_to", "Every device {} uses", parameter="person")
 
     @admin.display(description="The team's assets")
     def what_the_team_owns(self, asset: Asset) -> str:
-        return _assets_sharing(asset, "owner_team", "Everything {} owns")
+        return _assets_sharing(asset, "owner_team", "Everything {} owns", parameter="owner_team")
 
     @admin.display(description="Events")
     def all_events(self, asset: Asset) -> str:
@@ -284,12 +302,13 @@ class AssetAdmin(SeededAdmin):
         return format_html('<a href="{}">All events of {}</a>', url, asset.hostname)
 
 
-def _assets_sharing(asset: Asset, field: str, text: str) -> str:
-    """A link to the asset list filtered to the assets with ``asset``'s value of ``field``, or "-"."""
+def _assets_sharing(asset: Asset, field: str, text: str, *, parameter: str) -> str:
+    """A link to the asset list filtered (by its filter ``parameter``) to the assets with ``asset``'s value
+    of ``field``, or "-"."""
     value = getattr(asset, field)
     if asset.pk is None or not value:
         return "-"
-    url = reverse("admin:inventory_asset_changelist") + "?" + urlencode({f"{field}__exact": value})
+    url = reverse("admin:inventory_asset_changelist") + "?" + urlencode({parameter: value})
     return format_html('<a href="{}">{}</a>', url, format_html(text, value))
 
 
