@@ -1,8 +1,14 @@
-"""One event of an episode (an incident story or a change wave), before it takes its row."""
+"""What stories and waves share: one event of an episode before it takes its row, and the catalog rows an
+episode of a scope is drawn from."""
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
+
+import numpy as np
+
+from seeding.generation.rng import Stream, WeightTable
 
 
 class EpisodeEvent(NamedTuple):
@@ -14,3 +20,16 @@ class EpisodeEvent(NamedTuple):
     severity: str
     source: str
     message: str
+
+
+@functools.lru_cache(maxsize=32)
+def of_scope(rows: tuple, scope: str) -> tuple[tuple, WeightTable] | None:
+    """The catalog rows (stories or waves) of ``scope`` and their weights; None when there are none."""
+    chosen = tuple(row for row in rows if row.scope == scope)
+    return (chosen, WeightTable([row.weight for row in chosen])) if chosen else None
+
+
+def drawn(choices: tuple[tuple, WeightTable], stream: Stream, key: int):
+    """The row ``stream`` draws for ``key`` by the rows' weights."""
+    rows, weights = choices
+    return rows[int(stream.weighted(np.array([key], dtype=np.int64), weights)[0])]

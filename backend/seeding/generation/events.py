@@ -34,7 +34,7 @@ from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.sites import local_activity
 from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
 from seeding.generation.tickets import CHANGE as CHANGE_TICKET
-from seeding.generation.tickets import ticket_numbers
+from seeding.generation.tickets import tickets
 from seeding.generation.timeline import BURST_BOOST, event_times, recent_events, timeline_of, timestamp_strings
 
 #: Field name -> values, in the order the model declares them.
@@ -43,7 +43,7 @@ Columns = dict[str, list]
 #: How often each kind happens, relative to the others (where the asset has templates of it). Incidents
 #: are never single events: every one is an incident story (``episodes``).
 KIND_WEIGHTS = np.array([46, 36, 0, 18], dtype=np.int64)  # alert, change, incident, maintenance
-ALERT, CHANGE, INCIDENT, MAINTENANCE_KIND = range(4)
+ALERT, _CHANGE, _INCIDENT, MAINTENANCE_KIND = range(4)
 #: Events come in groups of this many consecutive keys...
 EVENT_RUN = 4
 #: ...and this share (in %) of them concern the same asset as their group.
@@ -372,10 +372,8 @@ def _with_tickets(spec: RunSpec, ordinals: np.ndarray, pools: Pools, variants: n
     """The messages, each ticket a number of its own: the event's (``tickets``)."""
     messages = pools.messages[variants].tolist()
     ticketed = np.flatnonzero(pools.ticketed[variants // VARIANTS])
-    if len(ticketed):
-        numbers = ticket_numbers(spec, ordinals[ticketed]).tolist()
-        for row, number in zip(ticketed.tolist(), numbers):
-            messages[row] = messages[row].replace(TICKET_MARK, f"{CHANGE_TICKET}{number:07d}")[:255]
+    for row, number in zip(ticketed.tolist(), tickets(CHANGE_TICKET, spec, ordinals[ticketed])):
+        messages[row] = messages[row].replace(TICKET_MARK, number)[:255]
     return messages
 
 

@@ -40,12 +40,14 @@ def host_teams(
     types = assets.type_idx[ordinals]
     running = [team.name for team in catalog.teams if team.kind == "infrastructure"] or [t.name for t in catalog.teams]
     drawn = np.array(running, dtype=object)[Stream(spec.seed, "asset.team").ints(ordinals, len(running))]
-    teams = np.array([catalog.asset_types[t].owner_team or "" for t in types.tolist()], dtype=object)
-    teams = np.where(teams == "", drawn, teams)
+    # Per catalog type, and a last entry for a type the catalog does not know (index -1).
+    type_teams = np.array([t.owner_team for t in catalog.asset_types] + [""], dtype=object)
+    hosts_servers = np.array([t.hosts == "server" for t in catalog.asset_types] + [False], dtype=bool)
+    teams = np.where(type_teams[types] == "", drawn, type_teams[types])
     if deployments is None or applications is None or applications.teams is None or not deployments.size:
         return teams.tolist()
     main = _main_application(ordinals, assets, deployments, applications, application_reach(catalog, applications))
-    hosting = (main >= 0) & np.array([catalog.asset_types[t].hosts == "server" for t in types.tolist()], dtype=bool)
+    hosting = (main >= 0) & hosts_servers[types]
     teams[hosting] = applications.teams[main[hosting]]
     return teams.tolist()
 

@@ -27,14 +27,15 @@ class Shape:
 
     assets: dict[str, int]
     people: int
+    end_user: frozenset[str]  # the types people use (asset_types.csv ``end_user``)
 
     def describe(self, labels: dict[str, str]) -> str:
         """ "2,410 laptops, 790 desktops for 2,050 people; ..." with the types' plural labels."""
         parts = []
-        endpoint = [f"{n:,} {labels[value]}" for value, n in self.assets.items() if value in ("laptop", "desktop")]
+        endpoint = [f"{n:,} {labels[value]}" for value, n in self.assets.items() if value in self.end_user]
         if endpoint:
             parts.append(" and ".join(endpoint) + f" for {self.people:,} people")
-        parts += [f"{n:,} {labels[value]}" for value, n in self.assets.items() if value not in ("laptop", "desktop")]
+        parts += [f"{n:,} {labels[value]}" for value, n in self.assets.items() if value not in self.end_user]
         return "; ".join(parts)
 
 
@@ -45,11 +46,12 @@ def estate_shape(spec: RunSpec) -> Shape:
     type_idx, _, _ = asset_hardware(spec, ordinals)
     by_type = np.bincount(type_idx, minlength=len(catalog.asset_types))
     assets = {t.value: int(n) for t, n in zip(catalog.asset_types, by_type.tolist()) if n}
+    end_user = frozenset(t.value for t in catalog.asset_types if t.end_user)
     if not count:
-        return Shape(assets, 0)
+        return Shape(assets, 0, end_user)
     lifecycle = own_assets(spec, maintenance_slots(spec)).lifecycle
-    end_user = np.array([t.end_user for t in catalog.asset_types], dtype=bool)[type_idx]
-    assigned = end_user & (lifecycle > IN_STOCK) & (lifecycle != RETIRED)
+    used = np.array([t.end_user for t in catalog.asset_types], dtype=bool)[type_idx]
+    assigned = used & (lifecycle > IN_STOCK) & (lifecycle != RETIRED)
     site_idx, hosts = asset_sites(spec, ordinals[assigned])
     people = np.unique(site_idx.astype(np.int64) * (1 << 40) + person_numbers(hosts))
-    return Shape(assets, len(people))
+    return Shape(assets, len(people), end_user)

@@ -16,16 +16,12 @@ kind are drawn from its number, so any chunk can write any part of it.
 
 from __future__ import annotations
 
-import functools
-
-import numpy as np
-
-from seeding.generation.catalog import SEVERITIES, Catalog, IncidentStory
-from seeding.generation.episode_event import EpisodeEvent
+from seeding.generation.catalog import SEVERITIES, IncidentStory
+from seeding.generation.episode_event import EpisodeEvent, drawn, of_scope
 from seeding.generation.episode_hosts import TRIES, application_hosts, site_hosts
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
-from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.rng import Stream
 from seeding.generation.spec import RunSpec
 from seeding.generation.tickets import CHANGE, INCIDENT, ticket
 
@@ -63,13 +59,12 @@ def incident_story(
 ) -> list[EpisodeEvent] | None:
     """The events of the story with episode ``number``, starting at key ``first`` and second ``start``, on an
     application's hosts (``scope`` "application") or one asset ("host"); None when none fits."""
-    choices = _stories(spec.catalog, scope)
+    choices = of_scope(spec.catalog.stories, scope)
     if not choices:
         return None
-    stories, weights = choices
     kind = Stream(spec.seed, "story.kind")
     for attempt in range(TRIES):
-        story = stories[int(kind.weighted(np.array([number * TRIES + attempt]), weights)[0])]
+        story: IncidentStory = drawn(choices, kind, number * TRIES + attempt)
         low, high = story.minutes
         minutes = low + Stream(spec.seed, "story.minutes").int(number, high - low + 1)
         window = (start, start + minutes * 60)
@@ -98,12 +93,6 @@ def incident_story(
             hosts, fields = [(int(assets.ids[positions[0]]), None)], {}
         return _tell(spec, number, first, start, minutes, story, hosts, fields)
     return None
-
-
-@functools.lru_cache(maxsize=16)
-def _stories(catalog: Catalog, scope: str) -> tuple[tuple[IncidentStory, ...], WeightTable] | None:
-    stories = tuple(story for story in catalog.stories if story.scope == scope)
-    return (stories, WeightTable([story.weight for story in stories])) if stories else None
 
 
 def _tell(spec, number, first, start, minutes, story: IncidentStory, hosts, fields) -> list[EpisodeEvent]:

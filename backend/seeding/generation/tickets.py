@@ -24,6 +24,11 @@ def ticket_numbers(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:
     return TICKET_OFFSET + spec.id_base("events") + ordinals
 
 
+def tickets(prefix: str, spec: RunSpec, ordinals: np.ndarray) -> list[str]:
+    """``INC0012345``: the ticket each event at ``ordinals`` opens (seven digits at least, as ServiceNow's)."""
+    return [f"{prefix}{number:07d}" for number in ticket_numbers(spec, ordinals).tolist()]
+
+
 def ticket(prefix: str, spec: RunSpec, ordinal: int) -> str:
-    """``INC0012345``: the ticket the event at ``ordinal`` opens (seven digits at least, as ServiceNow's)."""
-    return f"{prefix}{TICKET_OFFSET + spec.id_base('events') + ordinal:07d}"
+    """``tickets`` for one event."""
+    return tickets(prefix, spec, np.array([ordinal], dtype=np.int64))[0]

@@ -15,16 +15,12 @@ from its number, so any chunk can write any part of it.
 
 from __future__ import annotations
 
-import functools
-
-import numpy as np
-
-from seeding.generation.catalog import Catalog, ChangeWave
-from seeding.generation.episode_event import EpisodeEvent
+from seeding.generation.catalog import ChangeWave
+from seeding.generation.episode_event import EpisodeEvent, drawn, of_scope
 from seeding.generation.episode_hosts import TRIES, application_hosts, site_hosts
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
-from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.rng import Stream
 from seeding.generation.spec import RunSpec
 from seeding.generation.tickets import CHANGE, ticket
 
@@ -42,13 +38,12 @@ def change_wave(
 ) -> list[EpisodeEvent] | None:
     """The events of the wave with episode ``number`` (at most ``longest``), from key ``first`` and second
     ``start``, on an application's hosts (``scope`` "application") or assets at one site ("host")."""
-    choices = _waves(spec.catalog, scope)
+    choices = of_scope(spec.catalog.waves, scope)
     if not choices:
         return None
-    waves, weights = choices
     kind = Stream(spec.seed, "wave.kind")
     for attempt in range(TRIES):
-        wave = waves[int(kind.weighted(np.array([number * TRIES + attempt]), weights)[0])]
+        wave: ChangeWave = drawn(choices, kind, number * TRIES + attempt)
         wanted = min(longest - 2, wave.hosts[0] + Stream(spec.seed, "wave.hosts").int(number, _span(wave.hosts)))
         minutes = wave.minutes[0] + Stream(spec.seed, "wave.minutes").int(number, _span(wave.minutes))
         window = (start, start + minutes * 60)
@@ -81,12 +76,6 @@ def _span(bounds: tuple[int, int]) -> int:
     return bounds[1] - bounds[0] + 1
 
 
-@functools.lru_cache(maxsize=16)
-def _waves(catalog: Catalog, scope: str) -> tuple[tuple[ChangeWave, ...], WeightTable] | None:
-    waves = tuple(wave for wave in catalog.waves if wave.scope == scope)
-    return (waves, WeightTable([wave.weight for wave in waves])) if waves else None
-
-
 def _tell(spec, number, first, start, minutes, wave: ChangeWave, hosts, fields) -> list[EpisodeEvent]:
     """Opened at the start, one step per host spread over the window, closed at its end."""
     count = len(hosts)
@@ -98,15 +87,20 @@ def _tell(spec, number, first, start, minutes, wave: ChangeWave, hosts, fields) 
         "hours": max(1, round(minutes / 60)),
     }
     second = Stream(spec.seed, "wave.second")
-    asset_id, deployment_id = hosts[0]
-    events = [EpisodeEvent(0, start, asset_id, deployment_id, "change", "info", wave.ticket_source, "")]
+    (first_asset, first_deployment), (last_asset, last_deployment) = hosts[0], hosts[-1]
+    events = [
+        EpisodeEvent(
+            0, start, first_asset, first_deployment, "change", "info", wave.ticket_source, wave.opened.format(**fields)
+        )
+    ]
     for step, (asset_id, deployment_id) in enumerate(hosts, start=1):
         at = start + step * minutes * 60 // (count + 1) + second.int(number * 16 + step, 60)
-        events.append(EpisodeEvent(step, at, asset_id, deployment_id, "change", "info", wave.source, ""))
-    last_asset, last_deployment = hosts[-1]
-    end = start + minutes * 60
-    events.append(EpisodeEvent(count + 1, end, last_asset, last_deployment, "change", "info", wave.ticket_source, ""))
-    texts = [wave.opened.format(**fields)]
-    texts += [wave.step.format(step=step, **fields) for step in range(1, count + 1)]
-    texts.append(wave.closed.format(**fields))
-    return [event._replace(message=text[:255]) for event, text in zip(events, texts)]
+        message = wave.step.format(step=step, **fields)
+        events.append(EpisodeEvent(step, at, asset_id, deployment_id, "change", "info", wave.source, message))
+    closed = wave.closed.format(**fields)
+    events.append(
+        EpisodeEvent(
+            count + 1, start + minutes * 60, last_asset, last_deployment, "change", "info", wave.ticket_source, closed
+        )
+    )
+    return [event._replace(message=event.message[:255]) for event in events]
