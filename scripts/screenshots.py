@@ -1,7 +1,7 @@
 """Seed the demo plan into a scratch database and photograph the admin as a viewer sees it.
 
 ``make screenshots`` does two things. It photographs every admin list and page (the inventory's
-applications, assets, deployments and events, an incident and its story, one a person reported, a
+applications, assets, deployments, events and people, an incident and its story, one a person reported, a
 change wave; the seed runs, a run's page, the seed form, the audit entries and one of them) at
 1280, 1440 and 1920 px with Django's
 navigation sidebar open, its default, and the lists with it closed too, into var/screenshots/admin/
@@ -45,7 +45,8 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     """Migrate, seed the demo plan and create the viewer; returns the ids of the rows whose pages are
     photographed: a busy server, an application's incident (its story from the first alert), a
     laptop's incident a person reported, a change wave's approval, a deployment, an application, the
-    run and its audit entry; and a person with two devices and the team owning most servers."""
+    run and its audit entry; and a person with two devices (the directory's page) and the team owning
+    most servers."""
     manage(env, "migrate", "--verbosity", "0")
     print("seeding the demo plan ...", flush=True)
     counts = ["--plan=demo"]
@@ -53,7 +54,7 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
     manage(env, "createsuperuser", "--noinput", "--username", USER, "--email", "viewer@example.com")
     pick = (
         "from django.db.models import Count\n"
-        "from inventory.models import Application, Asset, Event\n"
+        "from inventory.models import Application, Asset, Event, Person\n"
         "from seeding.models import AuditEntry, SeedRun\n"
         "asset = (Asset.objects.filter(asset_type='server', lifecycle_status='in_use')"
         ".annotate(d=Count('deployments', distinct=True), e=Count('events', distinct=True))"
@@ -72,11 +73,12 @@ def prepare(env: dict[str, str]) -> dict[str, str]:
         ".annotate(n=Count('pk')).exclude(owner_team='Platform Engineering').order_by('-n').first()['owner_team'])\n"
         "print(asset.pk, incident.pk, call.pk, change.pk, deployment.pk, application.pk, run.pk, entry.pk)\n"
         "print(person)\n"
+        "print(Person.objects.get(name=person).pk)\n"
         "print(team)"
     )
     names = ("asset", "incident", "call", "change", "deployment", "application", "run", "entry")
-    *_, keys, person, team = manage(env, "shell", "--command", pick).strip().splitlines()
-    return {**dict(zip(names, keys.split(), strict=True)), "person": person, "team": team}
+    *_, keys, person, person_key, team = manage(env, "shell", "--command", pick).strip().splitlines()
+    return {**dict(zip(names, keys.split(), strict=True)), "person": person, "person_key": person_key, "team": team}
 
 
 def admin_pages(ids: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -87,7 +89,8 @@ def admin_pages(ids: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         "deployments": "/admin/inventory/deployment/",
         "events": "/admin/inventory/event/",
         "incidents": "/admin/inventory/event/?kind__exact=incident",
-        "person": "/admin/inventory/asset/?" + urlencode({"person": ids["person"]}),
+        "people": "/admin/inventory/person/",
+        "devices": "/admin/inventory/asset/?" + urlencode({"person": ids["person"]}),
         "team": "/admin/inventory/asset/?" + urlencode({"owner_team": ids["team"]}),
         "seed-runs": "/admin/seeding/seedrun/",
         "audit-entries": "/admin/seeding/auditentry/",
@@ -96,6 +99,7 @@ def admin_pages(ids: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         "application": f"/admin/inventory/application/{ids['application']}/change/",
         "asset": f"/admin/inventory/asset/{ids['asset']}/change/",
         "deployment": f"/admin/inventory/deployment/{ids['deployment']}/change/",
+        "person": f"/admin/inventory/person/{ids['person_key']}/change/",
         "incident": f"/admin/inventory/event/{ids['incident']}/change/",
         "reported-incident": f"/admin/inventory/event/{ids['call']}/change/",
         "change-wave": f"/admin/inventory/event/{ids['change']}/change/",
@@ -116,7 +120,8 @@ def readme_pages(ids: dict[str, str]) -> dict[str, str]:
         "incidents.png": lists["incidents"],
         "incident.png": pages["incident"],
         "change.png": pages["change-wave"],
-        "person.png": lists["person"],
+        "person.png": pages["person"],
+        "people.png": lists["people"],
         "team.png": lists["team"],
         "applications.png": lists["applications"],
     }
@@ -165,7 +170,7 @@ def photograph(base: str, ids: dict[str, str], out: Path | None, readme: Path | 
                     written.append(shoot(page, base + path, width, out / f"{name}-{width}-{state}.png", whole=True))
             if readme is not None and sidebar_open:
                 for name, path in readme_pages(ids).items():
-                    whole = name in ("asset.png", "incident.png", "change.png")
+                    whole = name in ("asset.png", "incident.png", "change.png", "person.png")
                     written.append(shoot(page, base + path, README_WIDTH, readme / name, whole=whole))
             page.context.close()
         browser.close()

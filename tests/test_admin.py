@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from inventory.admin import ASSET_PAGE_EVENTS
-from inventory.models import Asset, Deployment, Event
+from inventory.models import Asset, Deployment, Event, Person
 from seeding import services
 from seeding.models import SeedChunkAttempt
 from tests.support.data import record_failed_attempts, seed
@@ -19,7 +19,7 @@ from tests.support.data import record_failed_attempts, seed
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("model", ["application", "asset", "deployment", "event"])
+@pytest.mark.parametrize("model", ["application", "asset", "deployment", "event", "person"])
 def test_inventory_lists_render(admin_client, seeded, model):
     response = admin_client.get(reverse(f"admin:inventory_{model}_changelist"))
     assert response.status_code == 200
@@ -224,3 +224,32 @@ def test_an_assets_page_leads_to_the_persons_devices_and_the_teams_assets(admin_
     surname = laptop.assigned_to.split(" ")[-1]
     found = admin_client.get(reverse("admin:inventory_asset_changelist"), {"q": surname}).context["cl"].queryset
     assert laptop in found and all(surname.lower() in f"{a.assigned_to} {a.model}".lower() for a in found)
+
+
+def test_a_person_has_a_page_in_the_directory(admin_client, seeded):
+    """From a laptop to its person's page: their title and team, their devices (each linked, all at their
+    site), who they report to and who reports to them, everyone in their team; the list finds people by
+    name and filters by team and by manager."""
+    laptop = Asset.objects.exclude(assigned_to="").order_by("pk").first()
+    page = admin_client.get(reverse("admin:inventory_asset_change", args=[laptop.pk])).content.decode()
+    person = Person.objects.get(name=laptop.assigned_to)
+    link = reverse("admin:inventory_person_change", args=[person.pk])
+    assert f'<a href="{link}">{escape(person.name)}</a>, {escape(person.title)}, {escape(person.team)}' in page
+    page = admin_client.get(link).content.decode()
+    devices = Asset.objects.filter(assigned_to=person.name)
+    assert 1 <= len(devices) <= 3 and {d.location for d in devices} == {person.location}
+    for device in devices:
+        assert f'<a href="{reverse("admin:inventory_asset_change", args=[device.pk])}">{device.hostname}</a>' in page
+    assert escape(person.email) in page and escape(person.title) in page
+    lead = Person.objects.filter(manager=None).annotate(n=Count("reports")).order_by("-n", "pk").first()
+    page = admin_client.get(reverse("admin:inventory_person_change", args=[lead.pk])).content.decode()
+    reports = re.search(r'<a href="([^"]+)">([\d,]+) people report to ' + re.escape(escape(lead.name)), page)
+    assert int(reports[2].replace(",", "")) == lead.n > 0
+    listed = admin_client.get(reports[1].replace("&amp;", "&"))
+    assert {p.manager_id for p in listed.context["cl"].queryset} == {lead.pk}
+    assert "By reports to" in listed.content.decode()
+    team = re.search(r'<a href="([^"]+)">Everyone in ' + re.escape(escape(lead.team)), page)
+    members = admin_client.get(team[1].replace("&amp;", "&")).context["cl"].queryset
+    assert set(members) == set(Person.objects.filter(team=lead.team))
+    found = admin_client.get(reverse("admin:inventory_person_changelist"), {"q": person.name}).context["cl"].queryset
+    assert list(found) == [person]

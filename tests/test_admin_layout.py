@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import Count
 
-from inventory.models import Application, Asset, Event
+from inventory.models import Application, Asset, Event, Person
 from tests.support.browser import ARTIFACTS
 from tests.support.data import seed
 from tests.support.layout import MEASURE, PASSWORD, SIDEBAR, WIDTHS, logged_in, problems_of, show
@@ -24,12 +24,13 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.
 #: About 40 characters of a message: enough to tell "Host lost its connection to vCenter" from the rest.
 MESSAGE_MIN_PX = 300
 
-#: Each list and its cells that must stay on one line: host names (and an application's name).
+#: Each list and its cells that must stay on one line: host names (an application's name, a person's).
 LISTS = {
     "event": ("#result_list tbody .field-asset",),
     "asset": ("#result_list tbody .field-hostname",),
     "deployment": ("#result_list tbody .field-asset",),
     "application": ("#result_list tbody .field-name",),
+    "person": ("#result_list tbody .field-name", "#result_list tbody .field-manager_name"),
 }
 #: On an event's page, the story around it: every cell but the message (times and host names).
 STORY_ONE_LINE = (".field-around table td:not(:last-child)",)
@@ -82,16 +83,19 @@ def test_an_events_message_is_whole_on_hover(viewer):
 
 
 def detail_pages() -> dict[str, str]:
-    """An asset with deployments and events, an incident, a deployment and an application."""
+    """An asset with deployments and events, an incident, a deployment, an application and a person with
+    people reporting to them."""
     asset = Asset.objects.annotate(n=Count("events")).filter(deployments__isnull=False).order_by("-n", "pk")[0]
     event = Event.objects.filter(kind="incident").order_by("pk")[0]
     deployment = asset.deployments.order_by("pk")[0]
     application = Application.objects.order_by("pk")[0]
+    person = Person.objects.filter(reports__isnull=False).order_by("pk")[0]
     return {
         "asset": f"asset/{asset.pk}",
         "event": f"event/{event.pk}",
         "deployment": f"deployment/{deployment.pk}",
         "application": f"application/{application.pk}",
+        "person": f"person/{person.pk}",
     }
 
 

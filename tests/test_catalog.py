@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from inventory.models import Application, Asset, Deployment, Event
+from inventory.models import Application, Asset, Deployment, Event, Person
 from seeding import services
 from seeding.catalogs import active_catalog
 from seeding.generation.catalog import FILES, CatalogError, load_catalog
@@ -25,7 +25,9 @@ from tests.support.plans import AS_OF
 EVENTS_HEADER = "kind,asset_types,families,scope,source,message,values,severity,weight\n"
 SOFTWARE_HEADER = "name,vendor,category,owner_team,platforms,versions\n"
 SMALL_CATALOG = {
-    "teams.csv": "team,department,kind,sites\nWorkplace,IT,infrastructure,*\nFleet Systems,Fisheries,product,osl1\n",
+    "teams.csv": "team,department,kind,sites,staff,titles\nWorkplace,IT,infrastructure,*,1,\n"
+    "Fleet Systems,Fisheries,product,osl1,2,Fiskeridirektør;Teamleder;Utvikler\n"
+    "Fiskesalg,Salg,business,*,3,Salgsdirektør;Salgsleder;Selger;Kundeansvarlig\n",
     "sites.csv": "code,city,country,time_zone,network,weight\n"
     "osl1,Oslo,Norway,Europe/Oslo,10.50.0.0/16,3\n"
     "ber1,Bergen,Norway,Europe/Oslo,10.51.0.0/24,1\n",
@@ -176,6 +178,17 @@ def test_the_built_in_catalog_loads():
             "teams.csv: line 2, column sites: unknown site code(s) xyz9",
         ),
         (
+            "teams.csv",
+            "team,department,kind,sites,staff,titles\nSales,Sales,business,*,5,VP Sales;Account Executive\n",
+            "teams.csv: line 2, column titles: needs the head's title, the site leads' and at least one member's",
+        ),
+        (
+            "software.csv",
+            "name,vendor,category,owner_team,platforms,versions\n"
+            "PostgreSQL,PGDG,Database,Sales,server/linux,16.6 17.2\n",
+            "software.csv: line 2, column owner_team: 'Sales' is a business team: it owns no asset or application",
+        ),
+        (
             "software.csv",
             "name,vendor,category,owner_team,platforms,versions\n"
             "PostgreSQL,PGDG,Database,Data Platform,mainframe/zos,16.6 17.2\n",
@@ -235,6 +248,25 @@ def test_a_team_seeds_from_its_own_catalog(small_catalog, settings, make_plan):
     assert Event.objects.filter(kind="incident", message__regex=r"^INC\d{7}: PC stjålet$").exists()
     assert Event.objects.filter(kind="change", message__regex=r"^CHG\d{7}: policy satt \(1 av [2-4]\)$").exists()
     assert Event.objects.filter(message__startswith="fjord-base updated to 3.").exists()
+    # Its people work in its teams, with its titles: Fleet Systems in Oslo only, Workplace with the
+    # titles of a team that names none; its sales team owns nothing.
+    people = Person.objects.filter(seed_run=run)
+    assert set(people.values_list("team", "department").distinct()) == {
+        ("Workplace", "IT"),
+        ("Fleet Systems", "Fisheries"),
+        ("Fiskesalg", "Salg"),
+    }
+    assert set(people.filter(team="Fleet Systems").values_list("location", flat=True)) == {"Oslo (OSL1)"}
+    assert set(people.filter(team="Fleet Systems").values_list("title", flat=True)) <= {
+        "Fiskeridirektør",
+        "Teamleder",
+        "Utvikler",
+    }
+    assert people.get(team="Workplace", manager=None).title == "Head of Workplace"
+    assert set(people.values_list("name", flat=True)) == set(
+        assets.exclude(assigned_to="").values_list("assigned_to", flat=True)
+    )
+    assert not assets.filter(owner_team="Fiskesalg").exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.models import Application, Asset, Event
+from inventory.models import Application, Asset, Event, Person
 from seeding import services
 from seeding.selectors import inventory_counts
 from seeding.services import chunk_transaction as chunk_service
@@ -42,8 +42,13 @@ def test_clear_removes_only_demo_rows(make_plan):
     )
     asset = real_asset()
     Event.objects.create(asset=asset, kind="alert", severity="info", source="me", message="hi", occurred_at=AS_OF)
+    colleague = Person.objects.create(
+        name="Real Person", email="real.person@example.org", title="CFO", team="Finance", department="Finance"
+    )
     seed(make_plan())
+    assert Person.objects.demo().exists()
     result = services.demo_data_clear()
+    assert list(Person.objects.all()) == [colleague]  # the run's people went with it, the real one stayed
     assert result.deleted == SMALL
     assert counts() == {"applications": 1, "assets": 1, "deployments": 0, "events": 1}
     assert Application.objects.get().pk == app.pk and Asset.objects.get().pk == asset.pk
@@ -62,9 +67,11 @@ def test_clear_refuses_when_real_rows_point_at_demo_rows(make_plan):
 def test_clear_one_run_leaves_other_runs(make_plan):
     first = seed(make_plan())
     second = seed(make_plan(seed=8))
+    people = Person.objects.filter(seed_run=second).count()
     result = services.demo_data_clear(run=first)
     assert result.deleted == SMALL
     assert counts() == SMALL
+    assert people and Person.objects.count() == Person.objects.filter(seed_run=second).count() == people
     assert not Event.objects.filter(seed_run=first).exists()
     assert Event.objects.filter(seed_run=second).count() == SMALL["events"]
     first.refresh_from_db()

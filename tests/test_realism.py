@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 import zoneinfo
 from collections import Counter, defaultdict
 from datetime import timedelta
 from itertools import pairwise
 
-import numpy as np
 import pytest
 from django.db.models import Count, F, Max, Q
 
-from inventory.models import Application, Asset, Deployment, Event
+from inventory.models import Application, Asset, Deployment, Event, Person
 from seeding.catalogs import active_catalog
-from seeding.generation.people import FALLBACK_LOCALE, name_pool, person_numbers
+from seeding.generation.people import FALLBACK_LOCALE, name_pool
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
 from tests.support.data import forget_estate, seed
@@ -133,27 +133,81 @@ def host_number(asset: Asset, site) -> int:
 
 
 def test_people_are_people_at_one_site_with_one_or_two_devices_and_a_name_of_their_own():
-    """Across two runs with assets (seeds 3 and 4): a name is one person (one site, one person number), holds
-    one to three devices, carries no title, and comes from its site's locale (or the fallback's names)."""
+    """Across two runs with assets (seeds 3 and 4): a name is one person of the directory, at one site with
+    all their devices, holds one to three of them, carries no title, and comes from its site's locale (or
+    the fallback's names)."""
     catalog = active_catalog()
     sites = {site.location: site for site in catalog.sites}
     fallback = name_pool(FALLBACK_LOCALE)
-    people, devices, foreign, titled = defaultdict(set), Counter(), [], []
+    directory = dict(Person.objects.values_list("name", "location"))
+    elsewhere, devices, foreign, titled = [], Counter(), [], []
     for asset in Asset.objects.exclude(assigned_to=""):
         site = sites[asset.location]
-        people[asset.assigned_to].add((site.code, int(person_numbers(np.array([host_number(asset, site)]))[0])))
+        if directory.get(asset.assigned_to) != asset.location:
+            elsewhere.append((asset.hostname, asset.assigned_to, directory.get(asset.assigned_to)))
         devices[asset.assigned_to] += 1
         if TITLES.search(asset.assigned_to):
             titled.append(asset.assigned_to)
         if not any(_named_from(asset.assigned_to, pool) for pool in (name_pool(site.name_locale), fallback)):
             foreign.append((site.code, asset.assigned_to))
-    assert len(people) > 500
+    assert len(devices) > 500
     assert not titled
     assert not foreign
-    assert not {name: who for name, who in people.items() if len(who) > 1}  # one person, one site
+    assert not elsewhere  # every user is in the directory, at the site of each of their devices
+    assert set(devices) == set(directory)  # and everyone in it uses a device
     holdings = Counter(devices.values())
     assert max(holdings) <= 3 and holdings[1] > holdings[2] >= holdings[3], holdings
     assert {run.seed for run in SeedRun.objects.all() if run.planned("assets")} == {3, 4}  # two runs' people
+
+
+def test_the_directory_is_an_organisation():
+    """Everyone in the directory has an address made of their name, unique; works in a team that works at
+    their site; reports, in the same team, to a lead at their site or to the team's head, who reports to
+    nobody (one head per team and run); and carries a title of the team's, the head's being its first.
+    Business teams (sales, finance) own no asset or application."""
+    catalog = active_catalog()
+    teams = {team.name: team for team in catalog.teams}
+    codes = {site.location: site.code for site in catalog.sites}
+    people = {p.pk: p for p in Person.objects.all()}
+    violations = []
+    for person in people.values():
+        first, last = _plain(person.name.split(" ")[0]), _plain(person.name.split(" ")[-1])
+        local = person.email.removesuffix("@example.com")
+        if local == person.email or not re.fullmatch(f"{first[:1]}[a-z0-9-]*\\.[a-z0-9-]*{last[:3]}[a-z0-9-]*", local):
+            violations.append(("address", person.name, person.email))
+        team = teams.get(person.team)
+        if team is None or team.department != person.department or team.staff == 0:
+            violations.append(("team", person.name, person.team, person.department))
+            continue
+        if team.sites is not None and codes[person.location] not in team.sites:
+            violations.append(("team's sites", person.name, person.team, person.location))
+        if person.title not in team.titles:
+            violations.append(("title", person.name, person.title, person.team))
+        manager = people.get(person.manager_id) if person.manager_id else None
+        if person.manager_id and manager is None:
+            violations.append(("unknown manager", person.name, person.manager_id))
+        elif manager is not None:
+            above = people.get(manager.manager_id) if manager.manager_id else None
+            head = above or manager
+            if manager.team != person.team or manager.seed_run_id != person.seed_run_id or head.manager_id:
+                violations.append(("reports", person.name, person.team, manager.name, manager.team))
+            if above is not None and manager.location != person.location:  # a lead leads at their own site
+                violations.append(("lead elsewhere", person.name, person.location, manager.location))
+        elif person.title != team.titles[0]:
+            violations.append(("head's title", person.name, person.title))
+    assert not violations, violations[:10]
+    assert len({p.email for p in people.values()}) == len({p.name for p in people.values()}) == len(people) > 500
+    heads = Counter((p.seed_run_id, p.team) for p in people.values() if p.manager_id is None)
+    assert set(heads.values()) == {1}, heads  # one head per team and run
+    business = [team.name for team in catalog.teams if team.kind == "business"]
+    assert business and Person.objects.filter(team__in=business).count() > len(people) / 3  # a company, not IT
+    assert not Asset.objects.filter(owner_team__in=business) and not Application.objects.filter(owner_team__in=business)
+
+
+def _plain(name: str) -> str:
+    """A name as an address spells it: lower-case ASCII letters (``people.email_addresses``)."""
+    spelled = unicodedata.normalize("NFKD", name.lower().replace("ß", "ss")).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9-]", "", spelled)
 
 
 def _named_from(name: str, pool) -> bool:

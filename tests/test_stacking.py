@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from inventory.models import Application, Asset, Deployment
+from inventory.models import Application, Asset, Deployment, Person
 from seeding import services
 from seeding.persistence.parent_view import recording
 from tests.support.data import seed
@@ -148,3 +148,16 @@ def test_clearing_a_small_run_leaves_the_planner_statistics_alone(make_plan):
     seed(make_plan(applications=10, assets=200, deployments=200, events=0))
     assert not analyzed(seed(make_plan(applications=0, assets=0, deployments=5, events=0, seed=11)))
     assert analyzed()  # everything
+
+
+def test_tiny_stacked_runs_each_bring_people_of_their_own(make_plan):
+    """Runs of a few assets each (as the API fuzzer sends them) number their people after the earlier runs':
+    nobody is written twice, and every person's devices are in their own run, at their site."""
+    for number, assets in enumerate((2, 5, 1, 7, 3, 2, 11), start=1):
+        seed(make_plan(applications=0, assets=assets, deployments=0, events=0, seed=number))
+    people = {p.name: p for p in Person.objects.all()}
+    devices = Asset.objects.exclude(assigned_to="")
+    assert people and set(devices.values_list("assigned_to", flat=True)) == set(people)
+    for device in devices:
+        person = people[device.assigned_to]
+        assert (person.seed_run_id, person.location) == (device.seed_run_id, device.location)

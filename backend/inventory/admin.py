@@ -32,7 +32,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from inventory.large_lists import ChoicesFilter, EstimatedFacets, LargeTablePaginator, ValuesFilter
-from inventory.models import Application, Asset, Deployment, Event
+from inventory.models import Application, Asset, Deployment, Event, Person
 from inventory.selectors import events_around, newest_events_since, row_counts
 
 #: An asset's page lists at most this many of its events, newest first, with a link to all of them.
@@ -87,12 +87,12 @@ class SeededAdmin(admin.ModelAdmin):
         return keys[:HOSTS_SEARCHED]
 
 
-class PersonFilter(admin.SimpleListFilter):
-    """The person an asset list was opened for (from an asset's page: "Every device ... uses"), shown while it
-    filters so the list says whose devices these are; never a list of tens of thousands of people."""
+class ChosenValueFilter(admin.SimpleListFilter):
+    """A filter by one value of a column, shown only while it filters: the list was opened for it from a
+    row's page ("Everyone in Payments", "Every device Janet Marshall uses"), and says so. Never a list of
+    every value (tens of thousands of people; three dozen teams would bury the list under its filters)."""
 
-    title = "person"
-    parameter_name = "person"
+    field = ""
 
     def lookups(self, request, model_admin):
         return [(self.value(), self.value())] if self.value() else []
@@ -101,7 +101,13 @@ class PersonFilter(admin.SimpleListFilter):
         return bool(self.value())
 
     def queryset(self, request, queryset):
-        return queryset.filter(assigned_to=self.value()) if self.value() else queryset
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
+
+
+class PersonFilter(ChosenValueFilter):
+    title = "person"
+    parameter_name = "person"
+    field = "assigned_to"
 
 
 class DemoDataFilter(EstimatedFacets, admin.SimpleListFilter):
@@ -123,7 +129,9 @@ class DemoDataFilter(EstimatedFacets, admin.SimpleListFilter):
         """Exact counts for the whole table from the row-count deltas, and 0 for an origin the table holds
         no rows of (the planner never estimates fewer than one row: "Entered by people (≈ 1)" when there are
         none); otherwise as every other filter (EstimatedFacets)."""
-        counts = row_counts()[changelist.model]
+        counts = row_counts().get(changelist.model)
+        if counts is None:  # a table without recorded counts (the people): as every other filter
+            return super().get_facet_queryset(changelist)
         in_table = {"demo": counts["demo"], "real": counts["total"] - counts["demo"]}
         filtered = changelist.get_queryset(self.request, exclude_parameters=self.expected_parameters())
         if not filtered.query.has_filters():
@@ -259,7 +267,7 @@ class AssetAdmin(SeededAdmin):
         "assigned_to__icontains",
     )
     raw_id_fields = ("seed_run",)
-    readonly_fields = ("all_events", "devices_of_the_person", "what_the_team_owns")
+    readonly_fields = ("all_events", "person", "devices_of_the_person", "what_the_team_owns")
     inlines = (DeploymentsOnAsset, LatestEventsOnAsset)
     ordering = ("-id",)  # the newest records first: every type, several sites, on page 1
 
@@ -284,6 +292,16 @@ class AssetAdmin(SeededAdmin):
     @admin.display(description="Lifecycle", ordering="lifecycle_status")
     def lifecycle(self, asset: Asset) -> str:
         return asset.get_lifecycle_status_display()
+
+    @admin.display(description="Used by")
+    def person(self, asset: Asset) -> str:
+        """The person in the directory: their title, team and manager are a click away."""
+        # By name: the directory's names are unique in any estate a plan makes (models.Person.name).
+        found = Person.objects.filter(name=asset.assigned_to).order_by("pk").first() if asset.assigned_to else None
+        if found is None:
+            return asset.assigned_to or "-"
+        url = reverse("admin:inventory_person_change", args=[found.pk])
+        return format_html('<a href="{}">{}</a>, {}, {}', url, found.name, found.title, found.team)
 
     @admin.display(description="The person's devices")
     def devices_of_the_person(self, asset: Asset) -> str:
@@ -310,6 +328,99 @@ def _assets_sharing(asset: Asset, field: str, text: str, *, parameter: str) -> s
         return "-"
     url = reverse("admin:inventory_asset_changelist") + "?" + urlencode({parameter: value})
     return format_html('<a href="{}">{}</a>', url, format_html(text, value))
+
+
+class TeamFilter(ChosenValueFilter):
+    title = "team"
+    parameter_name = field = "team"
+
+
+class ReportsToFilter(ChosenValueFilter):
+    title = "reports to"
+    parameter_name = "manager"
+    field = "manager_id"
+
+    def lookups(self, request, model_admin):
+        """The manager by name (the parameter is their key)."""
+        if not self.value() or not self.value().isdigit():
+            return []
+        manager = Person.objects.filter(pk=self.value()).first()
+        return [(self.value(), manager.name if manager else self.value())]
+
+    def queryset(self, request, queryset):
+        if self.value() and not self.value().isdigit():
+            return queryset.none()
+        return super().queryset(request, queryset)
+
+
+@admin.register(Person)
+class PersonAdmin(SeededAdmin):
+    """The directory: who uses the end-user devices, their team, site and manager."""
+
+    list_display = ("name", "title_text", "team", "department", "location", "manager_name", "is_demo")
+    list_filter = (
+        ("department", ValuesFilter),
+        ("location", ValuesFilter),
+        TeamFilter,
+        ReportsToFilter,
+        DemoDataFilter,
+    )
+    # Tens of thousands of people at most: a scan for part of a name or title is cheap.
+    search_fields = ("name__icontains", "email__istartswith", "title__icontains")
+    list_select_related = ("manager",)
+    raw_id_fields = ("manager", "seed_run")
+    readonly_fields = ("devices", "reports", "team_links")
+    fieldsets = (
+        (None, {"fields": ("name", "email", "title", "team", "department", "location", "manager")}),
+        ("Around this person", {"fields": ("devices", "reports", "team_links")}),
+        ("Origin", {"fields": ("seed_run",)}),
+    )
+
+    @admin.display(description="Title", ordering="title")
+    def title_text(self, person: Person) -> str:
+        return cut(person.title)
+
+    @admin.display(description="Manager", ordering="manager__name")
+    def manager_name(self, person: Person) -> str:
+        return person.manager.name if person.manager_id and person.manager else "-"
+
+    @admin.display(description="Devices")
+    def devices(self, person: Person) -> str:
+        """What they use, each linked: one or two devices, at their site."""
+        if person.pk is None:
+            return "-"
+        assets = Asset.objects.filter(assigned_to=person.name).order_by("hostname")
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({} {})',
+            (
+                (reverse("admin:inventory_asset_change", args=[a.pk]), a.hostname, a.manufacturer, a.model)
+                for a in assets
+            ),
+        )
+        return links or "No device is assigned to them."
+
+    @admin.display(description="Reports")
+    def reports(self, person: Person) -> str:
+        if person.pk is None:
+            return "-"
+        count = Person.objects.filter(manager_id=person.pk).count()
+        if not count:
+            return "Nobody reports to them."
+        url = reverse("admin:inventory_person_changelist") + "?" + urlencode({"manager": person.pk})
+        return format_html('<a href="{}">{} people report to {}</a>', url, f"{count:,}", person.name)
+
+    @admin.display(description="Team")
+    def team_links(self, person: Person) -> str:
+        """Everyone in the team, and what it owns (a business team owns no asset)."""
+        if person.pk is None or not person.team:
+            return "-"
+        people = reverse("admin:inventory_person_changelist") + "?" + urlencode({"team": person.team})
+        links = [format_html('<a href="{}">Everyone in {}</a>', people, person.team)]
+        if Asset.objects.filter(owner_team=person.team).exists():
+            assets = reverse("admin:inventory_asset_changelist") + "?" + urlencode({"owner_team": person.team})
+            links.append(format_html('<a href="{}">Everything {} owns</a>', assets, person.team))
+        return format_html_join(" · ", "{}", ((link,) for link in links))
 
 
 @admin.register(Deployment)

@@ -108,6 +108,36 @@ class Asset(SeededModel):
         return self.hostname
 
 
+class Person(SeededModel):
+    """Someone in the organisation's directory: who uses the end-user devices (``Asset.assigned_to``)."""
+
+    # Unique in any estate a plan makes (the directory's names run out only past hundreds of thousands of
+    # people, generation.people), but a directory may hold two John Smiths: the address tells them apart.
+    name = models.CharField(max_length=80, db_index=True)
+    email = models.EmailField("e-mail address", max_length=120, unique=True)
+    title = models.CharField(max_length=80)
+    team = models.CharField(max_length=60, db_index=True)
+    department = models.CharField(max_length=60)
+    location = models.CharField(max_length=80)
+    manager = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        # A run's people are written chunk by chunk, a report before their manager at times: no database
+        # constraint (the directory's keys are known before anything is written, generation.directory).
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        related_name="reports",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Deployment(SeededModel):
     class Environment(models.TextChoices):
         PRODUCTION = "production", "Production"

@@ -75,8 +75,8 @@ class SeedRun(models.Model):
     seed = models.BigIntegerField()
     as_of = models.DateTimeField(help_text="Base time: the newest timestamp any generated row may carry.")
     chunk_size = models.PositiveIntegerField()
-    # Per site code, [first host number, how many] of the run's assets there, fixed
-    # when the run is created after every earlier run's: addresses stay unique.
+    # Per site code, [first host number, how many, first person number] of the run's assets there,
+    # fixed when the run is created after every earlier run's: addresses and people stay unique.
     site_hosts = models.JSONField(default=dict, blank=True, editable=False)
     # Where the run's applications are in the estate's orders of catalog products and in-house names,
     # fixed when the run is created after every earlier run's: {"seed": the orders' seed (the estate's
@@ -92,6 +92,9 @@ class SeedRun(models.Model):
     assets_id_base = models.BigIntegerField(default=1)
     deployments_id_base = models.BigIntegerField(default=1)
     events_id_base = models.BigIntegerField(default=1)
+    #: A person's key is this plus the ordinal of their first device (``generation.directory``); empty for
+    #: runs created before the directory existed, which write no people.
+    people_id_base = models.BigIntegerField(null=True, blank=True, editable=False)
     # Progress: rows of committed chunks, derived from the checkpoints after each commit.
     applications_done = models.PositiveIntegerField(default=0)
     assets_done = models.PositiveIntegerField(default=0)

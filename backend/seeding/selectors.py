@@ -15,7 +15,7 @@ from django.utils import timezone
 from inventory.selectors import row_counts
 from seeding.generation.kinds import KINDS
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
-from seeding.persistence.tables import MODELS
+from seeding.persistence.tables import COMPANION_MODELS, MODELS
 
 
 def inventory_counts() -> dict[str, dict[str, int]]:
@@ -25,15 +25,15 @@ def inventory_counts() -> dict[str, dict[str, int]]:
 
 
 def seed_run_digest(run: SeedRun) -> str:
-    """A SHA-256 over every column of every row the run wrote, in key order.
+    """A SHA-256 over every column of every row the run wrote (its kinds', then its people), in key order.
 
     The same plan, seed, base time and starting keys give the same digest on any
     database. Keys are part of the data (host names and serial numbers derive from
     them), and they start at 1 on an inventory emptied with ``--clear``.
     """
     digest = hashlib.sha256()
-    for kind in KINDS:
-        model = MODELS[kind]
+    tables = [(kind, MODELS[kind]) for kind in KINDS] + list(COMPANION_MODELS.items())
+    for kind, model in tables:
         names = [f.attname for f in model._meta.concrete_fields if f.name != "seed_run"]
         digest.update(f"{kind}:{','.join(names)}\n".encode())
         rows = model.objects.filter(seed_run=run).order_by("pk").values_list(*names)

@@ -44,8 +44,11 @@ FILES = (
 )
 #: Files a catalog may leave out (docs/catalogs.md says what their absence means).
 OPTIONAL_FILES = ("codename_modifiers.csv",)
-#: What a team does: run the estate (network, storage, platforms, end-user devices) or build a product.
-TEAM_KINDS = ("infrastructure", "product")
+#: What a team does: run the estate (network, storage, platforms, end-user devices), build a product, or
+#: run the business (sales, finance, legal: people with laptops, owning no asset or application).
+TEAM_KINDS = ("infrastructure", "product", "business")
+#: Titles of a team that names none (``teams.csv`` ``titles``): its head's, its site leads', its members'.
+DEFAULT_TITLES = ("Head of {team}", "Team Lead", "Specialist")
 #: What an asset type can host: server software, end-user software, or nothing (it runs firmware).
 HOSTS = ("server", "endpoint", "none")
 EVENT_KINDS = ("alert", "change", "incident", "maintenance")
@@ -146,6 +149,10 @@ class Team:
     department: str
     kind: str  # one of TEAM_KINDS
     sites: tuple[str, ...] | None  # site codes where it works; None: every site
+    #: Its share of the company's people (relative to the other teams working at a person's site).
+    staff: int = 1
+    #: Its head's title, its site leads', then its members' (drawn): at least three.
+    titles: tuple[str, ...] = DEFAULT_TITLES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -382,19 +389,36 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
     site_codes = {site.code for site in sites}
     for row in reader.rows(files, "teams.csv", ("team", "department", "kind")):
         if row.text("kind") not in TEAM_KINDS:
-            row.fail("kind", "must be infrastructure (runs the estate) or product (builds and owns applications)")
+            row.fail(
+                "kind",
+                "must be infrastructure (runs the estate), product (builds and owns applications) "
+                "or business (people only)",
+            )
         where = row.text("sites", required=False)
         codes = None if where in ("", "*") else tuple(where.split())
         if codes and not set(codes) <= site_codes:
             row.fail("sites", f"unknown site code(s) {', '.join(sorted(set(codes) - site_codes))}")
-        teams.append(Team(row.text("team"), row.text("department"), row.text("kind"), codes))
+        staff = row.integer("staff", minimum=0) if row.text("staff", required=False) else 1
+        titles = tuple(title.strip() for title in row.text("titles", required=False).split(";") if title.strip())
+        if titles and len(titles) < 3:
+            row.fail("titles", "needs the head's title, the site leads' and at least one member's, separated by ;")
+        name = row.text("team")
+        titles = titles or tuple(title.format(team=name) for title in DEFAULT_TITLES)
+        teams.append(Team(name, row.text("department"), row.text("kind"), codes, staff, titles))
     reader.unique("teams.csv", [team.name for team in teams], "team")
-    team_names = {team.name for team in teams}
+    if not any(team.staff for team in teams):
+        raise CatalogError(f"{directory}/teams.csv: no team has staff: the people need at least one team")
+    for site in sites:
+        if not any(team.staff and (team.sites is None or site.code in team.sites) for team in teams):
+            raise CatalogError(f"{directory}/teams.csv: no team with staff works at {site.code}")
+    team_kinds = {team.name: team.kind for team in teams}
 
     def known_team(row: _Row, *, required: bool = True) -> str:
         name = row.text("owner_team", required=required)
-        if name and name not in team_names:
+        if name and name not in team_kinds:
             row.fail("owner_team", f"{name!r} is not a team of teams.csv")
+        if team_kinds.get(name) == "business":
+            row.fail("owner_team", f"{name!r} is a business team: it owns no asset or application")
         return name
 
     asset_types = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from seeding.generation import events, rows
+from seeding.generation import directory, events, rows
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.kinds import Chunk
 from seeding.generation.own_deployments import OwnDeployments
@@ -39,3 +39,12 @@ def generate_chunk(spec: RunSpec, chunk: Chunk, parents: Parents) -> rows.Column
     if chunk.kind == "events":
         return events.events(spec, chunk.start, chunk.stop, parents.assets, parents.deployments, parents.applications)
     raise ValueError(f"unknown kind {chunk.kind!r}")
+
+
+def companion_rows(spec: RunSpec, chunk: Chunk, parents: Parents) -> dict[str, rows.Columns]:
+    """Rows the chunk writes beside its own, by table: an assets chunk writes the people whose first
+    device it holds (``directory``)."""
+    if chunk.kind == "assets":
+        people = directory.people(spec, chunk.start, chunk.stop, parents.assets)
+        return {"people": people} if people else {}
+    return {}

@@ -204,7 +204,12 @@ def _lifecycles(spec: RunSpec, ordinals: np.ndarray, type_idx: np.ndarray, purch
 def keyless(spec: RunSpec) -> RunSpec:
     """``spec`` without what only keys and addresses depend on: the tables below are the same for both."""
     return dataclasses.replace(
-        spec, run_id=0, id_bases=tuple((kind, 0) for kind, _ in spec.id_bases), site_host_bases=()
+        spec,
+        run_id=0,
+        id_bases=tuple((kind, 0) for kind, _ in spec.id_bases),
+        site_host_bases=(),
+        site_person_bases=(),
+        people_id_base=None,
     )
 
 

@@ -38,7 +38,8 @@ def host_teams(
     """The owner team of the run's assets at ``ordinals`` (positions in ``assets``, the run's own table)."""
     catalog = spec.catalog
     types = assets.type_idx[ordinals]
-    running = [team.name for team in catalog.teams if team.kind == "infrastructure"] or [t.name for t in catalog.teams]
+    owning = [team for team in catalog.teams if team.kind != "business"]  # business teams own nothing
+    running = [team.name for team in owning if team.kind == "infrastructure"] or [team.name for team in owning]
     drawn = np.array(running, dtype=object)[Stream(spec.seed, "asset.team").ints(ordinals, len(running))]
     # Per catalog type, and a last entry for a type the catalog does not know (index -1).
     type_teams = np.array([t.owner_team for t in catalog.asset_types] + [""], dtype=object)

@@ -19,7 +19,6 @@ from seeding.generation.estate import (
     ASSET_LIFECYCLES,
     ENVIRONMENTS,
     NEVER,
-    RETIRED,
     ApplicationTable,
     AssetTable,
     application_attributes,
@@ -29,7 +28,7 @@ from seeding.generation.estate import (
 )
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.ownership import host_teams
-from seeding.generation.people import people_at
+from seeding.generation.people import assigned, people_at, run_person_numbers
 from seeding.generation.placement import Layout, deployment_placement
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.sites import asset_sites
@@ -156,11 +155,10 @@ def assets(
     site_idx, hosts = asset_sites(spec, ordinals)
     sites = [catalog.sites[i] for i in site_idx.tolist()]
     end_user = np.array([asset_type.end_user for asset_type in asset_types], dtype=bool)
-    people = people_at(catalog, site_idx, hosts)
+    people = people_at(catalog, site_idx, run_person_numbers(spec, site_idx, hosts))
     lifecycle = table.lifecycle[ordinals]
     makers = np.array([model.manufacturer for model in models], dtype=object)
-    # Nobody has a device that is on order, in stock or retired.
-    assigned = end_user & (lifecycle != RETIRED) & (lifecycle > 1)
+    used = assigned(end_user, lifecycle)
     return {
         "id": ids.tolist(),
         "hostname": [
@@ -178,7 +176,7 @@ def assets(
         "purchase_date": _day_strings(table.purchase_day[ordinals]),
         "retired_on": _optional_days(table.retired_day[ordinals]),
         "owner_team": host_teams(spec, ordinals, table, deployments, applications),
-        "assigned_to": np.where(assigned, people, "").tolist(),
+        "assigned_to": np.where(used, people, "").tolist(),
     }
 
 

@@ -14,10 +14,9 @@ import dataclasses
 
 import numpy as np
 
-from seeding.generation.estate import IN_STOCK, RETIRED, asset_hardware, own_assets
+from seeding.generation.directory import run_directory
+from seeding.generation.estate import asset_hardware, own_assets
 from seeding.generation.events import maintenance_slots
-from seeding.generation.people import person_numbers
-from seeding.generation.sites import asset_sites
 from seeding.generation.spec import RunSpec
 
 
@@ -49,9 +48,5 @@ def estate_shape(spec: RunSpec) -> Shape:
     end_user = frozenset(t.value for t in catalog.asset_types if t.end_user)
     if not count:
         return Shape(assets, 0, end_user)
-    lifecycle = own_assets(spec, maintenance_slots(spec)).lifecycle
-    used = np.array([t.end_user for t in catalog.asset_types], dtype=bool)[type_idx]
-    assigned = used & (lifecycle > IN_STOCK) & (lifecycle != RETIRED)
-    site_idx, hosts = asset_sites(spec, ordinals[assigned])
-    people = np.unique(site_idx.astype(np.int64) * (1 << 40) + person_numbers(hosts))
-    return Shape(assets, len(people), end_user)
+    people = run_directory(spec, own_assets(spec, maintenance_slots(spec))).size
+    return Shape(assets, people, end_user)

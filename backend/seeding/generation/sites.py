@@ -39,8 +39,17 @@ def asset_sites(spec: RunSpec, ordinals: np.ndarray) -> tuple[np.ndarray, np.nda
     sites, ranks = _run_blocks(spec.seed, spec.count("assets"), spec.catalog)
     blocks = ordinals // SITE_BLOCK
     site_idx = sites[blocks]
-    bases = np.array(spec.site_host_bases or [0] * len(spec.catalog.sites), dtype=np.int64)
-    return site_idx, bases[site_idx] + ranks[blocks] * SITE_BLOCK + ordinals % SITE_BLOCK
+    return site_idx, run_site_host_bases(spec, site_idx) + ranks[blocks] * SITE_BLOCK + ordinals % SITE_BLOCK
+
+
+def run_site_host_bases(spec: RunSpec, site_idx: np.ndarray) -> np.ndarray:
+    """The first host number the run takes at each of ``site_idx`` (after every earlier run's hosts)."""
+    return np.array(spec.site_host_bases or [0] * len(spec.catalog.sites), dtype=np.int64)[site_idx]
+
+
+def run_site_person_bases(spec: RunSpec, site_idx: np.ndarray) -> np.ndarray:
+    """The first person number the run takes at each of ``site_idx`` (after every earlier run's people)."""
+    return np.array(spec.site_person_bases or [0] * len(spec.catalog.sites), dtype=np.int64)[site_idx]
 
 
 def site_of(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:

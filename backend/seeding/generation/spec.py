@@ -26,14 +26,17 @@ class RunSpec:
     counts: tuple[tuple[str, int], ...]
     id_bases: tuple[tuple[str, int], ...]
     catalog: Catalog
-    #: Per catalog site: the first host number the run's assets there take.
+    #: Per catalog site: the first host number the run's assets there take, and its first person number.
     site_host_bases: tuple[int, ...] = ()
+    site_person_bases: tuple[int, ...] = ()
     #: Where the run's applications are in the estate's orders of products and in-house names (``estate``):
     #: the seed of those orders (the seed of the estate's first run; None: this run's own), and the first
     #: position the run takes in each, after every earlier run's (``SeedRun.application_positions``).
     names_seed: int | None = None
     software_from: int = 0
     in_house_from: int = 0
+    #: The first key of the run's people (``directory``); None for a run created before there were any.
+    people_id_base: int | None = None
 
     @classmethod
     def from_run(cls, run, *, catalog: Catalog) -> RunSpec:
@@ -45,7 +48,10 @@ class RunSpec:
             id_bases=tuple((kind, run.id_base(kind)) for kind in KINDS),
             catalog=catalog,
             site_host_bases=tuple(run.site_hosts.get(site.code, [0])[0] for site in catalog.sites),
+            # A run recorded before people were numbered per run: its people numbered from its hosts'.
+            site_person_bases=tuple(run.site_hosts.get(site.code, [0])[-1] for site in catalog.sites),
             **application_bases(run.application_positions),
+            people_id_base=run.people_id_base,
         )
 
     def count(self, kind: str) -> int:

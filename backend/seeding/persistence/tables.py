@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from django.db.models import Model
 
-from inventory.models import Application, Asset, Deployment, Event
+from inventory.models import Application, Asset, Deployment, Event, Person
 
 MODELS: dict[str, type[Model]] = {
     "applications": Application,
     "assets": Asset,
     "deployments": Deployment,
     "events": Event,
+}
+
+#: Rows a chunk writes beside its kind's (``generation.columns.companion_rows``): not counted in the plan,
+#: cleared with the run.
+COMPANION_MODELS: dict[str, type[Model]] = {
+    "people": Person,
 }

@@ -14,12 +14,12 @@ from django.conf import settings
 from django.db import transaction
 
 from seeding.catalogs import active_catalog
-from seeding.generation.columns import generate_chunk
+from seeding.generation.columns import companion_rows, generate_chunk
 from seeding.generation.kinds import Chunk
 from seeding.generation.spec import RunSpec
 from seeding.models import SeedChunk, SeedRun
 from seeding.persistence.parent_view.reading import parents_of
-from seeding.persistence.tables import MODELS
+from seeding.persistence.tables import COMPANION_MODELS, MODELS
 from seeding.persistence.writers import write_rows
 from seeding.services.errors import CatalogMismatch, RunCleared
 
@@ -44,8 +44,10 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:
         if SeedChunk.objects.filter(run=run, kind=chunk.kind, index=chunk.index).exists():
             return False
         spec = RunSpec.from_run(run, catalog=catalog)
-        columns = generate_chunk(spec, chunk, parents_of(run, spec))
-        write_rows(MODELS[chunk.kind], columns, seed_run_id=run.pk)
+        parents = parents_of(run, spec)
+        write_rows(MODELS[chunk.kind], generate_chunk(spec, chunk, parents), seed_run_id=run.pk)
+        for table, columns in companion_rows(spec, chunk, parents).items():
+            write_rows(COMPANION_MODELS[table], columns, seed_run_id=run.pk)
         if SeedRun.objects.filter(pk=run.pk, cleared_at__isnull=False).exists():
             # A clear of this run committed while the chunk was being written (it
             # waits for writes in flight): these rows must not outlive it.

@@ -7,6 +7,7 @@ import logging
 
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from inventory.models import Application, Asset, Deployment, Event
@@ -14,7 +15,7 @@ from inventory.services import inventory_statistics_refresh, row_count_deltas_co
 from seeding.generation.kinds import KINDS
 from seeding.models import AuditEntry, SeedRun
 from seeding.persistence.parent_view.recording import forget_parent_views
-from seeding.persistence.tables import MODELS
+from seeding.persistence.tables import COMPANION_MODELS, MODELS
 from seeding.services.audit import Requester, audit_record
 from seeding.services.errors import ClearRefused
 from seeding.services.runs import recover_abandoned_runs, statistics_staled_by
@@ -50,20 +51,23 @@ def demo_data_clear(*, run: SeedRun | None = None, by: Requester | None = None) 
             quote = connection.ops.quote_name
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {quote(SeedRun._meta.db_table)} IN SHARE ROW EXCLUSIVE MODE")
-                tables = ", ".join(quote(MODELS[kind]._meta.db_table) for kind in KINDS)
+                tables = ", ".join(quote(model._meta.db_table) for model in _cleared_models())
                 cursor.execute(f"LOCK TABLE {tables} IN SHARE MODE")
         _refuse_unless_clearable(scope)
-        if run is None and not any(MODELS[kind].objects.real().exists() for kind in KINDS):
+        if run is None and not any(model.objects.real().exists() for model in _cleared_models()):
             deleted = {kind: MODELS[kind].objects.count() for kind in KINDS}
             _flush_inventory()
         else:
             deleted = {}
             # Children first; each is one DELETE statement (Django's collector
             # would load every row to emulate cascades that cannot occur here).
+            # Nothing points at a person by key: they go with their run, first.
+            for model in COMPANION_MODELS.values():
+                model.objects.filter(**scope)._raw_delete(model.objects.db)
             for kind in reversed(KINDS):
                 queryset = MODELS[kind].objects.filter(**scope)
                 deleted[kind] = queryset._raw_delete(queryset.db)
-            if not any(MODELS[kind].objects.exists() for kind in KINDS):
+            if not any(model.objects.exists() for model in _cleared_models()):
                 _flush_inventory()
         runs = SeedRun.objects.filter(pk=run.pk) if run is not None else SeedRun.objects.filter(cleared_at=None)
         forget_parent_views(runs)  # a cleared run can never write again
@@ -111,7 +115,7 @@ def _flush_inventory() -> None:
     ``flush`` SQL: TRUNCATE on PostgreSQL). Only called when no row in them was
     entered by people. With counters back at 1, seeding the same plan, seed and
     base time again reproduces the earlier rows exactly, keys and host names included."""
-    tables = [MODELS[kind]._meta.db_table for kind in KINDS]
+    tables = [model._meta.db_table for model in _cleared_models()]
     if connection.vendor == "postgresql":
         # TRUNCATE refuses a table with deferred foreign-key checks pending in this
         # transaction (rows written earlier in it): run those checks now.
@@ -119,6 +123,11 @@ def _flush_inventory() -> None:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     statements = connection.ops.sql_flush(no_style(), tables, reset_sequences=True)
     connection.ops.execute_sql_flush(statements)
+
+
+def _cleared_models() -> list[type[Model]]:
+    """The tables seeding writes: its kinds' and the rows written beside them (the people)."""
+    return [MODELS[kind] for kind in KINDS] + list(COMPANION_MODELS.values())
 
 
 def _refuse_if_rows_outside_depend_on(scope: dict) -> None:

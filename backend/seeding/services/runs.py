@@ -31,6 +31,7 @@ from seeding.common.formatting import format_utc
 from seeding.common.process_identity import is_gone, this_process
 from seeding.generation.estate import software_taken
 from seeding.generation.kinds import KINDS, Chunk, chunks_of
+from seeding.generation.people import people_span
 from seeding.generation.sites import site_host_counts
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.indexes import restore_orphaned_indexes
@@ -38,7 +39,7 @@ from seeding.persistence.keys import reserve_ids
 from seeding.persistence.parent_view.capacity import run_capacity
 from seeding.persistence.parent_view.reading import newest_recorded_purchase_day, recorded_taken_pairs
 from seeding.persistence.parent_view.recording import forget_parent_views, record_parent_view
-from seeding.persistence.tables import MODELS
+from seeding.persistence.tables import COMPANION_MODELS, MODELS
 from seeding.plan import (
     SeedPlan,
     needed_parents,
@@ -100,11 +101,14 @@ def seed_run_create(
                 refuse_beyond_capacity(plan, capacity=run_capacity(run=run, catalog=active_catalog()))
             for kind in KINDS:
                 setattr(run, f"{kind}_id_base", reserve_ids(MODELS[kind], plan.count(kind)))
+            # A person's key is the base plus their first device's ordinal: at most one per asset.
+            run.people_id_base = reserve_ids(COMPANION_MODELS["people"], plan.count("assets"))
             run.site_hosts = _number_site_hosts(plan)
             # Alive from here: a long creation must not look abandoned when it commits.
             run.save(
                 update_fields=[
                     *(f"{kind}_id_base" for kind in KINDS),
+                    "people_id_base",
                     "site_hosts",
                     "application_positions",
                     "updated_at",
@@ -412,7 +416,7 @@ def plan_summary(*, run: SeedRun) -> str:
 
 
 def _number_site_hosts(plan: SeedPlan) -> dict[str, list[int]]:
-    """Where the run's hosts are numbered at each site: after every run whose rows still exist.
+    """Where the run's hosts and people are numbered at each site: after every run whose rows still exist.
 
     Runs are created one at a time (the one-active-run index), so no other
     creation can take the same numbers meanwhile.
@@ -421,11 +425,20 @@ def _number_site_hosts(plan: SeedPlan) -> dict[str, list[int]]:
         return {}
     catalog = active_catalog()
     taken: dict[str, int] = {}
+    people: dict[str, int] = {}
     for hosts in SeedRun.objects.filter(cleared_at__isnull=True).values_list("site_hosts", flat=True):
-        for code, (base, count) in hosts.items():
+        for code, numbers in hosts.items():
+            base, count = numbers[:2]
             taken[code] = max(taken.get(code, 0), base + count)
+            # A run recorded before people were numbered per run: its hosts bound its people.
+            first_person = numbers[2] if len(numbers) > 2 else base
+            people[code] = max(people.get(code, 0), first_person + people_span(count))
     counts = site_host_counts(plan.seed, plan.assets, catalog)
-    return {site.code: [taken.get(site.code, 0), count] for site, count in zip(catalog.sites, counts) if count}
+    return {
+        site.code: [taken.get(site.code, 0), count, people.get(site.code, 0)]
+        for site, count in zip(catalog.sites, counts)
+        if count
+    }
 
 
 def application_positions(plan: SeedPlan, *, excluding: int | None = None, after_clear: bool = False) -> dict:

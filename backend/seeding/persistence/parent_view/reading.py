@@ -94,9 +94,11 @@ def recorded_of(spec: RunSpec, counts: dict[str, int], token: str) -> _Recorded:
         spec,
         id_bases=tuple((kind, 0) for kind in MODELS),
         site_host_bases=(),
+        site_person_bases=(),
         names_seed=None,
         software_from=0,
         in_house_from=0,
+        people_id_base=None,
     )
     sizes = tuple((kind, counts.get(kind, 0)) for kind in ("applications", "assets", "taken"))
     return _recorded(view_spec, sizes, token)
