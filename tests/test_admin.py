@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from inventory.admin import ASSET_PAGE_EVENTS
-from inventory.models import Asset, Deployment, Event, Person
+from inventory.models import Application, Asset, Deployment, Event, Person
 from seeding import services
 from seeding.models import SeedChunkAttempt
 from tests.support.data import record_failed_attempts, seed
@@ -253,3 +253,16 @@ def test_a_person_has_a_page_in_the_directory(admin_client, seeded):
     assert set(members) == set(Person.objects.filter(team=lead.team))
     found = admin_client.get(reverse("admin:inventory_person_changelist"), {"q": person.name}).context["cl"].queryset
     assert list(found) == [person]
+
+
+def test_an_applications_page_leads_to_its_team(admin_client, seeded):
+    """From an in-house application to the people of the team that owns it and to the hosts it runs."""
+    application = Application.objects.filter(vendor="In-house").order_by("pk").first()
+    page = admin_client.get(reverse("admin:inventory_application_change", args=[application.pk])).content.decode()
+    team = escape(application.owner_team)
+    people = re.search(r'<a href="([^"]+)">Everyone in ' + re.escape(team), page)
+    owned = re.search(r'<a href="([^"]+)">Everything ' + re.escape(team) + " owns", page)
+    members = admin_client.get(people[1].replace("&amp;", "&")).context["cl"].queryset
+    assert members and {p.team for p in members} == {application.owner_team}
+    hosts = admin_client.get(owned[1].replace("&amp;", "&")).context["cl"].queryset
+    assert hosts and {a.owner_team for a in hosts} == {application.owner_team}

@@ -222,7 +222,13 @@ class ApplicationAdmin(SeededAdmin):
     # Thousands of rows: a scan for a word in the name or vendor is cheap.
     search_fields = ("code__startswith", "name__icontains", "vendor__icontains")
     raw_id_fields = ("seed_run",)
+    readonly_fields = ("the_team",)
     ordering = ("code",)  # key order: third-party and in-house, all domains, on page 1
+
+    @admin.display(description="The owner team")
+    def the_team(self, application: Application) -> str:
+        """Who builds it and what they run: a click from the application to its team's people and hosts."""
+        return _team_links(application.owner_team) if application.pk is not None else "-"
 
     @admin.display(description="Vendor", ordering="vendor")
     def vendor_name(self, application: Application) -> str:
@@ -412,15 +418,20 @@ class PersonAdmin(SeededAdmin):
 
     @admin.display(description="Team")
     def team_links(self, person: Person) -> str:
-        """Everyone in the team, and what it owns (a business team owns no asset)."""
-        if person.pk is None or not person.team:
-            return "-"
-        people = reverse("admin:inventory_person_changelist") + "?" + urlencode({"team": person.team})
-        links = [format_html('<a href="{}">Everyone in {}</a>', people, person.team)]
-        if Asset.objects.filter(owner_team=person.team).exists():
-            assets = reverse("admin:inventory_asset_changelist") + "?" + urlencode({"owner_team": person.team})
-            links.append(format_html('<a href="{}">Everything {} owns</a>', assets, person.team))
-        return format_html_join(" · ", "{}", ((link,) for link in links))
+        return _team_links(person.team) if person.pk is not None else "-"
+
+
+def _team_links(team: str) -> str:
+    """Everyone in ``team`` and everything it owns, where it has people and assets (a business team owns
+    none; a team may own assets and have nobody in the directory); "-" when it has neither."""
+    links = []
+    if team and Person.objects.filter(team=team).exists():
+        people = reverse("admin:inventory_person_changelist") + "?" + urlencode({"team": team})
+        links.append(format_html('<a href="{}">Everyone in {}</a>', people, team))
+    if team and Asset.objects.filter(owner_team=team).exists():
+        assets = reverse("admin:inventory_asset_changelist") + "?" + urlencode({"owner_team": team})
+        links.append(format_html('<a href="{}">Everything {} owns</a>', assets, team))
+    return format_html_join(" · ", "{}", ((link,) for link in links)) if links else "-"
 
 
 @admin.register(Deployment)
