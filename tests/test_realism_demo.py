@@ -14,7 +14,7 @@ from seeding.named_plans import named_plan
 from seeding.plan import SeedPlan
 from tests.support.data import forget_estate, seed
 from tests.support.plans import AS_OF
-from tests.support.realism import host_owner_violations, ticket_violations, tickets_named
+from tests.support.realism import directory_violations, host_owner_violations, ticket_violations, tickets_named
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -47,6 +47,10 @@ def test_a_name_is_one_person_at_one_site_with_one_to_three_devices():
     assert len(sites) > 3_000
     assert not {name: where for name, where in sites.items() if len(where) > 1}
     assert max(devices.values()) <= 3
+
+
+def test_the_directory_is_an_organisation():
+    assert directory_violations(minimum=3_000) == []
 
 
 def test_the_event_mix_is_the_catalogs_on_the_written_rows():

@@ -4,13 +4,14 @@ a small stacked estate (test_realism) and of the demo plan stacked twice (test_r
 from __future__ import annotations
 
 import re
+import unicodedata
 import zoneinfo
 from collections import Counter, defaultdict
 from datetime import timedelta
 
 from django.db.models import F
 
-from inventory.models import Asset, Deployment, Event
+from inventory.models import Application, Asset, Deployment, Event, Person
 from seeding.catalogs import active_catalog
 from tests.support.episodes import TICKET, episode_patterns, pattern_of
 
@@ -176,3 +177,58 @@ def host_owner_violations() -> tuple[list[str], int, set[str]]:
         if team not in expected:
             violations.append(f"{hostname}: {team}, runs applications of {sorted(expected)}")
     return violations, owned_by_apps, {team for teams in teams_on.values() for team in teams}
+
+
+def directory_violations(*, minimum: int) -> list[tuple]:
+    """What breaks the directory's rules (docs/catalogs.md, "The directory"): addresses made of the name and
+    unique, teams of the person's site with their titles, managers in the same team and run (a lead at the
+    person's own site, or the head), one head per team and run who reports to nobody, at least ``minimum``
+    people, a third of them in business teams, which own nothing."""
+    catalog = active_catalog()
+    teams = {team.name: team for team in catalog.teams}
+    codes = {site.location: site.code for site in catalog.sites}
+    people = {p.pk: p for p in Person.objects.all()}
+    violations = []
+    for person in people.values():
+        first, last = _plain(person.name.split(" ")[0]), _plain(person.name.split(" ")[-1])
+        local = person.email.removesuffix("@example.com")
+        if local == person.email or not re.fullmatch(f"{first[:1]}[a-z0-9-]*\\.[a-z0-9-]*{last[:3]}[a-z0-9-]*", local):
+            violations.append(("address", person.name, person.email))
+        team = teams.get(person.team)
+        if team is None or team.department != person.department or team.staff == 0:
+            violations.append(("team", person.name, person.team, person.department))
+            continue
+        if team.sites is not None and codes[person.location] not in team.sites:
+            violations.append(("team's sites", person.name, person.team, person.location))
+        if person.title not in team.titles:
+            violations.append(("title", person.name, person.title, person.team))
+        manager = people.get(person.manager_id) if person.manager_id else None
+        if person.manager_id and manager is None:
+            violations.append(("unknown manager", person.name, person.manager_id))
+        elif manager is not None:
+            above = people.get(manager.manager_id) if manager.manager_id else None
+            head = above or manager
+            if manager.team != person.team or manager.seed_run_id != person.seed_run_id or head.manager_id:
+                violations.append(("reports", person.name, person.team, manager.name, manager.team))
+            if above is not None and manager.location != person.location:  # a lead leads at their own site
+                violations.append(("lead elsewhere", person.name, person.location, manager.location))
+        elif person.title != team.titles[0]:
+            violations.append(("head's title", person.name, person.title))
+    if not len({p.email for p in people.values()}) == len({p.name for p in people.values()}) == len(people):
+        violations.append(("shared name or address", len(people)))
+    if len(people) < minimum:
+        violations.append(("too few people", len(people), minimum))
+    heads = Counter((p.seed_run_id, p.team) for p in people.values() if p.manager_id is None)
+    violations += [("heads", key, n) for key, n in heads.items() if n != 1]  # one head per team and run
+    business = [team.name for team in catalog.teams if team.kind == "business"]
+    if not business or Person.objects.filter(team__in=business).count() <= len(people) / 3:  # a company, not IT
+        violations.append(("business teams", business))
+    if Asset.objects.filter(owner_team__in=business).exists() or Application.objects.filter(owner_team__in=business):
+        violations.append(("business teams own", business))
+    return violations
+
+
+def _plain(name: str) -> str:
+    """A name as an address spells it: lower-case ASCII letters (``people.email_addresses``)."""
+    spelled = unicodedata.normalize("NFKD", name.lower().replace("ß", "ss")).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9-]", "", spelled)
