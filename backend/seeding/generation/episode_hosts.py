@@ -18,7 +18,7 @@ from seeding.generation.estate import APP_RETIRED, PLANNED, ApplicationTable, As
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import DeploymentRows
 from seeding.generation.rng import Stream
-from seeding.generation.sites import WEEKDAY_WEIGHT, local_activity
+from seeding.generation.sites import WEEKDAY_WEIGHT, spec_activity
 from seeding.generation.spec import RunSpec
 
 #: Candidates tried per episode before it is given up (its keys stay ordinary events).
@@ -103,12 +103,13 @@ def site_hosts(
     if not len(candidates):
         return None
     start, end = window
-    hour = min(max(0, (start - spec.window_start) // 3_600), len(local_activity(spec.as_of, spec.catalog)) - 1)
+    activity = spec_activity(spec)
+    hour = min(max(0, (start - spec.window_start) // 3_600), len(activity) - 1)
     stream = Stream(spec.seed, f"{field}.asset")
     for attempt in range(TRIES):
         at = stream.int(number * TRIES + attempt, len(candidates))
         site = sites[at]
-        if awake and local_activity(spec.as_of, spec.catalog)[hour, site] < AWAKE:
+        if awake and activity[hour, site] < AWAKE:
             continue
         low, high = np.searchsorted(sites, site, side="left"), np.searchsorted(sites, site, side="right")
         around = low + (at - low + np.arange(min(LOOK_AHEAD, high - low), dtype=np.int64)) % (high - low)

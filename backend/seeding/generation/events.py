@@ -31,8 +31,8 @@ from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import DeploymentRows, Deployments
 from seeding.generation.rng import Stream, WeightTable
-from seeding.generation.sites import local_activity
-from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
+from seeding.generation.sites import spec_activity
+from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
 from seeding.generation.tickets import CHANGE as CHANGE_TICKET
 from seeding.generation.tickets import tickets
 from seeding.generation.timeline import BURST_BOOST, event_times, recent_events, timeline_of, timestamp_strings
@@ -278,8 +278,8 @@ def _site_draw(spec: RunSpec, key: np.ndarray, times: np.ndarray, assets: AssetT
     asset of the site, as likely as its type's ``event_weight`` (servers say more than laptops)."""
     s = spec.seed
     lists, running, offsets, sizes = assets.by_site_weighted(spec.catalog)
-    hours = np.clip((times - spec.window_start) // 3_600, 0, EVENT_WINDOW_DAYS * 24 - 1)
-    weights = local_activity(spec.as_of, spec.catalog)[hours] * sizes
+    hours = np.clip((times - spec.window_start) // 3_600, 0, spec.window_hours - 1)
+    weights = spec_activity(spec)[hours] * sizes
     cumulative = np.cumsum(weights, axis=1)
     totals = cumulative[:, -1]
     if not len(lists) or not totals.all():  # assets at no site the catalog knows: any asset

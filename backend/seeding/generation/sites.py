@@ -79,22 +79,28 @@ def _run_blocks(seed: int, assets: int, catalog: Catalog) -> tuple[np.ndarray, n
     return sites, ranks
 
 
+def spec_activity(spec: RunSpec) -> np.ndarray:
+    """``local_activity`` over ``spec``'s event window."""
+    return local_activity(spec.as_of, spec.catalog, spec.window_hours)
+
+
 @functools.lru_cache(maxsize=4)
-def local_activity(as_of: int, catalog: Catalog) -> np.ndarray:
-    """[hour of the event window, site] -> activity at the site in that hour, by its local hour and weekday.
+def local_activity(as_of: int, catalog: Catalog, hours: int = EVENT_WINDOW_DAYS * 24) -> np.ndarray:
+    """[hour of the ``hours`` before ``as_of``, site] -> activity at the site in that hour, by its local
+    hour and weekday.
 
     With the IANA time zones, daylight saving included: each site's UTC offset
     is looked up once a day, and hour by hour only on the days it changes.
     """
-    start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
-    hour_starts = start + 3_600 * np.arange(EVENT_WINDOW_DAYS * 24 + 24, dtype=np.int64)
-    table = np.zeros((EVENT_WINDOW_DAYS * 24, len(catalog.sites)), dtype=np.int64)
+    start = as_of - hours * 3_600
+    hour_starts = start + 3_600 * np.arange(hours + 24, dtype=np.int64)
+    table = np.zeros((hours, len(catalog.sites)), dtype=np.int64)
     for s, site in enumerate(catalog.sites):
         local = hour_starts + _utc_offsets(site.time_zone, hour_starts)
         hour = local // 3_600 % 24
         weekend = (local // SECONDS_PER_DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday
         activity = HOURLY_WEIGHTS[hour] * np.where(weekend, WEEKEND_WEIGHT, WEEKDAY_WEIGHT)
-        table[:, s] = activity[: EVENT_WINDOW_DAYS * 24]
+        table[:, s] = activity[:hours]
     return table
 
 

@@ -37,6 +37,9 @@ class RunSpec:
     in_house_from: int = 0
     #: The first key of the run's people (``directory``); None for a run created before there were any.
     people_id_base: int | None = None
+    #: How long before ``as_of`` its events begin (whole hours): the events' timeline, the sites' rhythm
+    #: and the hosts events may fall on all span it.
+    window_seconds: int = EVENT_WINDOW_DAYS * SECONDS_PER_DAY
 
     @classmethod
     def from_run(cls, run, *, catalog: Catalog) -> RunSpec:
@@ -71,7 +74,11 @@ class RunSpec:
 
     @property
     def window_start(self) -> int:
-        return self.as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
+        return self.as_of - self.window_seconds
+
+    @property
+    def window_hours(self) -> int:
+        return self.window_seconds // 3_600
 
 
 def application_bases(positions: dict) -> dict:

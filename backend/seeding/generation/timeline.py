@@ -19,7 +19,7 @@ from seeding.generation.catalog import Catalog
 from seeding.generation.estate import MAINTENANCE_RECENT_DAYS
 from seeding.generation.rng import Stream
 from seeding.generation.sites import local_activity
-from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
+from seeding.generation.spec import EVENT_WINDOW_DAYS, RunSpec
 
 #: Inside an incident burst, events come this many times faster (and are mostly severe alerts)...
 BURST_BOOST = 6
@@ -43,12 +43,12 @@ class Timeline:
 
 
 @functools.lru_cache(maxsize=4)
-def event_timeline(seed: int, as_of: int, catalog: Catalog) -> Timeline:
-    """Each site's office hours and weekends in its own time zone, summed by the sites' weights, and a
-    few incident bursts where events pile up."""
-    start = as_of - EVENT_WINDOW_DAYS * SECONDS_PER_DAY
+def event_timeline(seed: int, as_of: int, catalog: Catalog, hours: int = EVENT_WINDOW_DAYS * 24) -> Timeline:
+    """Each site's office hours and weekends in its own time zone over the ``hours`` before ``as_of``,
+    summed by the sites' weights, and a few incident bursts where events pile up."""
+    start = as_of - hours * 3_600
     weights_per_site = np.array([site.weight for site in catalog.sites], dtype=np.int64)
-    weights = np.repeat(local_activity(as_of, catalog) @ weights_per_site, 60)
+    weights = np.repeat(local_activity(as_of, catalog, hours) @ weights_per_site, 60)
     minutes = len(weights)
     # As many bursts at every size: a burst is a few bad hours of the whole estate, so their share of the
     # events (and the severity mix with them) must not grow with the plan.
@@ -63,7 +63,7 @@ def event_timeline(seed: int, as_of: int, catalog: Catalog) -> Timeline:
 
 
 def timeline_of(spec: RunSpec) -> Timeline:
-    return event_timeline(spec.seed, spec.as_of, spec.catalog)
+    return event_timeline(spec.seed, spec.as_of, spec.catalog, spec.window_hours)
 
 
 def event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
