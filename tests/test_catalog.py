@@ -178,6 +178,18 @@ def test_the_built_in_catalog_loads():
             "teams.csv: line 2, column sites: unknown site code(s) xyz9",
         ),
         (
+            "operating_systems.csv",
+            "asset_type,manufacturer,model_prefix,name,weight,family,until\n"
+            "laptop,,,Windows 10 Enterprise 22H2,30,windows,2025-13-01\n",
+            "operating_systems.csv: line 2, column until: must be a date such as 2025-10-14, not '2025-13-01'",
+        ),
+        (
+            "events.csv",
+            EVENTS_HEADER.strip() + ",min_age_days\n"
+            "maintenance,laptop,*,host,Field Services,Battery replaced,,info,1,-5\n",
+            "events.csv: line 2, column min_age_days: must be at least 0",
+        ),
+        (
             "teams.csv",
             "team,department,kind,sites,staff,titles\nSales,Sales,business,*,5,VP Sales;Account Executive\n",
             "teams.csv: line 2, column titles: needs the head's title, the site leads' and at least one member's",

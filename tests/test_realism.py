@@ -13,7 +13,7 @@ import ipaddress
 import re
 import zoneinfo
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import pairwise
 
 import pytest
@@ -99,6 +99,32 @@ def test_models_and_systems_are_real_and_fit_each_other():
     assert not Asset.objects.filter(asset_type__in=["network", "storage"], operating_system__startswith="Windows")
     assert not Asset.objects.filter(operating_system__startswith="macOS").exclude(manufacturer="Apple")
     assert not Asset.objects.filter(asset_type="laptop", manufacturer__in=["Cisco", "NetApp", "VMware"])
+
+
+def test_a_device_ships_with_a_system_still_shipping_and_wears_out_with_age():
+    """No laptop bought after October 2025 runs Windows 10 (operating_systems.csv ``until``), though older
+    ones still do; a worn battery, a replaced keyboard only on a device old enough (events.csv
+    ``min_age_days``)."""
+    catalog = active_catalog()
+    stale = [
+        (a.hostname, a.operating_system, a.purchase_date)
+        for a in Asset.objects.all()
+        if (a.purchase_date - date(1970, 1, 1)).days > catalog.system_until.get(a.operating_system, 1 << 40)
+    ]
+    assert stale == []
+    assert Asset.objects.filter(operating_system__startswith="Windows 10").exists()  # bought before its end
+    aged = [t for t in catalog.events if t.min_age_days]
+    assert aged
+    young, seen = [], Counter()
+    for template in aged:
+        pattern = re.compile("^" + re.escape(template.message).replace(re.escape("{value}"), r"\d+") + "$")
+        for event in Event.objects.filter(kind=template.kind, source=template.source).select_related("asset"):
+            if pattern.match(event.message):
+                seen[template.message] += 1
+                if (event.occurred_at.date() - event.asset.purchase_date).days < template.min_age_days:
+                    young.append((event.asset.hostname, event.asset.purchase_date, event.occurred_at, event.message))
+    assert young == []
+    assert seen["Battery health at {value}% of design capacity"] > 0  # the worn ones still say so
 
 
 def test_stacked_runs_reuse_the_same_sites_and_spread_over_all_of_them(estate):

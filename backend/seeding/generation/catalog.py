@@ -20,6 +20,7 @@ import re
 import string
 import zoneinfo
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import faker.config
@@ -72,6 +73,8 @@ BAND_MEASURES = (
 )
 #: Placeholders of change waves: the ticket, the application, the hosts, the step, the site, the duration.
 WAVE_PLACEHOLDERS = frozenset({"change", "app", "hosts", "step", "site", "minutes", "hours"})
+#: date.toordinal() of 1970-01-01: catalog dates become epoch days, as purchase days are.
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 #: Serial numbers: these characters only (no I or O, easy to read aloud).
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -184,6 +187,8 @@ class EventTemplate:
     #: A fixed severity, or (severity, threshold) pairs: the most severe threshold the value reaches.
     severity: str | tuple[tuple[str, int], ...]
     weight: int
+    #: Only on an asset at least this old (a worn battery, a replaced fan): 0 for any.
+    min_age_days: int = 0
 
     @property
     def rising(self) -> bool | None:
@@ -288,6 +293,8 @@ class Catalog:
     codename_modifiers: tuple[str, ...] = ()
     #: The organisation's teams (``teams.csv``); every owner team the other files name is one of them.
     teams: tuple[Team, ...] = ()
+    #: Operating system name -> the last epoch day new devices came with it (``until``); absent: any day.
+    system_until: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def __hash__(self) -> int:
         return hash(self.digest)
@@ -471,6 +478,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         hardware.append((row.text("asset_type"), row.text("manufacturer"), row.text("model"), row.weight()))
 
     systems, families = [], {}
+    system_until: dict[str, int] = {}  # OS name -> the last epoch day new devices came with it
     for row in reader.rows(
         files, "operating_systems.csv", ("asset_type", "manufacturer", "model_prefix", "name", "weight", "family")
     ):
@@ -486,6 +494,13 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
             row.fail("manufacturer", "not in manufacturers.csv (or leave it empty: any manufacturer)")
         prefix = row.text("model_prefix", required=False)
         systems.append((row.text("asset_type"), maker, prefix, row.text("name"), row.weight()))
+        if until := row.text("until", required=False):
+            try:
+                day = date.fromisoformat(until).toordinal() - _EPOCH_ORDINAL
+            except ValueError:
+                row.fail("until", f"must be a date such as 2025-10-14, not {until!r}")
+            if system_until.setdefault(row.text("name"), day) != day:
+                row.fail("until", f"{row.text('name')} has another date on an earlier line")
 
     models = []
     for asset_type in asset_types:
@@ -614,6 +629,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         bands,
         modifiers,
         tuple(teams),
+        system_until,
     )
 
 
@@ -835,7 +851,8 @@ def _event_template(row: _Row, type_names: set[str], family_names: set[str]) -> 
         severity = tuple(pairs)
     elif severity not in SEVERITIES:
         row.fail("severity", f"must be one of {', '.join(SEVERITIES)}, or thresholds such as warning@85 critical@95")
-    return EventTemplate(kind, types, families, scope, row.text("source"), message, values, severity, row.weight())
+    age = row.integer("min_age_days", minimum=0) if row.text("min_age_days", required=False) else 0
+    return EventTemplate(kind, types, families, scope, row.text("source"), message, values, severity, row.weight(), age)
 
 
 def _systems_for(systems: list[tuple], kind: str, maker: str, model: str) -> list[tuple[str, int]]:

@@ -161,7 +161,35 @@ def asset_hardware(spec: RunSpec, ordinals: np.ndarray) -> tuple[np.ndarray, np.
     for model in np.unique(model_idx).tolist():
         chosen = model_idx == model
         system_idx[chosen] = Stream(s, "asset.os").weighted(ordinals[chosen], catalog.system_weights[model])
+    if catalog.system_until:
+        _ship_current_systems(spec, ordinals, model_idx, system_idx)
     return type_idx, model_idx, system_idx
+
+
+def _ship_current_systems(spec: RunSpec, ordinals: np.ndarray, model_idx: np.ndarray, system_idx: np.ndarray):
+    """A device bought after its drawn system stopped shipping (``until`` in operating_systems.csv: no new
+    laptop comes with Windows 10 after October 2025) gets one of its model's systems of the same family
+    still shipping that day, by their weights; the family, and so every event it has, stays the same."""
+    catalog = spec.catalog
+    purchase = asset_purchase_days(spec, ordinals)
+    stream = Stream(spec.seed, "asset.os.current")
+    for model in np.unique(model_idx).tolist():
+        systems = catalog.models[model].systems
+        until = np.array([catalog.system_until.get(name, NEVER) for name, _ in systems], dtype=np.int64)
+        family = np.array([catalog.families[name] for name, _ in systems], dtype=object)
+        weights = np.array([weight for _, weight in systems], dtype=np.int64)
+        rows = np.flatnonzero(model_idx == model)
+        rows = rows[until[system_idx[rows]] < purchase[rows]]
+        if not len(rows):
+            continue
+        # Which of the model's systems each stale device could ship with: its drawn one's family, still
+        # shipping on its purchase day; one bit per system, so the few distinct choices are drawn at once.
+        fits = (family[None, :] == family[system_idx[rows]][:, None]) & (until[None, :] >= purchase[rows][:, None])
+        patterns = fits @ (1 << np.arange(len(systems), dtype=np.int64))
+        for pattern in np.unique(patterns[patterns > 0]).tolist():
+            mine = rows[patterns == pattern]
+            shipping = np.flatnonzero([(pattern >> number) & 1 for number in range(len(systems))])
+            system_idx[mine] = shipping[stream.weighted(ordinals[mine], WeightTable(weights[shipping]))]
 
 
 def asset_purchase_days(spec: RunSpec, ordinals: np.ndarray) -> np.ndarray:

@@ -187,9 +187,12 @@ def _messages(
     groups: np.ndarray,
     in_burst: np.ndarray,
     maintenance: np.ndarray,
+    ages: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(kind, variant index into the pools) of each event, from its group's templates."""
+    """(kind, variant index into the pools) of each event, from its group's templates; ``ages``: the asset's
+    age in days at the event (a template's ``min_age_days``: no worn battery on a laptop bought last week)."""
     s, catalog = spec.seed, spec.catalog
+    min_ages = _min_ages(catalog)
     kinds = np.zeros(len(ordinals), dtype=np.int64)
     variants = np.zeros(len(ordinals), dtype=np.int64)
     for code in np.unique(groups).tolist():
@@ -208,6 +211,10 @@ def _messages(
             mine = kind == k
             numbers = group.templates[k]
             template = numbers[Stream(s, "event.template").weighted(keys[mine], group.weights[k])]
+            young = min_ages[template] > ages[rows[mine]]
+            if young.any():
+                again = _for_their_age(s, catalog, numbers, keys[mine][young], ages[rows[mine]][young])
+                template[young] = np.where(again >= 0, again, template[young])
             # In a burst, things are worse: the mildest quarter of each template's variants is skipped.
             mildest = VARIANTS // 4
             variant = np.where(
@@ -217,6 +224,26 @@ def _messages(
             )
             variants[rows[mine]] = template * VARIANTS + variant
     return kinds, variants
+
+
+@functools.lru_cache(maxsize=8)
+def _min_ages(catalog: Catalog) -> np.ndarray:
+    return np.array([template.min_age_days for template in catalog.events], dtype=np.int64)
+
+
+def _for_their_age(seed: int, catalog: Catalog, numbers: np.ndarray, keys: np.ndarray, ages: np.ndarray):
+    """Templates drawn again, by weight, among ``numbers`` (one kind of one group) old enough for each
+    asset; -1 where none is (a catalog whose every template of the kind needs age)."""
+    weights = np.array([catalog.events[number].weight for number in numbers.tolist()], dtype=np.int64)
+    fits = _min_ages(catalog)[numbers][None, :] <= ages[:, None]
+    chosen = np.full(len(keys), -1, dtype=np.int64)
+    choices, which = np.unique(fits, axis=0, return_inverse=True)  # the few distinct sets of usable templates
+    for number, usable in enumerate(choices):
+        mine = which.ravel() == number
+        if usable.any():
+            drawn = Stream(seed, "event.template.aged").weighted(keys[mine], WeightTable(weights[usable]))
+            chosen[mine] = numbers[np.flatnonzero(usable)[drawn]]
+    return chosen
 
 
 _GROUP_BITS = 12
@@ -349,7 +376,8 @@ def events(
 
     in_burst = burst_minute & ~maintenance & Stream(s, "event.burst").below(ordinals, BURST_BOOST - 1, BURST_BOOST)
     groups = _group_code(type_idx, family, tied.astype(np.int64))
-    kinds, variants = _messages(spec, ordinals, groups, in_burst, maintenance)
+    ages = times // SECONDS_PER_DAY - assets.purchase_day[positions]
+    kinds, variants = _messages(spec, ordinals, groups, in_burst, maintenance, ages)
     pools = message_pools(spec.seed, spec.catalog)
     columns = {
         "id": (spec.id_base("events") + ordinals).tolist(),
