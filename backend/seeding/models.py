@@ -95,6 +95,9 @@ class SeedRun(models.Model):
     #: A person's key is this plus the ordinal of their first device (``generation.directory``); empty for
     #: runs created before the directory existed, which write no people.
     people_id_base = models.BigIntegerField(null=True, blank=True, editable=False)
+    #: Team name -> the key of its head in an earlier run, fixed when the run is created: the run's people
+    #: report to that head instead of getting a second one (``generation.directory``).
+    team_heads = models.JSONField(default=dict, blank=True, editable=False)
     # Progress: rows of committed chunks, derived from the checkpoints after each commit.
     applications_done = models.PositiveIntegerField(default=0)
     assets_done = models.PositiveIntegerField(default=0)

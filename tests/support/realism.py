@@ -182,8 +182,8 @@ def host_owner_violations() -> tuple[list[str], int, set[str]]:
 def directory_violations(*, minimum: int) -> list[tuple]:
     """What breaks the directory's rules (docs/catalogs.md, "The directory"): addresses made of the name and
     unique, teams of the person's site with their titles, managers in the same team and run (a lead at the
-    person's own site, or the head), one head per team and run who reports to nobody, at least ``minimum``
-    people, a third of them in business teams, which own nothing."""
+    person's own site) or the team's head (of any run), one head per team in the estate who reports to
+    nobody, at least ``minimum`` people, a third of them in business teams, which own nothing."""
     catalog = active_catalog()
     teams = {team.name: team for team in catalog.teams}
     codes = {site.location: site.code for site in catalog.sites}
@@ -208,7 +208,9 @@ def directory_violations(*, minimum: int) -> list[tuple]:
         elif manager is not None:
             above = people.get(manager.manager_id) if manager.manager_id else None
             head = above or manager
-            if manager.team != person.team or manager.seed_run_id != person.seed_run_id or head.manager_id:
+            # Only a team's head may be of another run (an earlier run's head heads the team for good).
+            other_run = manager.seed_run_id != person.seed_run_id and manager.manager_id is not None
+            if manager.team != person.team or other_run or head.manager_id:
                 violations.append(("reports", person.name, person.team, manager.name, manager.team))
             if above is not None and manager.location != person.location:  # a lead leads at their own site
                 violations.append(("lead elsewhere", person.name, person.location, manager.location))
@@ -218,8 +220,8 @@ def directory_violations(*, minimum: int) -> list[tuple]:
         violations.append(("shared name or address", len(people)))
     if len(people) < minimum:
         violations.append(("too few people", len(people), minimum))
-    heads = Counter((p.seed_run_id, p.team) for p in people.values() if p.manager_id is None)
-    violations += [("heads", key, n) for key, n in heads.items() if n != 1]  # one head per team and run
+    heads = Counter(p.team for p in people.values() if p.manager_id is None)
+    violations += [("heads", team, n) for team, n in heads.items() if n != 1]  # a company has one CFO
     business = [team.name for team in catalog.teams if team.kind == "business"]
     if not business or Person.objects.filter(team__in=business).count() <= len(people) / 3:  # a company, not IT
         violations.append(("business teams", business))

@@ -17,7 +17,8 @@ function of the run and never read back:
 - **Manager.** Where a team has a few people at a site, its first person there
   leads them; each lead reports to the team's head, the first person where the
   team is biggest, as do the team's people at sites too small for a lead; the
-  head reports to nobody in the directory. Titles follow (the
+  head reports to nobody in the directory. A team headed by an earlier run's
+  person keeps that head (``SeedRun.team_heads``): a company has one CFO. Titles follow (the
   team's ``titles``: the head's, a lead's, then a member's, drawn).
 """
 
@@ -62,7 +63,7 @@ class Directory:
 
 def run_directory(spec: RunSpec, table: AssetTable) -> Directory:
     """The directory of the run whose own asset table is ``table`` (computed once per process and run)."""
-    key = ("directory", spec.site_host_bases, spec.site_person_bases)
+    key = ("directory", spec.site_host_bases, spec.site_person_bases, spec.team_heads)
     if key not in table._memo:
         table._memo[key] = _directory(spec, table)
     return table._memo[key]
@@ -79,7 +80,8 @@ def _directory(spec: RunSpec, table: AssetTable) -> Directory:
     people, first = people[order], ordinals[first[order]]
     site, number = people >> SITE_SHIFT, people & ((1 << SITE_SHIFT) - 1)
     team = _teams(spec.seed, catalog, site, people)
-    role, manager = _reporting(len(catalog.sites), len(catalog.teams), site, number, team)
+    headed = np.array([key >= 0 for key in _team_heads(spec)], dtype=bool)
+    role, manager = _reporting(len(catalog.sites), len(catalog.teams), site, number, team, headed)
     return Directory(first, site, number, team, role, manager)
 
 
@@ -95,12 +97,19 @@ def _teams(seed: int, catalog: Catalog, site: np.ndarray, people: np.ndarray) ->
     return team
 
 
+def _team_heads(spec: RunSpec) -> tuple[int, ...]:
+    """Per catalog team, the key of its head in an earlier run (-1: none)."""
+    return spec.team_heads or (-1,) * len(spec.catalog.teams)
+
+
 def _reporting(
-    sites: int, teams: int, site: np.ndarray, number: np.ndarray, team: np.ndarray
+    sites: int, teams: int, site: np.ndarray, number: np.ndarray, team: np.ndarray, headed: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(role, manager) of each person. Where a team has at least ``LED_FROM`` people at a site, its first
     there leads them; the first person where the team is biggest (the first such site in catalog order)
-    heads it. Everyone else reports to their site's lead, or to the head where there is none."""
+    heads it, unless an earlier run's does (``headed``: a company has one CFO): then manager -1 with
+    another role than HEAD means that earlier head. Everyone else reports to their site's lead, or to
+    the head where there is none."""
     group = site * teams + team
     size = np.bincount(group, minlength=sites * teams)
     order = np.lexsort((number, group))
@@ -110,6 +119,7 @@ def _reporting(
     first_of[group[firsts]] = firsts
     biggest = size.reshape(sites, teams).argmax(axis=0)
     head_of = first_of.reshape(sites, teams)[biggest, np.arange(teams)]  # per team; -1 if nobody is in it
+    head_of = np.where(headed, -1, head_of)
     lead_of = np.where(size >= LED_FROM, first_of, -1)
     leads = firsts[size[group[firsts]] >= LED_FROM]
     role = np.full(len(site), MEMBER, dtype=np.int8)
@@ -132,7 +142,10 @@ def people(spec: RunSpec, start: int, stop: int, table: AssetTable) -> Columns:
     site, team, role = directory.site[rows], directory.team[rows], directory.role[rows]
     names = name_parts(catalog, site, directory.number[rows])
     managers = directory.manager[rows]
-    manager_keys = np.where(managers >= 0, spec.people_id_base + directory.first[managers], -1)
+    earlier_heads = np.array(_team_heads(spec), dtype=np.int64)[team]  # -1 where the run heads the team
+    manager_keys = np.where(
+        managers >= 0, spec.people_id_base + directory.first[managers], np.where(role == HEAD, -1, earlier_heads)
+    )
     member_title = Stream(spec.seed, "person.title").bits(directory.first[rows])
     titles = []
     for t, r, drawn in zip(team.tolist(), role.tolist(), member_title.tolist()):

@@ -238,6 +238,7 @@ def keyless(spec: RunSpec) -> RunSpec:
         site_host_bases=(),
         site_person_bases=(),
         people_id_base=None,
+        team_heads=(),
     )
 
 

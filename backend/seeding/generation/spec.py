@@ -37,6 +37,8 @@ class RunSpec:
     in_house_from: int = 0
     #: The first key of the run's people (``directory``); None for a run created before there were any.
     people_id_base: int | None = None
+    #: Per catalog team, the key of its head in an earlier run, -1 for none (``directory``); () for none.
+    team_heads: tuple[int, ...] = ()
     #: How long before ``as_of`` its events begin (whole hours): the events' timeline, the sites' rhythm
     #: and the hosts events may fall on all span it.
     window_seconds: int = EVENT_WINDOW_DAYS * SECONDS_PER_DAY
@@ -55,6 +57,7 @@ class RunSpec:
             site_person_bases=tuple(run.site_hosts.get(site.code, [0])[-1] for site in catalog.sites),
             **application_bases(run.application_positions),
             people_id_base=run.people_id_base,
+            team_heads=tuple(run.team_heads.get(team.name, -1) for team in catalog.teams) if run.team_heads else (),
         )
 
     def count(self, kind: str) -> int:

@@ -103,12 +103,14 @@ def seed_run_create(
                 setattr(run, f"{kind}_id_base", reserve_ids(MODELS[kind], plan.count(kind)))
             # A person's key is the base plus their first device's ordinal: at most one per asset.
             run.people_id_base = reserve_ids(COMPANION_MODELS["people"], plan.count("assets"))
+            run.team_heads = _team_heads_before(run) if plan.assets else {}
             run.site_hosts = _number_site_hosts(plan)
             # Alive from here: a long creation must not look abandoned when it commits.
             run.save(
                 update_fields=[
                     *(f"{kind}_id_base" for kind in KINDS),
                     "people_id_base",
+                    "team_heads",
                     "site_hosts",
                     "application_positions",
                     "updated_at",
@@ -413,6 +415,19 @@ def plan_of(*, run: SeedRun) -> SeedPlan:
 def plan_summary(*, run: SeedRun) -> str:
     """ "500 applications, 5,000 assets, 10,000 deployments, 100,000 events"."""
     return ", ".join(f"{run.planned(kind):,} {kind}" for kind in KINDS)
+
+
+def _team_heads_before(run: SeedRun) -> dict[str, int]:
+    """Each team's head among the people of the runs whose rows still exist (the first, should there be
+    several): a run's people report to them rather than to a second head."""
+    heads = (
+        COMPANION_MODELS["people"]
+        .objects.filter(manager__isnull=True, seed_run__isnull=False, seed_run__cleared_at__isnull=True)
+        .exclude(seed_run=run)
+        .order_by("-pk")
+        .values_list("team", "pk")
+    )
+    return dict(heads)  # the smallest key wins: the latest written last
 
 
 def _number_site_hosts(plan: SeedPlan) -> dict[str, list[int]]:

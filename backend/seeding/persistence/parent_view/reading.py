@@ -99,6 +99,7 @@ def recorded_of(spec: RunSpec, counts: dict[str, int], token: str) -> _Recorded:
         software_from=0,
         in_house_from=0,
         people_id_base=None,
+        team_heads=(),
     )
     sizes = tuple((kind, counts.get(kind, 0)) for kind in ("applications", "assets", "taken"))
     return _recorded(view_spec, sizes, token)
