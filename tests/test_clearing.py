@@ -68,10 +68,13 @@ def test_clear_one_run_leaves_other_runs(make_plan):
     first = seed(make_plan())
     second = seed(make_plan(seed=8))
     people = Person.objects.filter(seed_run=second).count()
+    under_first = Person.objects.filter(seed_run=second, manager__seed_run=first).count()
     result = services.demo_data_clear(run=first)
     assert result.deleted == SMALL
     assert counts() == SMALL
     assert people and Person.objects.count() == Person.objects.filter(seed_run=second).count() == people
+    # The second run's people reported to the first run's heads: now to nobody, never to a missing key.
+    assert under_first and not Person.objects.exclude(manager=None).exclude(manager__in=Person.objects.all())
     assert not Event.objects.filter(seed_run=first).exists()
     assert Event.objects.filter(seed_run=second).count() == SMALL["events"]
     first.refresh_from_db()

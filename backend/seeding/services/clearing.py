@@ -61,7 +61,10 @@ def demo_data_clear(*, run: SeedRun | None = None, by: Requester | None = None) 
             deleted = {}
             # Children first; each is one DELETE statement (Django's collector
             # would load every row to emulate cascades that cannot occur here).
-            # Nothing points at a person by key: they go with their run, first.
+            # People go with their run, first. A later run's people who report to one of them (a team's
+            # head: ``generation.directory``) are left reporting to nobody, not to a key that is gone.
+            people = COMPANION_MODELS["people"].objects
+            people.filter(manager__in=people.filter(**scope)).exclude(**scope).update(manager=None)
             for model in COMPANION_MODELS.values():
                 model.objects.filter(**scope)._raw_delete(model.objects.db)
             for kind in reversed(KINDS):
