@@ -166,7 +166,7 @@ def asset_hardware(spec: RunSpec, ordinals: np.ndarray) -> tuple[np.ndarray, np.
     return type_idx, model_idx, system_idx
 
 
-def _ship_current_systems(spec: RunSpec, ordinals: np.ndarray, model_idx: np.ndarray, system_idx: np.ndarray):
+def _ship_current_systems(spec: RunSpec, ordinals: np.ndarray, model_idx: np.ndarray, system_idx: np.ndarray) -> None:
     """A device bought after its drawn system stopped shipping (``until`` in operating_systems.csv: no new
     laptop comes with Windows 10 after October 2025) gets one of its model's systems of the same family
     still shipping that day, by their weights; the family, and so every event it has, stays the same."""

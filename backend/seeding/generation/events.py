@@ -231,7 +231,7 @@ def _min_ages(catalog: Catalog) -> np.ndarray:
     return np.array([template.min_age_days for template in catalog.events], dtype=np.int64)
 
 
-def _for_their_age(seed: int, catalog: Catalog, numbers: np.ndarray, keys: np.ndarray, ages: np.ndarray):
+def _for_their_age(seed: int, catalog: Catalog, numbers: np.ndarray, keys: np.ndarray, ages: np.ndarray) -> np.ndarray:
     """Templates drawn again, by weight, among ``numbers`` (one kind of one group) old enough for each
     asset; -1 where none is (a catalog whose every template of the kind needs age)."""
     weights = np.array([catalog.events[number].weight for number in numbers.tolist()], dtype=np.int64)

@@ -198,7 +198,9 @@ def _shared(names: np.ndarray, others: np.ndarray) -> np.ndarray:
     return np.array([i for i, name in enumerate(names.tolist()) if name in known], dtype=np.int64)
 
 
-def person_numbers(hosts: np.ndarray, host_bases: np.ndarray | int = 0, person_bases: np.ndarray | int = 0):
+def person_numbers(
+    hosts: np.ndarray, host_bases: np.ndarray | int = 0, person_bases: np.ndarray | int = 0
+) -> np.ndarray:
     """The person at each host number of a site, in a run whose hosts there start at ``host_bases`` and
     whose people at ``person_bases``: hosts 2k and 2k + 1 of the run share one, the last three of every 21.
 
