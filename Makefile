@@ -113,6 +113,10 @@ bench-stack: $(STAMP)  ## 5 deployments stacked onto an estate of plan L's size 
 bench-queued-sqlite: $(STAMP)  ## plan L on SQLite: inline, the embedded worker and one Redis worker side by side
 	$(PY) scripts/bench_queued_sqlite.py
 
+.PHONY: bench-live
+bench-live: $(STAMP)  ## live streams (2,000 and 10 events/s): rate, lag, CPU, and the admin's times meanwhile, both databases
+	$(PY) scripts/bench_live.py
+
 .PHONY: bench-admin
 bench-admin: $(STAMP)  ## time every admin list page (first/last page, facets, filter, search) on DATABASE_URL's data
 	$(PY) scripts/bench_admin.py

@@ -29,6 +29,7 @@ from seeding.models import SeedChunk, SeedRun
 from seeding.selectors import (
     active_seed_run,
     inventory_counts,
+    live_stream_recent_events,
     recent_seed_runs,
     seed_run_failed_attempts,
     seed_run_status,
@@ -302,6 +303,27 @@ def _top_applications(limit: int, deployments: int, generation: tuple) -> pd.Dat
         ],
         columns=["application", "deployments", "version", "code"],
     )
+
+
+def live_stream_events(run_id: int, limit: int = 12) -> list[dict]:
+    """A live stream's latest events, newest first: occurred_at, host, kind, severity, message."""
+    found = SeedRun.objects.filter(pk=run_id).first()
+    rows = live_stream_recent_events(found, limit=limit) if found is not None else []
+    return [
+        {
+            "time": row["occurred_at"],
+            "host": row["asset__hostname"],
+            **{k: row[k] for k in ("kind", "severity", "message")},
+        }
+        for row in rows
+    ]
+
+
+def live_stream_rate(run_id: int, seconds: int = 60) -> float:
+    """Events a second the stream committed over the last ``seconds`` of its ticks (its office-hours rate)."""
+    since = timezone.now() - dt.timedelta(seconds=seconds)
+    written = SeedChunk.objects.filter(run_id=run_id, committed_at__gte=since).aggregate(rows=Sum("rows"))["rows"]
+    return (written or 0) / seconds
 
 
 def latest_incidents(limit: int = 15) -> list[dict]:

@@ -72,6 +72,11 @@ AS_OF_MIN = datetime(2000, 1, 1, tzinfo=UTC)
 AS_OF_MAX_AHEAD = timedelta(days=366)
 #: The seeding operation's path ends so, whether the document's paths carry /api/v1/admin or a server entry does.
 SEED_PATH = "/seed-demo-data"
+LIVE_PATH = "/live-stream"
+#: Where the API's paths begin in a request's URL (the stop URL is built from the start request's).
+LIVE_PATH_PREFIX = "/api/v1/admin"
+#: A stream's rate and duration when a request leaves them out (seeding.services.live.DEFAULT_RATE, DEFAULT_DURATION).
+LIVE_DEFAULT_RATE, LIVE_DEFAULT_DURATION = 10.0, 3_600
 KINDS = ("applications", "assets", "deployments", "events")
 
 
@@ -249,6 +254,11 @@ def after_call(context, case, response) -> None:
     flight, and the next POST is judged on its own body instead of meeting 409
     run_active for minutes. The Authorization header of the request is reused.
     """
+    if _is_live_operation(case) and response.status_code == 202:
+        token = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
+        base = response.request.url.split(LIVE_PATH_PREFIX)[0]
+        call("POST", f"{base}{LIVE_PATH_PREFIX}{LIVE_PATH}/stop", token or None)  # a stream runs for minutes
+        return
     if not _is_seed_operation(case) or response.status_code != 202:
         return
     try:
@@ -270,7 +280,7 @@ def filter_failure(context, failure, case, response) -> bool:
     the request that the rule named really applies to it (``_rule_broken``);
     any other 400 to a schema-valid body stays a failure.
     """
-    if type(failure).__name__ != "RejectedPositiveData" or not _is_seed_operation(case):
+    if type(failure).__name__ != "RejectedPositiveData" or not (_is_seed_operation(case) or _is_live_operation(case)):
         return True
     if response.status_code != 400 or not isinstance(case.body, dict):
         return True
@@ -281,7 +291,8 @@ def filter_failure(context, failure, case, response) -> bool:
     errors = answer.get("errors") if answer.get("code") == "invalid" else None
     if not errors:
         return True
-    rules = [_rule_broken(field, message, case.body) for field, message in errors.items()]
+    judge = _live_rule_broken if _is_live_operation(case) else _rule_broken
+    rules = [judge(field, message, case.body) for field, message in errors.items()]
     if not all(rules):
         return True
     if log := os.environ.get("API_FUZZ_EXEMPTIONS"):
@@ -292,6 +303,22 @@ def filter_failure(context, failure, case, response) -> bool:
 
 def _is_seed_operation(case) -> bool:
     return case.operation.method.upper() == "POST" and case.operation.path.endswith(SEED_PATH)
+
+
+def _is_live_operation(case) -> bool:
+    return case.operation.method.upper() == "POST" and case.operation.path.endswith(LIVE_PATH)
+
+
+def _live_rule_broken(field: str, message: str, body: dict) -> str | None:
+    """The rule a live stream request ``body`` breaks, if it is the one ``message`` names; else None."""
+    rate, duration = body.get("rate", LIVE_DEFAULT_RATE), body.get("duration", LIVE_DEFAULT_DURATION)
+    seconds = _count(duration)
+    if field == "rate" and "(SEED_MAX_TOTAL)" in message and isinstance(rate, int | float) and seconds is not None:
+        return "at most SEED_MAX_TOTAL events" if round(rate * seconds) > MAX_TOTAL else None
+    # Against the data: a stream happens to assets in service (none while nothing is seeded).
+    if field == "estate" and message.startswith("a live stream needs assets in service"):
+        return "a stream needs an estate"
+    return None
 
 
 def _rule_broken(field: str, message: str, body: dict) -> str | None:

@@ -44,3 +44,14 @@ class ApiSession:
         except urllib.error.HTTPError as error:
             payload, status = error.read(), error.code
         return status, json.loads(payload), (time.perf_counter() - started) * 1000
+
+    def page(self, path: str) -> tuple[int, float]:
+        """GET an HTML page (the admin's); returns (status, milliseconds)."""
+        started = time.perf_counter()
+        try:
+            with self.opener.open(self.base + path) as response:
+                response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        return status, (time.perf_counter() - started) * 1000

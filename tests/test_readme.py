@@ -194,12 +194,13 @@ def scratch(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 
 def runnable_form(command: Command) -> str:
-    """The command as printed, or with --dry-run added when it would write a big plan."""
+    """The command as printed, or with --dry-run added when it would write a big plan or start a live stream
+    (which lasts its duration)."""
     words = command.arguments
     if command.program == VENV_PYTHON and words[:2] == ["backend/manage.py", "seed_demo_data"]:
         options = seed_options(words[2:])
         total = sum(getattr(options, kind) or 0 for kind in ("applications", "assets", "deployments", "events"))
-        if total > RUN_FOR_REAL_UP_TO and not options.dry_run:
+        if (total > RUN_FOR_REAL_UP_TO or options.live) and not options.dry_run:
             return command.text.replace(" seed_demo_data", " seed_demo_data --dry-run", 1)  # before any comment
     return command.text
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     # Content-Security-Policy on every response (its system checks catch outdated settings).
     "csp",
     # Before our apps, so its broker is configured when their actors are imported.
@@ -348,3 +349,11 @@ LOGGING = {
         "dramatiq": {"level": env.str("DRAMATIQ_LOG_LEVEL", default="INFO"), "propagate": True},
     },
 }
+
+# --- Live streams (seeding/services/live.py) ----------------------------------------
+#: A live stream writes what happened in each tick of this many seconds once it has passed.
+SEED_LIVE_TICK_SECONDS = env.int("SEED_LIVE_TICK_SECONDS", default=1)
+#: A stream further behind than this (its writer was gone a while) skips ahead to now and records the gap.
+SEED_LIVE_MAX_LAG_SECONDS = env.int("SEED_LIVE_MAX_LAG_SECONDS", default=300)
+#: A worker writes a stream for this long, then hands it on with a new message (other work gets a turn).
+SEED_LIVE_TURN_SECONDS = env.float("SEED_LIVE_TURN_SECONDS", default=20.0)

@@ -29,6 +29,7 @@ from seeding.common.formatting import duration, format_utc, plural
 from seeding.estimates import estimate_pending
 from seeding.forms import SeedDemoDataForm
 from seeding.generation.kinds import KINDS
+from seeding.live_admin import live_stream_view
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.named_plans import PLANS, named_plan
 
@@ -224,12 +225,16 @@ class SeedRunAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("seed/", view(self.seed_view), name="seeding_seedrun_seed"),
+            path("live/", view(self.live_view), name="seeding_seedrun_live"),
             path("clear/", view(self.clear_all_view), name="seeding_seedrun_clear_all"),
             path("<path:object_id>/resume/", view(self.resume_view), name="seeding_seedrun_resume"),
             path("<path:object_id>/clear/", view(self.clear_view), name="seeding_seedrun_clear"),
             path("<path:object_id>/cancel/", view(self.cancel_view), name="seeding_seedrun_cancel"),
             *super().get_urls(),
         ]
+
+    def live_view(self, request: HttpRequest) -> HttpResponse:
+        return live_stream_view(self, request)
 
     def seed_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_run_seed_permission(request):
@@ -487,7 +492,8 @@ class SeedRunAdmin(admin.ModelAdmin):
         for run in queryset.filter(is_active=True):
             with contextlib.suppress(services.RunNotActive):  # it ended meanwhile
                 by = services.Requester(SeedRun.Source.ADMIN, request.user)
-                cancelled.append(services.seed_run_cancel(run=run, by=by).pk)
+                stop = services.live_stream_stop if run.is_live else services.seed_run_cancel
+                cancelled.append(stop(run=run, by=by).pk)
         if cancelled:
             which = ", ".join(f"#{pk}" for pk in cancelled)
             self.message_user(

@@ -1,5 +1,5 @@
-"""The admin's "Seed demo data" form: input types only; the plan is validated by the services,
-the same way for every entry point."""
+"""The admin's "Seed demo data" and "Live stream" forms: input types only; the plan is validated by the
+services, the same way for every entry point."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ from django import forms
 
 from seeding.generation.kinds import KINDS
 from seeding.plan import AS_OF_EXAMPLE, DEFAULT_SEED, DEMO_PLAN, PER_KIND_MAX, SEED_MAX, SeedPlan, parse_as_of
+from seeding.services.live import DEFAULT_DURATION as LIVE_DEFAULT_DURATION
+from seeding.services.live import DEFAULT_RATE as LIVE_DEFAULT_RATE
+from seeding.services.live import DURATION_MAX as LIVE_DURATION_MAX
+from seeding.services.live import DURATION_MIN as LIVE_DURATION_MIN
+from seeding.services.live import RATE_MAX as LIVE_RATE_MAX
+from seeding.services.live import RATE_MIN as LIVE_RATE_MIN
 
 
 class SeedDemoDataForm(forms.Form):
@@ -35,3 +41,24 @@ class SeedDemoDataForm(forms.Form):
     def plan(self) -> SeedPlan:
         data = self.cleaned_data
         return SeedPlan(**{kind: data[kind] for kind in KINDS}, seed=data["seed"], as_of=data["as_of"])
+
+
+class LiveStreamForm(forms.Form):
+    """The admin's "Live stream" form: rate, duration and seed; the services check the rest."""
+
+    rate = forms.FloatField(
+        label="Events per second",
+        min_value=LIVE_RATE_MIN,
+        max_value=LIVE_RATE_MAX,
+        initial=LIVE_DEFAULT_RATE,
+        help_text="On average: busier in each site's office hours, in its own time zone, quieter at night and "
+        "at weekends.",
+    )
+    minutes = forms.IntegerField(
+        label="Minutes",
+        min_value=LIVE_DURATION_MIN // 60,
+        max_value=LIVE_DURATION_MAX // 60,
+        initial=LIVE_DEFAULT_DURATION // 60,
+        help_text="The stream stops by itself after this long; Stop ends it sooner.",
+    )
+    seed = forms.IntegerField(min_value=0, max_value=SEED_MAX, initial=DEFAULT_SEED)

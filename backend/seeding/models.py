@@ -38,12 +38,19 @@ class SeedRun(models.Model):
         EMBEDDED = "embedded", "Embedded in-process worker"
         WORKERS = "workers", "Worker processes (Redis)"
 
+    class Mode(models.TextChoices):
+        """What a run writes: a history up to its base time, or a live stream of what happens next."""
+
+        SEED = "seed", "Seed"
+        LIVE = "live", "Live stream"
+
     class Source(models.TextChoices):
         COMMAND = "command", "Management command"
         API = "api", "Admin API"
         ADMIN = "admin", "Django admin"
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    mode = models.CharField(max_length=4, choices=Mode.choices, default=Mode.SEED)
     # True while queued or running, NULL otherwise: a partial unique index on it
     # lets the database itself refuse a second active run.
     is_active = models.BooleanField(null=True, default=True, editable=False)
@@ -98,6 +105,13 @@ class SeedRun(models.Model):
     #: Team name -> the key of its head in an earlier run, fixed when the run is created: the run's people
     #: report to that head instead of getting a second one (``generation.directory``).
     team_heads = models.JSONField(default=dict, blank=True, editable=False)
+    # How long before ``as_of`` its events begin. A live stream's window is its duration, ahead of its start.
+    window_seconds = models.PositiveIntegerField(default=90 * 86_400, editable=False)
+    # A live stream's checkpoint, moved in the transaction that writes each tick: every event before it
+    # is written, none after it (``services.live``).
+    written_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # A live stream's skipped stretches, where it fell too far behind: [[from, to, events], ...] (ISO 8601).
+    gaps = models.JSONField(default=list, blank=True, editable=False)
     # Progress: rows of committed chunks, derived from the checkpoints after each commit.
     applications_done = models.PositiveIntegerField(default=0)
     assets_done = models.PositiveIntegerField(default=0)
@@ -157,6 +171,14 @@ class SeedRun(models.Model):
 
     def id_base(self, kind: str) -> int:
         return getattr(self, f"{kind}_id_base")
+
+    @property
+    def is_live(self) -> bool:
+        return self.mode == self.Mode.LIVE
+
+    @property
+    def window_start(self) -> datetime:
+        return self.as_of - timedelta(seconds=self.window_seconds)
 
     @property
     def total_planned(self) -> int:
@@ -365,3 +387,26 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label or 'someone'} {self.action}"
+
+
+class PendingEvent(models.Model):
+    """An event of a live stream that has not happened yet: a later step of an incident or a change wave
+    that began in a tick already written (``services.live``). Written into the inventory by the tick it
+    happens in, in that tick's transaction; kept here meanwhile so that a stream taken over by another
+    process need not tell its episodes again."""
+
+    run = models.ForeignKey(SeedRun, on_delete=models.CASCADE, related_name="pending_events")
+    event_id = models.BigIntegerField(help_text="The key the event will have.")
+    asset_id = models.BigIntegerField()
+    deployment_id = models.BigIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=12)
+    severity = models.CharField(max_length=8)
+    source = models.CharField(max_length=40)
+    message = models.CharField(max_length=255)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "occurred_at"], name="pendingevent_due")]
+
+    def __str__(self) -> str:
+        return f"run #{self.run_id} event {self.event_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from inventory.models import Event
 from inventory.selectors import row_counts
 from seeding.generation.kinds import KINDS
-from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.models import PendingEvent, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.tables import COMPANION_MODELS, MODELS
 
 
@@ -85,7 +86,43 @@ def seed_run_status(run: SeedRun) -> dict:
         "finished_at": run.finished_at,
         "cleared_at": run.cleared_at,
         "error": run.error or None,
+        "mode": run.mode,
+        "live": live_stream_figures(run) if run.is_live else None,
     }
+
+
+def live_stream_figures(run: SeedRun) -> dict:
+    """What a live stream adds to its run: its rate and window, how far behind the clock it is, the
+    stretches it skipped, and its incidents still open: told, their resolution not yet happened (it waits
+    among the stream's pending events, a table of a few rows whatever the stream's size)."""
+    now = timezone.now()
+    written_until = run.written_until or run.window_start
+    lag = (min(now, run.as_of) - written_until).total_seconds() if run.status == SeedRun.Status.RUNNING else None
+    pending = PendingEvent.objects.filter(run=run, kind=Event.Kind.INCIDENT).aggregate(
+        all=Count("pk"), resolutions=Count("pk", filter=Q(message__contains=" resolved "))
+    )
+    return {
+        "rate": round(run.events / run.window_seconds, 3),
+        "duration_seconds": run.window_seconds,
+        "starts_at": run.window_start,
+        "ends_at": run.as_of,
+        "written_until": written_until,
+        "lag_seconds": round(max(lag, 0.0), 1) if lag is not None else None,
+        "open_incidents": max(0, 2 * pending["resolutions"] - pending["all"]),
+        "gaps": [{"since": start, "until": end, "events": events} for start, end, events in run.gaps],
+    }
+
+
+def live_stream_latest() -> SeedRun | None:
+    """The running live stream, else the latest one (None if there never was one)."""
+    streams = SeedRun.objects.filter(mode=SeedRun.Mode.LIVE)
+    return streams.filter(is_active=True).first() or streams.order_by("-created_at", "-id").first()
+
+
+def live_stream_recent_events(run: SeedRun, *, limit: int = 20) -> list[dict]:
+    """The stream's latest events, newest first, with their host: what the monitor shows as they arrive."""
+    events = Event.objects.filter(seed_run=run).order_by("-occurred_at", "-id")[:limit]
+    return list(events.values("id", "occurred_at", "kind", "severity", "source", "message", "asset__hostname"))
 
 
 def seed_run_failed_attempts(run_id: int) -> list[dict]:

@@ -22,7 +22,7 @@ from dramatiq.middleware import CurrentMessage
 
 from seeding.common import database_outage, log_context
 from seeding.messaging import queue
-from seeding.services import seed_chunk_process, seed_run_start
+from seeding.services import live_stream_turn, seed_chunk_process, seed_run_start
 
 _OPTIONS = {
     "queue_name": settings.SEED_QUEUE,
@@ -66,3 +66,10 @@ def write_seed_chunk(run_id: int, kind: str, index: int) -> None:
     """Write one chunk (skipped if already written); the commit that completes a phase starts the next."""
     with log_context.about(run_id, kind, index):
         _through_outages(seed_chunk_process, run_id=run_id, kind=kind, index=index)
+
+
+@dramatiq.actor(actor_name=queue.FOLLOW_LIVE, **_OPTIONS)
+def follow_live_stream(run_id: int, claim: int) -> None:
+    """A turn at writing a live stream (SEED_LIVE_TURN_SECONDS), then the next turn is sent."""
+    with log_context.about(run_id):
+        _through_outages(live_stream_turn, run_id=run_id, claim=claim)

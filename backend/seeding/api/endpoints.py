@@ -1,4 +1,4 @@
-"""The admin JSON API (django-ninja): five thin operations over the seeding services.
+"""The admin JSON API (django-ninja): thin operations over the seeding services.
 
 Why django-ninja: the API has five endpoints and one request body. Ninja
 declares each operation's request, answers and authentication once, as
@@ -22,7 +22,17 @@ from seeding import selectors, services
 from seeding.api import errors
 from seeding.api.auth import AUTHENTICATION, SEED_PERMISSION, VIEW_PERMISSION, require_permission
 from seeding.api.parser import StrictJsonParser
-from seeding.api.schemas import CancelAnswer, Error, RunDetail, SeedAnswer, SeedRequest, Stats
+from seeding.api.schemas import (
+    CancelAnswer,
+    Error,
+    LiveAnswer,
+    LiveRequest,
+    LiveStatus,
+    RunDetail,
+    SeedAnswer,
+    SeedRequest,
+    Stats,
+)
 from seeding.common.formatting import plural
 from seeding.generation.kinds import KINDS
 from seeding.models import SeedRun
@@ -34,6 +44,9 @@ CANCELLED_MESSAGE = (
     "No new chunk will start. Chunks already being written may still commit; their rows are kept and "
     "counted in this run, so poll status_url for the final figures."
 )
+
+LIVE_MESSAGE = "Live stream queued for the workers. Poll GET /api/v1/admin/live-stream for its figures and events."
+STOPPED_MESSAGE = "The stream stopped; the events it wrote are kept."
 
 api = NinjaAPI(
     title="demoseed admin API",
@@ -219,6 +232,86 @@ def seed_run_cancel(request: HttpRequest, run_id: int):
     user = require_permission(request, SEED_PERMISSION)
     run = services.seed_run_cancel(run=_run_or_404(run_id), by=services.Requester(SeedRun.Source.API, user))
     return Status(200, {**run_body(request, run), "message": CANCELLED_MESSAGE})
+
+
+@api.post(
+    "/live-stream",
+    operation_id="live_stream_start",
+    summary="Start a live stream: events as they happen, on top of the estate, written by the workers.",
+    url_name="live-stream",
+    **documented(
+        {
+            202: Answer(
+                LiveAnswer,
+                "Queued for the workers: poll GET /live-stream or status_url.",
+                (("Location", "The stream's status URL."),),
+            ),
+            400: Answer(
+                Error,
+                "A bad body (invalid): every bad field named in errors, including errors.rate (rate x duration "
+                "over SEED_MAX_TOTAL) and errors.estate (no asset in service); a Host header the server does not "
+                "serve (bad_request).",
+            ),
+            409: Answer(Error, "A run or another stream is active (run_active)."),
+            413: Answer(Error, "The body is too large (too_large)."),
+            503: Answer(
+                Error,
+                "The queue is unreachable (broker_unavailable; nothing was started), or the database refused: "
+                "no free connection (database_busy) or unreachable (database_unavailable).",
+                (RETRY_AFTER,),
+            ),
+        }
+    ),
+)
+def live_stream_start(request: HttpRequest, response: HttpResponse, stream: LiveRequest):
+    user = require_permission(request, SEED_PERMISSION)
+    run = services.live_stream_request(
+        rate=stream.rate, duration=stream.duration, seed=stream.seed, source=SeedRun.Source.API, requested_by=user
+    )
+    response["Location"] = status_url(request, run)
+    return Status(202, {**run_body(request, run), "message": LIVE_MESSAGE})
+
+
+@api.get(
+    "/live-stream",
+    operation_id="live_stream",
+    summary="The running live stream (else the latest one) and its latest events.",
+    url_name="live-stream-status",
+    **documented({200: Answer(LiveStatus, "The stream, or null.")}),
+)
+def live_stream(request: HttpRequest):
+    require_permission(request, VIEW_PERMISSION)
+    services.seed_runs_settle()
+    run = selectors.live_stream_latest()
+    recent = selectors.live_stream_recent_events(run) if run else []
+    return Status(
+        200,
+        {
+            "stream": run_body(request, run) if run else None,
+            "recent_events": [{**event, "hostname": event.pop("asset__hostname")} for event in recent],
+        },
+    )
+
+
+@api.post(
+    "/live-stream/stop",
+    operation_id="live_stream_stop",
+    summary="Stop the running live stream: no tick commits after this; what it wrote is kept.",
+    url_name="live-stream-stop",
+    **documented(
+        {
+            200: Answer(LiveAnswer, "Stopped."),
+            409: Answer(Error, "No live stream is running (run_not_active)."),
+        }
+    ),
+)
+def live_stream_stop(request: HttpRequest):
+    user = require_permission(request, SEED_PERMISSION)
+    run = selectors.live_stream_latest()
+    if run is None or not run.is_active:
+        raise services.RunNotActive("no live stream is running")
+    run = services.live_stream_stop(run=run, by=services.Requester(SeedRun.Source.API, user))
+    return Status(200, {**run_body(request, run), "message": STOPPED_MESSAGE})
 
 
 def _seed_plan(request: SeedRequest) -> SeedPlan:

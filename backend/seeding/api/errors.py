@@ -63,11 +63,11 @@ def install(api: NinjaAPI, *, status_url: Callable[[HttpRequest, object], str]) 
 
     @on(ValidationError)
     def invalid_fields(request, exc: ValidationError):
-        return error_response(400, "invalid", "invalid seed request", errors=field_errors(exc.errors))
+        return error_response(400, "invalid", _invalid(request), errors=field_errors(exc.errors))
 
     @on(PlanError)
     def invalid_plan(request, exc: PlanError):
-        return error_response(400, "invalid", "invalid seed request", errors=exc.errors)
+        return error_response(400, "invalid", _invalid(request), errors=exc.errors)
 
     @on(HttpError)
     def unreadable_body(request, exc: HttpError):
@@ -255,3 +255,10 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return error_response(400, "bad_request", "the request was refused before it reached the API")
     return defaults.bad_request(request, exception)
+
+
+def _invalid(request) -> str:
+    """What a 400 invalid says it refused: a live stream, or (every other body) a seed request."""
+    return (
+        "invalid live stream request" if request.path.rstrip("/").endswith("/live-stream") else "invalid seed request"
+    )

@@ -32,6 +32,12 @@ from seeding.plan import (
     as_of_out_of_range,
     parse_as_of,
 )
+from seeding.services.live import DEFAULT_DURATION as LIVE_DEFAULT_DURATION
+from seeding.services.live import DEFAULT_RATE as LIVE_DEFAULT_RATE
+from seeding.services.live import DURATION_MAX as LIVE_DURATION_MAX
+from seeding.services.live import DURATION_MIN as LIVE_DURATION_MIN
+from seeding.services.live import RATE_MAX as LIVE_RATE_MAX
+from seeding.services.live import RATE_MIN as LIVE_RATE_MIN
 
 #: Every error code the API gives; each operation's document says which of them it can answer.
 ERROR_CODES = (
@@ -61,6 +67,13 @@ def _integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"must be an integer, not {json_type(value)}")
     return value
+
+
+def _number(value: Any) -> float:
+    """A JSON number (``10`` or ``2.5``), never ``"10"`` or ``true``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, not {json_type(value)}")
+    return float(value)
 
 
 def _as_of(value: Any) -> datetime:
@@ -144,6 +157,27 @@ class SeedAnswer(Schema):
     planned: Counts
 
 
+class Gap(Schema):
+    """A stretch a live stream skipped: it fell further behind the clock than SEED_LIVE_MAX_LAG_SECONDS."""
+
+    since: datetime
+    until: datetime
+    events: int = Field(ge=0, description="About how many events it would have written.")
+
+
+class LiveFigures(Schema):
+    """What a live stream adds to its run."""
+
+    rate: float = Field(gt=0, description="Mean events per second it was started with.")
+    duration_seconds: int = Field(gt=0)
+    starts_at: datetime
+    ends_at: datetime
+    written_until: datetime = Field(description="Every event before this moment is written, none after it.")
+    lag_seconds: float | None = Field(description="How far behind the clock it is while it runs; null otherwise.")
+    open_incidents: int = Field(ge=0, description="Incidents opened whose resolution has not happened yet.")
+    gaps: list[Gap]
+
+
 class Run(Schema):
     """A run as the API, the admin and the monitor show it (``selectors.seed_run_status``)."""
 
@@ -175,6 +209,8 @@ class Run(Schema):
     finished_at: datetime | None
     cleared_at: datetime | None
     error: str | None = Field(description="Short and stable; no driver text.")
+    mode: SeedRun.Mode = Field(description="seed: a history up to as_of; live: a live stream up to as_of.")
+    live: LiveFigures | None = Field(description="A live stream's figures; null for a seed run.")
     status_url: str = Field(json_schema_extra={"format": "uri"})
 
 
@@ -194,6 +230,49 @@ class RunDetail(Run):
 
 class CancelAnswer(Run):
     message: str
+
+
+class LiveRequest(Schema):
+    """A live stream to start."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "Events as they happen, on top of the estate, for duration seconds at a mean rate "
+            "that follows each site's office hours in its own time zone. Refused with 400 invalid beyond what "
+            "the schema states: rate x duration over SEED_MAX_TOTAL (errors.rate); no asset in service "
+            "(errors.estate)."
+        },
+    )
+
+    rate: Annotated[float, Field(ge=LIVE_RATE_MIN, le=LIVE_RATE_MAX), BeforeValidator(_number)] = Field(
+        default=LIVE_DEFAULT_RATE, description="Mean events per second."
+    )
+    duration: Annotated[
+        int, Field(strict=True, ge=LIVE_DURATION_MIN, le=LIVE_DURATION_MAX), BeforeValidator(_integer)
+    ] = Field(default=LIVE_DEFAULT_DURATION, description="Seconds the stream lasts.")
+    seed: Annotated[int, Field(strict=True, ge=0, le=SEED_MAX), BeforeValidator(_integer)] = DEFAULT_SEED
+
+
+class LiveAnswer(Run):
+    message: str
+
+
+class LiveEvent(Schema):
+    """One of a stream's latest events."""
+
+    id: int
+    occurred_at: datetime
+    kind: str
+    severity: str
+    source: str
+    message: str
+    hostname: str
+
+
+class LiveStatus(Schema):
+    stream: Run | None = Field(description="The running live stream, else the latest one; null if none ever ran.")
+    recent_events: list[LiveEvent] = Field(max_length=20, description="Its latest events, newest first.")
 
 
 class KindCounts(Schema):

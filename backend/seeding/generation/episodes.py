@@ -64,17 +64,39 @@ def episode_rows(
     if not len(ordinals) or not assets.size:
         return None
     start, stop = int(ordinals[0]), int(ordinals[-1]) + 1
-    last = min(recent_events(spec), spec.count("events"))
     numbers = np.arange(max(0, start // EPISODE_EVERY - 1), stop // EPISODE_EVERY + 1, dtype=np.int64)
+    found = [
+        (key, event)
+        for _, events in episodes_of(spec, numbers, assets, deployments, applications, overlapping=(start, stop))
+        for key, event in events
+        if start <= key < stop
+    ]
+    return rows_of(found, start)
+
+
+def episodes_of(
+    spec: RunSpec,
+    numbers: np.ndarray,
+    assets: AssetTable,
+    deployments: OwnDeployments | None,
+    applications: ApplicationTable | None,
+    *,
+    overlapping: tuple[int, int] | None = None,
+) -> list[tuple[int, list[tuple[int, EpisodeEvent]]]]:
+    """(number, its events by key) of each of episode ``numbers`` that takes place (the others are absent);
+    with ``overlapping``, only those whose keys meet that range of keys."""
+    last = min(recent_events(spec), spec.count("events"))
     firsts = numbers * EPISODE_EVERY + Stream(spec.seed, "episode.offset").ints(numbers, EPISODE_EVERY - EPISODE_LEN)
-    keep = (firsts + EPISODE_LEN <= last) & (firsts + EPISODE_LEN > start) & (firsts < stop)
+    keep = firsts + EPISODE_LEN <= last
+    if overlapping is not None:
+        keep &= (firsts + EPISODE_LEN > overlapping[0]) & (firsts < overlapping[1])
     numbers, firsts = numbers[keep], firsts[keep]
-    if not len(numbers):
-        return None
+    if not len(numbers) or not assets.size:
+        return []
     starts = event_times(spec, firsts, timeline_of(spec))[0]
     kinds = Stream(spec.seed, "episode.kind").weighted(numbers, EPISODE_WEIGHTS)
     own = deployments is not None and applications is not None and deployments.size > 0
-    found: list[tuple[int, EpisodeEvent]] = []
+    told = []
     for number, first, at, kind in zip(numbers.tolist(), firsts.tolist(), starts.tolist(), kinds.tolist()):
         what, scope = EPISODE_KINDS[kind]
         if scope == "application" and not own:
@@ -83,7 +105,13 @@ def episode_rows(
             events = incident_story(spec, number, first, at, scope, assets, deployments, applications)
         else:
             events = change_wave(spec, number, first, at, scope, EPISODE_LEN, assets, deployments, applications)
-        found.extend((first + event.stage, event) for event in events or () if start <= first + event.stage < stop)
+        if events:
+            told.append((number, [(first + event.stage, event) for event in events]))
+    return told
+
+
+def rows_of(found: list[tuple[int, EpisodeEvent]], start: int) -> EpisodeRows | None:
+    """``found`` (key, event) as the rows of a chunk of keys from ``start``, or None for none."""
     if not found:
         return None
     return EpisodeRows(

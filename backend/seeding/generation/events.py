@@ -65,7 +65,7 @@ TICKET_MARK = "\x00"
 def maintenance_slots(spec: RunSpec) -> int:
     """How many of its own assets a run can put in maintenance: each needs a recent maintenance event,
     and at most every other recent event is one."""
-    if not spec.count("events") or not spec.count("assets"):
+    if not spec.count("events") or not spec.count("assets") or spec.live:
         return 0
     return max(0, (spec.count("events") - recent_events(spec)) // 2)
 
@@ -331,7 +331,11 @@ def events(
     assets: AssetTable,
     deployments: Deployments | None,
     applications: ApplicationTable | None = None,
+    *,
+    tell_episodes: bool = True,
 ) -> Columns:
+    """The events at keys [``start``, ``stop``); ``tell_episodes`` False: as if no episode took any of them
+    (a live stream tells its episodes by time: ``live``)."""
     ordinals = np.arange(start, stop, dtype=np.int64)
     s, n = spec.seed, stop - start
     timeline = timeline_of(spec)
@@ -389,6 +393,8 @@ def events(
         "message": _with_tickets(spec, ordinals, pools, variants),
         "occurred_at": timestamp_strings(times),
     }
+    if not tell_episodes:
+        return columns
     own = isinstance(deployments, OwnDeployments) and applications is not None
     episodes = episode_rows(spec, ordinals, assets, deployments if own else None, applications if own else None)
     if episodes is not None:

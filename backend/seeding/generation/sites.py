@@ -80,8 +80,8 @@ def _run_blocks(seed: int, assets: int, catalog: Catalog) -> tuple[np.ndarray, n
 
 
 def spec_activity(spec: RunSpec) -> np.ndarray:
-    """``local_activity`` over ``spec``'s event window."""
-    return local_activity(spec.as_of, spec.catalog, spec.window_hours)
+    """``local_activity`` over ``spec``'s event window, hour by hour from its start."""
+    return local_activity(spec.window_start + spec.window_hours * 3_600, spec.catalog, spec.window_hours)
 
 
 @functools.lru_cache(maxsize=4)

@@ -42,6 +42,9 @@ class RunSpec:
     #: How long before ``as_of`` its events begin (whole hours): the events' timeline, the sites' rhythm
     #: and the hosts events may fall on all span it.
     window_seconds: int = EVENT_WINDOW_DAYS * SECONDS_PER_DAY
+    #: A live stream (``live``): its window lies ahead, written as time passes, second by second; no asset
+    #: of its own goes into maintenance.
+    live: bool = False
 
     @classmethod
     def from_run(cls, run, *, catalog: Catalog) -> RunSpec:
@@ -58,6 +61,8 @@ class RunSpec:
             **application_bases(run.application_positions),
             people_id_base=run.people_id_base,
             team_heads=tuple(run.team_heads.get(team.name, -1) for team in catalog.teams) if run.team_heads else (),
+            window_seconds=run.window_seconds,
+            live=run.is_live,
         )
 
     def count(self, kind: str) -> int:
@@ -81,7 +86,9 @@ class RunSpec:
 
     @property
     def window_hours(self) -> int:
-        return self.window_seconds // 3_600
+        """The window's hours from its start, the last one perhaps partly after ``as_of`` (a live stream's
+        window need not be whole hours)."""
+        return -(-self.window_seconds // 3_600)
 
 
 def application_bases(positions: dict) -> dict:

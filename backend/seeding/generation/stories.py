@@ -68,7 +68,7 @@ def incident_story(
         low, high = story.minutes
         minutes = low + Stream(spec.seed, "story.minutes").int(number, high - low + 1)
         window = (start, start + minutes * 60)
-        if window[1] >= spec.as_of:
+        if window[1] + 60 > spec.as_of:  # its last event comes up to a minute after the window's end
             return None
         if scope == "application":
             found = application_hosts(spec, "story", number * TRIES + attempt, window, 3, deployments, applications)

@@ -31,11 +31,13 @@ BURST_MINUTES = (20, 150)
 
 @dataclasses.dataclass(frozen=True)
 class Timeline:
-    """The event rate over the window, minute by minute, as integer weights."""
+    """The event rate over the window, slot by slot (a minute of history, a second of a live stream), as
+    integer weights."""
 
-    start: int  # epoch second of minute 0
+    start: int  # epoch second of slot 0
     cumulative: np.ndarray  # running total of the weights
-    in_burst: np.ndarray  # per minute: inside an incident burst
+    in_burst: np.ndarray  # per slot: inside an incident burst
+    step: int = 60  # seconds per slot
 
     @property
     def total(self) -> int:
@@ -62,21 +64,68 @@ def event_timeline(seed: int, as_of: int, catalog: Catalog, hours: int = EVENT_W
     return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst)
 
 
+@functools.lru_cache(maxsize=4)
+def live_timeline(seed: int, start: int, seconds: int, catalog: Catalog) -> Timeline:
+    """A live stream's timeline: second by second from ``start``, so that events keep the order of their
+    keys to the second and each second of the stream is written when it has passed (``live``). The same
+    rhythm of the sites as a history; bursts as often as in a history of the same length (none in a
+    stream of a few hours: its incidents are stories)."""
+    hours = -(-seconds // 3_600)
+    weights_per_site = np.array([site.weight for site in catalog.sites], dtype=np.int64)
+    weights = np.repeat(local_activity(start + hours * 3_600, catalog, hours) @ weights_per_site, 3_600)[:seconds]
+    bursts = np.arange(BURSTS * seconds // (EVENT_WINDOW_DAYS * 86_400), dtype=np.int64)
+    in_burst = np.zeros(seconds, dtype=bool)
+    if len(bursts):
+        burst_starts = Stream(seed, "burst.start").ints(bursts, seconds)
+        minutes = BURST_MINUTES[0] + Stream(seed, "burst.length").ints(bursts, BURST_MINUTES[1] - BURST_MINUTES[0])
+        lengths = 60 * minutes
+        for first, length in zip(burst_starts.tolist(), lengths.tolist()):
+            in_burst[first : first + length] = True
+        weights = np.where(in_burst, weights * BURST_BOOST, weights)
+    return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst, step=1)
+
+
 def timeline_of(spec: RunSpec) -> Timeline:
+    if spec.live:
+        return live_timeline(spec.seed, spec.window_start, spec.window_seconds, spec.catalog)
     return event_timeline(spec.seed, spec.as_of, spec.catalog, spec.window_hours)
 
 
 def event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
     """Stratified draws along the timeline: ordinal e falls in the e-th of E equal slices
-    of the cumulative weight, at a random point within it. Times never decrease with
+    of the cumulative weight, at a random point within it. Slots never decrease with
     the ordinal, and a chunk needs nothing but its own ordinals. Returns (epoch
-    seconds, whether the minute is inside a burst)."""
+    seconds, whether the slot is inside a burst)."""
+    slot = event_slots(spec, ordinals, timeline)
+    second = Stream(spec.seed, "event.second").ints(ordinals, timeline.step)
+    return timeline.start + slot * timeline.step + second, timeline.in_burst[slot]
+
+
+def event_slots(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> np.ndarray:
+    """The timeline slot of each ordinal (``event_times``)."""
     total, events = timeline.total, spec.count("events")
     jitter = Stream(spec.seed, "event.time").ints(ordinals, total)
     position = (ordinals * total + jitter) // events
-    minute = np.searchsorted(timeline.cumulative, position, side="right")
-    second = Stream(spec.seed, "event.second").ints(ordinals, 60)
-    return timeline.start + minute * 60 + second, timeline.in_burst[minute]
+    return np.searchsorted(timeline.cumulative, position, side="right")
+
+
+def first_event_in_slot(spec: RunSpec, slot: int, timeline: Timeline) -> int:
+    """The first ordinal whose slot is ``slot`` or later (the event count past the last slot).
+
+    Slots never decrease with the ordinal, and ordinal e's position along the
+    cumulative weight lies in [e * total / E, (e + 1) * total / E), so the answer is
+    one of the two or three ordinals around ``cumulative[slot - 1] * E / total``.
+    """
+    events = spec.count("events")
+    if slot <= 0:
+        return 0
+    if slot >= len(timeline.cumulative):
+        return events
+    before = int(timeline.cumulative[slot - 1])  # positions below this are in earlier slots
+    low = max(0, before * events // timeline.total - 2)
+    candidates = np.arange(low, min(events, low + 5), dtype=np.int64)
+    later = candidates[event_slots(spec, candidates, timeline) >= slot]
+    return int(later[0]) if len(later) else min(events, low + 5)
 
 
 def recent_events(spec: RunSpec) -> int:
@@ -84,6 +133,8 @@ def recent_events(spec: RunSpec) -> int:
     events = spec.count("events")
     if not events:
         return 0
+    if spec.live:  # a stream has no assets of its own in maintenance: nothing is kept for them
+        return events
     timeline = timeline_of(spec)
     cutoff = len(timeline.cumulative) - MAINTENANCE_RECENT_DAYS * 24 * 60
     before = int(timeline.cumulative[cutoff - 1])

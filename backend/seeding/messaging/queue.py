@@ -20,6 +20,7 @@ from seeding.generation.kinds import Chunk
 
 START_RUN = "start_seed_run"
 WRITE_CHUNK = "write_seed_chunk"
+FOLLOW_LIVE = "follow_live_stream"
 
 #: What sending raises when the broker is down: the Redis broker does not wrap
 #: its client's errors on enqueue.
@@ -38,6 +39,11 @@ def send_chunks(run_id: int, chunks: Iterable[Chunk]) -> int:
         _send(WRITE_CHUNK, run_id, chunk.kind, chunk.index)
         sent += 1
     return sent
+
+
+def send_live_turn(run_id: int, claim: int) -> str:
+    """Send a live stream's next turn of writing, for the writer holding ``claim``."""
+    return _send(FOLLOW_LIVE, run_id, claim).message_id
 
 
 def ensure_reachable() -> None:

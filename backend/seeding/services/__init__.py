@@ -9,6 +9,7 @@ thin callers of these functions (docs/architecture.md walks each route):
 - ``resuming``: continuing a failed or cancelled run, here or on the workers;
 - ``workers``: the worker protocol (start, chunk messages, phases, sweeping);
 - ``chunks``: the chunk transaction both executors share;
+- ``live`` and ``live_requests``: live streams (the estate keeps moving: start, tick, stop, restart);
 - ``clearing``: deleting demo data;
 - ``shape``: the company a plan or a run makes of its assets (laptops for people, servers, ...);
 - ``audit``: the audit trail, and ``Requester``, who asked (the person behind an entry point);
@@ -29,6 +30,8 @@ from seeding.services.errors import (
     SeedingError,
 )
 from seeding.services.inline import ProgressCallback, seed_run_execute
+from seeding.services.live import live_stream_stop, live_stream_turn
+from seeding.services.live_requests import live_stream_request, live_stream_restart
 from seeding.services.resuming import ResumePlan, seed_run_resume, seed_run_resume_plan
 from seeding.services.routing import Mode, SeedOutcome, SeedPreview, runs_inline, seed_request, seed_request_preview
 from seeding.services.runs import (
@@ -62,6 +65,10 @@ __all__ = [
     "SeedingError",
     "demo_data_clear",
     "demo_data_clear_preview",
+    "live_stream_request",
+    "live_stream_restart",
+    "live_stream_stop",
+    "live_stream_turn",
     "plan_of",
     "plan_shape",
     "plan_summary",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from inventory.models import Application, Asset, Deployment, Event
 from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
 from seeding.generation.kinds import KINDS
-from seeding.models import AuditEntry, SeedRun
+from seeding.models import AuditEntry, PendingEvent, SeedRun
 from seeding.persistence.parent_view.recording import forget_parent_views
 from seeding.persistence.tables import COMPANION_MODELS, MODELS
 from seeding.services.audit import Requester, audit_record
@@ -74,6 +74,7 @@ def demo_data_clear(*, run: SeedRun | None = None, by: Requester | None = None) 
                 _flush_inventory()
         runs = SeedRun.objects.filter(pk=run.pk) if run is not None else SeedRun.objects.filter(cleared_at=None)
         forget_parent_views(runs)  # a cleared run can never write again
+        PendingEvent.objects.filter(run__in=runs).delete()  # a stopped stream's events still to come
         runs.update(cleared_at=timezone.now())
         row_count_deltas_compact()
         audit_record(

@@ -12,15 +12,14 @@ from __future__ import annotations
 import dataclasses
 
 from seeding.generation.kinds import KINDS, Chunk, rows_by_kind
-from seeding.messaging import queue
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
 from seeding.services.audit import Requester
-from seeding.services.errors import BrokerUnavailable
 from seeding.services.inline import ProgressCallback, seed_run_execute
+from seeding.services.live_requests import live_stream_restart
 from seeding.services.routing import Mode, SeedOutcome, runs_inline
 from seeding.services.runs import seed_run_claim, seed_run_resume_preview
-from seeding.services.workers import seed_run_enqueue
+from seeding.services.workers import broker_ensure_reachable, seed_run_enqueue
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +42,8 @@ class ResumePlan:
 
 def seed_run_resume_plan(*, run: SeedRun, mode: Mode = "auto") -> ResumePlan:
     """What ``seed_run_resume`` would do with ``run``, read-only. Raises RunNotResumable as it would."""
+    if run.is_live:  # a stream restarts from its checkpoint, by time: no chunks are left as such
+        return ResumePlan(chunks=[], queued=mode != "inline")
     chunks = seed_run_resume_preview(run=run)
     left = SeedPlan(**rows_by_kind(chunks), chunk_size=run.chunk_size)
     return ResumePlan(chunks=chunks, queued=not runs_inline(plan=left, mode=mode))
@@ -60,12 +61,12 @@ def seed_run_resume(
     and failed again; its committed chunks are kept). The audit trail records
     the resume, by ``by``.
     """
+    if run.is_live:
+        here = mode == "inline"
+        return SeedOutcome(run=live_stream_restart(run=run, by=by, here=here), queued=not here)
     plan = seed_run_resume_plan(run=run, mode=mode)
     if not plan.queued:
         return SeedOutcome(run=seed_run_execute(run=run, resume=True, on_progress=on_progress, by=by), queued=False)
-    try:
-        queue.ensure_reachable()
-    except queue.BROKER_ERRORS as exc:
-        raise BrokerUnavailable(f"the message broker is unreachable: {exc}") from exc
+    broker_ensure_reachable()
     seed_run_claim(run=run, resume=True, by=by, executor=SeedRun.Executor.WORKERS)
     return SeedOutcome(run=run, queued=True, task_id=seed_run_enqueue(run=run))

@@ -18,7 +18,6 @@ from django.utils import timezone
 from seeding import estimates
 from seeding.catalogs import active_catalog
 from seeding.generation.kinds import KINDS
-from seeding.messaging import queue
 from seeding.models import SeedRun
 from seeding.persistence.parent_view.capacity import plan_capacity
 from seeding.persistence.tables import MODELS
@@ -30,10 +29,9 @@ from seeding.plan import (
     validate_parents,
     validate_plan,
 )
-from seeding.services.errors import BrokerUnavailable
 from seeding.services.inline import ProgressCallback, seed_run_execute
 from seeding.services.runs import application_positions, seed_run_create
-from seeding.services.workers import seed_run_enqueue
+from seeding.services.workers import broker_ensure_reachable, seed_run_enqueue
 
 #: "auto": by size (SEED_INLINE_THRESHOLD); "inline" and "queued" force either way.
 Mode = Literal["auto", "inline", "queued"]
@@ -85,10 +83,7 @@ def seed_request(
     inline = runs_inline(plan=plan, mode=mode)
     if not inline:
         validate_plan(plan)  # a bad plan says so (400), whatever the broker's state
-        try:
-            queue.ensure_reachable()
-        except queue.BROKER_ERRORS as exc:  # nothing written yet, and nothing will be
-            raise BrokerUnavailable(f"the message broker is unreachable: {exc}") from exc
+        broker_ensure_reachable()  # nothing written yet, and nothing will be
     run = seed_run_create(
         plan=plan,
         source=source,

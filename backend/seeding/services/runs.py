@@ -64,8 +64,12 @@ def seed_run_create(
     executor: str = SeedRun.Executor.INLINE,
     requested_by=None,
     requested_by_label: str = "",
+    live_window: int | None = None,
 ) -> SeedRun:
     """Validate ``plan`` and record a queued run: its view of existing parents fixed, its keys reserved.
+
+    ``live_window``: a live stream's duration in seconds (``services.live``): its events fall in that
+    many seconds before ``plan.as_of``, written as they pass.
 
     Everything that depends on the database (are there parents to point at?)
     is checked inside the creating transaction, against the very rows the run
@@ -89,6 +93,9 @@ def seed_run_create(
         requested_by=requested_by,
         requested_by_label=requested_by_label or _default_requester(requested_by),
     )
+    if live_window is not None:
+        run.mode, run.window_seconds = SeedRun.Mode.LIVE, live_window
+        run.written_until = run.window_start
     try:
         with transaction.atomic():
             run.save()  # first: the one-active-run index refuses here
@@ -219,19 +226,26 @@ def seed_run_resume_preview(*, run: SeedRun) -> list[Chunk]:
     return list(seed_run_pending_chunks(run=run))
 
 
-def seed_run_cancel(*, run: SeedRun, by: Requester | None = None) -> SeedRun:
+def seed_run_cancel(
+    *,
+    run: SeedRun,
+    by: Requester | None = None,
+    reason: str = "cancelled on request; committed chunks are kept",
+    audit: str | None = None,
+) -> SeedRun:
     """Stop an active run: no chunk starts after this. Raises RunNotActive for a run that has ended.
 
     Chunks already being written may still commit; their rows are kept and
     counted (``refresh_progress`` moves ``finished_at`` to the last commit).
-    ``by`` goes to the audit trail (default: this process's OS user, as a command).
+    ``by`` goes to the audit trail (default: this process's OS user, as a command); ``reason`` is the
+    run's error, ``audit`` the audit entry's summary (default: how far it got).
     """
     with transaction.atomic():
         cancelled = transition(
             run=run,
             to=SeedRun.Status.CANCELLED,
             only_from=SeedRun.ACTIVE_STATUSES,
-            error="cancelled on request; committed chunks are kept",
+            error=reason,
             finished_at=timezone.now(),
         )
         if cancelled:
@@ -239,7 +253,7 @@ def seed_run_cancel(*, run: SeedRun, by: Requester | None = None) -> SeedRun:
                 action=AuditEntry.Action.CANCELLED,
                 by=by or Requester(SeedRun.Source.COMMAND),
                 run=run,
-                summary=f"at {run.total_done:,} of {run.total_planned:,} rows",
+                summary=audit or f"at {run.total_done:,} of {run.total_planned:,} rows",
             )
     if not cancelled:
         raise RunNotActive(

@@ -45,6 +45,7 @@ from seeding.services.leases import (
     lease_kept,
     run_has_live_lease,
 )
+from seeding.services.live import live_stream_hand_on
 from seeding.services.runs import (
     plan_summary,
     refresh_progress,
@@ -57,6 +58,15 @@ from seeding.services.runs import (
 logger = logging.getLogger("seeding.services")
 
 # --- 1. enqueue ------------------------------------------------------------------------------
+
+
+def broker_ensure_reachable() -> None:
+    """Raise BrokerUnavailable unless the broker can take a message now: asked before a queued run is
+    created or claimed, so that a request refused for it writes nothing and reserves no keys."""
+    try:
+        queue.ensure_reachable()
+    except queue.BROKER_ERRORS as exc:
+        raise BrokerUnavailable(f"the message broker is unreachable: {exc}") from exc
 
 
 def seed_run_enqueue(*, run: SeedRun) -> str:
@@ -101,6 +111,8 @@ def seed_run_start(*, run_id: int) -> str:
         logger.info("%s started on the workers: %s", run, plan_summary(run=run))
     if run.status != SeedRun.Status.RUNNING:
         return "skipped"
+    if run.is_live:  # written by time, one writer at a time (``live``): a new one takes it from here
+        return f"handed on, claim {claim}" if (claim := live_stream_hand_on(run=run)) else "skipped"
     phase = _current_phase(run)
     if phase is None:  # every chunk committed, but the step that completed the run died first
         return "succeeded" if _finish(run) else "failed"

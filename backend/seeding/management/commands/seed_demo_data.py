@@ -25,6 +25,7 @@ from seeding.common import database_outage
 from seeding.common.formatting import duration, format_utc, plural
 from seeding.estimates import estimate_pending
 from seeding.generation.kinds import KINDS
+from seeding.management.live_display import LiveDisplay
 from seeding.management.progress import ProgressReporter
 from seeding.models import SeedRun
 from seeding.named_plans import named_plan, plans_described
@@ -37,6 +38,7 @@ from seeding.plan import (
     validate_plan,
 )
 from seeding.selectors import seed_run_digest
+from seeding.services import live as live_service
 
 FLAG_FOR_FIELD = {
     "applications": "--applications",
@@ -47,6 +49,9 @@ FLAG_FOR_FIELD = {
     "chunk_size": "--chunk-size",
     "as_of": "--as-of",
     "total": "--applications/--assets/--deployments/--events",
+    "rate": "--rate",
+    "duration": "--duration",
+    "estate": "--live",
 }
 PLAN_FLAGS = ("--plan", "--seed", "--as-of", "--chunk-size")
 #: Who the audit trail says resumed or cleared: the OS user running the command.
@@ -57,7 +62,7 @@ COMMAND_REQUESTER = services.Requester(SeedRun.Source.COMMAND)
 class Action:
     """What the flags ask for: which kind of work, and which flags make sense with it."""
 
-    name: str  # "seed", "resume", "clear" or "clear-run"
+    name: str  # "seed", "resume", "clear", "clear-run", "live" or "stop-live"
     allowed: frozenset[str]
 
 
@@ -68,7 +73,10 @@ ACTIONS = {
     "resume": Action("resume", frozenset({"--resume", "--dry-run", "--digest"})),
     "clear": Action("clear", frozenset({"--clear", "--dry-run"})),
     "clear-run": Action("clear-run", frozenset({"--clear-run", "--dry-run"})),
+    "live": Action("live", frozenset({"--live", "--rate", "--duration", "--seed", "--async", "--sync", "--dry-run"})),
+    "stop-live": Action("stop-live", frozenset({"--stop-live"})),
 }
+LIVE_FLAGS = ("--rate", "--duration")
 
 
 class Command(BaseCommand):
@@ -124,13 +132,35 @@ class Command(BaseCommand):
         )
         where.add_argument("--sync", dest="inline", action="store_true", help="write the run in this process")
         parser.add_argument("--wait", action="store_true", help="after queueing, follow the run until it ends")
+        live = parser.add_argument_group(
+            "live stream (the estate keeps moving: new events as they happen, on top of the seeded estate)"
+        )
+        live.add_argument(
+            "--live",
+            action="store_true",
+            help="stream events in real time: here with a live display until it ends or Ctrl-C stops it, "
+            "or with --async on the workers",
+        )
+        live.add_argument(
+            "--rate", type=float, metavar="N", help=f"mean events per second (default {live_service.DEFAULT_RATE:g})"
+        )
+        live.add_argument(
+            "--duration",
+            metavar="TIME",
+            help="how long the stream lasts: seconds, or with a unit: 90s, 30m, 2h, 1d (default 1h)",
+        )
+        live.add_argument("--stop-live", action="store_true", help="stop the live stream that is running")
 
     def handle(self, *args, **options) -> None:
         self.verbosity = options["verbosity"]
         self._output_closed = False
         action = self._action(options)
         try:
-            if action.name == "clear-run":
+            if action.name == "live":
+                self._live(options)
+            elif action.name == "stop-live":
+                self._stop_live()
+            elif action.name == "clear-run":
                 self._clear(run=self._get_run(options["clear_run"], "--clear-run"), dry_run=options["dry_run"])
             elif action.name == "resume":
                 self._resume(self._get_run(options["resume"], "--resume"), options)
@@ -149,7 +179,11 @@ class Command(BaseCommand):
 
     def _action(self, options: dict) -> Action:
         given = self._given_flags(options)
-        if options["clear_run"] is not None:
+        if options["stop_live"]:
+            action = ACTIONS["stop-live"]
+        elif options["live"]:
+            action = ACTIONS["live"]
+        elif options["clear_run"] is not None:
             action = ACTIONS["clear-run"]
         elif options["resume"] is not None:
             action = ACTIONS["resume"]
@@ -174,6 +208,12 @@ class Command(BaseCommand):
         for flag in ("plan", "seed", "as_of", "chunk_size", "clear_run", "resume"):
             if options[flag] is not None:
                 given.add("--" + flag.replace("_", "-"))
+        for flag in ("rate", "duration"):
+            if options[flag] is not None:
+                given.add("--" + flag)
+        for flag, dest in (("--live", "live"), ("--stop-live", "stop_live")):
+            if options[dest]:
+                given.add(flag)
         for flag, dest in (("--clear", "clear"), ("--dry-run", "dry_run"), ("--digest", "digest")):
             if options[dest]:
                 given.add(flag)
@@ -184,6 +224,12 @@ class Command(BaseCommand):
 
     @staticmethod
     def _why_not(action: Action, flag: str) -> str:
+        if flag in LIVE_FLAGS and action.name != "live":
+            return "--rate and --duration shape a live stream; add --live"
+        if action.name == "live":
+            return "a live stream is shaped by --rate, --duration and --seed only; it writes events onto the estate"
+        if action.name == "stop-live":
+            return "--stop-live only stops the running live stream; it cannot be combined with it"
         if action.name == "clear-run":
             return "--clear-run only deletes one run's rows; it cannot be combined with it"
         if action.name == "resume":
@@ -243,6 +289,9 @@ class Command(BaseCommand):
             self._finish(outcome.run, reporter, digest=options["digest"])
 
     def _resume(self, run: SeedRun, options: dict) -> None:
+        if run.is_live:
+            self._restart_live(run, dry_run=options["dry_run"])
+            return
         if options["dry_run"]:
             self._print_resume_preview(run)
             return
@@ -260,6 +309,26 @@ class Command(BaseCommand):
         except (PlanError, services.SeedingError) as exc:
             raise self._command_error(exc) from None
         self._finish(run, reporter, digest=options["digest"])
+
+    def _restart_live(self, run: SeedRun, *, dry_run: bool) -> None:
+        if dry_run:
+            self._write(
+                f"Dry run: would restart live stream #{run.pk} ({run.status}) from {format_utc(run.written_until)}, "
+                f"here. Nothing was written."
+            )
+            return
+        display = LiveDisplay(mode=self._live_mode(), write=self._write)
+        try:
+            services.live_stream_restart(run=run, by=COMMAND_REQUESTER, here=True, on_tick=display)
+        except KeyboardInterrupt:
+            display.close()
+            raise self._live_interrupted() from None
+        except services.RunNotResumable as exc:
+            raise CommandError(f"--resume: {exc}") from None
+        except services.SeedingError as exc:
+            raise self._command_error(exc) from None
+        display.close()
+        self._live_summary(run, queued=False)
 
     def _announce(self, reporter: ProgressReporter, *, resumed: bool = False) -> services.ProgressCallback:
         """The progress callback: a heading when the run starts, then the reporter."""
@@ -312,6 +381,72 @@ class Command(BaseCommand):
         self._print_summary(run, written=run.total_done - reporter.initial_done, elapsed=reporter.elapsed)
         if digest:
             self._write(f"digest: {seed_run_digest(run)}")
+
+    # --- live streams ---------------------------------------------------------------------------
+
+    def _live(self, options: dict) -> None:
+        rate = options["rate"] if options["rate"] is not None else live_service.DEFAULT_RATE
+        duration = _duration(options["duration"]) if options["duration"] is not None else DEFAULT_LIVE_DURATION
+        seed = options["seed"] if options["seed"] is not None else DEFAULT_SEED
+        here = not options["queued"]
+        if options["queued"] and not settings.REDIS_URL:
+            raise CommandError(
+                "--async: REDIS_URL is not set, so there are no workers to queue for; drop --async to stream here"
+            )
+        if options["dry_run"]:
+            where = "here, in this process" if here else "on the workers"
+            self._write(
+                f"Dry run: nothing will be written. A live stream of about {round(rate * duration):,} events "
+                f"({rate:g} a second on average, by each site's office hours) for {duration:,} s, {where}, "
+                f"seed {seed}."
+            )
+            return
+        display = LiveDisplay(mode=self._live_mode(), write=self._write)
+        try:
+            run = services.live_stream_request(
+                rate=rate, duration=duration, seed=seed, source=SeedRun.Source.COMMAND, here=here, on_tick=display
+            )
+        except KeyboardInterrupt:
+            display.close()
+            raise self._live_interrupted() from None
+        except (PlanError, services.SeedingError) as exc:
+            raise self._command_error(exc) from None
+        display.close()
+        self._live_summary(run, queued=not here)
+
+    def _live_mode(self) -> str:
+        return "off" if self.verbosity == 0 else ("line" if sys.stderr.isatty() else "log")
+
+    def _live_summary(self, run: SeedRun, *, queued: bool) -> None:
+        if queued:
+            self._say(
+                f"Live stream #{run.pk} is queued for the workers: about {run.events:,} events until "
+                f"{format_utc(run.as_of)}. Stop it with --stop-live, in the admin, or with "
+                "DELETE /api/v1/admin/live-stream."
+            )
+            return
+        run.refresh_from_db()
+        gaps = f"; {plural(len(run.gaps), 'gap')} skipped" if run.gaps else ""
+        self._say(f"Live stream #{run.pk} {run.status}: {run.events_done:,} events written{gaps}.")
+
+    def _live_interrupted(self) -> CommandError:
+        run = SeedRun.objects.filter(mode=SeedRun.Mode.LIVE).order_by("-pk").first()
+        if run is None:
+            return CommandError("Interrupted before the stream started; nothing was written.")
+        return CommandError(
+            f"Stopped live stream #{run.pk} with {run.events_done:,} events written. Go on from where it stopped "
+            f"with --resume {run.pk}, or delete its rows with --clear-run {run.pk}."
+        )
+
+    def _stop_live(self) -> None:
+        run = SeedRun.objects.filter(mode=SeedRun.Mode.LIVE, is_active=True).first()
+        if run is None:
+            raise CommandError("--stop-live: no live stream is running")
+        try:
+            services.live_stream_stop(run=run, by=COMMAND_REQUESTER)
+        except services.RunNotActive as exc:
+            raise CommandError(f"--stop-live: {exc}") from None
+        self._say(f"Stopped live stream #{run.pk}: {run.events_done:,} events written.")
 
     # --- clearing -------------------------------------------------------------------------------
 
@@ -481,6 +616,22 @@ class Command(BaseCommand):
             return SeedRun.objects.get(pk=run_id)
         except SeedRun.DoesNotExist:
             raise CommandError(f"{flag}: there is no seed run #{run_id}") from None
+
+
+DEFAULT_LIVE_DURATION = 3_600
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
+
+
+def _duration(text: str) -> int:
+    """Seconds from "90", "90s", "30m", "2h" or "1d"."""
+    value, unit = (text[:-1], text[-1]) if text and text[-1] in _DURATION_UNITS else (text, "s")
+    try:
+        seconds = float(value) * _DURATION_UNITS[unit]
+    except ValueError:
+        raise CommandError(f"--duration: {text!r} is not a duration such as 90s, 30m, 2h or 1d") from None
+    if seconds != int(seconds):
+        raise CommandError(f"--duration: {text!r} is not a whole number of seconds")
+    return int(seconds)
 
 
 def _counts(counts: dict[str, int]) -> str:
