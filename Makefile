@@ -130,10 +130,11 @@ api-fuzz: $(STAMP)  ## Schemathesis, every check, against gunicorn (debug off) +
 	$(PY) scripts/api_fuzz.py
 
 .PHONY: screenshots
-screenshots: $(STAMP)  ## photograph every admin page at 3 widths and the monitor during and after a run (var/screenshots/; the README's in docs/screenshots/)
+screenshots: $(STAMP)  ## photograph every admin page at 3 widths, the monitor during and after a run, and live streams of each scenario (var/screenshots/; the README's in docs/screenshots/)
 	$(PY) scripts/screenshots.py
 	$(PY) scripts/monitor_screenshots.py var/screenshots/monitor
 	cp var/screenshots/monitor/readme-overview.png docs/screenshots/monitor-overview.png
+	$(PY) scripts/live_screenshots.py var/screenshots/live
 
 .PHONY: lint
 lint: $(STAMP)  ## ruff check and format check, and the layers' import contracts (pyproject.toml)

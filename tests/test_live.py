@@ -17,12 +17,13 @@ from django.test import Client
 
 from inventory.models import Event
 from seeding import services
-from seeding.models import PendingEvent, SeedChunk, SeedRun
+from seeding.models import PendingEvent, SeedRun
 from seeding.selectors import live_stream_figures
 from seeding.services import live
 from seeding.services.runs import seed_run_claim
 from tests.support.api import BOTH, make_user, post
 from tests.support.data import seed
+from tests.support.live import rewind, rows
 from tests.support.plans import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +31,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LIVE_URL = "/api/v1/admin/live-stream"
 STOP_URL = "/api/v1/admin/live-stream/stop"
 START = AS_OF + timedelta(days=2, hours=7)  # a Tuesday morning in Europe
-EVENT_FIELDS = ("id", "asset_id", "deployment_id", "kind", "severity", "source", "message", "occurred_at")
 
 
 @pytest.fixture
@@ -51,24 +51,6 @@ def write(run: SeedRun, claim: int, *, until: int, step: int, since: int | None 
     while second < until:
         second = min(until, second + step)
         assert live.live_stream_catch_up(run=run, claim=claim, now=START.timestamp() + second)
-
-
-def rows(run: SeedRun) -> list[tuple]:
-    return list(Event.objects.filter(seed_run=run).order_by("pk").values_list(*EVENT_FIELDS))
-
-
-def rewind(run: SeedRun) -> int:
-    """Take the stream back to its start, its keys kept, as if nothing had been written: the same run (the
-    same keys, so the same ticket numbers) can then be written another way and compared row by row.
-    Returns the new claim."""
-    Event.objects.filter(seed_run=run).delete()
-    PendingEvent.objects.filter(run=run).delete()
-    SeedChunk.objects.filter(run=run).delete()
-    SeedRun.objects.filter(pk=run.pk).update(
-        status=SeedRun.Status.RUNNING, is_active=True, written_until=run.window_start, events_done=0, gaps=[]
-    )
-    run.refresh_from_db()
-    return run.claim
 
 
 # --- what a stream writes --------------------------------------------------------------------------
@@ -196,7 +178,7 @@ def test_the_command_streams_here_until_the_end(estate, monkeypatch, capsys):
         (["--live", "--duration", "5x"], "--duration: '5x' is not a duration such as 90s, 30m, 2h or 1d"),
         (["--live", "--rate", "0"], "--rate: must be a number of events per second from 0.01 to 5,000"),
         (["--live", "--duration", "30s"], "--duration: must be a whole number of seconds from 60 to 604,800"),
-        (["--live", "--assets", "5"], "count flags: a live stream is shaped by --rate, --duration and --seed"),
+        (["--live", "--assets", "5"], "count flags: a live stream is shaped by --rate, --duration, --seed and"),
         (["--live", "--rate", "5000", "--duration", "7d"], "--rate: 5000 events a second for 604,800 s"),
         (["--stop-live"], "--stop-live: no live stream is running"),
     ],
@@ -258,7 +240,8 @@ def test_the_api_starts_shows_and_stops_a_stream_in_the_documented_shapes(estate
         ({"duration": 59}, "duration"),
         ({"duration": 61.5}, "duration"),
         ({"rate": 5_000, "duration": 604_800}, "rate"),
-        ({"scenario": "steady"}, "scenario"),
+        ({"scenario": "storm"}, "scenario"),
+        ({"rate": 10, "speed": 2}, "speed"),
     ],
 )
 def test_bad_stream_requests_get_400_naming_the_field(estate, api, body, field):

@@ -47,7 +47,7 @@ def test_every_route_and_method_is_documented_and_nothing_else():
 def test_the_request_schema_states_what_json_schema_can():
     """Each kind is a bounded count, unknown fields are refused, and an all-zero plan is outside the schema."""
     validator = Draft202012Validator({**document()["components"]["schemas"]["SeedRequest"]})
-    assert set(SeedRequest.model_fields) == {"plan", *KINDS, "seed", "as_of"}
+    assert set(SeedRequest.model_fields) == {"plan", *KINDS, "seed", "as_of", "scenario"}
     assert validator.is_valid({"assets": 162.0})  # a whole number is an integer in JSON Schema, and accepted
     for refused in ({}, {"assets": 0, "events": 0}, {"assets": 1, "servers": 1}, {"assets": -1}, {"assets": "5"}):
         assert not validator.is_valid(refused), refused

@@ -525,8 +525,14 @@ def keeps_rows(run: SeedRun) -> bool:
 
 
 def again_url(run: SeedRun) -> str:
-    """The seed page filled in with ``run``'s plan and seed (the base time left to now, as "Run again")."""
-    query = {**{kind: run.planned(kind) for kind in KINDS}, "seed": run.seed}
+    """The seed page filled in with ``run``'s plan, seed and scenario (the base time left to now, as "Run
+    again"); for a live stream, the live stream page with its rate, duration, seed and scenario."""
+    scenario = {"scenario": run.scenario["name"]} if run.scenario else {}
+    if run.is_live:
+        rate = round(run.events / run.window_seconds / run.scenario.get("rate", 1.0), 3)  # as asked, before the pack
+        query = {"rate": f"{rate:g}", "minutes": run.window_seconds // 60, "seed": run.seed, **scenario}
+        return f"{reverse('admin:seeding_seedrun_live')}?{urlencode(query)}"
+    query = {**{kind: run.planned(kind) for kind in KINDS}, "seed": run.seed, **scenario}
     return f"{reverse('admin:seeding_seedrun_seed')}?{urlencode(query)}"
 
 

@@ -7,11 +7,23 @@ from django.core.checks import Error, register
 
 from inventory.models import Asset
 from seeding.generation.catalog import Catalog, CatalogError, load_catalog
+from seeding.generation.scenarios import Scenario, load_scenario, scenario_names
 
 
 def active_catalog() -> Catalog:
     """The configured catalog, validated (cached while its files do not change). Raises CatalogError."""
     return load_catalog(settings.SEED_CATALOG_DIR)
+
+
+def active_scenario(name: str) -> Scenario:
+    """The scenario pack ``name`` of the configured catalog, validated. Raises CatalogError (unknown, or
+    wrong: file, line and column)."""
+    return load_scenario(settings.SEED_CATALOG_DIR, name, active_catalog())
+
+
+def scenario_choices() -> list[str]:
+    """The names of the configured catalog's scenario packs."""
+    return scenario_names(settings.SEED_CATALOG_DIR)
 
 
 @register()
@@ -21,6 +33,11 @@ def catalog_check(app_configs, **kwargs) -> list[Error]:
         catalog = active_catalog()
     except CatalogError as exc:
         return [Error(str(exc), hint="Fix the file, or point SEED_CATALOG_DIR at another catalog.", id="seeding.E001")]
+    for name in scenario_choices():
+        try:
+            active_scenario(name)
+        except CatalogError as exc:
+            return [Error(str(exc), hint="Fix the scenario pack, or remove it.", id="seeding.E003")]
     unknown = sorted({asset_type.value for asset_type in catalog.asset_types} - set(Asset.Type.values))
     if unknown:
         return [

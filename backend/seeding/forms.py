@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 
+from seeding.catalogs import active_scenario, scenario_choices
+from seeding.generation.catalog import CatalogError
 from seeding.generation.kinds import KINDS
 from seeding.plan import AS_OF_EXAMPLE, DEFAULT_SEED, DEMO_PLAN, PER_KIND_MAX, SEED_MAX, SeedPlan, parse_as_of
 from seeding.services.live import DEFAULT_DURATION as LIVE_DEFAULT_DURATION
@@ -29,6 +31,16 @@ class SeedDemoDataForm(forms.Form):
         "to a year ahead. The same plan, seed and base time give identical rows.",
     )
 
+    scenario = forms.ChoiceField(
+        required=False,
+        help_text="A scenario pack that shapes what happens in the 90 days: how busy, and which incidents and "
+        "changes (the catalog's scenarios/ directory).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scenario"].choices = scenario_field_choices()
+
     def clean_as_of(self):
         text = self.cleaned_data["as_of"].strip()
         if not text:
@@ -40,7 +52,12 @@ class SeedDemoDataForm(forms.Form):
 
     def plan(self) -> SeedPlan:
         data = self.cleaned_data
-        return SeedPlan(**{kind: data[kind] for kind in KINDS}, seed=data["seed"], as_of=data["as_of"])
+        return SeedPlan(
+            **{kind: data[kind] for kind in KINDS},
+            seed=data["seed"],
+            as_of=data["as_of"],
+            scenario=data["scenario"] or None,
+        )
 
 
 class LiveStreamForm(forms.Form):
@@ -62,3 +79,23 @@ class LiveStreamForm(forms.Form):
         help_text="The stream stops by itself after this long; Stop ends it sooner.",
     )
     seed = forms.IntegerField(min_value=0, max_value=SEED_MAX, initial=DEFAULT_SEED)
+    scenario = forms.ChoiceField(
+        required=False,
+        help_text="A scenario pack that shapes what happens: an incident storm, a patch wave, a quiet weekend "
+        "(the catalog's scenarios/ directory).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scenario"].choices = scenario_field_choices()
+
+
+def scenario_field_choices() -> list[tuple[str, str]]:
+    """The catalog's scenario packs as a select's options, each with what happens in it."""
+    packs = []
+    for name in scenario_choices():
+        try:
+            packs.append((name, f"{name}: {active_scenario(name).description}"))
+        except CatalogError:
+            continue  # a broken pack is reported by manage.py check; it is not offered
+    return [("", "none"), *packs]

@@ -18,7 +18,7 @@ from seeding.forms import LiveStreamForm
 from seeding.models import SeedRun
 
 #: The form's field for each field a PlanError names.
-FORM_FIELD = {"rate": "rate", "duration": "minutes", "seed": "seed"}
+FORM_FIELD = {"rate": "rate", "duration": "minutes", "seed": "seed", "scenario": "scenario"}
 
 
 def live_stream_view(model_admin, request: HttpRequest) -> HttpResponse:
@@ -27,7 +27,9 @@ def live_stream_view(model_admin, request: HttpRequest) -> HttpResponse:
     services.seed_runs_settle()
     can_seed = model_admin.has_run_seed_permission(request)
     here = HttpResponseRedirect(reverse("admin:seeding_seedrun_live"))
-    form = LiveStreamForm(request.POST if "_start" in request.POST else None)
+    # "Run again" on a stream's page opens this form with its rate, duration, seed and scenario.
+    initial = {name: request.GET[name] for name in LiveStreamForm.base_fields if name in request.GET}
+    form = LiveStreamForm(request.POST if "_start" in request.POST else None, initial=initial)
     if request.method == "POST":
         if not can_seed:
             return model_admin._forbidden(request)
@@ -59,6 +61,7 @@ def _start(model_admin, request: HttpRequest, form: LiveStreamForm) -> bool:
             rate=data["rate"],
             duration=data["minutes"] * 60,
             seed=data["seed"],
+            scenario=data["scenario"] or None,
             source=SeedRun.Source.ADMIN,
             requested_by=request.user,
         )

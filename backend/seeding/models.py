@@ -110,6 +110,9 @@ class SeedRun(models.Model):
     # A live stream's checkpoint, moved in the transaction that writes each tick: every event before it
     # is written, none after it (``services.live``).
     written_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The scenario pack that shapes what happens in its window, as it was when the run was created
+    # (``generation.scenarios.Scenario.to_json``); empty: none.
+    scenario = models.JSONField(default=dict, blank=True, editable=False)
     # A live stream's skipped stretches, where it fell too far behind: [[from, to, events], ...] (ISO 8601).
     gaps = models.JSONField(default=list, blank=True, editable=False)
     # Progress: rows of committed chunks, derived from the checkpoints after each commit.

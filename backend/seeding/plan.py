@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_date, parse_datetime
 
 from seeding.generation.kinds import KINDS, Chunk, chunks_of
+from seeding.generation.scenarios import scenario_names
 from seeding.named_plans import PLANS
 
 #: The widest per-kind count any plan may ask for, whatever SEED_MAX_TOTAL says.
@@ -62,6 +63,8 @@ class SeedPlan:
     chunk_size: int = dataclasses.field(default_factory=lambda: settings.SEED_CHUNK_SIZE)
     #: The base time; None means "now", fixed when the run is created.
     as_of: datetime | None = None
+    #: A scenario pack of the catalog (``generation.scenarios``) that shapes what happens; None: none.
+    scenario: str | None = None
 
     def count(self, kind: str) -> int:
         return getattr(self, kind)
@@ -128,6 +131,9 @@ def validate_plan(plan: SeedPlan) -> None:
         errors["as_of"] = "must be timezone-aware"
     elif plan.as_of is not None and (problem := as_of_out_of_range(plan.as_of)):
         errors["as_of"] = problem
+    if plan.scenario is not None and plan.scenario not in scenario_names(settings.SEED_CATALOG_DIR):
+        known = ", ".join(scenario_names(settings.SEED_CATALOG_DIR)) or "none in this catalog"
+        errors["scenario"] = f"{plan.scenario!r} is not a scenario pack of the catalog ({known})"
     if errors:
         raise PlanError(errors)
     if plan.total == 0:

@@ -87,6 +87,7 @@ def seed_run_status(run: SeedRun) -> dict:
         "cleared_at": run.cleared_at,
         "error": run.error or None,
         "mode": run.mode,
+        "scenario": run.scenario.get("name") if run.scenario else None,
         "live": live_stream_figures(run) if run.is_live else None,
     }
 

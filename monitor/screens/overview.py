@@ -74,7 +74,13 @@ def live_stream(run: dict) -> None:
             events,
             hide_index=True,
             width="stretch",
-            column_config={"time": st.column_config.DatetimeColumn("Time (UTC)", format="HH:mm:ss")},
+            column_config={
+                "time": st.column_config.DatetimeColumn("Time (UTC)", format="HH:mm:ss"),
+                "host": "Host",
+                "kind": "Kind",
+                "severity": "Severity",
+                "message": st.column_config.TextColumn("Message", width="large"),
+            },
         )
     st.link_button("Stop it in the admin", f"{ADMIN_URL}seeding/seedrun/live/")
 

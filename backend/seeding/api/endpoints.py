@@ -266,7 +266,12 @@ def seed_run_cancel(request: HttpRequest, run_id: int):
 def live_stream_start(request: HttpRequest, response: HttpResponse, stream: LiveRequest):
     user = require_permission(request, SEED_PERMISSION)
     run = services.live_stream_request(
-        rate=stream.rate, duration=stream.duration, seed=stream.seed, source=SeedRun.Source.API, requested_by=user
+        rate=stream.rate,
+        duration=stream.duration,
+        seed=stream.seed,
+        scenario=stream.scenario,
+        source=SeedRun.Source.API,
+        requested_by=user,
     )
     response["Location"] = status_url(request, run)
     return Status(202, {**run_body(request, run), "message": LIVE_MESSAGE})

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from seeding.catalogs import scenario_choices
 from seeding.generation.kinds import KINDS
 from seeding.models import SeedRun
 from seeding.named_plans import PLANS, plans_described
@@ -102,6 +103,16 @@ AsOf = Annotated[
     ),
 ]
 
+#: A scenario pack of this server's catalog (its scenarios/ directory, read when the server starts).
+Scenario = Annotated[
+    Literal[tuple(scenario_choices())] if scenario_choices() else Literal["none"],  # type: ignore[valid-type]
+    Field(
+        description="A scenario pack of the server's catalog that shapes what happens (scenarios/*.toml): "
+        + (", ".join(scenario_choices()) or "none")
+        + ". Absent: none."
+    ),
+]
+
 #: "A named plan or at least one count above zero", which JSON Schema can state.
 _SOMETHING_TO_WRITE = [
     {"required": ["plan"]},
@@ -136,6 +147,7 @@ class SeedRequest(Schema):
     events: Count = 0
     seed: Annotated[int, Field(strict=True, ge=0, le=SEED_MAX), BeforeValidator(_integer)] = DEFAULT_SEED
     as_of: AsOf = None  # type: ignore[assignment]  # absent means now; null is refused
+    scenario: Scenario = None  # type: ignore[assignment]  # absent means none; null is refused
 
 
 class Counts(Schema):
@@ -210,6 +222,7 @@ class Run(Schema):
     cleared_at: datetime | None
     error: str | None = Field(description="Short and stable; no driver text.")
     mode: SeedRun.Mode = Field(description="seed: a history up to as_of; live: a live stream up to as_of.")
+    scenario: str | None = Field(description="The scenario pack that shapes what happens in it; null for none.")
     live: LiveFigures | None = Field(description="A live stream's figures; null for a seed run.")
     status_url: str = Field(json_schema_extra={"format": "uri"})
 
@@ -252,6 +265,7 @@ class LiveRequest(Schema):
         int, Field(strict=True, ge=LIVE_DURATION_MIN, le=LIVE_DURATION_MAX), BeforeValidator(_integer)
     ] = Field(default=LIVE_DEFAULT_DURATION, description="Seconds the stream lasts.")
     seed: Annotated[int, Field(strict=True, ge=0, le=SEED_MAX), BeforeValidator(_integer)] = DEFAULT_SEED
+    scenario: Scenario = None  # type: ignore[assignment]  # absent means none; null is refused
 
 
 class LiveAnswer(Run):

@@ -29,6 +29,12 @@ def of_scope(rows: tuple, scope: str) -> tuple[tuple, WeightTable] | None:
     return (chosen, WeightTable([row.weight for row in chosen])) if chosen else None
 
 
+@functools.lru_cache(maxsize=64)
+def among(rows: tuple, names: frozenset[str] | None, field: str) -> tuple:
+    """The catalog rows (stories or waves) whose ``field`` is one of ``names``; all of them for None."""
+    return rows if names is None else tuple(row for row in rows if getattr(row, field) in names)
+
+
 def drawn(choices: tuple[tuple, WeightTable], stream: Stream, key: int):
     """The row ``stream`` draws for ``key`` by the rows' weights."""
     rows, weights = choices

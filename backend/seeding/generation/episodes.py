@@ -36,7 +36,8 @@ EPISODE_EVERY = 400
 EPISODE_LEN = max(LONGEST, 8)
 #: What an episode is, and how often: (what, scope).
 EPISODE_KINDS = (("incident", "application"), ("incident", "host"), ("change", "application"), ("change", "host"))
-EPISODE_WEIGHTS = WeightTable([3, 3, 2, 2])
+_KIND_WEIGHTS = (3, 3, 2, 2)
+EPISODE_WEIGHTS = WeightTable(list(_KIND_WEIGHTS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,28 +87,76 @@ def episodes_of(
     """(number, its events by key) of each of episode ``numbers`` that takes place (the others are absent);
     with ``overlapping``, only those whose keys meet that range of keys."""
     last = min(recent_events(spec), spec.count("events"))
-    firsts = numbers * EPISODE_EVERY + Stream(spec.seed, "episode.offset").ints(numbers, EPISODE_EVERY - EPISODE_LEN)
+    numbers, firsts, phases = _laid(spec, numbers)
     keep = firsts + EPISODE_LEN <= last
     if overlapping is not None:
         keep &= (firsts + EPISODE_LEN > overlapping[0]) & (firsts < overlapping[1])
-    numbers, firsts = numbers[keep], firsts[keep]
+    numbers, firsts, phases = numbers[keep], firsts[keep], phases[keep]
     if not len(numbers) or not assets.size:
         return []
     starts = event_times(spec, firsts, timeline_of(spec))[0]
-    kinds = Stream(spec.seed, "episode.kind").weighted(numbers, EPISODE_WEIGHTS)
+    kinds = _kinds(spec, numbers, phases)
     own = deployments is not None and applications is not None and deployments.size > 0
     told = []
-    for number, first, at, kind in zip(numbers.tolist(), firsts.tolist(), starts.tolist(), kinds.tolist()):
+    for number, first, at, kind, phase in zip(
+        numbers.tolist(), firsts.tolist(), starts.tolist(), kinds.tolist(), phases.tolist()
+    ):
         what, scope = EPISODE_KINDS[kind]
         if scope == "application" and not own:
             scope = "host"
+        told_in = spec.scenario.phases[phase] if phase >= 0 else None
         if what == "incident":
-            events = incident_story(spec, number, first, at, scope, assets, deployments, applications)
+            stories = told_in.stories if told_in is not None else None
+            events = incident_story(spec, number, first, at, scope, assets, deployments, applications, stories)
         else:
-            events = change_wave(spec, number, first, at, scope, EPISODE_LEN, assets, deployments, applications)
+            waves = told_in.waves if told_in is not None else None
+            events = change_wave(spec, number, first, at, scope, EPISODE_LEN, assets, deployments, applications, waves)
         if events:
             told.append((number, [(first + event.stage, event) for event in events]))
     return told
+
+
+#: Where the extra episodes of a block a scenario pack asks for take their numbers (draws are keyed by them).
+_EXTRA = 1 << 40
+
+
+def _laid(spec: RunSpec, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(numbers, first keys, phase index or -1) of the episodes of ``blocks`` of EPISODE_EVERY keys: one per
+    block, at a drawn offset; with a scenario pack, as many as its phase at the block asks for (a block of
+    a phase with ``episodes`` 2.5 holds two or three, in equal parts of it; one with 0.5, one or none)."""
+    one = blocks * EPISODE_EVERY + Stream(spec.seed, "episode.offset").ints(blocks, EPISODE_EVERY - EPISODE_LEN)
+    scenario = spec.scenario
+    if scenario is None or scenario.plain:
+        return blocks, one, np.full(len(blocks), -1, dtype=np.int64)
+    timeline = timeline_of(spec)
+    at = event_times(spec, np.minimum(blocks * EPISODE_EVERY, max(spec.count("events") - 1, 0)), timeline)[0]
+    phase = scenario.phase_indices((at - spec.window_start) / spec.window_seconds)
+    density = np.array([p.episodes for p in scenario.phases])[phase]
+    extra = Stream(spec.seed, "episode.more").ints(blocks, 1_000) < np.round((density % 1) * 1_000)
+    count = np.floor(density).astype(np.int64) + extra
+    owner = np.repeat(np.arange(len(blocks)), count)
+    part = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    size = EPISODE_EVERY // np.maximum(count, 1)[owner]
+    numbers = blocks[owner] + part * _EXTRA
+    offsets = Stream(spec.seed, "episode.offset").ints(numbers, 1 << 40) % (size - EPISODE_LEN)
+    firsts = np.where(count[owner] == 1, one[owner], blocks[owner] * EPISODE_EVERY + part * size + offsets)
+    return numbers, firsts, phase[owner]
+
+
+def _kinds(spec: RunSpec, numbers: np.ndarray, phases: np.ndarray) -> np.ndarray:
+    """The kind of each episode (EPISODE_KINDS): by EPISODE_WEIGHTS, or by its phase's incidents and changes."""
+    kinds = Stream(spec.seed, "episode.kind").weighted(numbers, EPISODE_WEIGHTS)
+    for phase in np.unique(phases[phases >= 0]).tolist():
+        told_in = spec.scenario.phases[phase]
+        if (told_in.incidents, told_in.changes) == (1.0, 1.0):
+            continue
+        factors = [told_in.incidents, told_in.incidents, told_in.changes, told_in.changes]
+        weights = [round(weight * factor * 100) for weight, factor in zip(_KIND_WEIGHTS, factors)]
+        if not sum(weights):
+            continue  # neither: the phase's episodes stay as they were drawn
+        mine = phases == phase
+        kinds[mine] = Stream(spec.seed, "episode.kind").weighted(numbers[mine], WeightTable(weights))
+    return kinds
 
 
 def rows_of(found: list[tuple[int, EpisodeEvent]], start: int) -> EpisodeRows | None:

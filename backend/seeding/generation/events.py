@@ -336,8 +336,10 @@ def events(
 ) -> Columns:
     """The events at keys [``start``, ``stop``); ``tell_episodes`` False: as if no episode took any of them
     (a live stream tells its episodes by time: ``live``)."""
-    ordinals = np.arange(start, stop, dtype=np.int64)
-    s, n = spec.seed, stop - start
+    # One key before the chunk too: an event must not repeat, word for word, the one before it (``_reworded``).
+    lead = min(start, 1)
+    ordinals = np.arange(start - lead, stop, dtype=np.int64)
+    s, n = spec.seed, len(ordinals)
     timeline = timeline_of(spec)
     times, burst_minute = event_times(spec, ordinals, timeline)
 
@@ -383,6 +385,10 @@ def events(
     ages = times // SECONDS_PER_DAY - assets.purchase_day[positions]
     kinds, variants = _messages(spec, ordinals, groups, in_burst, maintenance, ages)
     pools = message_pools(spec.seed, spec.catalog)
+    kinds, variants = _reworded(spec, ordinals, positions, groups, kinds, variants, ages, pools)
+    ordinals, asset_ids, deployment_ids, kinds, variants, times = (
+        values[lead:] for values in (ordinals, asset_ids, deployment_ids, kinds, variants, times)
+    )
     columns = {
         "id": (spec.id_base("events") + ordinals).tolist(),
         "asset": asset_ids.tolist(),
@@ -400,6 +406,48 @@ def events(
     if episodes is not None:
         _tell_episodes(columns, episodes)
     return columns
+
+
+def _reworded(
+    spec: RunSpec,
+    ordinals: np.ndarray,
+    positions: np.ndarray,
+    groups: np.ndarray,
+    kinds: np.ndarray,
+    variants: np.ndarray,
+    ages: np.ndarray,
+    pools: Pools,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kinds, variants), where an event would say word for word what the event before it said on the same
+    asset (a group's own draws may repeat: "Updated to the current release" twice in a second), another
+    template that fits the asset's age: of its kind, drawn by its key, or of another kind where its kind has
+    only the one. Messages with a ticket differ anyway."""
+    messages = pools.messages[variants]
+    again = (positions[1:] == positions[:-1]) & (messages[1:] == messages[:-1])
+    rows = np.flatnonzero(again & ~pools.ticketed[variants[1:] // VARIANTS]) + 1
+    if not len(rows):
+        return kinds, variants
+    kinds, variants, min_ages = kinds.copy(), variants.copy(), _min_ages(spec.catalog)
+    combos = groups[rows] * len(EVENT_KINDS) + kinds[rows]
+    for combo in np.unique(combos).tolist():
+        mine = rows[combos == combo]
+        group, kind = _group(spec.catalog, *_split_group(combo // len(EVENT_KINDS))), combo % len(EVENT_KINDS)
+        keys, template = ordinals[mine], variants[mine] // VARIANTS
+        # Each row's draw depends on its own key and template only: the same whatever else the chunk holds.
+        numbers, draw = group.templates[kind], Stream(spec.seed, "event.template.again")
+        if len(numbers) > 1:  # another template of its kind
+            at = np.searchsorted(numbers, template)
+            other = numbers[(at + 1 + draw.ints(keys, len(numbers) - 1)) % len(numbers)]
+        else:  # nothing else of its kind to say: a template of another kind, the first the group has
+            kind = next((k for k in (ALERT, _CHANGE, MAINTENANCE_KIND) if k != kind and group.kind_present[k]), kind)
+            numbers = group.templates[kind]
+            other = numbers[draw.ints(keys, len(numbers))]
+        if len(numbers):
+            fits = (min_ages[other] <= ages[mine]) & (other != template)
+            template = np.where(fits, other, template)
+            kinds[mine] = np.where(fits, kind, kinds[mine])
+        variants[mine] = template * VARIANTS + Stream(spec.seed, "event.variant.again").ints(keys, VARIANTS)
+    return kinds, variants
 
 
 def _with_tickets(spec: RunSpec, ordinals: np.ndarray, pools: Pools, variants: np.ndarray) -> list[str]:

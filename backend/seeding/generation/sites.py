@@ -17,7 +17,7 @@ import numpy as np
 
 from seeding.generation.catalog import Catalog
 from seeding.generation.rng import Stream
-from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec
+from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY, RunSpec, weekend_of
 
 #: Relative activity per hour of the local day: quiet nights, busy office hours.
 HOURLY_WEIGHTS = np.array([2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 9, 10, 12, 12, 11, 9, 7, 5, 4, 3, 3, 2])
@@ -81,13 +81,17 @@ def _run_blocks(seed: int, assets: int, catalog: Catalog) -> tuple[np.ndarray, n
 
 def spec_activity(spec: RunSpec) -> np.ndarray:
     """``local_activity`` over ``spec``'s event window, hour by hour from its start."""
-    return local_activity(spec.window_start + spec.window_hours * 3_600, spec.catalog, spec.window_hours)
+    return local_activity(
+        spec.window_start + spec.window_hours * 3_600, spec.catalog, spec.window_hours, weekend_of(spec)
+    )
 
 
 @functools.lru_cache(maxsize=4)
-def local_activity(as_of: int, catalog: Catalog, hours: int = EVENT_WINDOW_DAYS * 24) -> np.ndarray:
+def local_activity(
+    as_of: int, catalog: Catalog, hours: int = EVENT_WINDOW_DAYS * 24, weekend: float = 1.0
+) -> np.ndarray:
     """[hour of the ``hours`` before ``as_of``, site] -> activity at the site in that hour, by its local
-    hour and weekday.
+    hour and weekday; ``weekend``: weekends as busy as this share of their usual (a scenario pack's).
 
     With the IANA time zones, daylight saving included: each site's UTC offset
     is looked up once a day, and hour by hour only on the days it changes.
@@ -98,8 +102,12 @@ def local_activity(as_of: int, catalog: Catalog, hours: int = EVENT_WINDOW_DAYS 
     for s, site in enumerate(catalog.sites):
         local = hour_starts + _utc_offsets(site.time_zone, hour_starts)
         hour = local // 3_600 % 24
-        weekend = (local // SECONDS_PER_DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday
-        activity = HOURLY_WEIGHTS[hour] * np.where(weekend, WEEKEND_WEIGHT, WEEKDAY_WEIGHT)
+        is_weekend = (local // SECONDS_PER_DAY + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+        if weekend == 1.0:
+            activity = HOURLY_WEIGHTS[hour] * np.where(is_weekend, WEEKEND_WEIGHT, WEEKDAY_WEIGHT)
+        else:  # in tenths, so that a share of the weekend's weight stays a whole number
+            shared = max(1, round(WEEKEND_WEIGHT * 10 * weekend))
+            activity = HOURLY_WEIGHTS[hour] * np.where(is_weekend, shared, WEEKDAY_WEIGHT * 10)
         table[:, s] = activity[:hours]
     return table
 

@@ -6,6 +6,7 @@ import dataclasses
 
 from seeding.generation.catalog import Catalog
 from seeding.generation.kinds import KINDS
+from seeding.generation.scenarios import Scenario
 
 SECONDS_PER_DAY = 86_400
 #: Events fall within this many days before the run's base time.
@@ -45,6 +46,8 @@ class RunSpec:
     #: A live stream (``live``): its window lies ahead, written as time passes, second by second; no asset
     #: of its own goes into maintenance.
     live: bool = False
+    #: The scenario pack that shapes what happens in the window (``scenarios``); None: none.
+    scenario: Scenario | None = None
 
     @classmethod
     def from_run(cls, run, *, catalog: Catalog) -> RunSpec:
@@ -63,6 +66,7 @@ class RunSpec:
             team_heads=tuple(run.team_heads.get(team.name, -1) for team in catalog.teams) if run.team_heads else (),
             window_seconds=run.window_seconds,
             live=run.is_live,
+            scenario=Scenario.from_json(run.scenario) if run.scenario else None,
         )
 
     def count(self, kind: str) -> int:
@@ -100,3 +104,8 @@ def application_bases(positions: dict) -> dict:
         "software_from": positions["software"][0],
         "in_house_from": positions["in_house"][0],
     }
+
+
+def weekend_of(spec: RunSpec) -> float:
+    """How busy weekends are, as a share of what they are without a scenario pack."""
+    return spec.scenario.weekend if spec.scenario is not None else 1.0

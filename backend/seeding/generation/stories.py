@@ -17,7 +17,7 @@ kind are drawn from its number, so any chunk can write any part of it.
 from __future__ import annotations
 
 from seeding.generation.catalog import SEVERITIES, IncidentStory
-from seeding.generation.episode_event import EpisodeEvent, drawn, of_scope
+from seeding.generation.episode_event import EpisodeEvent, among, drawn, of_scope
 from seeding.generation.episode_hosts import TRIES, application_hosts, site_hosts
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
@@ -56,10 +56,12 @@ def incident_story(
     assets: AssetTable,
     deployments: OwnDeployments | None,
     applications: ApplicationTable | None,
+    symptoms: frozenset[str] | None = None,
 ) -> list[EpisodeEvent] | None:
     """The events of the story with episode ``number``, starting at key ``first`` and second ``start``, on an
-    application's hosts (``scope`` "application") or one asset ("host"); None when none fits."""
-    choices = of_scope(spec.catalog.stories, scope)
+    application's hosts (``scope`` "application") or one asset ("host"); None when none fits. ``symptoms``:
+    the stories that may be told (a scenario pack's phase names them; None: any)."""
+    choices = of_scope(among(spec.catalog.stories, symptoms, "symptom"), scope)
     if not choices:
         return None
     kind = Stream(spec.seed, "story.kind")

@@ -18,6 +18,7 @@ import numpy as np
 from seeding.generation.catalog import Catalog
 from seeding.generation.estate import MAINTENANCE_RECENT_DAYS
 from seeding.generation.rng import Stream
+from seeding.generation.scenarios import Scenario
 from seeding.generation.sites import local_activity
 from seeding.generation.spec import EVENT_WINDOW_DAYS, RunSpec
 
@@ -45,12 +46,16 @@ class Timeline:
 
 
 @functools.lru_cache(maxsize=4)
-def event_timeline(seed: int, as_of: int, catalog: Catalog, hours: int = EVENT_WINDOW_DAYS * 24) -> Timeline:
+def event_timeline(
+    seed: int, as_of: int, catalog: Catalog, hours: int = EVENT_WINDOW_DAYS * 24, scenario: Scenario | None = None
+) -> Timeline:
     """Each site's office hours and weekends in its own time zone over the ``hours`` before ``as_of``,
-    summed by the sites' weights, and a few incident bursts where events pile up."""
+    summed by the sites' weights, and a few incident bursts where events pile up; shaped by ``scenario``'s
+    phases."""
     start = as_of - hours * 3_600
     weights_per_site = np.array([site.weight for site in catalog.sites], dtype=np.int64)
-    weights = np.repeat(local_activity(as_of, catalog, hours) @ weights_per_site, 60)
+    weekend = scenario.weekend if scenario is not None else 1.0
+    weights = np.repeat(local_activity(as_of, catalog, hours, weekend) @ weights_per_site, 60)
     minutes = len(weights)
     # As many bursts at every size: a burst is a few bad hours of the whole estate, so their share of the
     # events (and the severity mix with them) must not grow with the plan.
@@ -61,18 +66,33 @@ def event_timeline(seed: int, as_of: int, catalog: Catalog, hours: int = EVENT_W
     for first, length in zip(burst_starts.tolist(), burst_lengths.tolist()):
         in_burst[first : first + length] = True
     weights = np.where(in_burst, weights * BURST_BOOST, weights)
+    weights, in_burst = _phased(scenario, weights, in_burst)
     return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst)
 
 
+def _phased(scenario: Scenario | None, weights: np.ndarray, in_burst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``weights`` and ``in_burst`` (per slot of the window) shaped by ``scenario``'s phases: each phase's
+    activity (in tenths), and its burst (what monitoring says is worse; how many events, its activity
+    says). Untouched without a pack that shapes them."""
+    if scenario is None or not scenario.shapes_activity:
+        return weights, in_burst
+    phase = scenario.phase_indices((np.arange(len(weights)) + 0.5) / len(weights))
+    factors = np.array([round(p.activity * 10) for p in scenario.phases], dtype=np.int64)
+    bursts = np.array([p.burst for p in scenario.phases], dtype=bool)
+    return weights * factors[phase], in_burst | bursts[phase]
+
+
 @functools.lru_cache(maxsize=4)
-def live_timeline(seed: int, start: int, seconds: int, catalog: Catalog) -> Timeline:
+def live_timeline(seed: int, start: int, seconds: int, catalog: Catalog, scenario: Scenario | None = None) -> Timeline:
     """A live stream's timeline: second by second from ``start``, so that events keep the order of their
     keys to the second and each second of the stream is written when it has passed (``live``). The same
     rhythm of the sites as a history; bursts as often as in a history of the same length (none in a
     stream of a few hours: its incidents are stories)."""
     hours = -(-seconds // 3_600)
     weights_per_site = np.array([site.weight for site in catalog.sites], dtype=np.int64)
-    weights = np.repeat(local_activity(start + hours * 3_600, catalog, hours) @ weights_per_site, 3_600)[:seconds]
+    weekend = scenario.weekend if scenario is not None else 1.0
+    weights = np.repeat(local_activity(start + hours * 3_600, catalog, hours, weekend) @ weights_per_site, 3_600)
+    weights = weights[:seconds]
     bursts = np.arange(BURSTS * seconds // (EVENT_WINDOW_DAYS * 86_400), dtype=np.int64)
     in_burst = np.zeros(seconds, dtype=bool)
     if len(bursts):
@@ -81,14 +101,15 @@ def live_timeline(seed: int, start: int, seconds: int, catalog: Catalog) -> Time
         lengths = 60 * minutes
         for first, length in zip(burst_starts.tolist(), lengths.tolist()):
             in_burst[first : first + length] = True
-        weights = np.where(in_burst, weights * BURST_BOOST, weights)
+    weights = np.where(in_burst, weights * BURST_BOOST, weights)
+    weights, in_burst = _phased(scenario, weights, in_burst)
     return Timeline(start=start, cumulative=np.cumsum(weights), in_burst=in_burst, step=1)
 
 
 def timeline_of(spec: RunSpec) -> Timeline:
     if spec.live:
-        return live_timeline(spec.seed, spec.window_start, spec.window_seconds, spec.catalog)
-    return event_timeline(spec.seed, spec.as_of, spec.catalog, spec.window_hours)
+        return live_timeline(spec.seed, spec.window_start, spec.window_seconds, spec.catalog, spec.scenario)
+    return event_timeline(spec.seed, spec.as_of, spec.catalog, spec.window_hours, spec.scenario)
 
 
 def event_times(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +126,10 @@ def event_slots(spec: RunSpec, ordinals: np.ndarray, timeline: Timeline) -> np.n
     """The timeline slot of each ordinal (``event_times``)."""
     total, events = timeline.total, spec.count("events")
     jitter = Stream(spec.seed, "event.time").ints(ordinals, total)
-    position = (ordinals * total + jitter) // events
+    # (ordinal * total + jitter) // events, without the product: it passes 64 bits for millions of events
+    # on a timeline a scenario pack made heavier.
+    whole, rest = divmod(total, events)
+    position = ordinals * whole + (ordinals * rest + jitter) // events
     return np.searchsorted(timeline.cumulative, position, side="right")
 
 

@@ -16,7 +16,7 @@ from its number, so any chunk can write any part of it.
 from __future__ import annotations
 
 from seeding.generation.catalog import ChangeWave
-from seeding.generation.episode_event import EpisodeEvent, drawn, of_scope
+from seeding.generation.episode_event import EpisodeEvent, among, drawn, of_scope
 from seeding.generation.episode_hosts import TRIES, application_hosts, site_hosts
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
@@ -35,10 +35,12 @@ def change_wave(
     assets: AssetTable,
     deployments: OwnDeployments | None,
     applications: ApplicationTable | None,
+    names: frozenset[str] | None = None,
 ) -> list[EpisodeEvent] | None:
     """The events of the wave with episode ``number`` (at most ``longest``), from key ``first`` and second
-    ``start``, on an application's hosts (``scope`` "application") or assets at one site ("host")."""
-    choices = of_scope(spec.catalog.waves, scope)
+    ``start``, on an application's hosts (``scope`` "application") or assets at one site ("host"). ``names``:
+    the waves that may roll out (a scenario pack's phase names them; None: any)."""
+    choices = of_scope(among(spec.catalog.waves, names, "name"), scope)
     if not choices:
         return None
     kind = Stream(spec.seed, "wave.kind")

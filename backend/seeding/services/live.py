@@ -31,7 +31,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from inventory.services import row_count_deltas_compact
-from seeding.catalogs import active_catalog
+from seeding.catalogs import active_catalog, active_scenario
+from seeding.generation.catalog import CatalogError
 from seeding.generation.columns import Parents
 from seeding.generation.live import stretch_events
 from seeding.generation.spec import RunSpec
@@ -41,7 +42,7 @@ from seeding.models import PendingEvent, SeedChunk, SeedRun
 from seeding.persistence.parent_view.reading import parents_of
 from seeding.persistence.tables import MODELS
 from seeding.persistence.writers import write_rows
-from seeding.plan import DEFAULT_SEED, PER_KIND_MAX, SEED_MAX, PlanError, SeedPlan
+from seeding.plan import DEFAULT_SEED, PER_KIND_MAX, SEED_MAX, PlanError, SeedPlan, validate_plan
 from seeding.services.audit import Requester
 from seeding.services.chunk_transaction import writer_name
 from seeding.services.errors import RunNotActive
@@ -76,13 +77,15 @@ def live_stream_start(
     requested_by=None,
     requested_by_label: str = "",
     start: datetime | None = None,
+    scenario: str | None = None,
 ) -> SeedRun:
     """Validate and record a queued live stream of ``rate`` events a second (on average, by the sites'
-    rhythm) for ``duration`` seconds from ``start`` (now). Raises PlanError (per field: rate, duration,
-    seed, total) or RunAlreadyActive, writing nothing."""
-    events = live_stream_validate(rate=rate, duration=duration, seed=seed)
+    rhythm) for ``duration`` seconds from ``start`` (now), shaped by the ``scenario`` pack. Raises PlanError
+    (per field: rate, duration, seed, scenario, estate) or RunAlreadyActive, writing nothing."""
+    events = live_stream_validate(rate=rate, duration=duration, seed=seed, scenario=scenario)
     start = (start or timezone.now()).astimezone(UTC).replace(microsecond=0)
-    plan = SeedPlan(events=events, seed=seed, as_of=start + timedelta(seconds=duration), chunk_size=1_000)
+    as_of = start + timedelta(seconds=duration)
+    plan = SeedPlan(events=events, seed=seed, as_of=as_of, chunk_size=1_000, scenario=scenario)
     try:
         return seed_run_create(
             plan=plan,
@@ -146,9 +149,10 @@ def live_stream_turn(*, run_id: int, claim: int) -> str:
     return outcome
 
 
-def live_stream_validate(*, rate: float, duration: int, seed: int) -> int:
-    """Raise PlanError (per field: rate, duration, seed) unless a stream of ``rate`` events a second for
-    ``duration`` seconds may be started; returns how many events it plans. Needs no database."""
+def live_stream_validate(*, rate: float, duration: int, seed: int, scenario: str | None = None) -> int:
+    """Raise PlanError (per field: rate, duration, seed, scenario) unless a stream of ``rate`` events a
+    second for ``duration`` seconds, shaped by the ``scenario`` pack, may be started; returns how many events
+    it plans (a pack may ask for a share of the rate). Needs no database."""
     errors = {}
     if not isinstance(rate, int | float) or isinstance(rate, bool) or not RATE_MIN <= rate <= RATE_MAX:
         errors["rate"] = f"must be a number of events per second from {RATE_MIN:g} to {RATE_MAX:,.0f}"
@@ -156,9 +160,18 @@ def live_stream_validate(*, rate: float, duration: int, seed: int) -> int:
         errors["duration"] = f"must be a whole number of seconds from {DURATION_MIN} to {DURATION_MAX:,} (7 days)"
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= SEED_MAX:
         errors["seed"] = f"must be an integer from 0 to {SEED_MAX}"
+    share = 1.0
+    if scenario is not None:
+        try:
+            validate_plan(SeedPlan(events=1, scenario=scenario))  # the name, as for a plan
+            share = active_scenario(scenario).rate
+        except PlanError as exc:
+            errors.update(exc.errors)
+        except CatalogError as exc:
+            errors["scenario"] = str(exc)
     if errors:
         raise PlanError(errors)
-    events = round(rate * duration)
+    events = round(rate * share * duration)
     if events < 1:
         raise PlanError({"rate": f"{rate:g} events a second for {duration} s is less than one event"})
     limit = min(settings.SEED_MAX_TOTAL, PER_KIND_MAX)

@@ -26,13 +26,16 @@ def live_stream_request(
     here: bool = False,
     requested_by=None,
     start: datetime | None = None,
+    scenario: str | None = None,
     on_tick: Callable[[SeedRun], None] | None = None,
 ) -> SeedRun:
     """Start a stream: written here until it ends (``here``; returns the ended run), or queued for the
     workers (returns at once, the run queued and its start message sent). Raises PlanError,
     RunAlreadyActive or BrokerUnavailable (asked before anything is recorded)."""
     if not here:
-        live_stream_validate(rate=rate, duration=duration, seed=seed)  # a bad request says so, broker or not
+        live_stream_validate(
+            rate=rate, duration=duration, seed=seed, scenario=scenario
+        )  # a bad request says so, broker or not
         broker_ensure_reachable()
     run = live_stream_start(
         rate=rate,
@@ -42,6 +45,7 @@ def live_stream_request(
         executor=SeedRun.Executor.INLINE if here else SeedRun.Executor.WORKERS,
         requested_by=requested_by,
         start=start,
+        scenario=scenario,
     )
     if here:
         return live_stream_run_here(run=run, on_tick=on_tick)

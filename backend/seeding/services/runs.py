@@ -26,9 +26,10 @@ from django.utils import timezone
 
 from inventory.selectors import table_row_count
 from inventory.services import inventory_statistics_refresh, row_count_deltas_compact
-from seeding.catalogs import active_catalog
+from seeding.catalogs import active_catalog, active_scenario
 from seeding.common.formatting import format_utc
 from seeding.common.process_identity import is_gone, this_process
+from seeding.generation.catalog import CatalogError
 from seeding.generation.estate import software_taken
 from seeding.generation.kinds import KINDS, Chunk, chunks_of
 from seeding.generation.people import people_span
@@ -41,6 +42,7 @@ from seeding.persistence.parent_view.reading import newest_recorded_purchase_day
 from seeding.persistence.parent_view.recording import forget_parent_views, record_parent_view
 from seeding.persistence.tables import COMPANION_MODELS, MODELS
 from seeding.plan import (
+    PlanError,
     SeedPlan,
     needed_parents,
     refuse_as_of_before_assets,
@@ -96,6 +98,11 @@ def seed_run_create(
     if live_window is not None:
         run.mode, run.window_seconds = SeedRun.Mode.LIVE, live_window
         run.written_until = run.window_start
+    if plan.scenario:
+        try:
+            run.scenario = active_scenario(plan.scenario).to_json()
+        except CatalogError as exc:
+            raise PlanError({"scenario": str(exc)}) from None
     try:
         with transaction.atomic():
             run.save()  # first: the one-active-run index refuses here
@@ -423,6 +430,7 @@ def plan_of(*, run: SeedRun) -> SeedPlan:
         seed=run.seed,
         chunk_size=run.chunk_size,
         as_of=run.as_of,
+        scenario=run.scenario.get("name") if run.scenario else None,
     )
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from inventory.models import Asset
 from seeding import services
+from seeding.catalogs import scenario_choices
 from seeding.common import database_outage
 from seeding.common.formatting import duration, format_utc, plural
 from seeding.estimates import estimate_pending
@@ -52,8 +53,9 @@ FLAG_FOR_FIELD = {
     "rate": "--rate",
     "duration": "--duration",
     "estate": "--live",
+    "scenario": "--scenario",
 }
-PLAN_FLAGS = ("--plan", "--seed", "--as-of", "--chunk-size")
+PLAN_FLAGS = ("--plan", "--seed", "--as-of", "--chunk-size", "--scenario")
 #: Who the audit trail says resumed or cleared: the OS user running the command.
 COMMAND_REQUESTER = services.Requester(SeedRun.Source.COMMAND)
 
@@ -73,7 +75,10 @@ ACTIONS = {
     "resume": Action("resume", frozenset({"--resume", "--dry-run", "--digest"})),
     "clear": Action("clear", frozenset({"--clear", "--dry-run"})),
     "clear-run": Action("clear-run", frozenset({"--clear-run", "--dry-run"})),
-    "live": Action("live", frozenset({"--live", "--rate", "--duration", "--seed", "--async", "--sync", "--dry-run"})),
+    "live": Action(
+        "live",
+        frozenset({"--live", "--rate", "--duration", "--seed", "--scenario", "--async", "--sync", "--dry-run"}),
+    ),
     "stop-live": Action("stop-live", frozenset({"--stop-live"})),
 }
 LIVE_FLAGS = ("--rate", "--duration")
@@ -105,6 +110,13 @@ class Command(BaseCommand):
             metavar="ISO8601",
             help="base time of the data, e.g. 2026-01-31T12:00:00Z (default: now). "
             "The same plan, seed and --as-of give identical rows.",
+        )
+        parser.add_argument(
+            "--scenario",
+            metavar="NAME",
+            help="a scenario pack that shapes what happens (a history's or a live stream's): "
+            + (", ".join(scenario_choices()) or "none in this catalog")
+            + " (the catalog's scenarios/ directory)",
         )
         parser.add_argument(
             "--chunk-size",
@@ -205,7 +217,7 @@ class Command(BaseCommand):
         given = set()
         if any(options[kind] is not None for kind in KINDS):
             given.add("counts")
-        for flag in ("plan", "seed", "as_of", "chunk_size", "clear_run", "resume"):
+        for flag in ("plan", "seed", "as_of", "chunk_size", "scenario", "clear_run", "resume"):
             if options[flag] is not None:
                 given.add("--" + flag.replace("_", "-"))
         for flag in ("rate", "duration"):
@@ -227,7 +239,10 @@ class Command(BaseCommand):
         if flag in LIVE_FLAGS and action.name != "live":
             return "--rate and --duration shape a live stream; add --live"
         if action.name == "live":
-            return "a live stream is shaped by --rate, --duration and --seed only; it writes events onto the estate"
+            return (
+                "a live stream is shaped by --rate, --duration, --seed and --scenario only; it writes events onto "
+                "the estate"
+            )
         if action.name == "stop-live":
             return "--stop-live only stops the running live stream; it cannot be combined with it"
         if action.name == "clear-run":
@@ -394,17 +409,30 @@ class Command(BaseCommand):
                 "--async: REDIS_URL is not set, so there are no workers to queue for; drop --async to stream here"
             )
         if options["dry_run"]:
+            try:
+                events = live_service.live_stream_validate(
+                    rate=rate, duration=duration, seed=seed, scenario=options["scenario"]
+                )
+            except PlanError as exc:
+                raise self._command_error(exc) from None
             where = "here, in this process" if here else "on the workers"
+            shaped = f", shaped by the {options['scenario']} scenario" if options["scenario"] else ""
             self._write(
-                f"Dry run: nothing will be written. A live stream of about {round(rate * duration):,} events "
-                f"({rate:g} a second on average, by each site's office hours) for {duration:,} s, {where}, "
-                f"seed {seed}."
+                f"Dry run: nothing will be written. A live stream of about {events:,} events "
+                f"({events / duration:g} a second on average, by each site's office hours) for {duration:,} s, "
+                f"{where}, seed {seed}{shaped}."
             )
             return
         display = LiveDisplay(mode=self._live_mode(), write=self._write)
         try:
             run = services.live_stream_request(
-                rate=rate, duration=duration, seed=seed, source=SeedRun.Source.COMMAND, here=here, on_tick=display
+                rate=rate,
+                duration=duration,
+                seed=seed,
+                scenario=options["scenario"],
+                source=SeedRun.Source.COMMAND,
+                here=here,
+                on_tick=display,
             )
         except KeyboardInterrupt:
             display.close()
@@ -481,7 +509,8 @@ class Command(BaseCommand):
         lines += [
             *(f"  {kind:<13}{plan.count(kind):>12,}" for kind in KINDS),
             f"  {'total':<13}{plan.total:>12,}",
-            f"  seed {plan.seed}, as of {as_of}",
+            f"  seed {plan.seed}, as of {as_of}"
+            + (f", shaped by the {plan.scenario} scenario" if plan.scenario else ""),
             f"  {plural(plan.chunk_count, 'chunk')} of up to {plan.chunk_size:,} rows, one transaction each, {where}",
         ]
         if (shape := services.plan_shape(plan=plan, as_of=plan.as_of or timezone.now())) is not None:
@@ -604,6 +633,7 @@ class Command(BaseCommand):
             seed=options["seed"] if options["seed"] is not None else DEFAULT_SEED,
             chunk_size=options["chunk_size"] if options["chunk_size"] is not None else settings.SEED_CHUNK_SIZE,
             as_of=as_of,
+            scenario=options["scenario"],
         )
         try:
             validate_plan(plan)
