@@ -320,10 +320,13 @@ def live_stream_events(run_id: int, limit: int = 12) -> list[dict]:
 
 
 def live_stream_rate(run_id: int, seconds: int = 60) -> float:
-    """Events a second the stream committed over the last ``seconds`` of its ticks (its office-hours rate)."""
-    since = timezone.now() - dt.timedelta(seconds=seconds)
-    written = SeedChunk.objects.filter(run_id=run_id, committed_at__gte=since).aggregate(rows=Sum("rows"))["rows"]
-    return (written or 0) / seconds
+    """Events a second in the last ``seconds`` of what the stream has written, by the events' own times (the
+    office-hours rate, not how fast a stream that fell behind caught up). A range of the time index."""
+    found = SeedRun.objects.filter(pk=run_id).values_list("written_until", flat=True).first()
+    if found is None:
+        return 0.0
+    recent = Event.objects.filter(seed_run_id=run_id, occurred_at__gte=found - dt.timedelta(seconds=seconds))
+    return recent.filter(occurred_at__lt=found).count() / seconds
 
 
 def latest_incidents(limit: int = 15) -> list[dict]:

@@ -16,7 +16,6 @@ incident storm) are the README's. Needs Chromium (``apt-get install chromium``);
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from api_session import ApiSession  # scripts/ is this script's import path
 from common import CHROMIUM_FLAGS, MANAGE, REPO
+from photographing import admin_page, chromium_path, scratch_env, streamlit_command
 from processes import free_port, process, wait_for_port
 
 SCRATCH = REPO / "var" / "screenshots"
@@ -49,18 +49,6 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([*MANAGE, *args], env=env, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
 
 
-def admin_page(browser, base: str, *, sidebar_open: bool):
-    context = browser.new_context(viewport={"width": README_WIDTH, "height": HEIGHT})
-    context.add_init_script(f"localStorage.setItem('django.admin.navSidebarIsOpen', '{str(sidebar_open).lower()}')")
-    page = context.new_page()
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", USER)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
-    return page
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", nargs="?", default=str(SCRATCH / "live"), help="PNGs go here")
@@ -68,27 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out, readme = Path(args.out), Path(args.readme)
     out.mkdir(parents=True, exist_ok=True)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        raise SystemExit("Chromium is not installed: apt-get install chromium")
-    for leftover in SCRATCH.glob("live.sqlite3*"):
-        leftover.unlink()
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "MONITOR_PASSWORD")}
-    env.update(
-        DATABASE_URL=f"sqlite:///{SCRATCH / 'live.sqlite3'}",
-        DJANGO_SUPERUSER_PASSWORD=PASSWORD,
-        SEED_EMBEDDED_WORKER="true",
-        PYTHONUNBUFFERED="1",
-    )
+    chromium = chromium_path()
+    env = scratch_env(SCRATCH / "live.sqlite3", PASSWORD)
     manage(env, "migrate", "--verbosity", "0")
     manage(env, "createsuperuser", "--noinput", "--username", USER, "--email", "viewer@example.com")
     print("seeding the demo plan up to now ...", flush=True)
     manage(env, "seed_demo_data", "--sync", "--plan=demo", "--seed", "1")
     web_port, monitor_port = free_port(), free_port()
     web, monitor = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{monitor_port}"
-    streamlit = [sys.executable, "-m", "streamlit", "run", "monitor/streamlit_app.py", "--server.address",
-                 "127.0.0.1", "--server.port", str(monitor_port), "--server.headless", "true",
-                 "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]  # fmt: skip
+    streamlit = streamlit_command(monitor_port)
     written = []
     with (
         process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{web_port}"], env, SCRATCH / "live-web.log"),
@@ -131,7 +107,7 @@ def caught_up(client: ApiSession, timeout: float = 120) -> None:
 def photograph(browser, web: str, monitor: str, out: Path, pack: str, readme: Path) -> list[Path]:
     written = []
     for sidebar_open in (True, False) if pack == "steady" else (True,):
-        page = admin_page(browser, web, sidebar_open=sidebar_open)
+        page = admin_page(browser, web, USER, PASSWORD, sidebar_open=sidebar_open, width=README_WIDTH, height=HEIGHT)
         state = "open" if sidebar_open else "closed"
         for width in WIDTHS if pack == "steady" and sidebar_open else (README_WIDTH,):
             page.set_viewport_size({"width": width, "height": HEIGHT})

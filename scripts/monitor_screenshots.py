@@ -20,9 +20,7 @@ shows "None", a negative count or a skeleton box it did not replace.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +28,7 @@ from pathlib import Path
 
 from api_session import ApiSession  # scripts/ is this script's import path
 from common import CHROMIUM_FLAGS, MANAGE, PLANS, REPO
+from photographing import chromium_path, scratch_env, streamlit_command
 from processes import free_port, process, wait_for_port
 
 SCRATCH = REPO / "var" / "screenshots"
@@ -99,19 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        raise SystemExit("Chromium is not installed: apt-get install chromium")
-    SCRATCH.mkdir(parents=True, exist_ok=True)
-    for leftover in SCRATCH.glob("monitor.sqlite3*"):
-        leftover.unlink()
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "MONITOR_PASSWORD")}
-    env.update(
-        DATABASE_URL=f"sqlite:///{SCRATCH / 'monitor.sqlite3'}",
-        DJANGO_SUPERUSER_PASSWORD=PASSWORD,
-        SEED_EMBEDDED_WORKER="true",
-        PYTHONUNBUFFERED="1",
-    )
+    chromium = chromium_path()
+    env = scratch_env(SCRATCH / "monitor.sqlite3", PASSWORD)
     manage(env, "migrate", "--verbosity", "0")
     manage(env, "createsuperuser", "--noinput", "--username", USER, "--email", "viewer@example.com")
     print("seeding the demo plan twice, as `make demo` twice does ...", flush=True)
@@ -121,9 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
     web_port, monitor_port = free_port(), free_port()
     web, monitor = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{monitor_port}"
-    streamlit = [sys.executable, "-m", "streamlit", "run", "monitor/streamlit_app.py", "--server.address",
-                 "127.0.0.1", "--server.port", str(monitor_port), "--server.headless", "true",
-                 "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]  # fmt: skip
+    streamlit = streamlit_command(monitor_port)
     problems: list[str] = []
     with (
         process([*MANAGE, "runserver", "--noreload", f"127.0.0.1:{web_port}"], env, SCRATCH / "monitor-web.log"),

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
 from common import CHROMIUM_FLAGS, MANAGE, PLANS, REPO  # scripts/ is this script's import path
+from photographing import admin_page, chromium_path
 from processes import free_port, wait_for_port
 
 AS_OF = "2026-11-01T12:00:00Z"
@@ -128,17 +128,8 @@ def readme_pages(ids: dict[str, str]) -> dict[str, str]:
 
 
 def logged_in(browser, base: str, sidebar_open: bool):
-    """A page logged in as the viewer with the navigation sidebar open or closed (the admin keeps the
-    choice in localStorage and applies it as each page loads)."""
-    context = browser.new_context(viewport={"width": README_WIDTH, "height": HEIGHT})
-    context.add_init_script(f"localStorage.setItem('django.admin.navSidebarIsOpen', '{str(sidebar_open).lower()}')")
-    page = context.new_page()
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", USER)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
-    return page
+    """A page logged in as the viewer with the navigation sidebar open or closed."""
+    return admin_page(browser, base, USER, PASSWORD, sidebar_open=sidebar_open, width=README_WIDTH, height=HEIGHT)
 
 
 def shoot(page, url: str, width: int, target: Path, *, whole: bool) -> Path:
@@ -153,9 +144,7 @@ def photograph(base: str, ids: dict[str, str], out: Path | None, readme: Path | 
     taken as the window shows it (its top, where the columns are), a page whole."""
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        raise SystemExit("Chromium is not installed: apt-get install chromium")
+    chromium = chromium_path()
     lists, pages = admin_pages(ids)
     written = []
     with sync_playwright() as playwright:

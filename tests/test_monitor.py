@@ -406,3 +406,28 @@ def test_the_chunks_per_minute_chart_says_which_processes_are_workers(make_plan,
     assert set(data["process"]) == {f"command {command}", "worker worker-host:4242"}
     assert spec["encoding"]["color"]["scale"]["domain"][0] == "worker worker-host:4242"  # workers first, in blues
     assert any("worker processes" in caption.value.lower() for caption in app.caption)
+
+
+def test_the_overview_follows_a_live_stream_by_its_events_times(make_plan):
+    """A running stream: its rate over the last minute of its events (not how fast it caught up), how far
+    behind, the open incidents, and its latest events, newest first."""
+    from datetime import timedelta
+
+    from seeding.services import live
+    from seeding.services.runs import seed_run_claim
+
+    seed(make_plan(applications=20, assets=400, deployments=500, events=0, seed=3))
+    start = AS_OF + timedelta(days=2, hours=7)
+    run = live.live_stream_start(rate=6, duration=3_600, seed=2, start=start)
+    claim = seed_run_claim(run=run, resume=False)
+    for second in (240, 480, 720, 960, 1_200):  # each catch-up at most SEED_LIVE_MAX_LAG_SECONDS behind
+        assert live.live_stream_catch_up(run=run, claim=claim, now=start.timestamp() + second)
+    app = run_app()
+    assert app.subheader[0].value == f"Live stream #{run.pk}: running"
+    shown = {metric.label: metric.value for metric in app.metric}
+    assert 3 < float(shown["Events/s, last minute"]) < 12  # about 6 a second, whenever they were committed
+    assert shown["Events written"] == f"{Event.objects.filter(seed_run=run).count():,}"
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["time", "host", "kind", "severity", "message"] and len(table) == 12
+    assert table["time"].is_monotonic_decreasing
+    services.live_stream_stop(run=run)

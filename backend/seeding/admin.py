@@ -210,7 +210,8 @@ class SeedRunAdmin(admin.ModelAdmin):
             except services.RunNotResumable as exc:
                 steps["resume_refused"] = str(exc)
             else:
-                steps["resume_left"] = plural(left.rows, "row")
+                # A stream goes on from its checkpoint: the events it has not written yet, as time passes.
+                steps["resume_left"] = plural(run.events - run.done("events") if run.is_live else left.rows, "row")
                 steps["resume_where"] = "on the background workers" if left.queued else "while you wait"
         return steps
 

@@ -39,3 +39,12 @@ def drawn(choices: tuple[tuple, WeightTable], stream: Stream, key: int):
     """The row ``stream`` draws for ``key`` by the rows' weights."""
     rows, weights = choices
     return rows[int(stream.weighted(np.array([key], dtype=np.int64), weights)[0])]
+
+
+#: However fast a scenario pack makes an episode, it takes at least this many minutes.
+SHORTEST_MINUTES = 5
+
+
+def paced(minutes: int, pace: float) -> int:
+    """An episode's ``minutes`` at ``pace`` times the catalog's speed (1: unchanged)."""
+    return minutes if pace == 1.0 else max(SHORTEST_MINUTES, round(minutes / pace))

@@ -105,12 +105,15 @@ def episodes_of(
         if scope == "application" and not own:
             scope = "host"
         told_in = spec.scenario.phases[phase] if phase >= 0 else None
+        pace = told_in.pace if told_in is not None else 1.0
         if what == "incident":
             stories = told_in.stories if told_in is not None else None
-            events = incident_story(spec, number, first, at, scope, assets, deployments, applications, stories)
+            events = incident_story(spec, number, first, at, scope, assets, deployments, applications, stories, pace)
         else:
             waves = told_in.waves if told_in is not None else None
-            events = change_wave(spec, number, first, at, scope, EPISODE_LEN, assets, deployments, applications, waves)
+            events = change_wave(
+                spec, number, first, at, scope, EPISODE_LEN, assets, deployments, applications, waves, pace
+            )
         if events:
             told.append((number, [(first + event.stage, event) for event in events]))
     return told

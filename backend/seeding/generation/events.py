@@ -385,7 +385,8 @@ def events(
     ages = times // SECONDS_PER_DAY - assets.purchase_day[positions]
     kinds, variants = _messages(spec, ordinals, groups, in_burst, maintenance, ages)
     pools = message_pools(spec.seed, spec.catalog)
-    kinds, variants = _reworded(spec, ordinals, positions, groups, kinds, variants, ages, pools)
+    kinds, variants, untied = _reworded(spec, ordinals, positions, groups, kinds, variants, ages, pools)
+    deployment_ids[untied] = None
     ordinals, asset_ids, deployment_ids, kinds, variants, times = (
         values[lead:] for values in (ordinals, asset_ids, deployment_ids, kinds, variants, times)
     )
@@ -417,37 +418,45 @@ def _reworded(
     variants: np.ndarray,
     ages: np.ndarray,
     pools: Pools,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(kinds, variants), where an event would say word for word what the event before it said on the same
-    asset (a group's own draws may repeat: "Updated to the current release" twice in a second), another
-    template that fits the asset's age: of its kind, drawn by its key, or of another kind where its kind has
-    only the one. Messages with a ticket differ anyway."""
-    messages = pools.messages[variants]
-    again = (positions[1:] == positions[:-1]) & (messages[1:] == messages[:-1])
-    rows = np.flatnonzero(again & ~pools.ticketed[variants[1:] // VARIANTS]) + 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kinds, variants, untied) where an event would say again what the event before it said on the same
+    asset (a group's own draws may repeat a template: "Updated to the current release" twice in a second,
+    or "Application crashed 10 times today" after "... 3 times today"): another template that fits the
+    asset's age, drawn by its key. Of its kind where there is another; about the host instead of the
+    application where the application's events have only the one (``untied``: no longer about the
+    deployment); else of another kind. Messages with a ticket differ anyway (each names its own)."""
+    templates = variants // VARIANTS
+    untied = np.zeros(len(ordinals), dtype=bool)
+    again = (positions[1:] == positions[:-1]) & (templates[1:] == templates[:-1])
+    rows = np.flatnonzero(again & ~pools.ticketed[templates[1:]]) + 1
     if not len(rows):
-        return kinds, variants
+        return kinds, variants, untied
     kinds, variants, min_ages = kinds.copy(), variants.copy(), _min_ages(spec.catalog)
     combos = groups[rows] * len(EVENT_KINDS) + kinds[rows]
+    draw = Stream(spec.seed, "event.template.again")
     for combo in np.unique(combos).tolist():
         mine = rows[combos == combo]
-        group, kind = _group(spec.catalog, *_split_group(combo // len(EVENT_KINDS))), combo % len(EVENT_KINDS)
-        keys, template = ordinals[mine], variants[mine] // VARIANTS
+        code, kind = combo // len(EVENT_KINDS), combo % len(EVENT_KINDS)
+        type_idx, family, scope = _split_group(code)
+        group = _group(spec.catalog, type_idx, family, scope)
         # Each row's draw depends on its own key and template only: the same whatever else the chunk holds.
-        numbers, draw = group.templates[kind], Stream(spec.seed, "event.template.again")
+        keys, template, numbers, unties = ordinals[mine], templates[mine], group.templates[kind], False
         if len(numbers) > 1:  # another template of its kind
             at = np.searchsorted(numbers, template)
             other = numbers[(at + 1 + draw.ints(keys, len(numbers) - 1)) % len(numbers)]
+        elif scope == 1 and len(host := _group(spec.catalog, type_idx, family, 0).templates[kind]):
+            numbers, unties = host, True  # about the host: its own templates of the kind
+            other = numbers[draw.ints(keys, len(numbers))]
         else:  # nothing else of its kind to say: a template of another kind, the first the group has
             kind = next((k for k in (ALERT, _CHANGE, MAINTENANCE_KIND) if k != kind and group.kind_present[k]), kind)
             numbers = group.templates[kind]
-            other = numbers[draw.ints(keys, len(numbers))]
-        if len(numbers):
-            fits = (min_ages[other] <= ages[mine]) & (other != template)
-            template = np.where(fits, other, template)
-            kinds[mine] = np.where(fits, kind, kinds[mine])
+            other = numbers[draw.ints(keys, len(numbers))] if len(numbers) else template
+        fits = (min_ages[other] <= ages[mine]) & (other != template)
+        template = np.where(fits, other, template)
+        kinds[mine] = np.where(fits, kind, kinds[mine])
+        untied[mine] = fits & unties
         variants[mine] = template * VARIANTS + Stream(spec.seed, "event.variant.again").ints(keys, VARIANTS)
-    return kinds, variants
+    return kinds, variants, untied
 
 
 def _with_tickets(spec: RunSpec, ordinals: np.ndarray, pools: Pools, variants: np.ndarray) -> list[str]:

@@ -6,8 +6,9 @@ description, how busy weekends are, how many events a live stream writes of thos
 one or more phases that split the window by share. Each phase
 can make events more or less frequent (``activity``), set off an incident burst (``burst``: monitoring
 raising severe alerts), tell more or fewer episodes (``episodes``) and more incidents or more changes
-among them (``incidents``, ``changes``), and name the incident stories and change waves it tells
-(``stories``, ``waves``). A pack that changes nothing (``steady``) gives the same rows as no pack.
+among them (``incidents``, ``changes``), make them unfold faster (``pace``), and name the incident
+stories and change waves it tells (``stories``, ``waves``). A pack that changes nothing (``steady``)
+gives the same rows as no pack.
 
 The run keeps the pack it was started with (``SeedRun.scenario``, as ``to_json`` gives it), so editing a
 file never changes a run under way, and the rows stay a pure function of the run.
@@ -29,7 +30,7 @@ SCENARIO_DIR = "scenarios"
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 #: Episodes per EPISODE_EVERY events a phase may ask for, at most (each needs its own EPISODE_LEN keys).
 MAX_EPISODES = 8
-_PHASE_NUMBERS = ("share", "activity", "episodes", "incidents", "changes")
+_PHASE_NUMBERS = ("share", "activity", "episodes", "incidents", "changes", "pace")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,21 +43,15 @@ class Phase:
     episodes: float = 1.0
     incidents: float = 1.0
     changes: float = 1.0
+    pace: float = 1.0  # stories and waves unfold this many times faster than the catalog's minutes
     stories: frozenset[str] | None = None  # None: any
     waves: frozenset[str] | None = None
 
     @property
     def plain(self) -> bool:
         """Changes nothing of what happens."""
-        return (self.activity, self.burst, self.episodes, self.incidents, self.changes, self.stories, self.waves) == (
-            1.0,
-            False,
-            1.0,
-            1.0,
-            1.0,
-            None,
-            None,
-        )
+        settings = (self.activity, self.burst, self.episodes, self.incidents, self.changes, self.pace)
+        return settings == (1.0, False, 1.0, 1.0, 1.0, 1.0) and self.stories is None and self.waves is None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,8 +164,9 @@ def parse_scenario(text: str, where: str, name: str, catalog: Catalog) -> Scenar
             )
             for key in _PHASE_NUMBERS[1:]
         }
-        if values["activity"] == 0:
-            spot.fail(number, "activity", "must be above 0: a phase without events has no time in the window")
+        for key in ("activity", "pace"):
+            if values[key] == 0:
+                spot.fail(number, key, "must be above 0")
         burst = table.get("burst", False)
         if not isinstance(burst, bool):
             spot.fail(number, "burst", "must be true or false")

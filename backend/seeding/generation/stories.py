@@ -17,7 +17,7 @@ kind are drawn from its number, so any chunk can write any part of it.
 from __future__ import annotations
 
 from seeding.generation.catalog import SEVERITIES, IncidentStory
-from seeding.generation.episode_event import EpisodeEvent, among, drawn, of_scope
+from seeding.generation.episode_event import EpisodeEvent, among, drawn, of_scope, paced
 from seeding.generation.episode_hosts import TRIES, application_hosts, site_hosts
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
@@ -57,10 +57,12 @@ def incident_story(
     deployments: OwnDeployments | None,
     applications: ApplicationTable | None,
     symptoms: frozenset[str] | None = None,
+    pace: float = 1.0,
 ) -> list[EpisodeEvent] | None:
     """The events of the story with episode ``number``, starting at key ``first`` and second ``start``, on an
     application's hosts (``scope`` "application") or one asset ("host"); None when none fits. ``symptoms``:
-    the stories that may be told (a scenario pack's phase names them; None: any)."""
+    the stories that may be told (a scenario pack's phase names them; None: any); ``pace``: how many times
+    faster than the catalog's minutes it unfolds (a pack's phase; 1: as the catalog says)."""
     choices = of_scope(among(spec.catalog.stories, symptoms, "symptom"), scope)
     if not choices:
         return None
@@ -68,7 +70,7 @@ def incident_story(
     for attempt in range(TRIES):
         story: IncidentStory = drawn(choices, kind, number * TRIES + attempt)
         low, high = story.minutes
-        minutes = low + Stream(spec.seed, "story.minutes").int(number, high - low + 1)
+        minutes = paced(low + Stream(spec.seed, "story.minutes").int(number, high - low + 1), pace)
         window = (start, start + minutes * 60)
         if window[1] + 60 > spec.as_of:  # its last event comes up to a minute after the window's end
             return None

@@ -16,7 +16,7 @@ from its number, so any chunk can write any part of it.
 from __future__ import annotations
 
 from seeding.generation.catalog import ChangeWave
-from seeding.generation.episode_event import EpisodeEvent, among, drawn, of_scope
+from seeding.generation.episode_event import EpisodeEvent, among, drawn, of_scope, paced
 from seeding.generation.episode_hosts import TRIES, application_hosts, site_hosts
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
@@ -36,10 +36,12 @@ def change_wave(
     deployments: OwnDeployments | None,
     applications: ApplicationTable | None,
     names: frozenset[str] | None = None,
+    pace: float = 1.0,
 ) -> list[EpisodeEvent] | None:
     """The events of the wave with episode ``number`` (at most ``longest``), from key ``first`` and second
     ``start``, on an application's hosts (``scope`` "application") or assets at one site ("host"). ``names``:
-    the waves that may roll out (a scenario pack's phase names them; None: any)."""
+    the waves that may roll out (a scenario pack's phase names them; None: any); ``pace``: how many times
+    faster than the catalog's minutes it rolls out."""
     choices = of_scope(among(spec.catalog.waves, names, "name"), scope)
     if not choices:
         return None
@@ -47,7 +49,7 @@ def change_wave(
     for attempt in range(TRIES):
         wave: ChangeWave = drawn(choices, kind, number * TRIES + attempt)
         wanted = min(longest - 2, wave.hosts[0] + Stream(spec.seed, "wave.hosts").int(number, _span(wave.hosts)))
-        minutes = wave.minutes[0] + Stream(spec.seed, "wave.minutes").int(number, _span(wave.minutes))
+        minutes = paced(wave.minutes[0] + Stream(spec.seed, "wave.minutes").int(number, _span(wave.minutes)), pace)
         window = (start, start + minutes * 60)
         if window[1] >= spec.as_of:
             return None
