@@ -336,8 +336,8 @@ def events(
 ) -> Columns:
     """The events at keys [``start``, ``stop``); ``tell_episodes`` False: as if no episode took any of them
     (a live stream tells its episodes by time: ``live``)."""
-    # One key before the chunk too: an event must not repeat, word for word, the one before it (``_reworded``).
-    lead = min(start, 1)
+    # A group's keys before the chunk too: an event must not repeat what they said (``_reworded``).
+    lead = min(start, EVENT_RUN - 1)
     ordinals = np.arange(start - lead, stop, dtype=np.int64)
     s, n = spec.seed, len(ordinals)
     timeline = timeline_of(spec)
@@ -419,16 +419,18 @@ def _reworded(
     ages: np.ndarray,
     pools: Pools,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(kinds, variants, untied) where an event would say again what the event before it said on the same
-    asset (a group's own draws may repeat a template: "Updated to the current release" twice in a second,
+    """(kinds, variants, untied) where an event would say again what one of the few events before it said on
+    the same asset (a group's own draws may repeat a template: "Updated to the current release" twice in a second,
     or "Application crashed 10 times today" after "... 3 times today"): another template that fits the
     asset's age, drawn by its key. Of its kind where there is another; about the host instead of the
     application where the application's events have only the one (``untied``: no longer about the
     deployment); else of another kind. Messages with a ticket differ anyway (each names its own)."""
     templates = variants // VARIANTS
     untied = np.zeros(len(ordinals), dtype=bool)
-    again = (positions[1:] == positions[:-1]) & (templates[1:] == templates[:-1])
-    rows = np.flatnonzero(again & ~pools.ticketed[templates[1:]]) + 1
+    again = np.zeros(len(ordinals), dtype=bool)
+    for back in range(1, EVENT_RUN):  # the events of a group before it (as drawn: chunk-independent)
+        again[back:] |= (positions[back:] == positions[:-back]) & (templates[back:] == templates[:-back])
+    rows = np.flatnonzero(again & ~pools.ticketed[templates])
     if not len(rows):
         return kinds, variants, untied
     kinds, variants, min_ages = kinds.copy(), variants.copy(), _min_ages(spec.catalog)
