@@ -273,6 +273,10 @@ def test_the_admin_page_starts_shows_and_stops_a_stream(estate, api):
     assert api.post("/admin/seeding/seedrun/live/", {"_stop": "1"}).status_code == 302
     run.refresh_from_db()
     assert run.status == SeedRun.Status.CANCELLED
+    page = api.get(f"/admin/seeding/seedrun/{run.pk}/change/")  # the run's page: what next
+    assert page.status_code == 200 and b"Resume" in page.content
+    again = page.context["again_url"]
+    assert again.startswith("/admin/seeding/seedrun/live/?") and "minutes=30" in again and "rate=3" in again
 
 
 def test_the_admin_form_names_the_bad_field(estate, api):
