@@ -156,6 +156,10 @@ def test_a_live_stream_takes_its_pack_rate_and_phases(make_plan):
     assert quiet.events == 12_600 and quiet.scenario["rate"] == 0.35  # a share of the rate asked for
     services.live_stream_stop(run=quiet)
     services.demo_data_clear(run=quiet)
+    slowest = live.live_stream_start(rate=0.01, duration=81, seed=2, start=start, scenario="quiet-weekend")
+    assert slowest.events == 1  # 0.28 events asked, never none (a schema-valid request the fuzzer sent)
+    services.live_stream_stop(run=slowest)
+    services.demo_data_clear(run=slowest)
 
     run = live.live_stream_start(rate=4, duration=4 * 3_600, seed=2, start=start, scenario="patch-wave")
     claim = seed_run_claim(run=run, resume=False)
