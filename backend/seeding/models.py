@@ -407,6 +407,9 @@ class PendingEvent(models.Model):
     source = models.CharField(max_length=40)
     message = models.CharField(max_length=255)
     occurred_at = models.DateTimeField()
+    effect = models.JSONField(
+        null=True, blank=True, help_text="What the event changes in the estate with it (generation.effects), if any."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["run", "occurred_at"], name="pendingevent_due")]

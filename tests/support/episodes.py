@@ -1,4 +1,5 @@
-"""What incident stories and change waves say, as regular expressions: to tell their events from others."""
+"""What incident stories, change waves and a live stream's lifecycle moves say, as regular expressions: to tell
+their events from others."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def pattern_of(text: str) -> re.Pattern:
 
 
 def episode_patterns() -> list[tuple[str, str, re.Pattern, str, object]]:
-    """(kind, source, regex, part, story or wave) of every event an incident story or a change wave tells."""
+    """(kind, source, regex, part, story, wave or move) of every event an incident story, a change wave or a
+    lifecycle move tells."""
     found = []
     for story in active_catalog().stories:
         parts = [
@@ -51,4 +53,6 @@ def episode_patterns() -> list[tuple[str, str, re.Pattern, str, object]]:
             ("change", wave.source, pattern_of(wave.step), "step", wave),
             ("change", wave.ticket_source, pattern_of(wave.closed), "closed", wave),
         ]
+    for move in active_catalog().moves:
+        found.append(("maintenance", move.source, pattern_of(move.message), move.move, move))
     return found

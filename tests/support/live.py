@@ -3,7 +3,7 @@ so that the same run (the same keys, so the same ticket numbers) can be written 
 
 from __future__ import annotations
 
-from inventory.models import Event
+from inventory.models import Asset, Event
 from seeding.models import PendingEvent, SeedChunk, SeedRun
 
 EVENT_FIELDS = ("id", "asset_id", "deployment_id", "kind", "severity", "source", "message", "occurred_at")
@@ -14,9 +14,17 @@ def rows(run: SeedRun) -> list[tuple]:
     return list(Event.objects.filter(seed_run=run).order_by("pk").values_list(*EVENT_FIELDS))
 
 
-def rewind(run: SeedRun) -> int:
+def lifecycles() -> dict[int, str]:
+    """Every asset's lifecycle, by key: what a stream's moves change (``generation.moves``)."""
+    return dict(Asset.objects.values_list("pk", "lifecycle_status"))
+
+
+def rewind(run: SeedRun, *, lifecycles: dict[int, str] | None = None) -> int:
     """Take the stream back to its start, its keys kept, running, as if nothing had been written; returns its
-    claim (a writer holding it may write the stream from the start)."""
+    claim (a writer holding it may write the stream from the start). ``lifecycles``: the assets' as they
+    were before the stream (``lifecycles()``), to undo its moves."""
+    for pk, lifecycle in (lifecycles or {}).items():
+        Asset.objects.filter(pk=pk).exclude(lifecycle_status=lifecycle).update(lifecycle_status=lifecycle)
     Event.objects.filter(seed_run=run).delete()
     PendingEvent.objects.filter(run=run).delete()
     SeedChunk.objects.filter(run=run).delete()

@@ -44,7 +44,7 @@ FILES = (
     "bands.csv",
 )
 #: Files a catalog may leave out (docs/catalogs.md says what their absence means).
-OPTIONAL_FILES = ("codename_modifiers.csv",)
+OPTIONAL_FILES = ("codename_modifiers.csv", "lifecycle.csv")
 #: What a team does: run the estate (network, storage, platforms, end-user devices), build a product, or
 #: run the business (sales, finance, legal: people with laptops, owning no asset or application).
 TEAM_KINDS = ("infrastructure", "product", "business")
@@ -71,6 +71,11 @@ BAND_MEASURES = (
     "busiest_day",
     "incidents_per_1000_assets_month",
 )
+#: What a live stream does to an asset's lifecycle (``lifecycle.csv``): one in maintenance comes back; one on
+#: order is delivered to its site (then in stock); one in stock is put into service.
+LIFECYCLE_MOVES = ("returned", "delivered", "in_service")
+#: Placeholders of lifecycle moves: the asset's site.
+MOVE_PLACEHOLDERS = frozenset({"site"})
 #: Placeholders of change waves: the ticket, the application, the hosts, the step, the site, the duration.
 WAVE_PLACEHOLDERS = frozenset({"change", "app", "hosts", "step", "site", "minutes", "hours"})
 #: date.toordinal() of 1970-01-01: catalog dates become epoch days, as purchase days are.
@@ -272,6 +277,24 @@ class ChangeWave:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class LifecycleMove:
+    """What an asset's move through its lifecycle says in a live stream (``LIFECYCLE_MOVES``).
+
+    ``minutes``: for ``in_service``, how long after its delivery an asset delivered during the stream is put
+    into service (unused by the other moves).
+    """
+
+    move: str
+    asset_types: frozenset[str] | None
+    source: str
+    message: str
+    minutes: tuple[int, int]
+
+    def fits(self, asset_type: str) -> bool:
+        return self.asset_types is None or asset_type in self.asset_types
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Catalog:
     digest: str  # SHA-256 over the files' contents
@@ -295,6 +318,8 @@ class Catalog:
     teams: tuple[Team, ...] = ()
     #: Operating system name -> the last epoch day new devices came with it (``until``); absent: any day.
     system_until: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: What live streams do to assets' lifecycles (``lifecycle.csv``); none: their lifecycles stay as they are.
+    moves: tuple[LifecycleMove, ...] = ()
 
     def __hash__(self) -> int:
         return hash(self.digest)
@@ -599,6 +624,10 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         _story(row, type_names, family_names) for row in reader.rows(files, "incident_stories.csv", _STORY_COLUMNS)
     ]
     waves = [_wave(row, type_names, family_names) for row in reader.rows(files, "changes.csv", _WAVE_COLUMNS)]
+    moves = ()
+    if "lifecycle.csv" in files:
+        physical = {t.value for t in asset_types if t.physical}
+        moves = tuple(_move(row, type_names, physical) for row in reader.rows(files, "lifecycle.csv", _MOVE_COLUMNS))
     bands = {}
     for row in reader.rows(files, "bands.csv", ("measure", "low", "high")):
         if row.text("measure") not in BAND_MEASURES:
@@ -630,6 +659,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         modifiers,
         tuple(teams),
         system_until,
+        moves,
     )
 
 
@@ -745,6 +775,30 @@ def _wave(row: _Row, type_names: set[str], family_names: set[str]) -> ChangeWave
         source=row.text("source"),
         weight=row.weight(),
         **texts,
+    )
+
+
+_MOVE_COLUMNS = ("move", "asset_types", "source", "message")
+
+
+def _move(row: _Row, type_names: set[str], physical: set[str]) -> LifecycleMove:
+    move = row.text("move")
+    if move not in LIFECYCLE_MOVES:
+        row.fail("move", f"must be one of {', '.join(LIFECYCLE_MOVES)}")
+    types, _ = _types_and_families(row, type_names, set())
+    if move != "returned" and not (types or set(type_names)) <= physical:
+        row.fail("asset_types", "only physical asset types are ordered and delivered (asset_types.csv, physical)")
+    minutes = (0, 0)
+    if move == "in_service":
+        minutes = _bounds(row, "minutes", row.text("minutes"))
+    elif row.text("minutes", required=False):
+        row.fail("minutes", "is for in_service moves (how long after its delivery an asset goes into service)")
+    return LifecycleMove(
+        move=move,
+        asset_types=types,
+        source=row.text("source"),
+        message=_template(row, "message", MOVE_PLACEHOLDERS, set()),
+        minutes=minutes,
     )
 
 

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seeding.generation.effects import Effect
 from seeding.generation.rng import Stream, WeightTable
 
 
@@ -20,6 +21,7 @@ class EpisodeEvent(NamedTuple):
     severity: str
     source: str
     message: str
+    effect: Effect | None = None  # what it changes in the estate (a live stream's moves only)
 
 
 @functools.lru_cache(maxsize=32)

@@ -13,6 +13,9 @@ the window, where assets in maintenance get their events.
 Because the number of episodes follows the number of events, incidents per
 host per month and the share of each kind of event stay the same from the
 smallest plan to the largest.
+
+In a live stream, some blocks tell an asset's lifecycle move instead of their
+drawn episode (``moves``): the same keys, the same way of being found.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 
 from seeding.generation.episode_event import EpisodeEvent
 from seeding.generation.estate import ApplicationTable, AssetTable
+from seeding.generation.moves import lifecycle_move, move_schedule
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import RunSpec
@@ -96,11 +100,16 @@ def episodes_of(
         return []
     starts = event_times(spec, firsts, timeline_of(spec))[0]
     kinds = _kinds(spec, numbers, phases)
+    moving = move_schedule(spec, assets, EPISODE_EVERY).position_of(numbers)  # a stream's lifecycle moves
     own = deployments is not None and applications is not None and deployments.size > 0
     told = []
-    for number, first, at, kind, phase in zip(
-        numbers.tolist(), firsts.tolist(), starts.tolist(), kinds.tolist(), phases.tolist()
+    for number, first, at, kind, phase, mover in zip(
+        numbers.tolist(), firsts.tolist(), starts.tolist(), kinds.tolist(), phases.tolist(), moving.tolist()
     ):
+        if mover >= 0:
+            if events := lifecycle_move(spec, number, at, mover, assets):
+                told.append((number, [(first + event.stage, event) for event in events]))
+            continue
         what, scope = EPISODE_KINDS[kind]
         if scope == "application" and not own:
             scope = "host"

@@ -14,6 +14,9 @@ fall in it (keys keep the order of time), and gives
   happen minutes to hours after it; the writer keeps them (``services.live``) and writes each in the
   stretch it happens in.
 
+Both come with a column ``effect``: what the event changes in the estate beside itself (an asset
+back from maintenance is in use again: ``moves``), or None; the writer applies it with the event.
+
 So any cut of the window into stretches writes every event exactly once, and a stream restarted at
 its checkpoint writes what it would have written had it never stopped, with no need to look back.
 """
@@ -55,8 +58,9 @@ def stretch_events(spec: RunSpec, start: int, stop: int, parents: Parents) -> St
     keep = [row for row, pk in enumerate(ordinary["id"]) if pk - base not in taken]
     begun = [(key, event) for key, event in told if key - event.stage >= first]
     due = {name: [values[row] for row in keep] for name, values in ordinary.items()}
+    due["effect"] = [None] * len(keep)
     _add(due, spec, [(key, event) for key, event in begun if event.at < stop])
-    later = {name: [] for name in ordinary}
+    later = {name: [] for name in due}
     _add(later, spec, [(key, event) for key, event in begun if event.at >= stop])
     return Stretch(due=_in_key_order(due), later=_in_key_order(later))
 
@@ -72,6 +76,7 @@ def _add(columns: Columns, spec: RunSpec, found: list[tuple[int, EpisodeEvent]])
         columns["source"].append(event.source)
         columns["message"].append(event.message)
         columns["occurred_at"].append(at)
+        columns["effect"].append(event.effect)
 
 
 def _in_key_order(columns: Columns) -> Columns:

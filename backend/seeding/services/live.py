@@ -34,11 +34,13 @@ from inventory.services import row_count_deltas_compact
 from seeding.catalogs import active_catalog, active_scenario
 from seeding.generation.catalog import CatalogError
 from seeding.generation.columns import Parents
+from seeding.generation.effects import Effect
 from seeding.generation.live import stretch_events
 from seeding.generation.spec import RunSpec
 from seeding.generation.timeline import first_event_in_slot, timeline_of
 from seeding.messaging import queue
 from seeding.models import PendingEvent, SeedChunk, SeedRun
+from seeding.persistence.effects import apply_effects
 from seeding.persistence.parent_view.reading import parents_of
 from seeding.persistence.tables import MODELS
 from seeding.persistence.writers import write_rows
@@ -264,9 +266,12 @@ def _write_ticks(run: SeedRun, claim: int, spec: RunSpec, parents: Parents, sinc
     """The events of seconds [since, until) and the checkpoint moved from ``since`` to ``until``, in one
     transaction; False (nothing written) if the checkpoint is no longer at ``since`` or the writer lost
     its claim. Episode events that happen later are kept as pending events; those that happen in these
-    seconds are written with the rest."""
+    seconds are written with the rest, and what they change in the estate is changed with them, in the
+    order it happened."""
     started = time.perf_counter()
     stretch = stretch_events(spec, since, until, parents)  # before the transaction: it stays short
+    due = dict(stretch.due)
+    effects = [(at, key, effect) for at, key, effect in zip(due["occurred_at"], due["id"], due.pop("effect")) if effect]
     tick = settings.SEED_LIVE_TICK_SECONDS
     with transaction.atomic():
         moved = SeedRun.objects.filter(
@@ -278,9 +283,11 @@ def _write_ticks(run: SeedRun, claim: int, spec: RunSpec, parents: Parents, sinc
         ).update(written_until=_moment(until), updated_at=timezone.now())
         if not moved:
             return False
-        rows = write_rows(MODELS["events"], stretch.due, seed_run_id=run.pk)
-        rows += _write_pending_due(run, until)
+        rows = write_rows(MODELS["events"], due, seed_run_id=run.pk)
+        pending, pending_effects = _write_pending_due(run, until)
+        rows += pending
         _keep_pending(run, stretch.later)
+        apply_effects(effect for _, _, effect in sorted(effects + pending_effects))
         if rows:
             SeedRun.objects.filter(pk=run.pk).update(events_done=F("events_done") + rows)
             SeedChunk.objects.create(
@@ -299,23 +306,34 @@ _PENDING_FIELDS = ("event_id", "asset_id", "deployment_id", "kind", "severity", 
 
 
 def _keep_pending(run: SeedRun, later: dict[str, list]) -> None:
-    rows = zip(*(later[name] for name in _EVENT_FIELDS))
+    rows = zip(*(later[name] for name in _EVENT_FIELDS), later["effect"])
     PendingEvent.objects.bulk_create(
-        PendingEvent(run=run, **dict(zip(_PENDING_FIELDS, values[:-1])), occurred_at=_parsed(values[-1]))
+        PendingEvent(
+            run=run,
+            **dict(zip(_PENDING_FIELDS, values[:-2])),
+            occurred_at=_parsed(values[-2]),
+            effect=values[-1].as_json() if values[-1] else None,
+        )
         for values in rows
     )
 
 
-def _write_pending_due(run: SeedRun, until: int) -> int:
-    """Move the pending events that happen before ``until`` into the inventory; returns how many."""
+def _write_pending_due(run: SeedRun, until: int) -> tuple[int, list[tuple[str, int, Effect]]]:
+    """Move the pending events that happen before ``until`` into the inventory; returns how many, and what
+    they change (as (time, key, effect), the time as generated)."""
     due = PendingEvent.objects.filter(run=run, occurred_at__lt=_moment(until))
-    rows = list(due.order_by("event_id").values_list(*_PENDING_FIELDS))
+    rows = list(due.order_by("event_id").values_list(*_PENDING_FIELDS, "effect"))
     if not rows:
-        return 0
+        return 0, []
     columns = {name: [row[i] for row in rows] for i, name in enumerate(_EVENT_FIELDS)}
     write_rows(MODELS["events"], columns, seed_run_id=run.pk)
     due.delete()
-    return len(rows)
+    effects = [
+        (row[-2].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row[0], Effect.from_json(row[-1]))
+        for row in rows
+        if row[-1]
+    ]
+    return len(rows), effects
 
 
 def _parsed(text: str) -> datetime:
