@@ -1,5 +1,6 @@
-"""Photograph live streams as a viewer sees them: the admin's Live stream page and event list, and the
-monitor's Overview, during a stream of each scenario pack (steady, incident-storm, patch-wave, quiet-weekend).
+"""Photograph live streams as a viewer sees them: the admin's Live stream page, event list and deployments
+deploying (releases rolling out), and the monitor's Overview, during a stream of each scenario pack (steady,
+incident-storm, patch-wave, quiet-weekend).
 
     python scripts/live_screenshots.py [OUT]      (default OUT: var/screenshots/live/)
 
@@ -31,7 +32,12 @@ SCRATCH = REPO / "var" / "screenshots"
 USER, PASSWORD = "viewer", "live-screenshots"
 WIDTHS, README_WIDTH, HEIGHT = (1280, 1440, 1920), 1440, 1000
 PACKS = ("steady", "incident-storm", "patch-wave", "quiet-weekend")
-ADMIN_PAGES = {"live-stream": "/admin/seeding/seedrun/live/", "events": "/admin/inventory/event/"}
+ADMIN_PAGES = {
+    "live-stream": "/admin/seeding/seedrun/live/",
+    "events": "/admin/inventory/event/",
+    # Releases rolling out: the hosts a wave has not yet brought up are deploying its version.
+    "deploying": "/admin/inventory/deployment/?status__exact=deploying",
+}
 #: A stream of an hour at 10 events a second, begun this long ago: 0.33 of its window, in every pack's
 #: most telling phase.
 BEGUN_MINUTES = 20

@@ -45,7 +45,7 @@ def whole_stream(run: SeedRun) -> list[tuple]:
     spec = RunSpec.from_run(run, catalog=active_catalog())
     stretch = stretch_events(spec, int(run.window_start.timestamp()), int(run.as_of.timestamp()), parents_of(run, spec))
     assert not stretch.later["id"]  # every episode ends within the window
-    return list(zip(*(values for name, values in stretch.due.items() if name != "effect")))
+    return list(zip(*(values for name, values in stretch.due.items() if name != "effects")))
 
 
 def test_a_stream_whose_worker_is_sigkilled_goes_on_with_another_and_writes_every_second_once(estate, workers):

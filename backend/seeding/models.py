@@ -313,7 +313,13 @@ class RunParent(models.Model):
     position = models.PositiveIntegerField()
     ref = models.BigIntegerField(help_text="The parent's primary key (for pairs: the application's position).")
     asset_ref = models.BigIntegerField(null=True, help_text="Deployments: their asset; pairs: the asset's position.")
-    version = models.CharField(max_length=32, blank=True, help_text="Applications: the current release.")
+    application_ref = models.BigIntegerField(null=True, help_text="Deployments: their application.")
+    rolling_out = models.BooleanField(
+        null=True, help_text="A live stream's applications: one of their deployments is deploying (no new release)."
+    )
+    version = models.CharField(
+        max_length=32, blank=True, help_text="Applications: the current release; deployments: the release they run."
+    )
     day = models.IntegerField(null=True, help_text="Assets: the purchase date as an epoch day.")
     not_before = models.BigIntegerField(
         null=True, help_text="Deployments: the epoch second from which an event may concern them."
@@ -322,9 +328,13 @@ class RunParent(models.Model):
         max_length=120, blank=True, help_text="Applications: the name; assets and deployments: the asset's system."
     )
     asset_type = models.CharField(max_length=16, blank=True, help_text="Assets and deployments: the asset's type.")
-    lifecycle = models.CharField(max_length=12, blank=True, help_text="Applications and assets: the lifecycle.")
+    lifecycle = models.CharField(
+        max_length=12, blank=True, help_text="Applications and assets: the lifecycle; deployments: the status."
+    )
     environment = models.CharField(
-        max_length=12, blank=True, help_text="Assets: the environment their deployments already serve, if any."
+        max_length=12,
+        blank=True,
+        help_text="Assets: the environment their deployments already serve, if any; deployments: theirs.",
     )
     location = models.CharField(max_length=80, blank=True, help_text="Assets: where they are (a catalog site's).")
     retired_day = models.IntegerField(
@@ -407,8 +417,10 @@ class PendingEvent(models.Model):
     source = models.CharField(max_length=40)
     message = models.CharField(max_length=255)
     occurred_at = models.DateTimeField()
-    effect = models.JSONField(
-        null=True, blank=True, help_text="What the event changes in the estate with it (generation.effects), if any."
+    effects = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the event changes in the estate with it, in order (generation.effects), if anything.",
     )
 
     class Meta:

@@ -23,7 +23,8 @@ def pattern_of(text: str) -> re.Pattern:
         ("hosts", r"(?P<hosts>\d+)"),
         ("step", r"(?P<step>\d+)"),
         ("site", r"(?P<site>.+?)"),
-        ("version", r"\S+"),
+        ("version", r"(?P<version>\S+)"),
+        ("healthy", r"(?P<healthy>\d+)"),
     ):
         placeholder = re.escape("{" + name + "}")
         again = f"(?P={name})" if regex.startswith("(?P<") else regex  # the same text each time it appears
@@ -53,6 +54,8 @@ def episode_patterns() -> list[tuple[str, str, re.Pattern, str, object]]:
             ("change", wave.source, pattern_of(wave.step), "step", wave),
             ("change", wave.ticket_source, pattern_of(wave.closed), "closed", wave),
         ]
+        if wave.failed:  # a release's host that did not come up healthy: one of its steps
+            found.append(("change", wave.source, pattern_of(wave.failed), "step", wave))
     for move in active_catalog().moves:
         found.append(("maintenance", move.source, pattern_of(move.message), move.move, move))
     return found

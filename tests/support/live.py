@@ -3,7 +3,7 @@ so that the same run (the same keys, so the same ticket numbers) can be written 
 
 from __future__ import annotations
 
-from inventory.models import Asset, Event
+from inventory.models import Application, Asset, Deployment, Event
 from seeding.models import PendingEvent, SeedChunk, SeedRun
 
 EVENT_FIELDS = ("id", "asset_id", "deployment_id", "kind", "severity", "source", "message", "occurred_at")
@@ -14,17 +14,28 @@ def rows(run: SeedRun) -> list[tuple]:
     return list(Event.objects.filter(seed_run=run).order_by("pk").values_list(*EVENT_FIELDS))
 
 
-def lifecycles() -> dict[int, str]:
-    """Every asset's lifecycle, by key: what a stream's moves change (``generation.moves``)."""
-    return dict(Asset.objects.values_list("pk", "lifecycle_status"))
+#: What a stream changes besides writing events (``generation.happenings``), by model: the fields it moves.
+MOVING = {Asset: ("lifecycle_status",), Deployment: ("status", "version"), Application: ("version",)}
 
 
-def rewind(run: SeedRun, *, lifecycles: dict[int, str] | None = None) -> int:
+def estate_state() -> dict[str, dict[int, tuple]]:
+    """Every asset's lifecycle, every deployment's status and version, every application's version, by key:
+    what a stream's lifecycle moves and releases change."""
+    return {
+        model.__name__: {pk: tuple(values) for pk, *values in model.objects.values_list("pk", *fields)}
+        for model, fields in MOVING.items()
+    }
+
+
+def rewind(run: SeedRun, *, state: dict[str, dict[int, tuple]] | None = None) -> int:
     """Take the stream back to its start, its keys kept, running, as if nothing had been written; returns its
-    claim (a writer holding it may write the stream from the start). ``lifecycles``: the assets' as they
-    were before the stream (``lifecycles()``), to undo its moves."""
-    for pk, lifecycle in (lifecycles or {}).items():
-        Asset.objects.filter(pk=pk).exclude(lifecycle_status=lifecycle).update(lifecycle_status=lifecycle)
+    claim (a writer holding it may write the stream from the start). ``state``: the estate's as it was before
+    the stream (``estate_state()``), to undo what the stream changed in it."""
+    now = estate_state() if state else {}
+    for model, fields in MOVING.items():
+        for pk, values in (state or {}).get(model.__name__, {}).items():
+            if now[model.__name__].get(pk) != values:
+                model.objects.filter(pk=pk).update(**dict(zip(fields, values)))
     Event.objects.filter(seed_run=run).delete()
     PendingEvent.objects.filter(run=run).delete()
     SeedChunk.objects.filter(run=run).delete()

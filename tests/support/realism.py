@@ -68,7 +68,7 @@ def ticket_violations(tickets: dict[str, list]) -> list[str]:
                 or len(hosts) != len(steps)
                 or hours * 60 > wave.minutes[1] + 1
                 or (
-                    wave.scope == "application"
+                    wave.scope in ("application", "release")
                     and (len(apps) != 1 or agents() & {e.deployment.application.name for e in events})
                 )
                 or (wave.scope == "host" and (len(sites) != 1 or any(e.deployment_id for e in events)))

@@ -76,8 +76,12 @@ BAND_MEASURES = (
 LIFECYCLE_MOVES = ("returned", "delivered", "in_service")
 #: Placeholders of lifecycle moves: the asset's site.
 MOVE_PLACEHOLDERS = frozenset({"site"})
-#: Placeholders of change waves: the ticket, the application, the hosts, the step, the site, the duration.
-WAVE_PLACEHOLDERS = frozenset({"change", "app", "hosts", "step", "site", "minutes", "hours"})
+#: Placeholders of change waves: the ticket, the application, the hosts, the step, the site, the duration; for
+#: releases, the release rolled out and how many hosts came up healthy.
+WAVE_PLACEHOLDERS = frozenset({"change", "app", "hosts", "step", "site", "minutes", "hours", "version", "healthy"})
+#: Where a change wave rolls out: an application's hosts, assets at one site, or (live streams only) a new
+#: release of an application to its hosts, their deployments' state and version moving with it.
+WAVE_SCOPES = ("application", "host", "release")
 #: date.toordinal() of 1970-01-01: catalog dates become epoch days, as purchase days are.
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 #: Serial numbers: these characters only (no I or O, easy to read aloud).
@@ -255,7 +259,9 @@ class ChangeWave:
 
     ``scope`` "application": on hosts of one server application; "host": on
     assets of ``asset_types`` running ``families`` at one site (the team that
-    runs them makes the change there).
+    runs them makes the change there); "release": a live stream's rollout of an
+    application's release (``generation.releases``), whose ``failed`` step
+    says what a host that did not come up healthy tells.
     """
 
     name: str
@@ -270,6 +276,7 @@ class ChangeWave:
     step: str
     closed: str
     weight: int
+    failed: str = ""
 
     def fits(self, asset_type: str, family: str) -> bool:
         return (self.asset_types is None or asset_type in self.asset_types) and (
@@ -747,18 +754,26 @@ _WAVE_COLUMNS = (
 
 def _wave(row: _Row, type_names: set[str], family_names: set[str]) -> ChangeWave:
     scope = row.text("scope")
-    if scope not in EVENT_SCOPES:
-        row.fail("scope", "must be application (on a server application's hosts) or host (on assets at one site)")
-    texts = {
-        column: _template(row, column, WAVE_PLACEHOLDERS, required)
-        for column, required in (("opened", {"change"}), ("step", {"change"}), ("closed", {"change"}))
-    }
+    if scope not in WAVE_SCOPES:
+        row.fail(
+            "scope",
+            "must be application (on a server application's hosts), host (on assets at one site) or release "
+            "(a live stream's rollout of an application's release)",
+        )
+    columns = [("opened", {"change"}), ("step", {"change"}), ("closed", {"change"})]
+    if scope == "release":
+        columns.append(("failed", {"change", "step"}))
+    elif row.text("failed", required=False):
+        row.fail("failed", "is for release waves (what a host that did not come up healthy tells)")
+    texts = {column: _template(row, column, WAVE_PLACEHOLDERS, required) for column, required in columns}
     for column in texts:
         if scope == "host" and "app" in _fields(row, column):
             row.fail(column, "{app} is for application waves (this one changes hosts at a site)")
-        if scope == "application" and "site" in _fields(row, column):
+        if scope != "host" and "site" in _fields(row, column):
             row.fail(column, "{site} is for host waves (an application's hosts may be at several sites)")
-        if column != "step" and "step" in _fields(row, column):
+        if scope != "release" and _fields(row, column) & {"version", "healthy"}:
+            row.fail(column, "{version} and {healthy} are for release waves")
+        if column not in ("step", "failed") and "step" in _fields(row, column):
             row.fail(column, "{step} is for the step column (the opening and the closing are about all hosts)")
     hosts = _bounds(row, "hosts", row.text("hosts"))
     if hosts[0] < 1:

@@ -21,7 +21,7 @@ class EpisodeEvent(NamedTuple):
     severity: str
     source: str
     message: str
-    effect: Effect | None = None  # what it changes in the estate (a live stream's moves only)
+    effects: tuple[Effect, ...] = ()  # what it changes in the estate, in order (a live stream's only)
 
 
 @functools.lru_cache(maxsize=32)

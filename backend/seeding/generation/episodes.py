@@ -14,8 +14,9 @@ Because the number of episodes follows the number of events, incidents per
 host per month and the share of each kind of event stay the same from the
 smallest plan to the largest.
 
-In a live stream, some blocks tell an asset's lifecycle move instead of their
-drawn episode (``moves``): the same keys, the same way of being found.
+In a live stream, some blocks tell an asset's lifecycle move or an
+application's release instead of their drawn episode (``happenings``): the
+same keys, the same way of being found.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ import numpy as np
 
 from seeding.generation.episode_event import EpisodeEvent
 from seeding.generation.estate import ApplicationTable, AssetTable
-from seeding.generation.moves import lifecycle_move, move_schedule
+from seeding.generation.happenings import MOVE, RELEASE, happenings
+from seeding.generation.moves import lifecycle_move
 from seeding.generation.own_deployments import OwnDeployments
+from seeding.generation.parent_shapes import DeploymentStates
+from seeding.generation.releases import release_wave
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import RunSpec
 from seeding.generation.stories import LONGEST, incident_story
@@ -87,9 +91,11 @@ def episodes_of(
     applications: ApplicationTable | None,
     *,
     overlapping: tuple[int, int] | None = None,
+    stream_view: tuple[ApplicationTable, DeploymentStates] | None = None,
 ) -> list[tuple[int, list[tuple[int, EpisodeEvent]]]]:
     """(number, its events by key) of each of episode ``numbers`` that takes place (the others are absent);
-    with ``overlapping``, only those whose keys meet that range of keys."""
+    with ``overlapping``, only those whose keys meet that range of keys. ``stream_view``: a live stream's
+    recorded applications and deployments, for its releases (``happenings``)."""
     last = min(recent_events(spec), spec.count("events"))
     numbers, firsts, phases = _laid(spec, numbers)
     keep = firsts + EPISODE_LEN <= last
@@ -100,14 +106,26 @@ def episodes_of(
         return []
     starts = event_times(spec, firsts, timeline_of(spec))[0]
     kinds = _kinds(spec, numbers, phases)
-    moving = move_schedule(spec, assets, EPISODE_EVERY).position_of(numbers)  # a stream's lifecycle moves
+    view_apps, view_states = stream_view or (None, None)
+    plan = happenings(spec, assets, view_apps, view_states, EPISODE_EVERY)
+    happening, items = plan.at(numbers)  # a stream's lifecycle moves and releases
     own = deployments is not None and applications is not None and deployments.size > 0
     told = []
-    for number, first, at, kind, phase, mover in zip(
-        numbers.tolist(), firsts.tolist(), starts.tolist(), kinds.tolist(), phases.tolist(), moving.tolist()
+    for number, first, at, kind, phase, what, item in zip(
+        numbers.tolist(),
+        firsts.tolist(),
+        starts.tolist(),
+        kinds.tolist(),
+        phases.tolist(),
+        happening.tolist(),
+        items.tolist(),
     ):
-        if mover >= 0:
-            if events := lifecycle_move(spec, number, at, mover, assets):
+        if what in (MOVE, RELEASE):
+            if what == MOVE:
+                events = lifecycle_move(spec, number, at, item, assets)
+            else:
+                events = release_wave(spec, number, first, at, plan.releases[item], view_apps, view_states, EPISODE_LEN)
+            if events:
                 told.append((number, [(first + event.stage, event) for event in events]))
             continue
         what, scope = EPISODE_KINDS[kind]

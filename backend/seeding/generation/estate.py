@@ -345,6 +345,8 @@ class ApplicationTable:
     names: np.ndarray  # object array
     tier: np.ndarray | None = None  # index into APP_TIERS; None when unknown (applications read back)
     teams: np.ndarray | None = None  # owner team (object array); None when unknown (applications read back)
+    #: Whether a rollout of each is under way (a deployment deploying); None when unknown (a live stream's only).
+    rolling_out: np.ndarray | None = None
 
     def previous_release(self, position: int, catalog: Catalog) -> str:
         """The release before the current one: from the software's version line, else a semantic step back."""

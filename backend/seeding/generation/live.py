@@ -14,8 +14,9 @@ fall in it (keys keep the order of time), and gives
   happen minutes to hours after it; the writer keeps them (``services.live``) and writes each in the
   stretch it happens in.
 
-Both come with a column ``effect``: what the event changes in the estate beside itself (an asset
-back from maintenance is in use again: ``moves``), or None; the writer applies it with the event.
+Both come with a column ``effects``: what each event changes in the estate beside itself (an asset
+back from maintenance is in use again: ``moves``; a release rolled out: ``releases``), most often
+nothing; the writer applies them with the event.
 
 So any cut of the window into stretches writes every event exactly once, and a stream restarted at
 its checkpoint writes what it would have written had it never stopped, with no need to look back.
@@ -58,7 +59,7 @@ def stretch_events(spec: RunSpec, start: int, stop: int, parents: Parents) -> St
     keep = [row for row, pk in enumerate(ordinary["id"]) if pk - base not in taken]
     begun = [(key, event) for key, event in told if key - event.stage >= first]
     due = {name: [values[row] for row in keep] for name, values in ordinary.items()}
-    due["effect"] = [None] * len(keep)
+    due["effects"] = [()] * len(keep)
     _add(due, spec, [(key, event) for key, event in begun if event.at < stop])
     later = {name: [] for name in due}
     _add(later, spec, [(key, event) for key, event in begun if event.at >= stop])
@@ -76,7 +77,7 @@ def _add(columns: Columns, spec: RunSpec, found: list[tuple[int, EpisodeEvent]])
         columns["source"].append(event.source)
         columns["message"].append(event.message)
         columns["occurred_at"].append(at)
-        columns["effect"].append(event.effect)
+        columns["effects"].append(event.effects)
 
 
 def _in_key_order(columns: Columns) -> Columns:
@@ -89,9 +90,12 @@ def _episodes_between(spec: RunSpec, since: int, until: int, parents: Parents) -
     numbers = np.arange(max(0, since // EPISODE_EVERY - 1), until // EPISODE_EVERY + 1, dtype=np.int64)
     own = isinstance(parents.deployments, OwnDeployments) and parents.applications is not None
     deployments, applications = (parents.deployments, parents.applications) if own else (None, None)
+    view = None  # what the stream's releases roll out to: its recorded applications and deployments
+    if not own and parents.applications is not None and hasattr(parents.deployments, "states"):
+        view = (parents.applications, parents.deployments.states(parents.applications))
     return [
         (key, event)
-        for _, told in episodes_of(spec, numbers, parents.assets, deployments, applications)
+        for _, told in episodes_of(spec, numbers, parents.assets, deployments, applications, stream_view=view)
         for key, event in told
         if since <= key - event.stage < until
     ]

@@ -8,11 +8,10 @@ event (what the catalog's ``lifecycle.csv`` says) carrying its ``Effect``:
 the asset's new lifecycle, written with the event.
 
 Each asset moves at most once, and the stream needs no memory of what it did:
-the assets that may move are put in a drawn order once per stream, the first
-of them (a share per day of its duration) are spread one per episode block
-over its keys, and a block holding a move tells it instead of its drawn
-episode (``episodes``). So any stretch of the stream knows its moves from
-its own keys, as it knows its incidents.
+which assets move, and when, is laid once per stream (``happenings``), and a
+block of keys holding a move tells it instead of its drawn episode
+(``episodes``). So any stretch of the stream knows its moves from its own
+keys, as it knows its incidents.
 
 Only the recorded assets of the stream's view move, and only those a move of
 the catalog fits (servers, network devices and storage are delivered; a
@@ -22,9 +21,6 @@ history: it is written in its final state.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-
 import numpy as np
 
 from seeding.generation.catalog import LifecycleMove
@@ -32,7 +28,7 @@ from seeding.generation.effects import Effect
 from seeding.generation.episode_event import EpisodeEvent
 from seeding.generation.estate import ASSET_LIFECYCLES, IN_STOCK, IN_USE, MAINTENANCE, ORDERED, AssetTable
 from seeding.generation.rng import Stream
-from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
+from seeding.generation.spec import RunSpec
 
 #: Of the assets that may move, the share that moves per day of a stream (a third: an asset in maintenance
 #: is back within about three days, as the seeded history's week of maintenance events suggests).
@@ -41,46 +37,13 @@ SHARE_PER_DAY = 1 / 3
 MARGIN_SECONDS = 60
 
 
-@dataclasses.dataclass(frozen=True)
-class Schedule:
-    """Which episode blocks hold a move, and of which asset (by position in the stream's asset table)."""
-
-    blocks: np.ndarray  # sorted, distinct
-    positions: np.ndarray
-
-    def position_of(self, numbers: np.ndarray) -> np.ndarray:
-        """Per episode number: the position of the asset moving in it, or -1 (no move)."""
-        where = np.minimum(np.searchsorted(self.blocks, numbers), max(len(self.blocks) - 1, 0))
-        hit = (self.blocks[where] == numbers) if len(self.blocks) else np.zeros(len(numbers), dtype=bool)
-        return np.where(hit, self.positions[where] if len(self.blocks) else -1, -1)
-
-
-def move_schedule(spec: RunSpec, assets: AssetTable, block: int) -> Schedule:
-    """The stream's moves among its episode blocks of ``block`` keys: none for a seeded history or a catalog
+def move_candidates(spec: RunSpec, assets: AssetTable) -> np.ndarray:
+    """Positions of the assets that may move during the stream: none for a seeded history or a catalog
     without ``lifecycle.csv``."""
     if not spec.live or not spec.catalog.moves or not assets.size:
-        return Schedule(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    return _schedule(spec, assets, block)
-
-
-@functools.lru_cache(maxsize=8)
-def _schedule(spec: RunSpec, assets: AssetTable, block: int) -> Schedule:
-    """Cached per stream and asset table (a process keeps one table per run: ``parent_view``)."""
-    waiting_or_away = np.isin(assets.lifecycle, [MAINTENANCE, ORDERED, IN_STOCK])
-    candidates = np.array(
-        [p for p in np.flatnonzero(waiting_or_away).tolist() if _first_move(spec, assets, p) is not None],
-        dtype=np.int64,
-    )
-    blocks = spec.count("events") // block
-    share = min(1.0, spec.window_seconds / SECONDS_PER_DAY * SHARE_PER_DAY)
-    moving = min(len(candidates), blocks, -(-len(candidates) * round(share * 1_000) // 1_000))
-    if not moving:
-        return Schedule(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    order = np.argsort(Stream(spec.seed, "move.order").ints(assets.ids[candidates], 1 << 40), kind="stable")
-    chosen = candidates[order[:moving]]
-    ranks = np.arange(moving, dtype=np.int64)
-    spread = Stream(spec.seed, "move.block").ints(ranks, max(1, blocks // moving))
-    return Schedule(blocks=ranks * blocks // moving + spread, positions=chosen.astype(np.int64))
+        return np.zeros(0, dtype=np.int64)
+    waiting_or_away = np.flatnonzero(np.isin(assets.lifecycle, [MAINTENANCE, ORDERED, IN_STOCK]))
+    return np.array([p for p in waiting_or_away.tolist() if _first_move(spec, assets, p) is not None], dtype=np.int64)
 
 
 def _first_move(spec: RunSpec, assets: AssetTable, position: int) -> str | None:
@@ -125,5 +88,5 @@ def lifecycle_move(spec: RunSpec, number: int, start: int, position: int, assets
         lifecycle = ASSET_LIFECYCLES[IN_STOCK if move == "delivered" else IN_USE]
         effect = Effect("assets", asset_id, (("lifecycle_status", lifecycle),))
         message = row.message.format(site=site)[:255]
-        told.append(EpisodeEvent(stage, at, asset_id, None, "maintenance", "info", row.source, message, effect))
+        told.append(EpisodeEvent(stage, at, asset_id, None, "maintenance", "info", row.source, message, (effect,)))
     return told

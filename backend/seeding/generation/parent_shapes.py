@@ -28,6 +28,18 @@ class DeploymentRows:
     until: np.ndarray  # epoch second: nor later (its application or asset retired)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class DeploymentStates:
+    """Every deployment a live stream may roll a release out to, by position: what it runs and how."""
+
+    ids: np.ndarray
+    asset_ids: np.ndarray
+    application: np.ndarray  # position in the stream's applications table; -1 when it is not there
+    versions: np.ndarray  # object: the release each runs
+    status: np.ndarray  # object: "running", "stopped", ...
+    environment: np.ndarray  # object: "production", ...
+
+
 class Deployments(Protocol):
     size: int
 

@@ -271,7 +271,11 @@ def _write_ticks(run: SeedRun, claim: int, spec: RunSpec, parents: Parents, sinc
     started = time.perf_counter()
     stretch = stretch_events(spec, since, until, parents)  # before the transaction: it stays short
     due = dict(stretch.due)
-    effects = [(at, key, effect) for at, key, effect in zip(due["occurred_at"], due["id"], due.pop("effect")) if effect]
+    effects = [
+        (at, key, order, effect)
+        for at, key, told in zip(due["occurred_at"], due["id"], due.pop("effects"))
+        for order, effect in enumerate(told)
+    ]
     tick = settings.SEED_LIVE_TICK_SECONDS
     with transaction.atomic():
         moved = SeedRun.objects.filter(
@@ -287,7 +291,7 @@ def _write_ticks(run: SeedRun, claim: int, spec: RunSpec, parents: Parents, sinc
         pending, pending_effects = _write_pending_due(run, until)
         rows += pending
         _keep_pending(run, stretch.later)
-        apply_effects(effect for _, _, effect in sorted(effects + pending_effects))
+        apply_effects(effect for *_, effect in sorted(effects + pending_effects))
         if rows:
             SeedRun.objects.filter(pk=run.pk).update(events_done=F("events_done") + rows)
             SeedChunk.objects.create(
@@ -306,32 +310,32 @@ _PENDING_FIELDS = ("event_id", "asset_id", "deployment_id", "kind", "severity", 
 
 
 def _keep_pending(run: SeedRun, later: dict[str, list]) -> None:
-    rows = zip(*(later[name] for name in _EVENT_FIELDS), later["effect"])
+    rows = zip(*(later[name] for name in _EVENT_FIELDS), later["effects"])
     PendingEvent.objects.bulk_create(
         PendingEvent(
             run=run,
             **dict(zip(_PENDING_FIELDS, values[:-2])),
             occurred_at=_parsed(values[-2]),
-            effect=values[-1].as_json() if values[-1] else None,
+            effects=[effect.as_json() for effect in values[-1]] or None,
         )
         for values in rows
     )
 
 
-def _write_pending_due(run: SeedRun, until: int) -> tuple[int, list[tuple[str, int, Effect]]]:
+def _write_pending_due(run: SeedRun, until: int) -> tuple[int, list[tuple[str, int, int, Effect]]]:
     """Move the pending events that happen before ``until`` into the inventory; returns how many, and what
-    they change (as (time, key, effect), the time as generated)."""
+    they change (as (time, key, order, effect), the time as generated)."""
     due = PendingEvent.objects.filter(run=run, occurred_at__lt=_moment(until))
-    rows = list(due.order_by("event_id").values_list(*_PENDING_FIELDS, "effect"))
+    rows = list(due.order_by("event_id").values_list(*_PENDING_FIELDS, "effects"))
     if not rows:
         return 0, []
     columns = {name: [row[i] for row in rows] for i, name in enumerate(_EVENT_FIELDS)}
     write_rows(MODELS["events"], columns, seed_run_id=run.pk)
     due.delete()
     effects = [
-        (row[-2].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row[0], Effect.from_json(row[-1]))
+        (row[-2].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row[0], order, Effect.from_json(effect))
         for row in rows
-        if row[-1]
+        for order, effect in enumerate(row[-1] or ())
     ]
     return len(rows), effects
 

@@ -37,7 +37,7 @@ from seeding.generation.estate import (
 )
 from seeding.generation.events import maintenance_slots
 from seeding.generation.own_deployments import OwnDeployments
-from seeding.generation.parent_shapes import DeploymentRows
+from seeding.generation.parent_shapes import DeploymentRows, DeploymentStates
 from seeding.generation.placement import Layout, deployment_layout
 from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
 from seeding.models import RunParent, SeedRun
@@ -150,7 +150,8 @@ def _recorded_applications(spec: RunSpec, size: int) -> ApplicationTable:
     """The recorded applications as a table: software the catalog knows runs where the catalog says;
     anything else is taken for an in-house service that may run on any server."""
     catalog = spec.catalog
-    columns = _fetch(spec.run_id, "applications", None, ("ref", "version", "label", "lifecycle", "retired_day"), size)
+    names = ("ref", "version", "label", "lifecycle", "retired_day", "rolling_out")
+    columns = _fetch(spec.run_id, "applications", None, names, size)
     software_index = {item.name: number for number, item in enumerate(catalog.software)}
     software = np.array([software_index.get(name, -1) for name in columns["label"].tolist()], dtype=np.int64)
     servers = in_house_platforms(catalog)
@@ -170,6 +171,7 @@ def _recorded_applications(spec: RunSpec, size: int) -> ApplicationTable:
         versions=columns["version"],
         software=software,
         names=columns["label"],
+        rolling_out=columns["rolling_out"] == 1,  # recorded for a live stream only (None elsewhere)
     )
 
 
@@ -241,6 +243,7 @@ class _RecordedDeployments:
     def __init__(self, spec: RunSpec, counts: dict[str, int]):
         self.spec, self.size = spec, counts.get("deployments", 0)
         self._by_asset: tuple[np.ndarray, np.ndarray] | None = None
+        self._states: DeploymentStates | None = None
 
     def by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
         """The recorded deployments grouped by their asset's position in the recorded assets (they were
@@ -254,6 +257,30 @@ class _RecordedDeployments:
             counts = np.bincount(hosts, minlength=assets.size + 1)[: assets.size]
             self._by_asset = (order, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
         return self._by_asset
+
+    def states(self, applications: ApplicationTable) -> DeploymentStates:
+        """Every recorded deployment with its application's position in ``applications`` and what it runs (a
+        live stream's releases: ``generation.releases``). Read once per process and run."""
+        if self._states is None:
+            columns = _fetch(
+                self.spec.run_id,
+                "deployments",
+                None,
+                ("ref", "asset_ref", "application_ref", "version", "lifecycle", "environment"),
+                self.size,
+            )
+            refs = columns["application_ref"]
+            where = np.minimum(np.searchsorted(applications.ids, refs), max(applications.size - 1, 0))
+            known = (applications.ids[where] == refs) if applications.size else np.zeros(len(refs), dtype=bool)
+            self._states = DeploymentStates(
+                ids=columns["ref"],
+                asset_ids=columns["asset_ref"],
+                application=np.where(known, where, -1),
+                versions=columns["version"],
+                status=columns["lifecycle"],
+                environment=columns["environment"],
+            )
+        return self._states
 
     def take(self, positions: np.ndarray) -> DeploymentRows:
         columns = _fetch(self.spec.run_id, "deployments", positions, ("ref", "asset_ref", "not_before", "retired_day"))

@@ -96,6 +96,8 @@ def _record_sample(
         window_start_day = int(run.as_of.timestamp()) // SECONDS_PER_DAY - EVENT_WINDOW_DAYS
         every = _stride(MODELS["deployments"], limits["deployments"])
         sql.insert_deployments(every=every, undated_retirement_day=window_start_day - 1)
+        if run.is_live and "applications" not in needed:  # what a stream's releases roll out (generation.releases)
+            sql.insert_applications_of_deployments()
     occupied = {"applications", "assets"} <= needed  # placed among existing deployments
     whole_assets = strides.get("assets") == 1
     if connection.vendor == "postgresql" and ("deployments" in needed or (occupied and whole_assets)):
@@ -279,17 +281,39 @@ class _Sql:
             )
 
         self.execute(
-            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, not_before, label, "
-            f"asset_type, lifecycle, environment, location, retired_day) "
-            f"SELECT %s, 'deployments', rn / %s, id, '', asset_id, not_before, '', '', '', '', '', "
-            f"NULLIF(retired_day, {never}) FROM ("
-            f"SELECT d.id, d.asset_id, {not_before} AS not_before, "
+            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, asset_ref, application_ref, "
+            f"not_before, label, asset_type, lifecycle, environment, location, retired_day) "
+            f"SELECT %s, 'deployments', rn / %s, id, version, asset_id, application_id, not_before, '', '', "
+            f"status, environment, '', NULLIF(retired_day, {never}) FROM ("
+            f"SELECT d.id, d.asset_id, d.application_id, d.version, d.status, d.environment, "
+            f"{not_before} AS not_before, "
             f"{self.least(retired('a', 'lifecycle_status'), retired('p', 'lifecycle'))} AS retired_day, "
             f"ROW_NUMBER() OVER (ORDER BY d.id) - 1 AS rn "
             f"FROM {self.on_recorded_assets()} JOIN {assets} a ON a.id = d.asset_id "
             f"JOIN {applications} p ON p.id = d.application_id "
             f"WHERE sp.run_id = %s AND sp.kind = 'assets' AND d.asset_id = sp.ref) numbered WHERE rn %% %s = 0",
             [self.run.pk, every, self.run.pk, every],
+        )
+
+    def insert_applications_of_deployments(self) -> None:
+        """The applications of the recorded deployments, positioned in key order, as ``insert_positions`` records
+        applications: a live stream's releases roll them out (their current release, name and lifecycle, and
+        whether a rollout of theirs is under way: the whole table's deployments, not the sample's)."""
+        applications = self.quote(MODELS["applications"]._meta.db_table)
+        deployments = self.quote(MODELS["deployments"]._meta.db_table)
+        # In-house applications only (a product is never released past its current version, and an agent's
+        # deployments are too many to look through): a few rows each, found through the (application, asset) index.
+        rolling_out = (
+            f"CASE WHEN p.vendor = 'In-house' THEN EXISTS (SELECT 1 FROM {deployments} d "
+            f"WHERE d.application_id = p.id AND d.status = 'deploying') ELSE FALSE END"
+        )
+        self.execute(
+            f"INSERT INTO {self.view} (run_id, kind, position, ref, version, label, asset_type, lifecycle, "
+            f"environment, location, retired_day, rolling_out) "
+            f"SELECT %s, 'applications', ROW_NUMBER() OVER (ORDER BY p.id) - 1, p.id, p.version, p.name, '', "
+            f"p.lifecycle, '', '', {self.epoch_day('p.retired_on')}, {rolling_out} FROM {applications} p WHERE p.id IN "
+            f"(SELECT DISTINCT application_ref FROM {self.view} WHERE run_id = %s AND kind = 'deployments')",
+            [self.run.pk, self.run.pk],
         )
 
     def on_recorded_assets(self) -> str:
@@ -305,8 +329,8 @@ class _Sql:
         if connection.vendor == "sqlite":
             return f"{self.view} sp CROSS JOIN {deployments} d"
         return (
-            f"{self.view} sp CROSS JOIN LATERAL (SELECT id, application_id, asset_id, deployed_at FROM {deployments} "
-            f"WHERE asset_id = sp.ref OFFSET 0) d"
+            f"{self.view} sp CROSS JOIN LATERAL (SELECT id, application_id, asset_id, deployed_at, version, status, "
+            f"environment FROM {deployments} WHERE asset_id = sp.ref OFFSET 0) d"
         )
 
     def insert_taken_counts(self) -> None:

@@ -1,9 +1,13 @@
-"""A live stream moves its assets through their lifecycles: back from maintenance, delivered, put into service.
+"""A live stream moves the estate's state, not only its event log: assets come back from maintenance, are
+delivered and put into service; releases roll out to applications' hosts, their deployments deploying, then
+running or failed, an in-house application's version moving on.
 
 One estate per module, on the database of the current pass (with a history, so some assets are in
 maintenance), and a day's stream on it at half an event a second, written tick by tick as its writer
-would. The tests read what it did; the last one writes it again another way (stopped between a delivery
-and its going into service, restarted, taken over) and compares every event and every asset's state.
+would. The tests read what it did, and the rules seeded data obeys are checked again on the estate it
+left; the last one writes it again another way (looked at in the middle of a release and of a delivery,
+stopped, restarted, taken over) and compares every event and the state of every asset, deployment and
+application.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from inventory.models import Asset, Event
+from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
 from seeding.catalogs import active_catalog
 from seeding.generation.catalog import CatalogError, load_catalog
@@ -27,8 +31,20 @@ from seeding.services import live
 from seeding.services.runs import seed_run_claim
 from tests.support.data import forget_estate, seed
 from tests.support.episodes import pattern_of
-from tests.support.live import lifecycles, rewind, rows
+from tests.support.live import estate_state, rewind, rows
 from tests.support.plans import AS_OF
+
+# The rules of seeded data that a stream's state changes could break, checked again on the estate it left.
+# Imported by name: each is a test that reads every row.
+from tests.test_realism import (  # noqa: F401
+    test_a_ticket_names_one_thing,
+    test_asset_lifecycles_agree_with_their_history,
+    test_devices_in_service_belong_to_people_and_servers_to_none,
+    test_versions_are_real_never_newer_than_the_release_and_roll_out_in_waves,
+)
+from tests.test_realism_applications import (  # noqa: F401
+    test_retired_and_planned_applications_run_nowhere_and_deploying_is_what_happened_lately,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +63,7 @@ def write(run: SeedRun, claim: int, *, until: int, step: int, since: int | None 
 def stream(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         seed(SeedPlan(applications=30, assets=2_000, deployments=2_500, events=4_000, seed=3, as_of=AS_OF))
-        before = lifecycles()
+        before = estate_state()
         run = live.live_stream_start(rate=0.5, duration=DAY, seed=12, start=START)
         claim = seed_run_claim(run=run, resume=False)
         with override_settings(SEED_LIVE_TICK_SECONDS=60):  # fewer, larger commits: the same rows
@@ -73,6 +89,22 @@ def moves_told(run: SeedRun) -> dict[int, list[tuple[str, Event]]]:
     return told
 
 
+def releases_told(run: SeedRun) -> dict[str, dict[str, list[tuple[Event, re.Match]]]]:
+    """Per change number: the events of the stream's release waves, by part (opened, step, failed, closed)."""
+    wave = next(wave for wave in active_catalog().waves if wave.scope == "release")
+    parts = {part: pattern_of(getattr(wave, part)) for part in ("opened", "step", "failed", "closed")}
+    told = defaultdict(lambda: defaultdict(list))
+    for event in Event.objects.filter(seed_run=run, kind="change").select_related("deployment").order_by("occurred_at"):
+        for part, pattern in parts.items():
+            if match := pattern.match(event.message):
+                told[match["change"]][part].append((event, match))
+                break
+    return told
+
+
+# --- lifecycle moves -------------------------------------------------------------------------------
+
+
 def test_assets_come_back_from_maintenance_and_ordered_ones_are_delivered_and_put_into_service(stream):
     run, before = stream
     told = moves_told(run)
@@ -81,15 +113,15 @@ def test_assets_come_back_from_maintenance_and_ordered_ones_are_delivered_and_pu
         firsts[moves[0][0]] += 1
     # A day moves a third of those that may move: some of each.
     assert firsts["returned"] >= 3 and firsts["delivered"] + firsts["in_service"] >= 2, dict(firsts)
-    after = lifecycles()
+    after = estate_state()["Asset"]
     expected_before = {"returned": "maintenance", "delivered": "ordered", "in_service": "in_stock"}
     for asset_id, moves in told.items():
         names = [move for move, _ in moves]
         assert names in (["returned"], ["delivered", "in_service"], ["in_service"])  # each asset moves once
-        assert before[asset_id] == expected_before[names[0]]
-        assert after[asset_id] == "in_use"
+        assert before["Asset"][asset_id] == (expected_before[names[0]],)
+        assert after[asset_id] == ("in_use",)
     # Nothing else moved.
-    assert {pk for pk in after if after[pk] != before[pk]} == set(told)
+    assert {pk for pk in after if after[pk] != before["Asset"][pk]} == set(told)
 
 
 def test_a_delivered_asset_goes_into_service_minutes_later_as_the_catalog_says(stream):
@@ -128,30 +160,102 @@ def test_moved_assets_keep_every_rule(stream):
     assert not PendingEvent.objects.filter(run=run).exists()
 
 
-def test_between_its_delivery_and_its_service_an_asset_is_in_stock_and_the_rest_waits(stream):
-    """Written again to the minute after a delivery: the asset is in stock, told of once, and its going into
-    service waits as a pending event carrying what it will change."""
+# --- releases --------------------------------------------------------------------------------------
+
+
+def test_releases_roll_out_and_deployments_and_versions_move_with_them(stream):
     run, before = stream
-    uninterrupted, after = rows(run), lifecycles()
+    told = releases_told(run)
+    assert len(told) >= 4
+    software = {item.name: item for item in active_catalog().software}
+    changed_deployments, changed_applications = set(), set()
+    for parts in told.values():
+        [(opened, first)], [(closed, last)] = parts["opened"], parts["closed"]
+        steps = sorted(parts["step"] + parts["failed"], key=lambda told: int(told[1]["step"]))
+        version, name = first["version"], first["app"]
+        assert [int(match["step"]) for _, match in steps] == list(range(1, int(first["hosts"]) + 1))
+        assert opened.occurred_at < steps[0][0].occurred_at and steps[-1][0].occurred_at < closed.occurred_at
+        assert int(last["healthy"]) == len(parts["step"]) and last["version"] == version
+        application = Application.objects.get(name=name)
+        for event, _ in steps:
+            deployment = Deployment.objects.get(pk=event.deployment_id)
+            assert deployment.application_id == application.pk and deployment.version == version
+            failed = (event, _) in parts["failed"]
+            assert deployment.status == ("failed" if failed else "running")
+            assert event.severity == ("warning" if failed else "info")
+            changed_deployments.add(deployment.pk)
+        if name in software:  # a product's hosts brought up to its current release; it has no other
+            assert version == application.version == software[name].versions[-1]
+            assert all(before["Deployment"][event.deployment_id][1] != version for event, _ in steps)
+        else:  # an in-house application's next release: its current version moved on
+            assert application.version == version != before["Application"][application.pk][0]
+            changed_applications.add(application.pk)
+    after = estate_state()
+    assert {pk for pk, state in after["Deployment"].items() if state != before["Deployment"][pk]} == changed_deployments
+    assert {pk for pk, state in after["Application"].items() if state != before["Application"][pk]} == (
+        changed_applications
+    )
+    assert changed_applications  # in-house releases among them
+
+
+def test_a_stream_releases_no_agent_and_nothing_that_is_not_active(stream):
+    run, _ = stream
+    agents = {item.name for item in active_catalog().software if item.reach}
+    names = {parts["opened"][0][1]["app"] for parts in releases_told(run).values()}
+    assert names and not names & agents
+    assert set(Application.objects.filter(name__in=names).values_list("lifecycle", flat=True)) == {"active"}
+
+
+# --- written again another way ---------------------------------------------------------------------
+
+
+def test_midway_through_a_release_and_a_delivery_and_after_a_stop_restart_and_takeover(stream):
+    """Written again, and looked at a minute after a release opened (its hosts deploying its version, an
+    in-house application's version moved on) and after a delivery (the asset in stock, told of once, its
+    going into service waiting as a pending event with what it will change); then stopped, restarted from
+    the checkpoint and taken over: the same events and the same state as the stream written in one go."""
+    run, before = stream
+    uninterrupted, after = rows(run), estate_state()
+    number, release = next(
+        (n, parts) for n, parts in releases_told(run).items() if parts["opened"][0][1]["app"] not in _products()
+    )
+    (opened, first), steps = release["opened"][0], release["step"] + release["failed"]
     asset_id, moves = next((a, m) for a, m in moves_told(run).items() if m[0][0] == "delivered")
-    delivered_at = int((moves[0][1].occurred_at - run.window_start).total_seconds())
 
-    claim = rewind(run, lifecycles=before)
-    write(run, claim, until=delivered_at + 60, step=290)
-    assert Asset.objects.get(pk=asset_id).lifecycle_status == "in_stock"
-    [pending] = PendingEvent.objects.filter(run=run, asset_id=asset_id)
-    assert pending.effect == {"table": "assets", "row": asset_id, "changes": {"lifecycle_status": "in_use"}}
+    def seconds(event: Event) -> int:
+        return int((event.occurred_at - run.window_start).total_seconds())
 
-    # Stopped there, restarted from the checkpoint, then taken over by another writer: the same stream.
+    def midway_through_the_release() -> None:
+        for event, _ in steps:
+            assert Deployment.objects.filter(pk=event.deployment_id, status="deploying", version=first["version"])
+        assert Application.objects.get(name=first["app"]).version == first["version"]
+
+    def after_the_delivery() -> None:
+        assert Asset.objects.get(pk=asset_id).lifecycle_status == "in_stock"
+        [pending] = PendingEvent.objects.filter(run=run, asset_id=asset_id)
+        assert pending.effects == [{"table": "assets", "row": asset_id, "changes": {"lifecycle_status": "in_use"}}]
+
+    claim = rewind(run, state=before)
+    assert min(seconds(event) for event, _ in steps) - seconds(opened) > 60  # the first step is a minute away
+    for moment, check in sorted(
+        [(seconds(opened) + 60, midway_through_the_release), (seconds(moves[0][1]) + 60, after_the_delivery)]
+    ):
+        write(run, claim, until=moment, step=290)
+        check()
+    stopped_at = int((run.written_until - run.window_start).total_seconds())
     services.live_stream_stop(run=run)
     restarted = seed_run_claim(run=run, resume=True)
-    write(run, restarted, since=delivered_at + 60, until=delivered_at + 3_000, step=170)
+    write(run, restarted, since=stopped_at, until=stopped_at + 3_000, step=170)
     SeedRun.objects.filter(pk=run.pk).update(executor=SeedRun.Executor.WORKERS)
     assert services.seed_run_start(run_id=run.pk).startswith("handed on")
     run.refresh_from_db()
     write(run, run.claim, until=DAY, step=300)
     assert rows(run) == uninterrupted
-    assert lifecycles() == after
+    assert estate_state() == after, number
+
+
+def _products() -> set[str]:
+    return {item.name for item in active_catalog().software}
 
 
 def test_a_seeded_history_moves_nothing(stream):
