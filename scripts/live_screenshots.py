@@ -1,6 +1,6 @@
 """Photograph live streams as a viewer sees them: the admin's Live stream page, event list and deployments
 deploying (releases rolling out), and the monitor's Overview, during a stream of each scenario pack (steady,
-incident-storm, patch-wave, quiet-weekend).
+incident-storm, patch-wave, quiet-weekend, datacenter-migration).
 
     python scripts/live_screenshots.py [OUT]      (default OUT: var/screenshots/live/)
 
@@ -31,7 +31,7 @@ from processes import free_port, process, wait_for_port
 SCRATCH = REPO / "var" / "screenshots"
 USER, PASSWORD = "viewer", "live-screenshots"
 WIDTHS, README_WIDTH, HEIGHT = (1280, 1440, 1920), 1440, 1000
-PACKS = ("steady", "incident-storm", "patch-wave", "quiet-weekend")
+PACKS = ("steady", "incident-storm", "patch-wave", "quiet-weekend", "datacenter-migration")
 ADMIN_PAGES = {
     "live-stream": "/admin/seeding/seedrun/live/",
     "events": "/admin/inventory/event/",

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
@@ -19,6 +17,7 @@ from seeding.catalogs import active_catalog
 from seeding.generation.catalog import FILES, CatalogError, load_catalog
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
+from tests.support.catalogs import catalog_with
 from tests.support.data import seed
 from tests.support.plans import AS_OF
 
@@ -68,12 +67,6 @@ def small_catalog(tmp_path) -> Path:
     for name, text in SMALL_CATALOG.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     return tmp_path
-
-
-def catalog_with(tmp_path: Path, name: str, text: str) -> Path:
-    shutil.copytree(settings.SEED_CATALOG_DIR, tmp_path / "catalog")
-    (tmp_path / "catalog" / name).write_text(text, encoding="utf-8")
-    return tmp_path / "catalog"
 
 
 def test_the_built_in_catalog_loads():
@@ -158,7 +151,26 @@ def test_the_built_in_catalog_loads():
             "changes.csv",
             "change,scope,asset_types,families,hosts,minutes,ticket_source,opened,source,step,closed,weight\n"
             "acl,host,network,,2-4,30-60,ServiceNow,{change} for {app},Ansible,{change} ({step}),{change} closed,1\n",
-            "changes.csv: line 2, column opened: {app} is for application waves",
+            "changes.csv: line 2, column opened: {app} is for application and release waves",
+        ),
+        (
+            "changes.csv",
+            "change,scope,asset_types,families,hosts,minutes,ticket_source,opened,source,step,closed,weight\n"
+            "release,release,,,2-4,30-60,ServiceNow,{change} for {app},Ansible,{change} ({step}),{change} closed,1\n",
+            "changes.csv: line 2, column failed: must not be empty",
+        ),
+        (
+            "changes.csv",
+            "change,scope,asset_types,families,hosts,minutes,ticket_source,opened,source,step,closed,weight,failed\n"
+            "acl,host,network,,2-4,30-60,ServiceNow,{change},Ansible,{change} ({step}),{change} closed,1,{change}\n",
+            "changes.csv: line 2, column failed: is for release waves",
+        ),
+        (
+            "changes.csv",
+            "change,scope,asset_types,families,hosts,minutes,ticket_source,opened,source,step,closed,weight\n"
+            "acl,host,network,,2-4,30-60,ServiceNow,{change} to {destination},Ansible,{change} ({step}),"
+            "{change} closed,1\n",
+            "changes.csv: line 2, column opened: {destination} is for migration waves",
         ),
         (
             "software.csv",

@@ -12,6 +12,7 @@ application.
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 from collections import defaultdict
@@ -25,10 +26,12 @@ from inventory.models import Application, Asset, Deployment, Event
 from seeding import services
 from seeding.catalogs import active_catalog
 from seeding.generation.catalog import CatalogError, load_catalog
+from seeding.management.live_display import LiveDisplay
 from seeding.models import PendingEvent, SeedRun
 from seeding.plan import SeedPlan
 from seeding.services import live
 from seeding.services.runs import seed_run_claim
+from tests.support.catalogs import catalog_with
 from tests.support.data import forget_estate, seed
 from tests.support.episodes import pattern_of
 from tests.support.live import estate_state, rewind, rows
@@ -118,8 +121,8 @@ def test_assets_come_back_from_maintenance_and_ordered_ones_are_delivered_and_pu
     for asset_id, moves in told.items():
         names = [move for move, _ in moves]
         assert names in (["returned"], ["delivered", "in_service"], ["in_service"])  # each asset moves once
-        assert before["Asset"][asset_id] == (expected_before[names[0]],)
-        assert after[asset_id] == ("in_use",)
+        assert before["Asset"][asset_id][0] == expected_before[names[0]]
+        assert after[asset_id] == ("in_use", *before["Asset"][asset_id][1:])  # the same name, address, site
     # Nothing else moved.
     assert {pk for pk in after if after[pk] != before["Asset"][pk]} == set(told)
 
@@ -206,6 +209,17 @@ def test_a_stream_releases_no_agent_and_nothing_that_is_not_active(stream):
     assert set(Application.objects.filter(name__in=names).values_list("lifecycle", flat=True)) == {"active"}
 
 
+def test_the_commands_display_prints_a_release_as_it_is_approved_and_closed(stream, capsys):
+    run, _ = stream
+    parts = next(iter(releases_told(run).values()))
+    [(closed, _)] = parts["closed"]
+    watching = copy.copy(run)
+    watching.written_until = closed.occurred_at + timedelta(seconds=1)  # as the tick after the closing
+    LiveDisplay(mode="line", write=print)(watching)
+    shown = capsys.readouterr().err
+    assert f"{closed.asset.hostname}: {closed.message}" in shown and "live stream #" in shown
+
+
 # --- written again another way ---------------------------------------------------------------------
 
 
@@ -278,8 +292,7 @@ def test_a_seeded_history_moves_nothing(stream):
     ],
 )
 def test_a_broken_lifecycle_file_is_named_with_line_and_column(tmp_path, row, column, message):
-    catalog = shutil.copytree(settings.SEED_CATALOG_DIR, tmp_path / "catalog")
-    (catalog / "lifecycle.csv").write_text(f"move,asset_types,source,message,minutes\n{row}\n", encoding="utf-8")
+    catalog = catalog_with(tmp_path, "lifecycle.csv", f"move,asset_types,source,message,minutes\n{row}\n")
     with pytest.raises(CatalogError, match=rf"lifecycle\.csv: line 2, column {column}: .*{re.escape(message)}"):
         load_catalog(catalog)
 

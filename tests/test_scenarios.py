@@ -181,7 +181,8 @@ def test_a_live_stream_takes_its_pack_rate_and_phases(make_plan):
 @pytest.mark.django_db(transaction=True)
 def test_the_command_takes_a_scenario_and_names_the_flag_for_an_unknown_one(make_plan, capsys):
     with pytest.raises(
-        CommandError, match=r"--scenario: 'storm' is not a scenario pack of the catalog \(incident-storm"
+        CommandError,
+        match=r"--scenario: 'storm' is not a scenario pack of the catalog \(datacenter-migration, incident-storm",
     ):
         call_command("seed_demo_data", "--assets", "10", "--scenario", "storm")
     call_command("seed_demo_data", "--assets", "10", "--scenario", "patch-wave", "--dry-run")

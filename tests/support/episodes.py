@@ -25,6 +25,9 @@ def pattern_of(text: str) -> re.Pattern:
         ("site", r"(?P<site>.+?)"),
         ("version", r"(?P<version>\S+)"),
         ("healthy", r"(?P<healthy>\d+)"),
+        ("destination", r"(?P<destination>.+?)"),
+        ("hostname", r"(?P<hostname>\S+)"),
+        ("address", r"(?P<address>\S+)"),
     ):
         placeholder = re.escape("{" + name + "}")
         again = f"(?P={name})" if regex.startswith("(?P<") else regex  # the same text each time it appears

@@ -15,7 +15,11 @@ def rows(run: SeedRun) -> list[tuple]:
 
 
 #: What a stream changes besides writing events (``generation.happenings``), by model: the fields it moves.
-MOVING = {Asset: ("lifecycle_status",), Deployment: ("status", "version"), Application: ("version",)}
+MOVING = {
+    Asset: ("lifecycle_status", "hostname", "ip_address", "location"),
+    Deployment: ("status", "version"),
+    Application: ("version",),
+}
 
 
 def estate_state() -> dict[str, dict[int, tuple]]:

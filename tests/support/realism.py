@@ -71,7 +71,7 @@ def ticket_violations(tickets: dict[str, list]) -> list[str]:
                     wave.scope in ("application", "release")
                     and (len(apps) != 1 or agents() & {e.deployment.application.name for e in events})
                 )
-                or (wave.scope == "host" and (len(sites) != 1 or any(e.deployment_id for e in events)))
+                or (wave.scope in ("host", "migration") and (len(sites) != 1 or any(e.deployment_id for e in events)))
                 or {e.asset.asset_type for e in events} - (wave.asset_types or {e.asset.asset_type for e in events})
             ):
                 violations.append(f"{number} ({wave.name}): {dict(parts)}, {len(hosts)} hosts, {hours:.1f} h")

@@ -77,11 +77,30 @@ LIFECYCLE_MOVES = ("returned", "delivered", "in_service")
 #: Placeholders of lifecycle moves: the asset's site.
 MOVE_PLACEHOLDERS = frozenset({"site"})
 #: Placeholders of change waves: the ticket, the application, the hosts, the step, the site, the duration; for
-#: releases, the release rolled out and how many hosts came up healthy.
-WAVE_PLACEHOLDERS = frozenset({"change", "app", "hosts", "step", "site", "minutes", "hours", "version", "healthy"})
+#: releases, the release rolled out and how many hosts came up healthy; for migrations, the site moved to
+#: and a host's new name and address there.
+WAVE_PLACEHOLDERS = frozenset(
+    {
+        "change",
+        "app",
+        "hosts",
+        "step",
+        "site",
+        "minutes",
+        "hours",
+        "version",
+        "healthy",
+        "destination",
+        "hostname",
+        "address",
+    }
+)
+#: Placeholders only a scope of wave may use.
+_SCOPE_PLACEHOLDERS = {"release": {"version", "healthy"}, "migration": {"destination", "hostname", "address"}}
 #: Where a change wave rolls out: an application's hosts, assets at one site, or (live streams only) a new
-#: release of an application to its hosts, their deployments' state and version moving with it.
-WAVE_SCOPES = ("application", "host", "release")
+#: release of an application to its hosts, their deployments' state and version moving with it, or a move
+#: of assets from one site to another (a scenario pack's ``[migration]``), renamed and re-addressed.
+WAVE_SCOPES = ("application", "host", "release", "migration")
 #: date.toordinal() of 1970-01-01: catalog dates become epoch days, as purchase days are.
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 #: Serial numbers: these characters only (no I or O, easy to read aloud).
@@ -757,8 +776,9 @@ def _wave(row: _Row, type_names: set[str], family_names: set[str]) -> ChangeWave
     if scope not in WAVE_SCOPES:
         row.fail(
             "scope",
-            "must be application (on a server application's hosts), host (on assets at one site) or release "
-            "(a live stream's rollout of an application's release)",
+            "must be application (on a server application's hosts), host (on assets at one site), release "
+            "(a live stream's rollout of an application's release) or migration (a live stream's move of assets "
+            "to another site)",
         )
     columns = [("opened", {"change"}), ("step", {"change"}), ("closed", {"change"})]
     if scope == "release":
@@ -767,12 +787,14 @@ def _wave(row: _Row, type_names: set[str], family_names: set[str]) -> ChangeWave
         row.fail("failed", "is for release waves (what a host that did not come up healthy tells)")
     texts = {column: _template(row, column, WAVE_PLACEHOLDERS, required) for column, required in columns}
     for column in texts:
-        if scope == "host" and "app" in _fields(row, column):
-            row.fail(column, "{app} is for application waves (this one changes hosts at a site)")
-        if scope != "host" and "site" in _fields(row, column):
-            row.fail(column, "{site} is for host waves (an application's hosts may be at several sites)")
-        if scope != "release" and _fields(row, column) & {"version", "healthy"}:
-            row.fail(column, "{version} and {healthy} are for release waves")
+        fields = _fields(row, column)
+        if scope in ("host", "migration") and "app" in fields:
+            row.fail(column, "{app} is for application and release waves (this one changes hosts at a site)")
+        if scope not in ("host", "migration") and "site" in fields:
+            row.fail(column, "{site} is for host and migration waves (an application's hosts may be at several sites)")
+        for own, names in _SCOPE_PLACEHOLDERS.items():
+            if scope != own and fields & names:
+                row.fail(column, f"{{{sorted(fields & names)[0]}}} is for {own} waves")
         if column not in ("step", "failed") and "step" in _fields(row, column):
             row.fail(column, "{step} is for the step column (the opening and the closing are about all hosts)")
     hosts = _bounds(row, "hosts", row.text("hosts"))

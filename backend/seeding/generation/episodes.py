@@ -27,11 +27,12 @@ import numpy as np
 
 from seeding.generation.episode_event import EpisodeEvent
 from seeding.generation.estate import ApplicationTable, AssetTable
-from seeding.generation.happenings import MOVE, RELEASE, happenings
+from seeding.generation.happenings import MIGRATION, MOVE, RELEASE, happenings
 from seeding.generation.moves import lifecycle_move
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import DeploymentStates
 from seeding.generation.releases import release_wave
+from seeding.generation.relocations import migration_wave
 from seeding.generation.rng import Stream, WeightTable
 from seeding.generation.spec import RunSpec
 from seeding.generation.stories import LONGEST, incident_story
@@ -107,7 +108,8 @@ def episodes_of(
     starts = event_times(spec, firsts, timeline_of(spec))[0]
     kinds = _kinds(spec, numbers, phases)
     view_apps, view_states = stream_view or (None, None)
-    plan = happenings(spec, assets, view_apps, view_states, EPISODE_EVERY)
+    plan = happenings(spec, assets, view_apps, view_states, EPISODE_EVERY, EPISODE_LEN)
+    hosts = plan.settled or assets  # no story or site wave on a host that is moving to another site
     happening, items = plan.at(numbers)  # a stream's lifecycle moves and releases
     own = deployments is not None and applications is not None and deployments.size > 0
     told = []
@@ -120,11 +122,13 @@ def episodes_of(
         happening.tolist(),
         items.tolist(),
     ):
-        if what in (MOVE, RELEASE):
+        if what in (MOVE, RELEASE, MIGRATION):
             if what == MOVE:
                 events = lifecycle_move(spec, number, at, item, assets)
-            else:
+            elif what == RELEASE:
                 events = release_wave(spec, number, first, at, plan.releases[item], view_apps, view_states, EPISODE_LEN)
+            else:
+                events = migration_wave(spec, number, first, at, plan.batches[item], assets)
             if events:
                 told.append((number, [(first + event.stage, event) for event in events]))
             continue
@@ -135,11 +139,11 @@ def episodes_of(
         pace = told_in.pace if told_in is not None else 1.0
         if what == "incident":
             stories = told_in.stories if told_in is not None else None
-            events = incident_story(spec, number, first, at, scope, assets, deployments, applications, stories, pace)
+            events = incident_story(spec, number, first, at, scope, hosts, deployments, applications, stories, pace)
         else:
             waves = told_in.waves if told_in is not None else None
             events = change_wave(
-                spec, number, first, at, scope, EPISODE_LEN, assets, deployments, applications, waves, pace
+                spec, number, first, at, scope, EPISODE_LEN, hosts, deployments, applications, waves, pace
             )
         if events:
             told.append((number, [(first + event.stage, event) for event in events]))

@@ -95,7 +95,7 @@ _SERIAL_DIGITS = np.frombuffer(SERIAL_ALPHABET.encode(), dtype=np.uint8)
 _SERIAL_MULTIPLIER = 2_654_435_761  # odd and not a multiple of 17: a bijection on every 34**n
 
 
-def _ip_addresses(catalog: Catalog, site_idx: np.ndarray, hosts: np.ndarray) -> list[str]:
+def ip_addresses(catalog: Catalog, site_idx: np.ndarray, hosts: np.ndarray) -> list[str]:
     """The host's address in its site's range (skipping .0 and .255 of each /24).
 
     Beyond the range (a site with more hosts than addresses), a unique IPv6
@@ -165,7 +165,7 @@ def assets(
             f"{site.code}-{asset_type.hostname_prefix}-{pk:06d}"
             for site, asset_type, pk in zip(sites, asset_types, ids.tolist())
         ],
-        "ip_address": _ip_addresses(catalog, site_idx, hosts),
+        "ip_address": ip_addresses(catalog, site_idx, hosts),
         "serial_number": _serial_numbers(catalog, makers, ids),
         "asset_type": [asset_type.value for asset_type in asset_types],
         "manufacturer": makers.tolist(),

@@ -55,6 +55,20 @@ class Phase:
 
 
 @dataclasses.dataclass(frozen=True)
+class Migration:
+    """A live stream's move of assets from one site to another (``[migration]``; ``generation.happenings``)."""
+
+    source: str  # site code
+    destination: str
+    asset_types: tuple[str, ...]
+    share: float  # of the source's assets of those types in use, how many move over the window
+
+
+#: What a migration moves when its pack names no asset types.
+MIGRATED_TYPES = ("server", "virtual_machine")
+
+
+@dataclasses.dataclass(frozen=True)
 class Scenario:
     name: str
     version: int
@@ -62,10 +76,12 @@ class Scenario:
     phases: tuple[Phase, ...]
     weekend: float = 1.0  # weekend activity, as a share of what it is without the pack
     rate: float = 1.0  # a live stream's events, as a share of those its rate asks for (a history's are its plan's)
+    migration: Migration | None = None  # a live stream's only: a history is written in its final state
 
     @property
     def plain(self) -> bool:
-        return self.weekend == 1.0 and self.rate == 1.0 and all(phase.plain for phase in self.phases)
+        phases_plain = all(phase.plain for phase in self.phases)
+        return self.weekend == 1.0 and self.rate == 1.0 and phases_plain and self.migration is None
 
     @property
     def shapes_activity(self) -> bool:
@@ -83,6 +99,7 @@ class Scenario:
             "description": self.description,
             "weekend": self.weekend,
             "rate": self.rate,
+            "migration": dataclasses.asdict(self.migration) if self.migration is not None else None,
             "phases": [
                 {
                     **{field.name: getattr(phase, field.name) for field in dataclasses.fields(Phase)},
@@ -105,7 +122,9 @@ class Scenario:
             )
             for phase in data["phases"]
         )
-        return cls(data["name"], data["version"], data["description"], phases, data["weekend"], data["rate"])
+        moving = data.get("migration")  # absent from the packs runs kept before migrations existed
+        migration = Migration(**{**moving, "asset_types": tuple(moving["asset_types"])}) if moving else None
+        return cls(data["name"], data["version"], data["description"], phases, data["weekend"], data["rate"], migration)
 
 
 def scenario_names(directory: str | Path) -> list[str]:
@@ -131,10 +150,9 @@ def parse_scenario(text: str, where: str, name: str, catalog: Catalog) -> Scenar
         raise CatalogError(f"{where}: {exc}") from None
     spot = _Spots(text, where)
     for key in data:
-        if key not in ("version", "description", "weekend", "rate", "phase"):
-            spot.fail(
-                None, key, "is not a setting of a pack (version, description, weekend, rate, [[phase]])", at_key=True
-            )
+        if key not in ("version", "description", "weekend", "rate", "migration", "phase"):
+            known = "version, description, weekend, rate, [migration], [[phase]]"
+            spot.fail(None, key, f"is not a setting of a pack ({known})", at_key=True)
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         spot.fail(None, "version", "must be a whole number from 1 (raise it when the pack changes)")
@@ -185,10 +203,38 @@ def parse_scenario(text: str, where: str, name: str, catalog: Catalog) -> Scenar
     if abs(start - 1.0) > 1e-6:
         spot.fail(len(raw) - 1, "share", f"the phases' shares add up to {start:g}, not 1")
     last = dataclasses.replace(phases[-1], end=1.0)
-    return Scenario(name, version, description.strip(), (*phases[:-1], last), weekend, rate)
+    migration = _migration(spot, data["migration"], catalog) if "migration" in data else None
+    return Scenario(name, version, description.strip(), (*phases[:-1], last), weekend, rate, migration)
 
 
-def _number(spot: _Spots, phase: int | None, key: str, value, *, low: float, high: float, above_low=False) -> float:
+def _migration(spot: _Spots, table, catalog: Catalog) -> Migration:
+    """The ``[migration]`` table: ``from`` and ``to`` (site codes), ``asset_types``, ``share``."""
+    if not isinstance(table, dict):
+        spot.fail(None, "migration", "must be a [migration] table")
+    for key in table:
+        if key not in ("from", "to", "asset_types", "share"):
+            spot.fail("migration", key, "is not a setting of a migration (from, to, asset_types, share)", at_key=True)
+    codes = [site.code for site in catalog.sites]
+    for key in ("from", "to"):
+        if table.get(key) not in codes:
+            spot.fail("migration", key, f"must be a site code of the catalog's sites.csv ({', '.join(codes)})")
+    if table["from"] == table["to"]:
+        spot.fail("migration", "to", "must be another site than from")
+    types = table.get("asset_types", list(MIGRATED_TYPES))
+    movable = [t.value for t in catalog.asset_types if not t.end_user]
+    if not isinstance(types, list) or not types or not set(types) <= set(movable):
+        spot.fail(
+            "migration",
+            "asset_types",
+            f"must be a list of asset types from {', '.join(movable)} (end-user devices move with their people)",
+        )
+    share = _number(spot, "migration", "share", table.get("share", 1.0), low=0.0, high=1.0, above_low=True)
+    return Migration(source=table["from"], destination=table["to"], asset_types=tuple(types), share=share)
+
+
+def _number(
+    spot: _Spots, phase: int | str | None, key: str, value, *, low: float, high: float, above_low=False
+) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         spot.fail(phase, key, "must be a number")
     if value < low or value > high or (above_low and value == low):
@@ -207,6 +253,10 @@ def _names(spot: _Spots, phase: int, key: str, value, known: set[str], source: s
     return frozenset(value)
 
 
+#: A table's header line: ``[migration]``, ``[[phase]]``.
+_TABLE = re.compile(r"^\s*\[{1,2}[A-Za-z_][\w.-]*\]{1,2}\s*(#.*)?$")
+
+
 class _Spots:
     """Where a key is in a pack's text, to name its line and column in an error (tomllib says where only
     for what it cannot parse)."""
@@ -214,17 +264,22 @@ class _Spots:
     def __init__(self, text: str, where: str):
         self.lines, self.where = text.splitlines(), where
 
-    def fail(self, phase: int | None, key: str, message: str, *, at_key: bool = False):
-        """Raise CatalogError at ``key`` of the pack (``phase`` None) or of its phase-th [[phase]]: at its
-        value, or (``at_key``: the key itself is wrong) at the key."""
+    def fail(self, phase: int | str | None, key: str, message: str, *, at_key: bool = False):
+        """Raise CatalogError at ``key`` of the pack (``phase`` None), of its phase-th [[phase]] or of its
+        table named ``phase`` ("migration"): at its value, or (``at_key``: the key itself is wrong) at the key."""
         line, column = self._find(phase, key, at_key)
         raise CatalogError(f"{self.where}: line {line}, column {column}: {key} {message}")
 
-    def _find(self, phase: int | None, key: str, at_key: bool) -> tuple[int, int]:
-        tables = [number for number, line in enumerate(self.lines) if line.strip() == "[[phase]]"]
+    def _find(self, phase: int | str | None, key: str, at_key: bool) -> tuple[int, int]:
+        tables = [number for number, line in enumerate(self.lines) if _TABLE.match(line)]
+        phases = [number for number, line in enumerate(self.lines) if line.strip() == "[[phase]]"]
         if phase is None:
             first, last = 0, tables[0] if tables else len(self.lines)
+        elif isinstance(phase, str):
+            first = next((n for n, line in enumerate(self.lines) if line.strip() == f"[{phase}]"), 0)
+            last = next((n for n in tables if n > first), len(self.lines))
         else:
+            tables = phases
             first = tables[phase] if phase < len(tables) else len(self.lines) - 1
             last = tables[phase + 1] if phase + 1 < len(tables) else len(self.lines)
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=\s*")

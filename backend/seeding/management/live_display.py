@@ -2,7 +2,8 @@
 
 Called after each tick's commit with the stream's run. It shows where the
 stream is in its window, how many events it wrote and at what rate, how far
-behind the clock it is, and the stream's latest incident, the way a person
+behind the clock it is, and (on a terminal) each incident as it opens and
+resolves and each change as it is approved and closed, the way a person
 watching a dashboard would follow it.
 """
 
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import Event
@@ -59,9 +61,11 @@ class LiveDisplay:
         )
 
     def _incident(self, run: SeedRun) -> None:
-        """Print each incident record or resolution as it is written, above the status line."""
+        """Print each incident record or resolution, and each change approved or closed (a release, a
+        migration wave), as it is written, above the status line."""
         recent = run.written_until - timedelta(seconds=60)
-        incidents = Event.objects.filter(seed_run=run, kind=Event.Kind.INCIDENT, occurred_at__gte=recent)
+        changes = Q(kind=Event.Kind.CHANGE, message__regex=r"^CHG[0-9]+ (approved|closed): ")
+        incidents = Event.objects.filter(Q(kind=Event.Kind.INCIDENT) | changes, seed_run=run, occurred_at__gte=recent)
         for pk, at, message, hostname in incidents.order_by("occurred_at", "pk").values_list(
             "pk", "occurred_at", "message", "asset__hostname"
         ):

@@ -33,6 +33,7 @@ from seeding.generation.catalog import CatalogError
 from seeding.generation.estate import software_taken
 from seeding.generation.kinds import KINDS, Chunk, chunks_of
 from seeding.generation.people import people_span
+from seeding.generation.scenarios import Scenario
 from seeding.generation.sites import site_host_counts
 from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.indexes import restore_orphaned_indexes
@@ -118,7 +119,7 @@ def seed_run_create(
             # A person's key is the base plus their first device's ordinal: at most one per asset.
             run.people_id_base = reserve_ids(COMPANION_MODELS["people"], plan.count("assets"))
             run.team_heads = _team_heads_before(run) if plan.assets else {}
-            run.site_hosts = _number_site_hosts(plan)
+            run.site_hosts = _number_site_hosts(plan, moving=_migrating_hosts(run))
             # Alive from here: a long creation must not look abandoned when it commits.
             run.save(
                 update_fields=[
@@ -452,13 +453,27 @@ def _team_heads_before(run: SeedRun) -> dict[str, int]:
     return dict(heads)  # the smallest key wins: the latest written last
 
 
-def _number_site_hosts(plan: SeedPlan) -> dict[str, list[int]]:
+def _migrating_hosts(run: SeedRun) -> tuple[str, int] | None:
+    """A live stream whose pack migrates hosts (``generation.relocations``): (the destination's site code, how
+    many hosts may move there, every one of the source's in use of those types); None for any other run."""
+    migration = Scenario.from_json(run.scenario).migration if run.is_live and run.scenario else None
+    if migration is None:
+        return None
+    source = next(site for site in active_catalog().sites if site.code == migration.source)
+    assets = MODELS["assets"].objects.filter(
+        location=source.location, asset_type__in=migration.asset_types, lifecycle_status="in_use"
+    )
+    return migration.destination, assets.count()
+
+
+def _number_site_hosts(plan: SeedPlan, *, moving: tuple[str, int] | None = None) -> dict[str, list[int]]:
     """Where the run's hosts and people are numbered at each site: after every run whose rows still exist.
+    ``moving``: a live stream's migration, hosts that take new numbers at a site (its code, how many).
 
     Runs are created one at a time (the one-active-run index), so no other
     creation can take the same numbers meanwhile.
     """
-    if not plan.assets:
+    if not plan.assets and not moving:
         return {}
     catalog = active_catalog()
     taken: dict[str, int] = {}
@@ -470,7 +485,9 @@ def _number_site_hosts(plan: SeedPlan) -> dict[str, list[int]]:
             # A run recorded before people were numbered per run: its hosts bound its people.
             first_person = numbers[2] if len(numbers) > 2 else base
             people[code] = max(people.get(code, 0), first_person + people_span(count))
-    counts = site_host_counts(plan.seed, plan.assets, catalog)
+    counts = site_host_counts(plan.seed, plan.assets, catalog) if plan.assets else [0] * len(catalog.sites)
+    if moving:
+        counts[[site.code for site in catalog.sites].index(moving[0])] += moving[1]
     return {
         site.code: [taken.get(site.code, 0), count, people.get(site.code, 0)]
         for site, count in zip(catalog.sites, counts)
