@@ -173,6 +173,11 @@ def test_the_built_in_catalog_loads():
             "changes.csv: line 2, column opened: {destination} is for migration waves",
         ),
         (
+            "business_domains.csv",
+            "domain,category,owner_team,services\nDeveloper Portal,DevOps,Developer Experience,Portal|Search API\n",
+            "business_domains.csv: line 2, column services: 'Portal' repeats the domain's last word",
+        ),
+        (
             "software.csv",
             "name,vendor,category,owner_team,platforms,versions\n"
             "PostgreSQL,PGDG,Database,Data Platform,server/linux,17.2 16.6\n",

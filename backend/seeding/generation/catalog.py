@@ -599,6 +599,9 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         services = tuple(part.strip() for part in row.text("services").split("|") if part.strip())
         if not services:
             row.fail("services", "must name at least one service, separated by |")
+        for service in services:  # "Raven Developer Portal Portal" gives a demo away
+            if service.split()[0].lower() == row.text("domain").split()[-1].lower():
+                row.fail("services", f"{service!r} repeats the domain's last word in the name it makes")
         domains.append(BusinessDomain(row.text("domain"), row.text("category"), known_team(row), services))
     codenames = tuple(row.text("codename") for row in reader.rows(files, "codenames.csv", ("codename",)))
     reader.unique("codenames.csv", list(codenames), "codename")
