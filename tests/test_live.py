@@ -74,6 +74,17 @@ def test_a_stream_writes_each_planned_event_once_at_its_time_whatever_the_ticks(
     assert rows(run) == first
 
 
+def test_a_dense_stream_says_one_thing_at_a_time_of_a_host(estate):
+    """In a history a failing host raises several events in a row (test_realism, trouble comes in runs),
+    minutes apart; at 4 events a second a row falls in one second, four things said of one host at once.
+    A stream's rows come from its incident stories instead: consecutive events on one host are rare."""
+    run, claim = stream(rate=4, duration=3_600)
+    write(run, claim, until=run.window_seconds, step=60)
+    hosts = [row[1] for row in rows(run)]
+    repeats = sum(a == b for a, b in zip(hosts, hosts[1:]))
+    assert repeats < 0.05 * len(hosts), repeats  # in groups of four: about 40 % of them
+
+
 def test_each_tick_writes_what_happened_in_it_and_episodes_wait_for_their_time(estate):
     run, claim = stream(rate=4, duration=3 * 3_600)
     write(run, claim, until=5_400, step=60)

@@ -46,8 +46,13 @@ KIND_WEIGHTS = np.array([46, 36, 0, 18], dtype=np.int64)  # alert, change, incid
 ALERT, _CHANGE, _INCIDENT, MAINTENANCE_KIND = range(4)
 #: Events come in groups of this many consecutive keys...
 EVENT_RUN = 4
-#: ...and this share (in %) of them concern the same asset as their group.
+#: ...and this share (in %) of them concern the same asset as their group...
 EVENT_RUN_FOLLOW_PERCENT = 75
+#: ...where consecutive keys lie at least this many seconds apart on average. A live stream's keys lie a
+#: tenth of a second apart at 10 events a second: a group would say four things of one host in the same
+#: second ("Restarted in window CHG0242672" and "... CHG0242669" at once). There a failing host's events
+#: come from its incident stories alone.
+EVENT_RUN_MIN_SPACING_SECONDS = 60
 #: Offset that keeps an event's own draws apart from any group's draws.
 _OWN_DRAW = 1 << 48
 #: Share (in %) of the events on a host with a deployment running that concern the deployment.
@@ -347,7 +352,9 @@ def events(
     # group of EVENT_RUN consecutive events, as a failing host raises several
     # alerts at once. Their draws below are keyed by the group, the others' by
     # their own ordinal.
-    follows = Stream(s, "event.follows").below(ordinals, EVENT_RUN_FOLLOW_PERCENT, 100)
+    spacing = spec.window_seconds / max(spec.count("events"), 1)
+    follow = EVENT_RUN_FOLLOW_PERCENT if not spec.live or spacing >= EVENT_RUN_MIN_SPACING_SECONDS else 0
+    follows = Stream(s, "event.follows").below(ordinals, follow, 100)
     key = np.where(follows, ordinals // EVENT_RUN, ordinals + _OWN_DRAW)
     positions, times = _event_assets(spec, ordinals, key, times, assets)
     asset_ids = assets.ids[positions]
