@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -81,7 +82,7 @@ def test_a_dense_stream_says_one_thing_at_a_time_of_a_host(estate):
     run, claim = stream(rate=4, duration=3_600)
     write(run, claim, until=run.window_seconds, step=60)
     hosts = [row[1] for row in rows(run)]
-    repeats = sum(a == b for a, b in zip(hosts, hosts[1:]))
+    repeats = sum(a == b for a, b in pairwise(hosts))
     assert repeats < 0.05 * len(hosts), repeats  # in groups of four: about 40 % of them
 
 
