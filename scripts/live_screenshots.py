@@ -10,7 +10,9 @@ monitor. Each pack's stream (10 events a second for an hour) is written by ``see
 process of its own, started as if twenty minutes ago (it catches up at once, then keeps time), so that
 each is photographed where its pack is most telling: in the storm, in the maintenance window. The admin
 pages are taken at 1440 px with the navigation sidebar open, and for steady at 1280 and 1920 px and with
-the sidebar closed too; the monitor at 1440 px. ``live-stream.png`` and ``monitor-live.png`` (the
+the sidebar closed too; the monitor at 1440 px. Each pack's Live stream page and monitor also go to
+docs/screenshots/live/ (``<pack>-admin.png``, ``<pack>-monitor.png``, and where a pack's story shows best:
+the migration waves' events for datacenter-migration); ``live-stream.png`` and ``monitor-live.png`` (the
 incident storm) are the README's. Needs Chromium (``apt-get install chromium``); nothing else but the venv.
 """
 
@@ -38,6 +40,8 @@ ADMIN_PAGES = {
     # Releases rolling out: the hosts a wave has not yet brought up are deploying its version.
     "deploying": "/admin/inventory/deployment/?status__exact=deploying",
 }
+#: What a pack's own page is: where its story shows best (its Live stream page besides).
+PACK_PAGES = {"datacenter-migration": {"moving": "/admin/inventory/event/?q=to+Amsterdam"}}
 #: A stream of an hour at 10 events a second, begun this long ago: 0.33 of its window, in every pack's
 #: most telling phase.
 BEGUN_MINUTES = 20
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out, readme = Path(args.out), Path(args.readme)
     out.mkdir(parents=True, exist_ok=True)
+    (readme / "live").mkdir(parents=True, exist_ok=True)
     chromium = chromium_path()
     env = scratch_env(SCRATCH / "live.sqlite3", PASSWORD)
     manage(env, "migrate", "--verbosity", "0")
@@ -117,13 +122,17 @@ def photograph(browser, web: str, monitor: str, out: Path, pack: str, readme: Pa
         state = "open" if sidebar_open else "closed"
         for width in WIDTHS if pack == "steady" and sidebar_open else (README_WIDTH,):
             page.set_viewport_size({"width": width, "height": HEIGHT})
-            for name, path in ADMIN_PAGES.items():
+            for name, path in {**ADMIN_PAGES, **PACK_PAGES.get(pack, {})}.items():
                 page.goto(web + path)
                 target = out / f"{pack}-{name}-{width}-{state}.png"
                 page.screenshot(path=str(target))
                 written.append(target)
-                if pack == "incident-storm" and name == "live-stream" and width == README_WIDTH and sidebar_open:
-                    shutil.copy(target, readme / "live-stream.png")
+                if name in PACK_PAGES.get(pack, {}) and width == README_WIDTH:
+                    shutil.copy(target, readme / "live" / f"{pack}-{name}.png")
+                if name == "live-stream" and width == README_WIDTH and sidebar_open:
+                    shutil.copy(target, readme / "live" / f"{pack}-admin.png")
+                    if pack == "incident-storm":
+                        shutil.copy(target, readme / "live-stream.png")
         page.context.close()
     page = browser.new_page(viewport={"width": README_WIDTH, "height": 900})
     page.goto(monitor)
@@ -132,6 +141,7 @@ def photograph(browser, web: str, monitor: str, out: Path, pack: str, readme: Pa
     target = out / f"{pack}-monitor-1440.png"
     page.screenshot(path=str(target), full_page=True)
     written.append(target)
+    shutil.copy(target, readme / "live" / f"{pack}-monitor.png")
     if pack == "incident-storm":
         shutil.copy(target, readme / "monitor-live.png")
     page.close()

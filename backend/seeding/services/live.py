@@ -330,14 +330,22 @@ def _write_pending_due(run: SeedRun, until: int) -> tuple[int, list[tuple[str, i
     if not rows:
         return 0, []
     columns = {name: [row[i] for row in rows] for i, name in enumerate(_EVENT_FIELDS)}
+    # As generated: SQLite stores the text it is given, and an aware datetime would add "+00:00" to these
+    # rows only (ordering and comparing them as text against the others' would then be off by a second).
+    columns["occurred_at"] = [_text(at) for at in columns["occurred_at"]]
     write_rows(MODELS["events"], columns, seed_run_id=run.pk)
     due.delete()
     effects = [
-        (row[-2].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), row[0], order, Effect.from_json(effect))
+        (_text(row[-2]), row[0], order, Effect.from_json(effect))
         for row in rows
         for order, effect in enumerate(row[-1] or ())
     ]
     return len(rows), effects
+
+
+def _text(moment: datetime) -> str:
+    """An aware datetime as generation writes times: 'YYYY-MM-DD HH:MM:SS' in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _parsed(text: str) -> datetime:
