@@ -29,6 +29,7 @@ from seeding.generation.catalog import CatalogError, load_catalog
 from seeding.management.live_display import LiveDisplay
 from seeding.models import PendingEvent, SeedRun
 from seeding.plan import SeedPlan
+from seeding.selectors import live_stream_figures
 from seeding.services import live
 from seeding.services.runs import seed_run_claim
 from tests.support.catalogs import catalog_with
@@ -240,6 +241,7 @@ def test_midway_through_a_release_and_a_delivery_and_after_a_stop_restart_and_ta
         return int((event.occurred_at - run.window_start).total_seconds())
 
     def midway_through_the_release() -> None:
+        assert live_stream_figures(run)["open_changes"] >= 1  # the release among the waves rolling out
         for event, _ in steps:
             assert Deployment.objects.filter(pk=event.deployment_id, status="deploying", version=first["version"])
         assert Application.objects.get(name=first["app"]).version == first["version"]

@@ -413,6 +413,7 @@ def test_the_overview_follows_a_live_stream_by_its_events_times(make_plan):
     behind, the open incidents, and its latest events, newest first."""
     from datetime import timedelta
 
+    from seeding.selectors import live_stream_figures
     from seeding.services import live
     from seeding.services.runs import seed_run_claim
 
@@ -427,6 +428,7 @@ def test_the_overview_follows_a_live_stream_by_its_events_times(make_plan):
     shown = {metric.label: metric.value for metric in app.metric}
     assert 3 < float(shown["Events/s, last minute"]) < 12  # about 6 a second, whenever they were committed
     assert shown["Events written"] == f"{Event.objects.filter(seed_run=run).count():,}"
+    assert shown["Changes rolling out"] == f"{live_stream_figures(run)['open_changes']:,}"
     table = app.dataframe[0].value
     assert list(table.columns) == ["time", "host", "kind", "severity", "message"] and len(table) == 12
     assert table["time"].is_monotonic_decreasing

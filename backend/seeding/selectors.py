@@ -94,13 +94,16 @@ def seed_run_status(run: SeedRun) -> dict:
 
 def live_stream_figures(run: SeedRun) -> dict:
     """What a live stream adds to its run: its rate and window, how far behind the clock it is, the
-    stretches it skipped, and its incidents still open: told, their resolution not yet happened (it waits
-    among the stream's pending events, a table of a few rows whatever the stream's size)."""
+    stretches it skipped, its incidents still open (told, their resolution not yet happened: it waits among
+    the stream's pending events, a table of a few rows whatever the stream's size) and its change waves
+    rolling out (their closing waits there likewise)."""
     now = timezone.now()
     written_until = run.written_until or run.window_start
     lag = (min(now, run.as_of) - written_until).total_seconds() if run.status == SeedRun.Status.RUNNING else None
-    pending = PendingEvent.objects.filter(run=run, kind=Event.Kind.INCIDENT).aggregate(
-        all=Count("pk"), resolutions=Count("pk", filter=Q(message__contains=" resolved "))
+    pending = PendingEvent.objects.filter(run=run, kind__in=[Event.Kind.INCIDENT, Event.Kind.CHANGE]).aggregate(
+        all=Count("pk", filter=Q(kind=Event.Kind.INCIDENT)),
+        resolutions=Count("pk", filter=Q(kind=Event.Kind.INCIDENT, message__contains=" resolved ")),
+        closings=Count("pk", filter=Q(kind=Event.Kind.CHANGE, message__regex=r"^CHG[0-9]+ closed")),
     )
     return {
         "rate": round(run.events / run.window_seconds, 3),
@@ -110,6 +113,7 @@ def live_stream_figures(run: SeedRun) -> dict:
         "written_until": written_until,
         "lag_seconds": round(max(lag, 0.0), 1) if lag is not None else None,
         "open_incidents": max(0, 2 * pending["resolutions"] - pending["all"]),
+        "open_changes": pending["closings"],
         "gaps": [{"since": start, "until": end, "events": events} for start, end, events in run.gaps],
     }
 

@@ -59,11 +59,16 @@ def live_stream(run: dict) -> None:
     st.subheader(f"Live stream #{run['id']}: {run['status']}")
     rate = queries.live_stream_rate(run["id"])
     lag = figures["lag_seconds"]
-    columns = st.columns(4)
+    columns = st.columns(5)
     columns[0].metric("Events/s, last minute", f"{rate:,.1f}", help=f"{figures['rate']:g} a second on average")
     columns[1].metric("Behind the clock", f"{lag:.1f} s" if lag is not None else "-")
     columns[2].metric("Open incidents", f"{figures['open_incidents']:,}")
-    columns[3].metric("Events written", f"{run['done']['events']:,}", help=f"of about {run['planned']['events']:,}")
+    columns[3].metric(
+        "Changes rolling out",
+        f"{figures['open_changes']:,}",
+        help="Releases, patch rounds, migrations: opened, not closed",
+    )
+    columns[4].metric("Events written", f"{run['done']['events']:,}", help=f"of about {run['planned']['events']:,}")
     ends = figures["ends_at"]
     st.progress(run["progress"], text=f"until {ends:%H:%M:%S} UTC")
     for gap in figures["gaps"]:

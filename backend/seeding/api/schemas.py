@@ -187,6 +187,9 @@ class LiveFigures(Schema):
     written_until: datetime = Field(description="Every event before this moment is written, none after it.")
     lag_seconds: float | None = Field(description="How far behind the clock it is while it runs; null otherwise.")
     open_incidents: int = Field(ge=0, description="Incidents opened whose resolution has not happened yet.")
+    open_changes: int = Field(
+        ge=0, description="Change waves rolling out (a release, a patch round, a migration wave): opened, not closed."
+    )
     gaps: list[Gap]
 
 
