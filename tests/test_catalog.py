@@ -62,6 +62,17 @@ SMALL_CATALOG = {
 }
 
 
+#: cascades.csv: its header, and a row but for its category (each case changes one thing of it).
+CASCADES_HEADER = (
+    "category,alert_source,alert,incident,incident_severity,ticket_source,consumer_incident,consumer_severity,"
+    "fix_source,fix,consumer_resolution,resolution,minutes,weight\n"
+)
+CASCADE_ROW = (
+    "Prometheus,{dependency} down,{ticket}: {dependency} down,critical,ServiceNow,{ticket}: {app} failing,error,"
+    "Ansible,{change} for {ticket}: restarted,{ticket} resolved: {app} back,{ticket} resolved,20-90,1\n"
+)
+
+
 @pytest.fixture
 def small_catalog(tmp_path) -> Path:
     for name, text in SMALL_CATALOG.items():
@@ -171,6 +182,16 @@ def test_the_built_in_catalog_loads():
             "acl,host,network,,2-4,30-60,ServiceNow,{change} to {destination},Ansible,{change} ({step}),"
             "{change} closed,1\n",
             "changes.csv: line 2, column opened: {destination} is for migration waves",
+        ),
+        (
+            "cascades.csv",
+            CASCADES_HEADER + "Spreadsheet," + CASCADE_ROW,
+            "cascades.csv: line 2, column category: 'Spreadsheet' is not a category of software.csv",
+        ),
+        (
+            "cascades.csv",
+            CASCADES_HEADER + "Database," + CASCADE_ROW.replace("{dependency} down,critical", "{app} down,critical"),
+            "cascades.csv: line 2, column incident: must use {dependency}",
         ),
         (
             "business_domains.csv",

@@ -35,7 +35,7 @@ from seeding.services.runs import seed_run_claim
 from tests.support.catalogs import catalog_with
 from tests.support.data import forget_estate, seed
 from tests.support.episodes import pattern_of
-from tests.support.live import estate_state, rewind, rows
+from tests.support.live import estate_state, rewind, rows, write_stream
 from tests.support.plans import AS_OF
 
 # The rules of seeded data that a stream's state changes could break, checked again on the estate it left.
@@ -57,10 +57,7 @@ DAY = 86_400
 
 
 def write(run: SeedRun, claim: int, *, until: int, step: int, since: int | None = None) -> None:
-    second = since if since is not None else int((run.written_until - run.window_start).total_seconds())
-    while second < until:
-        second = min(until, second + step)
-        assert live.live_stream_catch_up(run=run, claim=claim, now=START.timestamp() + second)
+    write_stream(run, claim, START, until=until, step=step, since=since)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -28,6 +28,8 @@ def pattern_of(text: str) -> re.Pattern:
         ("destination", r"(?P<destination>.+?)"),
         ("hostname", r"(?P<hostname>\S+)"),
         ("address", r"(?P<address>\S+)"),
+        ("dependency", r"(?P<dependency>.+?)"),
+        ("services", r"(?P<services>\d+)"),
     ):
         placeholder = re.escape("{" + name + "}")
         again = f"(?P={name})" if regex.startswith("(?P<") else regex  # the same text each time it appears
@@ -59,6 +61,15 @@ def episode_patterns() -> list[tuple[str, str, re.Pattern, str, object]]:
         ]
         if wave.failed:  # a release's host that did not come up healthy: one of its steps
             found.append(("change", wave.source, pattern_of(wave.failed), "step", wave))
+    for told in active_catalog().cascades:  # a dependency failing, and the applications it drags down
+        found += [
+            ("alert", told.alert_source, pattern_of(told.alert), "cascade alert", told),
+            ("incident", told.ticket_source, pattern_of(told.incident), "cascade record", told),
+            ("incident", told.ticket_source, pattern_of(told.consumer_incident), "consumer record", told),
+            ("change", told.fix_source, pattern_of(told.fix), "fix", told),
+            ("incident", told.ticket_source, pattern_of(told.consumer_resolution), "consumer resolution", told),
+            ("incident", told.ticket_source, pattern_of(told.resolution), "cascade resolution", told),
+        ]
     for move in active_catalog().moves:
         found.append(("maintenance", move.source, pattern_of(move.message), move.move, move))
     return found

@@ -3,8 +3,11 @@ so that the same run (the same keys, so the same ticket numbers) can be written 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from inventory.models import Application, Asset, Deployment, Event
 from seeding.models import PendingEvent, SeedChunk, SeedRun
+from seeding.services import live
 
 EVENT_FIELDS = ("id", "asset_id", "deployment_id", "kind", "severity", "source", "message", "occurred_at")
 
@@ -48,3 +51,12 @@ def rewind(run: SeedRun, *, state: dict[str, dict[int, tuple]] | None = None) ->
     )
     run.refresh_from_db()
     return run.claim
+
+
+def write_stream(run: SeedRun, claim: int, start: datetime, *, until: int, step: int, since: int | None = None) -> None:
+    """Write ``run`` as its writer would with a clock that moves ``step`` seconds at a time, from ``since`` (its
+    checkpoint) to ``until`` seconds after ``start``."""
+    second = since if since is not None else int((run.written_until - run.window_start).total_seconds())
+    while second < until:
+        second = min(until, second + step)
+        assert live.live_stream_catch_up(run=run, claim=claim, now=start.timestamp() + second)

@@ -78,9 +78,38 @@ def ticket_violations(tickets: dict[str, list]) -> list[str]:
         elif number.startswith("CHG"):  # the fix of an incident: one event, naming the incident
             if dict(parts) != {"fix": 1}:
                 violations.append(f"{number}: {dict(parts)}")
+        elif any(part.startswith(("cascade", "consumer")) for part in parts):
+            violations += cascade_violations(number, told)
         else:
             violations += story_violations(number, told)
     return violations
+
+
+def cascade_violations(number: str, told) -> list[str]:
+    """What is wrong with incident ``number`` of a cascade: the dependency's (its record, the fix naming it,
+    its resolution, in that order, on its own deployment) or one it dragged down (a record and a resolution,
+    in that order, on one deployment of the application it names)."""
+    parts = Counter(part for _, part, _, _ in told)
+    events = {part: event for event, part, _, _ in told}
+    if "consumer record" in parts or "consumer resolution" in parts:
+        record, resolution = events.get("consumer record"), events.get("consumer resolution")
+        names = {m["app"] for _, _, _, m in told}
+        if dict(parts) != {"consumer record": 1, "consumer resolution": 1}:
+            return [f"{number} (cascade): {dict(parts)}"]
+        if not (record.occurred_at < resolution.occurred_at and record.deployment_id):
+            return [f"{number} (cascade): out of order or about no deployment"]
+        if names != {record.deployment.application.name} or record.deployment_id != resolution.deployment_id:
+            return [f"{number} (cascade): {names} on {record.deployment.application.name}"]
+        return []
+    record, fix, resolution = events.get("cascade record"), events.get("fix"), events.get("cascade resolution")
+    if dict(parts) != {"cascade record": 1, "fix": 1, "cascade resolution": 1}:
+        return [f"{number} (cascade): {dict(parts)}"]
+    if not record.occurred_at < fix.occurred_at < resolution.occurred_at:
+        return [f"{number} (cascade): out of order"]
+    dependency = {m["dependency"] for _, _, _, m in told}
+    if dependency != {record.deployment.application.name} or len({e.deployment_id for e, *_ in told}) != 1:
+        return [f"{number} (cascade): {dependency} on {record.deployment.application.name}"]
+    return []
 
 
 def agents() -> set[str]:

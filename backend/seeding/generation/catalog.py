@@ -44,7 +44,7 @@ FILES = (
     "bands.csv",
 )
 #: Files a catalog may leave out (docs/catalogs.md says what their absence means).
-OPTIONAL_FILES = ("codename_modifiers.csv", "lifecycle.csv")
+OPTIONAL_FILES = ("codename_modifiers.csv", "lifecycle.csv", "cascades.csv")
 #: What a team does: run the estate (network, storage, platforms, end-user devices), build a product, or
 #: run the business (sales, finance, legal: people with laptops, owning no asset or application).
 TEAM_KINDS = ("infrastructure", "product", "business")
@@ -74,6 +74,9 @@ BAND_MEASURES = (
 #: What a live stream does to an asset's lifecycle (``lifecycle.csv``): one in maintenance comes back; one on
 #: order is delivered to its site (then in stock); one in stock is put into service.
 LIFECYCLE_MOVES = ("returned", "delivered", "in_service")
+#: Placeholders of cascades: the failing product, the application it drags down, the tickets, the duration,
+#: how many services it took down with it.
+CASCADE_PLACEHOLDERS = frozenset({"dependency", "app", "ticket", "change", "minutes", "services"})
 #: Placeholders of lifecycle moves: the asset's site.
 MOVE_PLACEHOLDERS = frozenset({"site"})
 #: Placeholders of change waves: the ticket, the application, the hosts, the step, the site, the duration; for
@@ -321,6 +324,29 @@ class LifecycleMove:
         return self.asset_types is None or asset_type in self.asset_types
 
 
+@dataclasses.dataclass(frozen=True)
+class Cascade:
+    """A dependency failing and dragging down the applications that use it (``cascades.csv``, a live
+    stream's, when a scenario pack's phase asks for cascades): an alert on the product's hosts, its incident
+    record, an incident on each application that uses it, the fix, each application recovering, the
+    dependency's incident resolved."""
+
+    category: str  # of software.csv: the products that fail this way
+    alert_source: str
+    alert: str
+    incident: str
+    incident_severity: str
+    ticket_source: str
+    consumer_incident: str
+    consumer_severity: str
+    fix_source: str
+    fix: str
+    consumer_resolution: str
+    resolution: str
+    minutes: tuple[int, int]
+    weight: int
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Catalog:
     digest: str  # SHA-256 over the files' contents
@@ -346,6 +372,8 @@ class Catalog:
     system_until: dict[str, int] = dataclasses.field(default_factory=dict)
     #: What live streams do to assets' lifecycles (``lifecycle.csv``); none: their lifecycles stay as they are.
     moves: tuple[LifecycleMove, ...] = ()
+    #: How a dependency fails and drags down its users (``cascades.csv``); none: no cascade in any stream.
+    cascades: tuple[Cascade, ...] = ()
 
     def __hash__(self) -> int:
         return hash(self.digest)
@@ -653,6 +681,10 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         _story(row, type_names, family_names) for row in reader.rows(files, "incident_stories.csv", _STORY_COLUMNS)
     ]
     waves = [_wave(row, type_names, family_names) for row in reader.rows(files, "changes.csv", _WAVE_COLUMNS)]
+    cascades = ()
+    if "cascades.csv" in files:
+        categories = {item.category for item in software}
+        cascades = tuple(_cascade(row, categories) for row in reader.rows(files, "cascades.csv", _CASCADE_COLUMNS))
     moves = ()
     if "lifecycle.csv" in files:
         physical = {t.value for t in asset_types if t.physical}
@@ -689,6 +721,7 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
         tuple(teams),
         system_until,
         moves,
+        cascades,
     )
 
 
@@ -813,6 +846,55 @@ def _wave(row: _Row, type_names: set[str], family_names: set[str]) -> ChangeWave
         minutes=_bounds(row, "minutes", row.text("minutes")),
         ticket_source=row.text("ticket_source"),
         source=row.text("source"),
+        weight=row.weight(),
+        **texts,
+    )
+
+
+_CASCADE_COLUMNS = (
+    "category",
+    "alert_source",
+    "alert",
+    "incident",
+    "incident_severity",
+    "ticket_source",
+    "consumer_incident",
+    "consumer_severity",
+    "fix_source",
+    "fix",
+    "consumer_resolution",
+    "resolution",
+    "minutes",
+    "weight",
+)
+
+
+def _cascade(row: _Row, categories: set[str]) -> Cascade:
+    if row.text("category") not in categories:
+        row.fail("category", f"{row.text('category')!r} is not a category of software.csv")
+    for column in ("incident_severity", "consumer_severity"):
+        if row.text(column) not in ("error", "critical"):
+            row.fail(column, "error or critical (an incident is never info)")
+    required = {
+        "alert": {"dependency"},
+        "incident": {"ticket", "dependency"},
+        "consumer_incident": {"ticket", "app", "dependency"},
+        "fix": {"change", "ticket"},
+        "consumer_resolution": {"ticket", "app"},
+        "resolution": {"ticket"},
+    }
+    texts = {column: _template(row, column, CASCADE_PLACEHOLDERS, needed) for column, needed in required.items()}
+    for column in ("alert", "incident", "fix", "resolution"):
+        if "app" in _fields(row, column):
+            row.fail(column, "{app} is for the consumer columns (the dependency's own events name no application)")
+    return Cascade(
+        category=row.text("category"),
+        alert_source=row.text("alert_source"),
+        incident_severity=row.text("incident_severity"),
+        ticket_source=row.text("ticket_source"),
+        consumer_severity=row.text("consumer_severity"),
+        fix_source=row.text("fix_source"),
+        minutes=_bounds(row, "minutes", row.text("minutes")),
         weight=row.weight(),
         **texts,
     )

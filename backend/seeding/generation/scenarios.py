@@ -30,7 +30,7 @@ SCENARIO_DIR = "scenarios"
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 #: Episodes per EPISODE_EVERY events a phase may ask for, at most (each needs its own EPISODE_LEN keys).
 MAX_EPISODES = 8
-_PHASE_NUMBERS = ("share", "activity", "episodes", "incidents", "changes", "pace")
+_PHASE_NUMBERS = ("share", "activity", "episodes", "incidents", "changes", "pace", "cascades")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,12 +46,16 @@ class Phase:
     pace: float = 1.0  # stories and waves unfold this many times faster than the catalog's minutes
     stories: frozenset[str] | None = None  # None: any
     waves: frozenset[str] | None = None
+    #: A live stream's: the share of the phase's episodes that are a dependency failing and dragging down the
+    #: applications that use it (``cascades``); 0: none.
+    cascades: float = 0.0
 
     @property
     def plain(self) -> bool:
         """Changes nothing of what happens."""
-        settings = (self.activity, self.burst, self.episodes, self.incidents, self.changes, self.pace)
-        return settings == (1.0, False, 1.0, 1.0, 1.0, 1.0) and self.stories is None and self.waves is None
+        settings = (self.activity, self.burst, self.episodes, self.incidents, self.changes, self.pace, self.cascades)
+        plain = (1.0, False, 1.0, 1.0, 1.0, 1.0, 0.0)
+        return settings == plain and self.stories is None and self.waves is None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +182,12 @@ def parse_scenario(text: str, where: str, name: str, catalog: Catalog) -> Scenar
         share = _number(spot, number, "share", table.get("share"), low=0.0, high=1.0, above_low=True)
         values = {
             key: _number(
-                spot, number, key, table.get(key, 1.0), low=0.0, high=MAX_EPISODES if key == "episodes" else 10.0
+                spot,
+                number,
+                key,
+                table.get(key, 0.0 if key == "cascades" else 1.0),
+                low=0.0,
+                high={"episodes": MAX_EPISODES, "cascades": 1.0}.get(key, 10.0),
             )
             for key in _PHASE_NUMBERS[1:]
         }
