@@ -18,6 +18,7 @@ from seeding.catalogs import active_catalog
 from seeding.generation.catalog import Cascade
 from seeding.models import SeedRun
 from seeding.plan import SeedPlan
+from seeding.selectors import live_stream_figures
 from seeding.services import live
 from seeding.services.runs import seed_run_claim
 from tests.support.data import forget_estate, seed
@@ -123,6 +124,10 @@ def test_midway_the_dependency_has_failed_and_its_users_are_degraded(stream):
     assert Deployment.objects.get(pk=record.deployment_id).status == "failed"
     for user in users:
         assert Deployment.objects.get(pk=user.deployment_id).status == "degraded", user.message
+    # Open, as the admin, the API and the monitor count them: the dependency's incident and its two users'.
+    opened = Event.objects.filter(seed_run=run, kind="incident", message__regex=r"^INC[0-9]+:").count()
+    resolved = Event.objects.filter(seed_run=run, kind="incident", message__regex=r"^INC[0-9]+ resolved").count()
+    assert live_stream_figures(run)["open_incidents"] == opened - resolved >= 3
     write(run, claim, until=run.window_seconds, step=290)
     assert rows(run) == uninterrupted
     assert estate_state() == after

@@ -7,14 +7,16 @@ Nothing here writes. An inline run whose process was SIGKILLed is failed by
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from inventory.models import Event
 from inventory.selectors import row_counts
 from seeding.generation.kinds import KINDS
+from seeding.generation.tickets import TICKET_OFFSET
 from seeding.models import PendingEvent, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.tables import COMPANION_MODELS, MODELS
 
@@ -94,17 +96,13 @@ def seed_run_status(run: SeedRun) -> dict:
 
 def live_stream_figures(run: SeedRun) -> dict:
     """What a live stream adds to its run: its rate and window, how far behind the clock it is, the
-    stretches it skipped, its incidents still open (told, their resolution not yet happened: it waits among
-    the stream's pending events, a table of a few rows whatever the stream's size) and its change waves
-    rolling out (their closing waits there likewise)."""
+    stretches it skipped, its incidents still open (their record written, their resolution waiting among the
+    stream's pending events, a table of a few rows whatever the stream's size) and its change waves rolling
+    out (their closing waits there likewise)."""
     now = timezone.now()
     written_until = run.written_until or run.window_start
     lag = (min(now, run.as_of) - written_until).total_seconds() if run.status == SeedRun.Status.RUNNING else None
-    pending = PendingEvent.objects.filter(run=run, kind__in=[Event.Kind.INCIDENT, Event.Kind.CHANGE]).aggregate(
-        all=Count("pk", filter=Q(kind=Event.Kind.INCIDENT)),
-        resolutions=Count("pk", filter=Q(kind=Event.Kind.INCIDENT, message__contains=" resolved ")),
-        closings=Count("pk", filter=Q(kind=Event.Kind.CHANGE, message__regex=r"^CHG[0-9]+ closed")),
-    )
+    closings = PendingEvent.objects.filter(run=run, kind=Event.Kind.CHANGE, message__regex=r"^CHG[0-9]+ closed")
     return {
         "rate": round(run.events / run.window_seconds, 3),
         "duration_seconds": run.window_seconds,
@@ -112,10 +110,26 @@ def live_stream_figures(run: SeedRun) -> dict:
         "ends_at": run.as_of,
         "written_until": written_until,
         "lag_seconds": round(max(lag, 0.0), 1) if lag is not None else None,
-        "open_incidents": max(0, 2 * pending["resolutions"] - pending["all"]),
-        "open_changes": pending["closings"],
+        "open_incidents": _open_incidents(run),
+        "open_changes": closings.count(),
         "gaps": [{"since": start, "until": end, "events": events} for start, end, events in run.gaps],
     }
+
+
+#: An incident's number, at the start of each of its messages.
+_INCIDENT = re.compile(r"^INC([0-9]+)")
+
+
+def _open_incidents(run: SeedRun) -> int:
+    """Incidents whose record is written and whose resolution is still to happen. Their numbers are among
+    the stream's pending events (a table of a few rows); an incident's number is its record's key plus
+    TICKET_OFFSET (``generation.tickets``), so whether its record is written is a lookup by key."""
+    waiting = {
+        int(match[1]) - TICKET_OFFSET
+        for message in PendingEvent.objects.filter(run=run, kind=Event.Kind.INCIDENT).values_list("message", flat=True)
+        if (match := _INCIDENT.match(message))
+    }
+    return Event.objects.filter(pk__in=waiting, seed_run=run, kind=Event.Kind.INCIDENT).count() if waiting else 0
 
 
 def live_stream_latest() -> SeedRun | None:
