@@ -224,3 +224,16 @@ def test_stacked_runs_with_other_seeds_take_other_products_and_names():
     assert len(set(names[0]) | set(names[1])) == 300
     assert taken == len(first.catalog.software)  # the first run took the whole catalog...
     assert (own_applications(second).software == -1).all()  # ...so the second adds in-house applications only
+
+
+def test_host_numbers_undo_ip_addresses_at_every_site_and_refuse_what_they_cannot_have_given():
+    """Who a live stream issues a waiting laptop to is found from its address (its host number, then the
+    person it shares it with): the inverse must hold, IPv6 overflow addresses included."""
+    catalog = active_catalog()
+    sites = np.repeat(np.arange(len(catalog.sites)), 6)
+    hosts = np.tile(np.array([0, 1, 253, 254, 5_000, 70_000]), len(catalog.sites))
+    addresses = rows.ip_addresses(catalog, sites, hosts)
+    assert (rows.host_numbers(catalog, sites, addresses) == hosts).all()
+    first = catalog.sites[0].network
+    foreign = [str(first.network_address), str(first.network_address + 255), "192.0.2.7", "not an address"]
+    assert (rows.host_numbers(catalog, np.zeros(4, dtype=np.int64), foreign) == -1).all()

@@ -102,7 +102,7 @@ def test_the_sources_hosts_move_to_the_destination_renamed_and_readdressed(strea
     assets = {asset.pk: asset for asset in Asset.objects.all()}
     movable = [
         pk
-        for pk, (lifecycle, _, _, location) in before["Asset"].items()
+        for pk, (lifecycle, _, _, location, _) in before["Asset"].items()
         if location == source.location and lifecycle == "in_use" and assets[pk].asset_type in types
     ]
     moved = [pk for pk in movable if after[pk][3] == destination.location]
@@ -115,7 +115,7 @@ def test_the_sources_hosts_move_to_the_destination_renamed_and_readdressed(strea
         assert asset.hostname == f"{destination.code}-{prefix}-{pk:06d}"
         assert ipaddress.ip_address(asset.ip_address) in destination.network
     # Nothing else moved, and nothing else changed name or address.
-    changed = {pk for pk, state in before["Asset"].items() if after[pk][1:] != state[1:]}
+    changed = {pk for pk, state in before["Asset"].items() if after[pk][1:4] != state[1:4]}
     assert changed == set(moved)
 
 

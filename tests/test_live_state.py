@@ -15,14 +15,14 @@ from __future__ import annotations
 import copy
 import re
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from inventory.models import Application, Asset, Deployment, Event
+from inventory.models import Application, Asset, Deployment, Event, Person
 from seeding import services
 from seeding.catalogs import active_catalog
 from seeding.generation.catalog import CatalogError, load_catalog
@@ -120,7 +120,9 @@ def test_assets_come_back_from_maintenance_and_ordered_ones_are_delivered_and_pu
         names = [move for move, _ in moves]
         assert names in (["returned"], ["delivered", "in_service"], ["in_service"])  # each asset moves once
         assert before["Asset"][asset_id][0] == expected_before[names[0]]
-        assert after[asset_id] == ("in_use", *before["Asset"][asset_id][1:])  # the same name, address, site
+        # The same name, address and site; a laptop or desktop from stock has its person now (below).
+        assert after[asset_id][:-1] == ("in_use", *before["Asset"][asset_id][1:-1])
+        assert after[asset_id][-1] == before["Asset"][asset_id][-1] or names != ["returned"]
     # Nothing else moved.
     assert {pk for pk in after if after[pk] != before["Asset"][pk]} == set(told)
 
@@ -142,6 +144,29 @@ def test_a_delivered_asset_goes_into_service_minutes_later_as_the_catalog_says(s
         assert low * 60 <= (into_service.occurred_at - arrival.occurred_at).total_seconds() < (high + 1) * 60
         assert asset.purchase_date <= arrival.occurred_at.date()
     assert delivered >= 1
+
+
+def test_a_laptop_or_desktop_is_issued_to_a_colleague_at_its_site_who_already_uses_one(stream):
+    """Delivered or taken from stock, an end-user device goes to a person of the directory at its site, of
+    the run that bought it, who has another device in use (a replacement or a second device): one to three
+    devices each, as everywhere (test_realism)."""
+    run, before = stream
+    issued = Counter()
+    for asset_id, moves in moves_told(run).items():
+        asset = Asset.objects.get(pk=asset_id)
+        if asset.asset_type not in ("laptop", "desktop") or moves[0][0] == "returned":
+            continue
+        assert before["Asset"][asset_id][-1] == "" and asset.assigned_to  # nobody's until issued
+        person = Person.objects.get(name=asset.assigned_to)
+        assert (person.location, person.seed_run_id) == (asset.location, asset.seed_run_id)
+        devices = Asset.objects.filter(assigned_to=person.name).exclude(pk=asset_id)
+        assert devices.filter(lifecycle_status__in=["in_use", "maintenance"]).exists()
+        assert devices.count() + 1 <= 3
+        assert person.name in moves[-1][1].message and moves[-1][1].source == "Service Desk"
+        if moves[0][0] == "delivered":
+            assert person.name in moves[0][1].message  # imaged and enrolled for them
+        issued[moves[0][0]] += 1
+    assert sum(issued.values()) >= 2, issued
 
 
 def test_moved_assets_keep_every_rule(stream):
@@ -288,6 +313,8 @@ def test_a_seeded_history_moves_nothing(stream):
         ("in_service,server,Field Services,Racked,", "minutes", "must not be empty"),
         ("returned,server,Field Services,Back,30", "minutes", "is for in_service moves"),
         ("returned,server,Field Services,Back at {city},", "message", "city"),
+        ("delivered,server laptop,Service Desk,Delivered for {person},", "message", "{person} is for laptops"),
+        ("returned,laptop,Service Desk,Back with {person},", "message", "{person} is for laptops"),
     ],
 )
 def test_a_broken_lifecycle_file_is_named_with_line_and_column(tmp_path, row, column, message):

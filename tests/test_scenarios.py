@@ -28,6 +28,7 @@ from seeding.services.runs import seed_run_claim
 from tests.support.api import BOTH, make_user, post
 from tests.support.data import seed, spec_of
 from tests.support.plans import AS_OF
+from tests.support.realism import ticket_violations, tickets_named
 
 GOOD = """version = 2
 description = "Something happens."
@@ -146,6 +147,27 @@ def test_an_incident_storm_in_the_history_piles_up_alerts_and_incidents_then_rec
     calm, storm, recovery = range(3)
     assert events[storm] > 1.6 * events[calm] and events[storm] > 1.3 * events[recovery]
     assert incidents[storm] > 4 * incidents[calm] and incidents[storm] > 4 * incidents[recovery]
+    # Some of the storm's incidents are a dependency failing and dragging its users down, told as in a live
+    # stream, on deployments that existed then, every one of them running again now (a history is written in
+    # its final state); every ticket still names one thing.
+    records = Event.objects.filter(seed_run=run, message__contains="the services that use it")
+    assert records.count() >= 3
+    pack = active_scenario("incident-storm")
+    for record in records.select_related("deployment"):
+        later = Event.objects.filter(seed_run=run, pk__in=range(record.pk + 1, record.pk + 7)).order_by("pk")
+        told = [record, *later]
+        phase = pack.phase_indices([(record.occurred_at - run.window_start).total_seconds() / run.window_seconds])
+        assert pack.phases[int(phase[0])].name == "storm"
+        for event in told:
+            assert event.deployment.deployed_at <= told[0].occurred_at and event.deployment.status == "running"
+        dragged = {event.deployment.application.vendor for event in told[1:3]}
+        assert dragged == {"In-house"}
+    cascades = {
+        number: told
+        for number, told in tickets_named().items()
+        if any(part.startswith(("cascade", "consumer")) for _, part, _, _ in told)
+    }
+    assert len(cascades) >= 3 * records.count() and ticket_violations(cascades) == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -30,6 +30,7 @@ def pattern_of(text: str) -> re.Pattern:
         ("address", r"(?P<address>\S+)"),
         ("dependency", r"(?P<dependency>.+?)"),
         ("services", r"(?P<services>\d+)"),
+        ("person", r"(?P<person>.+?)"),
     ):
         placeholder = re.escape("{" + name + "}")
         again = f"(?P={name})" if regex.startswith("(?P<") else regex  # the same text each time it appears

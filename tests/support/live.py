@@ -19,7 +19,7 @@ def rows(run: SeedRun) -> list[tuple]:
 
 #: What a stream changes besides writing events (``generation.happenings``), by model: the fields it moves.
 MOVING = {
-    Asset: ("lifecycle_status", "hostname", "ip_address", "location"),
+    Asset: ("lifecycle_status", "hostname", "ip_address", "location", "assigned_to"),
     Deployment: ("status", "version"),
     Application: ("version",),
 }

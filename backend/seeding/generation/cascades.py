@@ -1,16 +1,21 @@
 """Cascades: a dependency fails and drags down the applications that use it, then recovers.
 
-A live stream's, where a scenario pack's phase asks for them (``cascades``: the share of its episodes; the
-built-in ``incident-storm`` storm). A database, a cache, a message broker or a search cluster of the
-stream's recorded view (third-party software of a category ``cascades.csv`` names, with running
-production deployments) stops answering: an alert on its host, its incident record (its deployments
-``failed``), then an incident on each of two in-house applications in production that use it (their
-deployments ``degraded``), the fix (failed over, restarted: the dependency ``running``), each application
-recovering (``running``), and the dependency's incident resolved, saying how many services it took down.
+Where a scenario pack's phase asks for them (``cascades``: the share of its episodes; the built-in
+``incident-storm`` storm), in a live stream and in a seeded history alike. A database, a cache, a
+message broker or a search cluster (third-party software of a category ``cascades.csv`` names, with
+running production deployments) stops answering: an alert on its host, its incident record (its
+deployments ``failed``), then an incident on each of two in-house applications in production that use it
+(their deployments ``degraded``), the fix (failed over, restarted: the dependency ``running``), each
+application recovering (``running``), and the dependency's incident resolved, saying how many services it
+took down.
 
 One cascade is one episode of eight keys, each event carrying what it changes (``effects``), so it is
-found, written and restarted like any incident story. Which applications use which dependency is not in
-the data; a cascade draws two, and the same dependency drags down the same two all stream long.
+found, written and restarted like any incident story. A live stream applies the changes as it writes the
+events; a seeded history is written in its final state, every deployment of a cascade running again. Its
+cast comes from the stream's recorded view (``DeploymentStates``) or, in a history, from the run's own
+deployments (``own_states``), whose hosts must be in service for all of it. Which applications use which
+dependency is not in the data; a cascade draws two, and the same dependency drags down the same two every
+time it fails.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ import numpy as np
 from seeding.generation.catalog import Cascade
 from seeding.generation.effects import Effect
 from seeding.generation.episode_event import EpisodeEvent, paced
-from seeding.generation.estate import APP_LIFECYCLES, ApplicationTable
+from seeding.generation.estate import APP_LIFECYCLES, ENVIRONMENTS, ApplicationTable
+from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import DeploymentStates
 from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.rows import DEPLOYMENT_STATUS_VALUES, deployment_statuses
 from seeding.generation.spec import RunSpec
 from seeding.generation.tickets import CHANGE, INCIDENT, ticket
 
@@ -47,8 +54,8 @@ _ACTIVE = APP_LIFECYCLES.index("active")
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Cast:
-    """Who a stream's cascades may happen to: dependencies (application position, its production deployments
-    running, its cascades.csv row) and consumers (in-house applications in production: position, rows)."""
+    """Who cascades may happen to: dependencies (application position, its production deployments running,
+    its cascades.csv row) and consumers (in-house applications in production: position, rows)."""
 
     dependencies: tuple[tuple[int, np.ndarray, int], ...]
     consumers: tuple[tuple[int, np.ndarray], ...]
@@ -56,23 +63,47 @@ class Cast:
 
 @functools.lru_cache(maxsize=8)
 def cascade_cast(spec: RunSpec, applications: ApplicationTable, states: DeploymentStates) -> Cast:
-    """Cached per stream and view (a process keeps one view per run: ``parent_view``)."""
+    """Cached per run and view (a process keeps one view per run: ``parent_view``; a history's own states
+    once per run: ``own_states``)."""
     catalog = spec.catalog
     row_of = {row.category: number for number, row in enumerate(catalog.cascades)}
     serving = (states.status == "running") & (states.environment == "production") & (states.application >= 0)
-    rows = np.flatnonzero(serving)
-    rows = rows[np.argsort(states.application[rows], kind="stable")]
     dependencies, consumers = [], []
-    for group in np.split(rows, np.flatnonzero(np.diff(states.application[rows]) != 0) + 1) if len(rows) else []:
-        app = int(states.application[group[0]])
+    for app, group in states.by_application(np.flatnonzero(serving)):
         if int(applications.lifecycle[app]) != _ACTIVE:
             continue
         software = int(applications.software[app])
         if software < 0:
-            consumers.append((app, group[:HOSTS]))
+            consumers.append((app, group))
         elif catalog.software[software].category in row_of:
-            dependencies.append((app, group[:HOSTS], row_of[catalog.software[software].category]))
+            dependencies.append((app, group, row_of[catalog.software[software].category]))
     return Cast(tuple(dependencies), tuple(consumers))
+
+
+def own_states(spec: RunSpec, applications: ApplicationTable, deployments: OwnDeployments) -> DeploymentStates:
+    """A seeded history's cast as ``DeploymentStates``: the run's own deployments of its active in-house
+    applications and of the products a cascade may fail (computed once per run and process)."""
+    key = "cascade states"
+    if key not in deployments.memo:
+        categories = {row.category for row in spec.catalog.cascades}
+        failing = np.array([item.category in categories for item in spec.catalog.software] + [True], dtype=bool)
+        apps = np.flatnonzero(
+            (applications.lifecycle == _ACTIVE) & failing[applications.software] & (deployments.layout.quotas > 0)
+        )
+        positions = deployments.of_applications(apps)
+        placement, rows = deployments.placed(positions)
+        status = deployment_statuses(spec, positions, placement.deployed_at, applications.lifecycle[placement.app_idx])
+        deployments.memo[key] = DeploymentStates(
+            ids=rows.ids,
+            asset_ids=rows.asset_ids,
+            application=placement.app_idx,
+            versions=np.full(len(positions), "", dtype=object),
+            status=DEPLOYMENT_STATUS_VALUES[status],
+            environment=np.array(ENVIRONMENTS, dtype=object)[deployments.assets.environment[placement.asset_idx]],
+            not_before=rows.not_before,
+            until=rows.until,
+        )
+    return deployments.memo[key]
 
 
 def cascade(
@@ -98,7 +129,13 @@ def cascade(
     users = [cast.consumers[i] for i in order[:CONSUMERS].tolist()]
     low, high = told.minutes
     minutes = paced(low + Stream(spec.seed, "cascade.minutes").int(number, high - low + 1), pace)
-    if start + minutes * 60 + 60 > spec.as_of:
+    end = start + minutes * 60 + 60
+    if end > spec.as_of:
+        return None
+    # Hosts in service for all of it (a history's deployments come and go; a stream's are all there).
+    dependency_rows = states.serving(dependency_rows, start, end)[:HOSTS]
+    users = [(user, states.serving(rows, start, end)[:HOSTS]) for user, rows in users]
+    if not len(dependency_rows) or not all(len(rows) for _, rows in users):
         return None
     name = str(applications.names[app])
     fields = {

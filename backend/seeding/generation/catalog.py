@@ -77,8 +77,9 @@ LIFECYCLE_MOVES = ("returned", "delivered", "in_service")
 #: Placeholders of cascades: the failing product, the application it drags down, the tickets, the duration,
 #: how many services it took down with it.
 CASCADE_PLACEHOLDERS = frozenset({"dependency", "app", "ticket", "change", "minutes", "services"})
-#: Placeholders of lifecycle moves: the asset's site.
-MOVE_PLACEHOLDERS = frozenset({"site"})
+#: Placeholders of lifecycle moves: the asset's site; for a laptop or desktop delivered or put into service,
+#: the person it is issued to.
+MOVE_PLACEHOLDERS = frozenset({"site", "person"})
 #: Placeholders of change waves: the ticket, the application, the hosts, the step, the site, the duration; for
 #: releases, the release rolled out and how many hosts came up healthy; for migrations, the site moved to
 #: and a host's new name and address there.
@@ -688,7 +689,9 @@ def _parse(directory: str, texts: tuple[str, ...], optional: tuple[tuple[str, st
     moves = ()
     if "lifecycle.csv" in files:
         physical = {t.value for t in asset_types if t.physical}
-        moves = tuple(_move(row, type_names, physical) for row in reader.rows(files, "lifecycle.csv", _MOVE_COLUMNS))
+        end_user = {t.value for t in asset_types if t.end_user}
+        rows = reader.rows(files, "lifecycle.csv", _MOVE_COLUMNS)
+        moves = tuple(_move(row, type_names, physical, end_user) for row in rows)
     bands = {}
     for row in reader.rows(files, "bands.csv", ("measure", "low", "high")):
         if row.text("measure") not in BAND_MEASURES:
@@ -903,13 +906,19 @@ def _cascade(row: _Row, categories: set[str]) -> Cascade:
 _MOVE_COLUMNS = ("move", "asset_types", "source", "message")
 
 
-def _move(row: _Row, type_names: set[str], physical: set[str]) -> LifecycleMove:
+def _move(row: _Row, type_names: set[str], physical: set[str], end_user: set[str]) -> LifecycleMove:
     move = row.text("move")
     if move not in LIFECYCLE_MOVES:
         row.fail("move", f"must be one of {', '.join(LIFECYCLE_MOVES)}")
     types, _ = _types_and_families(row, type_names, set())
     if move != "returned" and not (types or set(type_names)) <= physical:
         row.fail("asset_types", "only physical asset types are ordered and delivered (asset_types.csv, physical)")
+    if "person" in _fields(row, "message") and (move == "returned" or not (types or set(type_names)) <= end_user):
+        row.fail(
+            "message",
+            "{person} is for laptops and desktops delivered or put into service (asset_types.csv, end_user): "
+            "the person they are issued to",
+        )
     minutes = (0, 0)
     if move == "in_service":
         minutes = _bounds(row, "minutes", row.text("minutes"))

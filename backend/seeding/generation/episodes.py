@@ -15,10 +15,10 @@ host per month and the share of each kind of event stay the same from the
 smallest plan to the largest.
 
 In a live stream, some blocks tell an asset's lifecycle move or an
-application's release instead of their drawn episode (``happenings``), and a
+application's release instead of their drawn episode (``happenings``). A
 scenario pack's phase may make some of its episodes a dependency failing and
-dragging its users down (``cascades``): the same keys, the same way of being
-found.
+dragging its users down (``cascades``), in a stream or a seeded history: the
+same keys, the same way of being found.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import dataclasses
 
 import numpy as np
 
-from seeding.generation.cascades import cascade
+from seeding.generation.cascades import cascade, own_states
 from seeding.generation.episode_event import EpisodeEvent
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.happenings import MIGRATION, MOVE, RELEASE, happenings
@@ -137,10 +137,13 @@ def episodes_of(
             continue
         told_in = spec.scenario.phases[phase] if phase >= 0 else None
         pace = told_in.pace if told_in is not None else 1.0
-        cascading = view_states is not None and told_in is not None and _cascades_here(spec, number, told_in.cascades)
-        if cascading and (events := cascade(spec, number, first, at, view_apps, view_states, pace)):
-            told.append((number, [(first + event.stage, event) for event in events]))
-            continue
+        if told_in is not None and _cascades_here(spec, number, told_in.cascades):
+            cast = (view_apps, view_states) if view_states is not None else None
+            if cast is None and own:  # a seeded history's: its own deployments
+                cast = (applications, own_states(spec, applications, deployments))
+            if cast is not None and (events := cascade(spec, number, first, at, *cast, pace)):
+                told.append((number, [(first + event.stage, event) for event in events]))
+                continue
         what, scope = EPISODE_KINDS[kind]
         if scope == "application" and not own:
             scope = "host"
@@ -158,8 +161,8 @@ def episodes_of(
 
 
 def _cascades_here(spec: RunSpec, number: int, share: float) -> bool:
-    """Whether episode ``number`` is a cascade: ``share`` of a phase's episodes are (a live stream's only)."""
-    if not spec.live or share <= 0:
+    """Whether episode ``number`` is a cascade: ``share`` of a phase's episodes are."""
+    if share <= 0:
         return False
     return bool(
         Stream(spec.seed, "cascade.here").below(np.array([number], dtype=np.int64), round(share * 1_000), 1_000)[0]

@@ -71,6 +71,9 @@ class AssetTable:
     purchase_day: np.ndarray  # epoch day
     retired_day: np.ndarray  # epoch day, NEVER unless retired
     site: np.ndarray  # catalog site; -1 when the catalog does not know where it is
+    #: A live stream's recorded assets: who each laptop or desktop on order or in stock would be issued to
+    #: ("" for nobody; ``persistence.parent_view.device_people``). None elsewhere.
+    person: np.ndarray | None = None
     _memo: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property

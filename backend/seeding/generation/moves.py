@@ -14,9 +14,11 @@ block of keys holding a move tells it instead of its drawn episode
 keys, as it knows its incidents.
 
 Only the recorded assets of the stream's view move, and only those a move of
-the catalog fits (servers, network devices and storage are delivered; a
-laptop, which needs a person, is not). Moves never happen in a seeded
-history: it is written in its final state.
+the catalog fits. A laptop or desktop goes into use with a person: it moves
+only when the view knows who it would be issued to (``AssetTable.person``: the
+person the directory already groups it with, at its site), and going into
+service sets its ``assigned_to``, as every end-user device in use has. Moves
+never happen in a seeded history: it is written in its final state.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def _first_move(spec: RunSpec, assets: AssetTable, position: int) -> str | None:
         return None
     asset_type = spec.catalog.asset_types[type_idx].value
     lifecycle = int(assets.lifecycle[position])
+    if lifecycle != MAINTENANCE and spec.catalog.asset_types[type_idx].end_user and not _person(assets, position):
+        return None  # nobody to issue it to
     if lifecycle == MAINTENANCE:
         return "returned" if _fitting(spec, "returned", asset_type) else None
     if not _fitting(spec, "in_service", asset_type):
@@ -75,6 +79,7 @@ def lifecycle_move(spec: RunSpec, number: int, start: int, position: int, assets
     asset_type = spec.catalog.asset_types[int(assets.type_idx[position])].value
     asset_id = int(assets.ids[position])
     first = _first_move(spec, assets, position)
+    person = _person(assets, position) if spec.catalog.asset_types[int(assets.type_idx[position])].end_user else ""
     steps = ["delivered", "in_service"] if first == "delivered" else [first]
     at, told = start, []
     for stage, move in enumerate(steps):
@@ -85,8 +90,15 @@ def lifecycle_move(spec: RunSpec, number: int, start: int, position: int, assets
         if at + MARGIN_SECONDS > spec.as_of:
             return []
         site = spec.catalog.sites[int(assets.site[position])].city if int(assets.site[position]) >= 0 else ""
-        lifecycle = ASSET_LIFECYCLES[IN_STOCK if move == "delivered" else IN_USE]
-        effect = Effect("assets", asset_id, (("lifecycle_status", lifecycle),))
-        message = row.message.format(site=site)[:255]
+        changes = (("lifecycle_status", ASSET_LIFECYCLES[IN_STOCK if move == "delivered" else IN_USE]),)
+        if move == "in_service" and person:  # a laptop or desktop in use is someone's
+            changes += (("assigned_to", person),)
+        message = row.message.format(site=site, person=person)[:255]
+        effect = Effect("assets", asset_id, changes)
         told.append(EpisodeEvent(stage, at, asset_id, None, "maintenance", "info", row.source, message, (effect,)))
     return told
+
+
+def _person(assets: AssetTable, position: int) -> str:
+    """Who the end-user device at ``position`` would be issued to ("" when nobody is known)."""
+    return str(assets.person[position]) if assets.person is not None else ""

@@ -13,7 +13,7 @@ import numpy as np
 
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.parent_shapes import DeploymentRows
-from seeding.generation.placement import Layout, deployment_placement
+from seeding.generation.placement import Layout, Placement, deployment_placement
 from seeding.generation.spec import SECONDS_PER_DAY, RunSpec
 
 #: Deployments per slice when all of them are placed at once (``by_asset``), bounding temporary arrays.
@@ -30,15 +30,24 @@ class OwnDeployments:
         self.memo: dict = {}
 
     def take(self, positions: np.ndarray) -> DeploymentRows:
+        return self.placed(positions)[1]
+
+    def placed(self, positions: np.ndarray) -> tuple[Placement, DeploymentRows]:
+        """Where the deployments at ``positions`` are (application, asset, date) and their rows."""
         placement = deployment_placement(self.spec, positions, self.layout, self.applications, self.assets)
         hosts = placement.asset_idx
         retired = self.applications.retired_day[placement.app_idx] * SECONDS_PER_DAY
-        return DeploymentRows(
+        return placement, DeploymentRows(
             ids=self.spec.id_base("deployments") + positions,
             asset_ids=self.assets.ids[hosts],
             not_before=np.maximum(placement.deployed_at, self.assets.purchase_day[hosts] * SECONDS_PER_DAY),
             until=np.minimum(self.assets.active_until(hosts), retired),
         )
+
+    def of_applications(self, apps: np.ndarray) -> np.ndarray:
+        """The positions of every deployment of the applications at ``apps`` (the layout gives each a range)."""
+        ends, quotas = self.layout.ends[apps], self.layout.quotas[apps]
+        return np.concatenate([np.arange(end - quota, end, dtype=np.int64) for end, quota in zip(ends, quotas)] or [[]])
 
     def by_asset(self, assets: AssetTable) -> tuple[np.ndarray, np.ndarray]:
         """The run's deployments grouped by asset: (positions asset after asset, offsets with one entry per

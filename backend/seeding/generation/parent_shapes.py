@@ -30,14 +30,33 @@ class DeploymentRows:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DeploymentStates:
-    """Every deployment a live stream may roll a release out to, by position: what it runs and how."""
+    """Deployments by position with what each runs and how: every one a live stream may roll a release out
+    to or take down in a cascade; in a seeded history, those of the applications a cascade may concern."""
 
     ids: np.ndarray
     asset_ids: np.ndarray
     application: np.ndarray  # position in the stream's applications table; -1 when it is not there
-    versions: np.ndarray  # object: the release each runs
+    versions: np.ndarray  # object: the release each runs ("" in a seeded history's: releases are live only)
     status: np.ndarray  # object: "running", "stopped", ...
     environment: np.ndarray  # object: "production", ...
+    #: A seeded history's: the epoch seconds between which an event may concern each (``DeploymentRows``). A
+    #: live stream's deployments all exist for all of it: None.
+    not_before: np.ndarray | None = None
+    until: np.ndarray | None = None
+
+    def by_application(self, rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """``rows`` grouped by application, in application order: (application position, its rows in order)."""
+        rows = rows[np.argsort(self.application[rows], kind="stable")]
+        if not len(rows):
+            return []
+        groups = np.split(rows, np.flatnonzero(np.diff(self.application[rows]) != 0) + 1)
+        return [(int(self.application[group[0]]), group) for group in groups]
+
+    def serving(self, rows: np.ndarray, start: int, end: int) -> np.ndarray:
+        """Those of ``rows`` an event may concern from second ``start`` to ``end``."""
+        if self.not_before is None or self.until is None:
+            return rows
+        return rows[(self.not_before[rows] <= start) & (self.until[rows] >= end)]
 
 
 class Deployments(Protocol):

@@ -64,13 +64,8 @@ def _candidates(spec: RunSpec, applications: ApplicationTable, states: Deploymen
     """Cached per stream and view (a process keeps one view per run: ``parent_view``)."""
     catalog = spec.catalog
     running = (states.status == "running") & (states.application >= 0)
-    rows = np.flatnonzero(running)
-    order = np.argsort(states.application[rows], kind="stable")
-    rows = rows[order]
-    starts = np.flatnonzero(np.r_[True, np.diff(states.application[rows]) != 0]) if len(rows) else np.zeros(0, int)
     found = []
-    for group in np.split(rows, starts[1:]) if len(rows) else []:
-        app = int(states.application[group[0]])
+    for app, group in states.by_application(np.flatnonzero(running)):
         software = int(applications.software[app])
         if int(applications.lifecycle[app]) != _ACTIVE or (software >= 0 and catalog.software[software].reach):
             continue

@@ -115,6 +115,26 @@ def ip_addresses(catalog: Catalog, site_idx: np.ndarray, hosts: np.ndarray) -> l
     return text
 
 
+def host_numbers(catalog: Catalog, site_idx: np.ndarray, addresses: list[str]) -> np.ndarray:
+    """The host numbers behind ``addresses`` at ``site_idx`` (the inverse of ``ip_addresses``); -1 for an
+    address ``ip_addresses`` cannot have given there (one a person entered)."""
+    found = np.full(len(addresses), -1, dtype=np.int64)
+    for i, (site, text) in enumerate(zip(site_idx.tolist(), addresses)):
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address):
+            if int(address) >> 112 == 0xFD00 and (int(address) >> 64) & 0xFFFF_FFFF_FFFF == site:
+                found[i] = int(address) & 0xFFFF_FFFF_FFFF_FFFF
+            continue
+        network = catalog.sites[site].network
+        offset = int(address) - int(network.network_address)
+        if 0 < offset < network.num_addresses - 1 and 0 < offset % 256 < 255:
+            found[i] = offset // 256 * 254 + offset % 256 - 1
+    return found
+
+
 def _serial_numbers(catalog: Catalog, makers: np.ndarray, ids: np.ndarray) -> list[str]:
     """The manufacturer's prefix, then characters that are a bijection of the key: unique, yet random-looking.
 

@@ -46,8 +46,8 @@ class Phase:
     pace: float = 1.0  # stories and waves unfold this many times faster than the catalog's minutes
     stories: frozenset[str] | None = None  # None: any
     waves: frozenset[str] | None = None
-    #: A live stream's: the share of the phase's episodes that are a dependency failing and dragging down the
-    #: applications that use it (``cascades``); 0: none.
+    #: The share of the phase's episodes that are a dependency failing and dragging down the applications
+    #: that use it (``cascades``), in a live stream or a seeded history; 0: none.
     cascades: float = 0.0
 
     @property

@@ -101,7 +101,7 @@ def recorded_of(spec: RunSpec, counts: dict[str, int], token: str) -> _Recorded:
         people_id_base=None,
         team_heads=(),
     )
-    sizes = tuple((kind, counts.get(kind, 0)) for kind in ("applications", "assets", "taken"))
+    sizes = tuple((kind, counts.get(kind, 0)) for kind in ("applications", "assets", "taken", "people"))
     return _recorded(view_spec, sizes, token)
 
 
@@ -115,7 +115,7 @@ def _recorded(spec: RunSpec, sizes: tuple[tuple[str, int], ...], token: str) -> 
         applications = _recorded_applications(spec, counts["applications"])
     assets = None
     if not spec.count("assets") and counts["assets"]:
-        assets = _recorded_assets(spec, counts["assets"])
+        assets = _recorded_assets(spec, counts["assets"], counts["people"])
     layout = None
     if spec.count("deployments") and applications is not None and assets is not None:
         layout = deployment_layout_of(spec, applications, assets, counts)
@@ -175,8 +175,9 @@ def _recorded_applications(spec: RunSpec, size: int) -> ApplicationTable:
     )
 
 
-def _recorded_assets(spec: RunSpec, size: int) -> AssetTable:
-    """The recorded assets as a table; a host keeps the environment its existing deployments serve."""
+def _recorded_assets(spec: RunSpec, size: int, people: int) -> AssetTable:
+    """The recorded assets as a table; a host keeps the environment its existing deployments serve, and a
+    live stream's waiting laptops and desktops the person they would be issued to (``people`` of them)."""
     catalog = spec.catalog
     columns = _fetch(
         spec.run_id,
@@ -201,6 +202,11 @@ def _recorded_assets(spec: RunSpec, size: int) -> AssetTable:
         columns["retired_day"],
     )
     sites = {site.location: number for number, site in enumerate(catalog.sites)}
+    person = None
+    if spec.live:
+        person = np.full(size, "", dtype=object)
+        issued = _fetch(spec.run_id, "people", None, ("asset_ref", "label"), people)
+        person[issued["asset_ref"]] = issued["label"]
     return AssetTable(
         ids=columns["ref"],
         sites=len(catalog.sites),
@@ -212,6 +218,7 @@ def _recorded_assets(spec: RunSpec, size: int) -> AssetTable:
         purchase_day=columns["day"],
         retired_day=retired_day,
         site=np.array([sites.get(location, -1) for location in columns["location"].tolist()], dtype=np.int16),
+        person=person,
     )
 
 

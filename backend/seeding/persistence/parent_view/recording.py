@@ -17,6 +17,7 @@ from seeding.generation.catalog import Catalog
 from seeding.generation.spec import EVENT_WINDOW_DAYS, SECONDS_PER_DAY
 from seeding.models import RunParent, SeedRun
 from seeding.persistence.parent_view.capacity import Capacity, keyless_spec, run_capacity
+from seeding.persistence.parent_view.device_people import record_device_people
 from seeding.persistence.parent_view.reading import forget_cached_views, recorded_of, view_token
 from seeding.persistence.parent_view.table import in_list, list_param, view_table
 from seeding.persistence.tables import MODELS
@@ -92,6 +93,8 @@ def _record_sample(
             environment=sql.served_environment("src.id"),
             location="src.location",
         )
+        if run.is_live:  # who a delivered laptop goes to (generation.moves)
+            record_device_people(run, catalog)
     if "deployments" in needed:  # the deployments of the recorded assets (events only: see needed_parents)
         window_start_day = int(run.as_of.timestamp()) // SECONDS_PER_DAY - EVENT_WINDOW_DAYS
         every = _stride(MODELS["deployments"], limits["deployments"])
