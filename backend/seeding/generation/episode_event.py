@@ -1,5 +1,5 @@
-"""What stories and waves share: one event of an episode before it takes its row, and the catalog rows an
-episode of a scope is drawn from."""
+"""What stories and waves share: one event of an episode before it takes its row, the catalog rows an
+episode of a scope is drawn from, and how every change wave is numbered and paced."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import numpy as np
 
 from seeding.generation.effects import Effect
 from seeding.generation.rng import Stream, WeightTable
+from seeding.generation.spec import RunSpec
+from seeding.generation.tickets import CHANGE, ticket
 
 
 class EpisodeEvent(NamedTuple):
@@ -50,3 +52,23 @@ SHORTEST_MINUTES = 5
 def paced(minutes: int, pace: float) -> int:
     """An episode's ``minutes`` at ``pace`` times the catalog's speed (1: unchanged)."""
     return minutes if pace == 1.0 else max(SHORTEST_MINUTES, round(minutes / pace))
+
+
+def wave_fields(spec: RunSpec, first: int, hosts: int, minutes: int) -> dict[str, object]:
+    """What every change wave's texts may say (a catalog wave, a release, a migration batch): its change
+    number (from its first key), how many hosts, how long."""
+    return {
+        "change": ticket(CHANGE, spec, first),
+        "hosts": hosts,
+        "minutes": minutes,
+        "hours": max(1, round(minutes / 60)),
+    }
+
+
+def step_times(spec: RunSpec, field: str, number: int, start: int, minutes: int, hosts: int) -> list[int]:
+    """The seconds of a wave's steps, one per host: spread evenly between its opening at ``start`` and its
+    closing ``minutes`` later, each up to a minute late (drawn by ``field`` and the episode's ``number``)."""
+    second = Stream(spec.seed, field)
+    return [
+        start + step * minutes * 60 // (hosts + 1) + second.int(number * 16 + step, 60) for step in range(1, hosts + 1)
+    ]

@@ -5,12 +5,12 @@ back from maintenance, delivered, put into service), releases (``releases``:
 an application's release rolled out to its hosts) and, with a scenario pack
 that says so, the waves of a migration (``relocations``: hosts moved to
 another site). Each happens to its asset or application at most once per
-stream. The candidates
-of each kind are put in a drawn order; of each, a share per day of the stream
-is chosen; the chosen are put in one drawn order and spread one per episode
-block over the stream's keys. A block holding a happening tells it instead of
-its drawn episode (``episodes``), so every stretch of the stream finds its
-happenings from its own keys, the same in every process and after any restart.
+stream. The candidates of each kind are put in a drawn order; of each, a share
+per day of the stream is chosen; the chosen are put in one drawn order and
+spread one per episode block over the stream's keys. A block holding a
+happening tells it instead of its drawn episode (``episodes``), so every
+stretch of the stream finds its happenings from its own keys, the same in
+every process and after any restart.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ RELEASES_PER_DAY = 1 / 2
 @dataclasses.dataclass(frozen=True)
 class Happenings:
     blocks: np.ndarray  # sorted, distinct episode block numbers
-    what: np.ndarray  # MOVE or RELEASE, per block
+    what: np.ndarray  # MOVE, RELEASE or MIGRATION, per block
     item: np.ndarray  # the asset position (a move) or the index into ``releases`` or ``batches``
     releases: tuple[Release, ...]
     batches: tuple[Batch, ...] = ()

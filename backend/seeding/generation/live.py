@@ -15,8 +15,9 @@ fall in it (keys keep the order of time), and gives
   stretch it happens in.
 
 Both come with a column ``effects``: what each event changes in the estate beside itself (an asset
-back from maintenance is in use again: ``moves``; a release rolled out: ``releases``), most often
-nothing; the writer applies them with the event.
+back from maintenance or a laptop handed over: ``moves``; a release rolled out: ``releases``; a host
+moved to another site: ``relocations``; a dependency down and back: ``cascades``), most often nothing;
+the writer applies them with the event.
 
 So any cut of the window into stretches writes every event exactly once, and a stream restarted at
 its checkpoint writes what it would have written had it never stopped, with no need to look back.
@@ -33,6 +34,7 @@ from seeding.generation.episode_event import EpisodeEvent
 from seeding.generation.episodes import EPISODE_EVERY, EPISODE_LEN, episodes_of
 from seeding.generation.events import Columns, events
 from seeding.generation.own_deployments import OwnDeployments
+from seeding.generation.parent_shapes import RecordedStates
 from seeding.generation.spec import RunSpec
 from seeding.generation.timeline import first_event_in_slot, timeline_of, timestamp_strings
 
@@ -91,7 +93,7 @@ def _episodes_between(spec: RunSpec, since: int, until: int, parents: Parents) -
     own = isinstance(parents.deployments, OwnDeployments) and parents.applications is not None
     deployments, applications = (parents.deployments, parents.applications) if own else (None, None)
     view = None  # what the stream's releases roll out to: its recorded applications and deployments
-    if not own and parents.applications is not None and hasattr(parents.deployments, "states"):
+    if not own and parents.applications is not None and isinstance(parents.deployments, RecordedStates):
         view = (parents.applications, parents.deployments.states(parents.applications))
     return [
         (key, event)

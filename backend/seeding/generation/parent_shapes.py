@@ -15,7 +15,7 @@ repeats included, in the order asked.
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -67,6 +67,16 @@ class Deployments(Protocol):
     def by_asset(self, assets) -> tuple[np.ndarray, np.ndarray]:
         """Deployment positions grouped by the position of their asset in ``assets`` (an AssetTable):
         (positions, offsets), where asset a's deployments are positions[offsets[a]:offsets[a + 1]]."""
+        ...
+
+
+@runtime_checkable
+class RecordedStates(Protocol):
+    """Recorded deployments that also say what each runs and how (a live stream's view: releases and
+    cascades change them)."""
+
+    def states(self, applications) -> DeploymentStates:
+        """Every recorded deployment, its application's position in ``applications`` (an ApplicationTable)."""
         ...
 
 

@@ -26,12 +26,11 @@ import re
 import numpy as np
 
 from seeding.generation.effects import Effect
-from seeding.generation.episode_event import EpisodeEvent, drawn, of_scope
+from seeding.generation.episode_event import EpisodeEvent, drawn, of_scope, step_times, wave_fields
 from seeding.generation.estate import APP_LIFECYCLES, ENVIRONMENTS, ApplicationTable
 from seeding.generation.parent_shapes import DeploymentStates
 from seeding.generation.rng import Stream
 from seeding.generation.spec import RunSpec
-from seeding.generation.tickets import CHANGE, ticket
 
 #: One host in this many does not come up healthy on a release.
 FAILING_ONE_IN = 15
@@ -125,12 +124,9 @@ def release_wave(
         Stream(spec.seed, "release.failed").int(number * 16 + step, FAILING_ONE_IN) == 0 for step in range(count)
     ]
     fields = {
-        "change": ticket(CHANGE, spec, first),
+        **wave_fields(spec, first, count, minutes),
         "app": str(applications.names[release.application]),
         "version": release.version,
-        "hosts": count,
-        "minutes": minutes,
-        "hours": max(1, round(minutes / 60)),
         "healthy": count - sum(failing),
     }
     ids, assets = states.ids[rows].tolist(), states.asset_ids[rows].tolist()
@@ -140,9 +136,8 @@ def release_wave(
         deploying = (moved_on, *deploying)
     opened = wave.opened.format(**fields)[:255]
     events = [EpisodeEvent(0, start, assets[0], ids[0], "change", "info", wave.ticket_source, opened, deploying)]
-    second = Stream(spec.seed, "release.second")
-    for step, (asset_id, pk, failed) in enumerate(zip(assets, ids, failing), start=1):
-        at = start + step * minutes * 60 // (count + 1) + second.int(number * 16 + step, 60)
+    times = step_times(spec, "release.second", number, start, minutes, count)
+    for step, (asset_id, pk, failed, at) in enumerate(zip(assets, ids, failing, times), start=1):
         text, severity, status = (wave.failed, "warning", "failed") if failed else (wave.step, "info", "running")
         message = text.format(step=step, **fields)[:255]
         effect = (Effect("deployments", pk, (("status", status),)),)

@@ -27,12 +27,11 @@ import numpy as np
 
 from seeding.generation.catalog import ChangeWave
 from seeding.generation.effects import Effect
-from seeding.generation.episode_event import EpisodeEvent
+from seeding.generation.episode_event import EpisodeEvent, step_times, wave_fields
 from seeding.generation.estate import IN_USE, AssetTable
 from seeding.generation.rng import Stream
 from seeding.generation.rows import ip_addresses
 from seeding.generation.spec import RunSpec
-from seeding.generation.tickets import CHANGE, ticket
 
 #: A wave ends this long before the stream does, or does not happen.
 MARGIN_SECONDS = 60
@@ -115,18 +114,10 @@ def migration_wave(
     names = [f"{destination.code}-{prefix}-{pk:06d}" for prefix, pk in zip(prefixes, ids)]
     at_destination = np.full(len(ids), sites[migration.destination], dtype=np.int64)
     addresses = ip_addresses(catalog, at_destination, batch.numbers)
-    fields = {
-        "change": ticket(CHANGE, spec, first),
-        "site": source.city,
-        "destination": destination.city,
-        "hosts": len(ids),
-        "minutes": minutes,
-        "hours": max(1, round(minutes / 60)),
-    }
+    fields = {**wave_fields(spec, first, len(ids), minutes), "site": source.city, "destination": destination.city}
     events = [EpisodeEvent(0, start, ids[0], None, "change", "info", wave.ticket_source, wave.opened.format(**fields))]
-    second = Stream(spec.seed, "migration.second")
-    for step, (pk, name, address) in enumerate(zip(ids, names, addresses), start=1):
-        at = start + step * minutes * 60 // (len(ids) + 1) + second.int(number * 16 + step, 60)
+    times = step_times(spec, "migration.second", number, start, minutes, len(ids))
+    for step, (pk, name, address, at) in enumerate(zip(ids, names, addresses, times), start=1):
         message = wave.step.format(step=step, hostname=name, address=address, **fields)
         moved = Effect("assets", pk, (("hostname", name), ("ip_address", address), ("location", destination.location)))
         events.append(EpisodeEvent(step, at, pk, None, "change", "info", wave.source, message, (moved,)))

@@ -16,13 +16,12 @@ from its number, so any chunk can write any part of it.
 from __future__ import annotations
 
 from seeding.generation.catalog import ChangeWave
-from seeding.generation.episode_event import EpisodeEvent, among, drawn, of_scope, paced
+from seeding.generation.episode_event import EpisodeEvent, among, drawn, of_scope, paced, step_times, wave_fields
 from seeding.generation.episode_hosts import TRIES, application_hosts, site_hosts
 from seeding.generation.estate import ApplicationTable, AssetTable
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.rng import Stream
 from seeding.generation.spec import RunSpec
-from seeding.generation.tickets import CHANGE, ticket
 
 
 def change_wave(
@@ -83,22 +82,15 @@ def _span(bounds: tuple[int, int]) -> int:
 def _tell(spec, number, first, start, minutes, wave: ChangeWave, hosts, fields) -> list[EpisodeEvent]:
     """Opened at the start, one step per host spread over the window, closed at its end."""
     count = len(hosts)
-    fields = {
-        **fields,
-        "change": ticket(CHANGE, spec, first),
-        "hosts": count,
-        "minutes": minutes,
-        "hours": max(1, round(minutes / 60)),
-    }
-    second = Stream(spec.seed, "wave.second")
+    fields = {**fields, **wave_fields(spec, first, count, minutes)}
     (first_asset, first_deployment), (last_asset, last_deployment) = hosts[0], hosts[-1]
     events = [
         EpisodeEvent(
             0, start, first_asset, first_deployment, "change", "info", wave.ticket_source, wave.opened.format(**fields)
         )
     ]
-    for step, (asset_id, deployment_id) in enumerate(hosts, start=1):
-        at = start + step * minutes * 60 // (count + 1) + second.int(number * 16 + step, 60)
+    times = step_times(spec, "wave.second", number, start, minutes, count)
+    for step, ((asset_id, deployment_id), at) in enumerate(zip(hosts, times), start=1):
         message = wave.step.format(step=step, **fields)
         events.append(EpisodeEvent(step, at, asset_id, deployment_id, "change", "info", wave.source, message))
     closed = wave.closed.format(**fields)
