@@ -15,8 +15,9 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+import zoneinfo
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -127,21 +128,39 @@ def test_assets_come_back_from_maintenance_and_ordered_ones_are_delivered_and_pu
     assert {pk for pk in after if after[pk] != before["Asset"][pk]} == set(told)
 
 
-def test_a_delivered_asset_goes_into_service_minutes_later_as_the_catalog_says(stream):
+def local_time(event: Event, location: str) -> datetime:
+    zone = {site.location: site.time_zone for site in active_catalog().sites}[location]
+    return event.occurred_at.astimezone(zoneinfo.ZoneInfo(zone))
+
+
+def at_work(event: Event, location: str) -> bool:
+    """Whether ``event`` happened in the working hours of ``location`` (a weekday, 8 to 12 or 13 to 17)."""
+    local = local_time(event, location)
+    return local.weekday() < 5 and (8 <= local.hour < 12 or 13 <= local.hour < 17)
+
+
+def test_a_delivered_asset_goes_into_service_minutes_later_as_the_catalog_says_in_working_hours(stream):
+    """Delivered, racked and handed over as the catalog says, by people at work: what would fall outside a
+    weekday's working hours at the site waits for the next one (within its first hour)."""
     run, _ = stream
     catalog = active_catalog()
     bounds = {move.asset_types: move.minutes for move in catalog.moves if move.move == "in_service"}
     sites = {site.location: site.city for site in catalog.sites}
     delivered = 0
     for asset_id, moves in moves_told(run).items():
+        asset = Asset.objects.get(pk=asset_id)
+        if moves[0][0] != "returned":
+            assert all(at_work(event, asset.location) for _, event in moves), [e.occurred_at for _, e in moves]
         if moves[0][0] != "delivered":
             continue
         delivered += 1
-        asset = Asset.objects.get(pk=asset_id)
         (_, arrival), (_, into_service) = moves
         assert sites[asset.location] in arrival.message  # delivered to its own site
         low, high = next(b for types, b in bounds.items() if types is None or asset.asset_type in types)
-        assert low * 60 <= (into_service.occurred_at - arrival.occurred_at).total_seconds() < (high + 1) * 60
+        gap = (into_service.occurred_at - arrival.occurred_at).total_seconds()
+        if gap >= (high + 1) * 60:  # the next working hour's first
+            assert local_time(into_service, asset.location).hour in (8, 13)
+        assert low * 60 <= gap
         assert asset.purchase_date <= arrival.occurred_at.date()
     assert delivered >= 1
 

@@ -227,3 +227,20 @@ def test_the_api_takes_a_scenario_from_the_document_and_refuses_another(django_u
     assert SeedRun.objects.get().scenario["name"] == "incident-storm"
     document = client.get("/api/v1/admin/openapi.json").json()
     assert "incident-storm" in str(document["components"]["schemas"]["LiveRequest"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_quiet_weekend_history_keeps_every_ticket_rule_and_people_call_in_their_working_hours():
+    """The pack makes weekends quieter still; nobody calls the service desk at night or on a weekend for all
+    that (story_violations checks each call's local time)."""
+    run = seed(
+        SeedPlan(applications=30, assets=2_000, deployments=2_500, events=40_000, seed=5, scenario="quiet-weekend")
+    )
+    told = tickets_named()
+    calls = [
+        number
+        for number, events in told.items()
+        if any(getattr(story, "detected_by", None) == "user" for _, _, story, _ in events)
+    ]
+    assert len(calls) >= 5 and Event.objects.filter(seed_run=run).exists()
+    assert ticket_violations(told) == []

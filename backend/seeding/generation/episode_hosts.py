@@ -18,15 +18,13 @@ from seeding.generation.estate import APP_RETIRED, PLANNED, ApplicationTable, As
 from seeding.generation.own_deployments import OwnDeployments
 from seeding.generation.parent_shapes import DeploymentRows
 from seeding.generation.rng import Stream
-from seeding.generation.sites import WEEKDAY_WEIGHT, spec_activity
+from seeding.generation.sites import working_hours
 from seeding.generation.spec import RunSpec
 
 #: Candidates tried per episode before it is given up (its keys stay ordinary events).
 TRIES = 4
 #: Host episodes look this far along a site's fitting assets for ones in service.
 LOOK_AHEAD = 64
-#: A person calls the service desk in their working hours: local activity at least this (9 a.m. on a weekday).
-AWAKE = 10 * WEEKDAY_WEIGHT
 
 
 def application_hosts(
@@ -103,13 +101,13 @@ def site_hosts(
     if not len(candidates):
         return None
     start, end = window
-    activity = spec_activity(spec)
-    hour = min(max(0, (start - spec.window_start) // 3_600), len(activity) - 1)
+    working = working_hours(spec)
+    hour = min(max(0, (start - spec.window_start) // 3_600), len(working) - 1)
     stream = Stream(spec.seed, f"{field}.asset")
     for attempt in range(TRIES):
         at = stream.int(number * TRIES + attempt, len(candidates))
         site = sites[at]
-        if awake and activity[hour, site] < AWAKE:
+        if awake and not working[hour, site]:
             continue
         low, high = np.searchsorted(sites, site, side="left"), np.searchsorted(sites, site, side="right")
         around = low + (at - low + np.arange(min(LOOK_AHEAD, high - low), dtype=np.int64)) % (high - low)

@@ -17,8 +17,11 @@ Only the recorded assets of the stream's view move, and only those a move of
 the catalog fits. A laptop or desktop goes into use with a person: it moves
 only when the view knows who it would be issued to (``AssetTable.person``: the
 person the directory already groups it with, at its site), and going into
-service sets its ``assigned_to``, as every end-user device in use has. Moves
-never happen in a seeded history: it is written in its final state.
+service sets its ``assigned_to``, as every end-user device in use has.
+Deliveries, racking and handovers happen in the working hours of the asset's
+site (``sites.working_hours``): what would fall at night or on a weekend waits
+for the next working hour. Moves never happen in a seeded history: it is
+written in its final state.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from seeding.generation.effects import Effect
 from seeding.generation.episode_event import EpisodeEvent
 from seeding.generation.estate import ASSET_LIFECYCLES, IN_STOCK, IN_USE, MAINTENANCE, ORDERED, AssetTable
 from seeding.generation.rng import Stream
+from seeding.generation.sites import next_working_second
 from seeding.generation.spec import RunSpec
 
 #: Of the assets that may move, the share that moves per day of a stream (a third: an asset in maintenance
@@ -81,15 +85,18 @@ def lifecycle_move(spec: RunSpec, number: int, start: int, position: int, assets
     first = _first_move(spec, assets, position)
     person = _person(assets, position) if spec.catalog.asset_types[int(assets.type_idx[position])].end_user else ""
     steps = ["delivered", "in_service"] if first == "delivered" else [first]
+    site_idx = int(assets.site[position])
     at, told = start, []
     for stage, move in enumerate(steps):
         row = _fitting(spec, move, asset_type)
         if stage:  # put into service some minutes after its delivery
             low, high = _fitting(spec, "in_service", asset_type).minutes
             at += 60 * (low + Stream(spec.seed, "move.minutes").int(number, high - low + 1))
-        if at + MARGIN_SECONDS > spec.as_of:
+        if move != "returned" and site_idx >= 0:  # people deliver, rack and hand over in their working hours
+            at = next_working_second(spec, site_idx, at, Stream(spec.seed, "move.late").int(number * 2 + stage, 3_600))
+        if at is None or at + MARGIN_SECONDS > spec.as_of:
             return []
-        site = spec.catalog.sites[int(assets.site[position])].city if int(assets.site[position]) >= 0 else ""
+        site = spec.catalog.sites[site_idx].city if site_idx >= 0 else ""
         changes = (("lifecycle_status", ASSET_LIFECYCLES[IN_STOCK if move == "delivered" else IN_USE]),)
         if move == "in_service" and person:  # a laptop or desktop in use is someone's
             changes += (("assigned_to", person),)

@@ -79,6 +79,29 @@ def _run_blocks(seed: int, assets: int, catalog: Catalog) -> tuple[np.ndarray, n
     return sites, ranks
 
 
+#: People are at work where a weekday's local activity is at least this: 8 to 12 and 13 to 17 o'clock.
+WORKING = 10 * WEEKDAY_WEIGHT
+
+
+def working_hours(spec: RunSpec) -> np.ndarray:
+    """[hour of ``spec``'s window from its start, site] -> whether people are at work there then (a weekday's
+    office hours in the site's time zone): when a person calls the service desk or is handed a laptop.
+    Whatever a scenario pack does to the weekend's activity, nobody works on it."""
+    return local_activity(spec.window_start + spec.window_hours * 3_600, spec.catalog, spec.window_hours) >= WORKING
+
+
+def next_working_second(spec: RunSpec, site: int, at: int, late: int) -> int | None:
+    """``at`` if people work at ``site`` then; else ``late`` seconds into the next hour they do (a delivery
+    that arrives overnight is handed over the next morning, not at 08:00:00 sharp); None when that is
+    beyond the window."""
+    working = working_hours(spec)[:, site]
+    hour = max(0, (at - spec.window_start) // 3_600)
+    if hour < len(working) and working[hour]:
+        return at
+    later = np.flatnonzero(working[hour:])
+    return None if not len(later) else spec.window_start + (hour + int(later[0])) * 3_600 + late
+
+
 def spec_activity(spec: RunSpec) -> np.ndarray:
     """``local_activity`` over ``spec``'s event window, hour by hour from its start."""
     return local_activity(
