@@ -39,7 +39,11 @@ from seeding.models import AuditEntry, SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.indexes import restore_orphaned_indexes
 from seeding.persistence.keys import reserve_ids
 from seeding.persistence.parent_view.capacity import run_capacity
-from seeding.persistence.parent_view.reading import newest_recorded_purchase_day, recorded_taken_pairs
+from seeding.persistence.parent_view.reading import (
+    newest_recorded_purchase_day,
+    recorded_in_use,
+    recorded_taken_pairs,
+)
 from seeding.persistence.parent_view.recording import forget_parent_views, record_parent_view
 from seeding.persistence.tables import COMPANION_MODELS, MODELS
 from seeding.plan import (
@@ -455,15 +459,17 @@ def _team_heads_before(run: SeedRun) -> dict[str, int]:
 
 def _migrating_hosts(run: SeedRun) -> tuple[str, int] | None:
     """A live stream whose pack migrates hosts (``generation.relocations``): (the destination's site code, how
-    many hosts may move there, every one of the source's in use of those types); None for any other run."""
+    many hosts may move there); None for any other run.
+
+    Those that may move are the recorded assets of the source, in use, of the pack's types: counted in the
+    stream's view (recorded just before, in the same transaction), so it costs what the view does, not a
+    pass over every asset of the estate (0.5 s at 500,000).
+    """
     migration = Scenario.from_json(run.scenario).migration if run.is_live and run.scenario else None
     if migration is None:
         return None
     source = next(site for site in active_catalog().sites if site.code == migration.source)
-    assets = MODELS["assets"].objects.filter(
-        location=source.location, asset_type__in=migration.asset_types, lifecycle_status="in_use"
-    )
-    return migration.destination, assets.count()
+    return migration.destination, recorded_in_use(run, location=source.location, asset_types=migration.asset_types)
 
 
 def _number_site_hosts(plan: SeedPlan, *, moving: tuple[str, int] | None = None) -> dict[str, list[int]]:

@@ -32,7 +32,8 @@ def record_device_people(run: SeedRun, catalog: Catalog) -> int:
     """Record the person each recorded end-user device on order or in stock would be issued to; returns how
     many have one. A few hundred rows at most (the view's waiting laptops and desktops)."""
     end_user = [asset_type.value for asset_type in catalog.asset_types if asset_type.end_user]
-    if not end_user:
+    issued = [m for m in catalog.moves if m.move != "returned" and (m.asset_types or set(end_user)) & set(end_user)]
+    if not issued:  # the catalog hands no laptop over (lifecycle.csv)
         return 0
     assets = connection.ops.quote_name(MODELS["assets"]._meta.db_table)
     with connection.cursor() as cursor:

@@ -55,6 +55,12 @@ def newest_recorded_purchase_day(run: SeedRun) -> int | None:
     return RunParent.objects.filter(run=run, kind="assets").aggregate(newest=Max("day"))["newest"]
 
 
+def recorded_in_use(run: SeedRun, *, location: str, asset_types: frozenset[str]) -> int:
+    """How many of the assets ``run`` recorded are in use at ``location``, of ``asset_types``."""
+    recorded = RunParent.objects.filter(run=run, kind="assets", location=location, asset_type__in=asset_types)
+    return recorded.filter(lifecycle="in_use").count()
+
+
 def parents_of(run: SeedRun, spec: RunSpec) -> Parents:
     """What the chunks of ``run`` (whose generation spec is ``spec``) may point at, the same in every process."""
     return _parents(spec, tuple(sorted(run.parent_counts.items())), view_token(run))
