@@ -8,6 +8,7 @@ sleep moves the clock, so an hour of stream takes a second of test.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import timedelta
 from itertools import pairwise
@@ -24,7 +25,7 @@ from seeding.services import live
 from seeding.services.runs import seed_run_claim
 from tests.support.api import BOTH, make_user, post
 from tests.support.data import seed
-from tests.support.live import rewind, rows
+from tests.support.live import rewind, rows, write_stream
 from tests.support.plans import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,13 +46,8 @@ def stream(rate: float, duration: int, *, seed: int = 9) -> tuple[SeedRun, int]:
     return run, seed_run_claim(run=run, resume=False)
 
 
-def write(run: SeedRun, claim: int, *, until: int, step: int, since: int | None = None) -> None:
-    """Catch up with a clock that moves ``step`` seconds at a time from ``since`` to ``until`` seconds into
-    the stream."""
-    second = since if since is not None else int((run.written_until - run.window_start).total_seconds())
-    while second < until:
-        second = min(until, second + step)
-        assert live.live_stream_catch_up(run=run, claim=claim, now=START.timestamp() + second)
+#: Catch up with a clock that moves ``step`` seconds at a time to ``until`` seconds into the stream.
+write = functools.partial(write_stream, start=START)
 
 
 # --- what a stream writes --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ seeded data (one number, one thing) is checked again with the cascades among the
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,6 @@ from inventory.models import Deployment, Event
 from seeding import services
 from seeding.catalogs import active_catalog
 from seeding.generation.catalog import Cascade
-from seeding.models import SeedRun
 from seeding.plan import SeedPlan
 from seeding.selectors import live_stream_figures
 from seeding.services import live
@@ -32,8 +32,8 @@ START = AS_OF + timedelta(days=2, hours=6)  # a Tuesday, early in Europe
 HOURS = 2
 
 
-def write(run: SeedRun, claim: int, *, until: int, step: int, since: int | None = None) -> None:
-    write_stream(run, claim, START, until=until, step=step, since=since)
+#: Catch up with a clock that moves ``step`` seconds at a time to ``until`` seconds into the stream.
+write = functools.partial(write_stream, start=START)
 
 
 @pytest.fixture(scope="module", autouse=True)

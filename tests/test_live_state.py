@@ -13,6 +13,7 @@ application.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import shutil
 import zoneinfo
@@ -57,8 +58,8 @@ START = AS_OF + timedelta(days=2, hours=6)  # a Tuesday, early in Europe
 DAY = 86_400
 
 
-def write(run: SeedRun, claim: int, *, until: int, step: int, since: int | None = None) -> None:
-    write_stream(run, claim, START, until=until, step=step, since=since)
+#: Catch up with a clock that moves ``step`` seconds at a time to ``until`` seconds into the stream.
+write = functools.partial(write_stream, start=START)
 
 
 @pytest.fixture(scope="module", autouse=True)
