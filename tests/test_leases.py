@@ -1,5 +1,6 @@
 """Chunk leases: a copy of a chunk message finding the chunk in flight elsewhere stands down, a lapsed lease
-is taken over, and a chunk's time limit fails it, or not when it lands just after the commit.
+is taken over, an attempt taken over before it commits is fenced off, and a chunk's time limit fails it, or
+not when it lands just after the commit.
 
 Tests use real transactions (``transaction=True``), as in tests/test_runs.py.
 """
@@ -11,8 +12,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from inventory.models import Application
 from seeding import services
+from seeding.generation.kinds import Chunk, chunks_of
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
+from seeding.services.leases import lease_acquire
 from tests.support.data import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,3 +100,68 @@ def test_a_time_limit_landing_just_after_the_commit_keeps_the_chunk_and_moves_on
     run.refresh_from_db()
     assert run.status == SeedRun.Status.RUNNING and run.applications_done == make_plan().applications
     assert SeedChunkAttempt.objects.get(run=run, kind="applications", index=0).last_error == ""
+
+
+# --- fencing: a taken-over attempt cannot commit late ------------------------------------------------------
+
+
+def first_chunk(run: SeedRun) -> Chunk:
+    return next(iter(chunks_of("applications", run.planned("applications"), run.chunk_size)))
+
+
+def in_another_thread(call):
+    """``call()`` in a thread of its own (another lease holder, with its own database connection)."""
+    return at_once(1, call)[0]
+
+
+def take_over(run: SeedRun, chunk) -> int:
+    """What the sweeper and another worker do when a lease lapses: the chunk started again elsewhere (in a
+    thread of its own, outside any transaction of the caller's)."""
+
+    def lapse_and_start_again() -> int:
+        lapsed = timezone.now() - timedelta(seconds=1)
+        SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index).update(lease_until=lapsed)
+        return lease_acquire(run=run, chunk=chunk)
+
+    return in_another_thread(lapse_and_start_again)
+
+
+def test_an_attempt_taken_over_before_it_commits_is_refused_and_the_newer_one_writes(make_plan):
+    """Fencing: the attempt number is checked in the commit's transaction. The older attempt's rows are
+    rolled back (on a build without the check it commits them, and this test fails); the newer attempt
+    writes the chunk, once."""
+    run = started_worker_run(make_plan)
+    chunk = first_chunk(run)
+    first = lease_acquire(run=run, chunk=chunk)
+    newer = take_over(run, chunk)
+    assert (first, newer) == (1, 2)
+    with pytest.raises(services.ChunkFenced, match=r"attempt 1 was taken over by attempt 2 before it committed"):
+        services.seed_chunk_write(run=run, chunk=chunk, attempt=first)
+    assert not SeedChunk.objects.filter(run=run).exists() and not Application.objects.filter(seed_run=run)
+    assert in_another_thread(lambda: services.seed_chunk_write(run=run, chunk=chunk, attempt=newer))
+    assert Application.objects.filter(seed_run=run).count() == chunk.rows
+
+
+@pytest.mark.postgres
+def test_a_worker_taken_over_mid_chunk_is_fenced_off_logs_it_and_is_not_retried(make_plan, monkeypatch, caplog):
+    """Through the worker protocol: while a worker generates its chunk, its lease lapses and another worker
+    starts the chunk again; the first one's commit is refused ("fenced"), logged, not raised for a retry."""
+    from seeding.services import chunk_transaction
+
+    run = started_worker_run(make_plan)
+    chunk = first_chunk(run)
+    real = chunk_transaction.generate_chunk
+    taken = []
+
+    def generate_while_taken_over(*args, **kwargs):
+        if not taken:
+            taken.append(take_over(run, chunk))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chunk_transaction, "generate_chunk", generate_while_taken_over)
+    assert services.seed_chunk_process(run_id=run.pk, kind="applications", index=0) == "fenced"
+    assert taken == [2] and not SeedChunk.objects.filter(run=run).exists()
+    assert "fenced off, not retried" in caplog.text
+    monkeypatch.setattr(chunk_transaction, "generate_chunk", real)
+    assert in_another_thread(lambda: services.seed_chunk_write(run=run, chunk=chunk, attempt=2))
+    assert SeedChunk.objects.filter(run=run).count() == 1

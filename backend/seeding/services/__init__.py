@@ -21,6 +21,7 @@ from seeding.services.chunk_transaction import seed_chunk_write
 from seeding.services.clearing import ClearResult, demo_data_clear, demo_data_clear_preview
 from seeding.services.errors import (
     BrokerUnavailable,
+    ChunkFenced,
     ClearRefused,
     PlanError,
     RunAlreadyActive,
@@ -49,6 +50,7 @@ from seeding.services.workers import seed_chunk_process, seed_run_enqueue, seed_
 
 __all__ = [
     "BrokerUnavailable",
+    "ChunkFenced",
     "ClearRefused",
     "ClearResult",
     "Mode",

@@ -17,20 +17,25 @@ from seeding.catalogs import active_catalog
 from seeding.generation.columns import companion_rows, generate_chunk
 from seeding.generation.kinds import Chunk
 from seeding.generation.spec import RunSpec
-from seeding.models import SeedChunk, SeedRun
+from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.parent_view.reading import parents_of
 from seeding.persistence.tables import COMPANION_MODELS, MODELS
 from seeding.persistence.writers import write_rows
-from seeding.services.errors import CatalogMismatch, RunCleared
+from seeding.services.errors import CatalogMismatch, ChunkFenced, RunCleared
 
 
-def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:
+def seed_chunk_write(*, run: SeedRun, chunk: Chunk, attempt: int | None = None) -> bool:
     """Write one chunk and its checkpoint (the SeedChunk row) atomically; False if it was already written.
 
     The run row is deliberately not touched here: a lock on it would be held
     through the commit, where PostgreSQL runs the chunk's deferred foreign-key
     checks, and parallel writers would queue behind each other. The caller
     derives the run's counters afterwards (``runs.refresh_progress``).
+
+    ``attempt``: a worker's attempt number (``leases.lease_acquire``), its fencing token. The commit then
+    goes through only if no later attempt began meanwhile, checked in the same transaction under a lock on
+    the chunk's attempt row: a worker cut off from the database while its lease lapsed, and another took
+    the chunk over, cannot commit late. Raises ChunkFenced (its rows rolled back).
     """
     catalog = active_catalog()
     if run.catalog_digest and catalog.digest != run.catalog_digest:
@@ -48,6 +53,8 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:
         write_rows(MODELS[chunk.kind], generate_chunk(spec, chunk, parents), seed_run_id=run.pk)
         for table, columns in companion_rows(spec, chunk, parents).items():
             write_rows(COMPANION_MODELS[table], columns, seed_run_id=run.pk)
+        if attempt is not None:
+            _fence(run, chunk, attempt)
         if SeedRun.objects.filter(pk=run.pk, cleared_at__isnull=False).exists():
             # A clear of this run committed while the chunk was being written (it
             # waits for writes in flight): these rows must not outlive it.
@@ -63,6 +70,24 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk) -> bool:
             seconds=round(time.perf_counter() - started, 3),
         )
     return True
+
+
+def _fence(run: SeedRun, chunk: Chunk, attempt: int) -> None:
+    """Refuse the commit if an attempt later than ``attempt`` began. The lock on the attempt row is held
+    until this transaction ends: a worker taking the chunk over (``lease_acquire`` locks the same row)
+    waits for this commit and then finds the chunk written, so no attempt can begin between check and commit.
+    """
+    latest = (
+        SeedChunkAttempt.objects.select_for_update()
+        .filter(run=run, kind=chunk.kind, index=chunk.index)
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    if latest != attempt:
+        raise ChunkFenced(
+            f"seed run #{run.pk} {chunk.kind} chunk {chunk.index}: attempt {attempt} was taken over by attempt "
+            f"{latest} before it committed; its rows are rolled back"
+        )
 
 
 def writer_name() -> str:

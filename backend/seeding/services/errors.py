@@ -30,6 +30,11 @@ class RunNotActive(SeedingError):
     """Only a queued or running run can be cancelled."""
 
 
+class ChunkFenced(SeedingError):
+    """A worker's attempt at a chunk was taken over (its lease lapsed, another worker started the chunk again)
+    before it committed: its commit is refused and its rows rolled back, so only the newer attempt writes."""
+
+
 class CatalogMismatch(SeedingError):
     """This process draws from another catalog than the one the run was created with."""
 
@@ -56,6 +61,7 @@ class BrokerUnavailable(SeedingError):
 __all__ = [
     "BrokerUnavailable",
     "CatalogMismatch",
+    "ChunkFenced",
     "ClearRefused",
     "PlanError",
     "RunAlreadyActive",

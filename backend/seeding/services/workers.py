@@ -36,7 +36,7 @@ from seeding.messaging import queue
 from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.persistence.indexes import defer_indexes, restore_indexes
 from seeding.services.chunk_transaction import seed_chunk_write
-from seeding.services.errors import BrokerUnavailable
+from seeding.services.errors import BrokerUnavailable, ChunkFenced
 from seeding.services.leases import (
     lapsed_leases,
     lease_acquire,
@@ -157,7 +157,12 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
         return "failed"
     with lease_kept(run=run, chunk=chunk):
         try:
-            written = seed_chunk_write(run=run, chunk=chunk)
+            written = seed_chunk_write(run=run, chunk=chunk, attempt=attempt)
+        except ChunkFenced as exc:
+            # Another worker took the chunk over while this one was cut off or stalled: it writes it; a
+            # retry of this copy would only stand down.
+            logger.warning("%s: fenced off, not retried", exc)
+            return "fenced"
         except (Exception, TimeLimitExceeded) as exc:  # TimeLimitExceeded is a BaseException
             if _committed(run, chunk):
                 # A concurrent delivery of the same chunk won, or the time limit
