@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from seeding.catalogs import active_catalog
-from seeding.generation import events, rows, timeline
+from seeding.generation import events, people, rows, timeline
 from seeding.generation.catalog import SEVERITIES
 from seeding.generation.estate import own_applications, own_assets, software_taken
 from seeding.generation.own_deployments import OwnDeployments
@@ -237,3 +237,16 @@ def test_host_numbers_undo_ip_addresses_at_every_site_and_refuse_what_they_canno
     first = catalog.sites[0].network
     foreign = [str(first.network_address), str(first.network_address + 255), "192.0.2.7", "not an address"]
     assert (rows.host_numbers(catalog, np.zeros(4, dtype=np.int64), foreign) == -1).all()
+
+
+def test_the_hosts_sharing_a_person_are_the_ones_person_numbers_groups():
+    """Who a waiting laptop goes to is found through the devices its person already has: the host numbers
+    ``sharing_hosts`` gives are exactly those with the same person, within the run's numbers."""
+    base, count = 40, 50
+    hosts = np.arange(base, base + count)
+    numbers = people.person_numbers(hosts, base, 7)
+    which, others = people.sharing_hosts(hosts, np.full(count, base), np.full(count, count))
+    for i, host in enumerate(hosts.tolist()):
+        expected = {h for h, n in zip(hosts.tolist(), numbers.tolist()) if n == numbers[i] and h != host}
+        assert set(others[which == i].tolist()) == expected, host
+    assert len(others) >= count - 4  # one or two each

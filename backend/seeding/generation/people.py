@@ -223,6 +223,17 @@ def people_span(hosts: int) -> int:
     return int(_grouped(np.array([hosts - 1]))[0]) + 1 if hosts > 0 else 0
 
 
+def sharing_hosts(hosts: np.ndarray, bases: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The other host numbers whose person is that of each of ``hosts`` (each in a run with ``counts`` host
+    numbers at its site from ``bases``): (index into ``hosts``, host number), one or two per host, fewer at
+    the end of a run's numbers. A person's hosts lie at most two numbers apart (``person_numbers``)."""
+    near = hosts[:, None] + np.array([-2, -1, 1, 2], dtype=np.int64)[None, :]
+    inside = (near >= bases[:, None]) & (near < (bases + counts)[:, None])
+    same = _grouped(near - bases[:, None]) == _grouped(hosts - bases)[:, None]
+    which = np.repeat(np.arange(len(hosts), dtype=np.int64), 4).reshape(near.shape)
+    return which[inside & same], near[inside & same]
+
+
 def _grouped(hosts: np.ndarray) -> np.ndarray:
     block, within = hosts // HOSTS_PER_BLOCK, hosts % HOSTS_PER_BLOCK
     return block * PEOPLE_PER_BLOCK + np.minimum(within // 2, PEOPLE_PER_BLOCK - 1)
