@@ -30,7 +30,7 @@ from seeding.persistence.tables import MODELS
 
 def record_device_people(run: SeedRun, catalog: Catalog) -> int:
     """Record the person each recorded end-user device on order or in stock would be issued to; returns how
-    many have one. A few hundred rows at most (the view's waiting laptops and desktops).
+    many have one (about 1,200 of the 71,000 assets a stream records at plan 10L's estate).
 
     The person is found through their other devices, not their name: the host numbers the generation
     groups with the device's (``people.sharing_hosts``) give those devices' addresses, and one of them in
