@@ -81,6 +81,10 @@ monitor: migrate  ## the Streamlit monitor on http://127.0.0.1:8501/ (MONITOR_PA
 test: $(STAMP)  ## run the suite on SQLite, then on PostgreSQL (required when CI=true)
 	$(PY) scripts/run_tests.py
 
+.PHONY: test-hosts
+test-hosts: $(STAMP)  ## workers on three hosts of their own (network namespaces: root, iproute2, socat), PostgreSQL + Redis
+	$(PY) scripts/run_tests.py --hosts
+
 .PHONY: bench
 bench: $(STAMP)  ## seed plan L through the service and the raw paths, on SQLite and PostgreSQL
 	$(PY) scripts/bench.py

@@ -16,6 +16,9 @@ Two phases, so the suite takes the time of its longest part rather than the sum:
 2. Then the tests marked ``timed`` (they compare how long real work takes with
    an estimate or a limit, which other load would distort), alone: SQLite, then
    PostgreSQL.
+3. With CI=true (CI runs as root), the tests marked ``hosts``: workers on hosts of
+   their own, in network namespaces (scripts/hosts.py). ``--hosts`` runs only
+   those (``make test-hosts``).
 
 ``TEST_PROCESSES=1`` runs the PostgreSQL pass in one process (still beside the SQLite pass).
 """
@@ -103,10 +106,14 @@ def main() -> int:
     args = sys.argv[1:]
     in_ci = os.environ.get("CI", "").lower() == "true"
     problems = [p for p in (postgres_problem(POSTGRES_URL), redis_problem(REDIS_URL)) if p]
-    if problems and in_ci:
+    if problems and (in_ci or "--hosts" in args):
         print(f"\nFAILED: {'; '.join(problems)}. CI requires both: start them (see README, 'Services').", flush=True)
         return 1
     postgres = {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
+    if "--hosts" in args:  # make test-hosts: workers on hosts of their own (network namespaces; root)
+        args.remove("--hosts")
+        status = start_pytest(f"tests with worker hosts, {PG_LABEL}", postgres, ["-m", "hosts", *args]).wait()
+        return 0 if status == 0 else 1
     sqlite_log = REPO / "var" / "tests-sqlite.log"
     sqlite_log.parent.mkdir(exist_ok=True)
     statuses: dict[str, int] = {}
@@ -120,7 +127,9 @@ def main() -> int:
     if not problems:
         parallel = ["-n", str(PROCESSES), "--dist", "loadfile"] if PROCESSES > 1 else []
         pg_pass = start_pytest(
-            f"tests on {PG_LABEL}", postgres, ["-m", "not stub and not once and not timed", *parallel, *args]
+            f"tests on {PG_LABEL}",
+            postgres,
+            ["-m", "not stub and not once and not timed and not hosts", *parallel, *args],
         )
         statuses["PostgreSQL"] = pg_pass.wait()
     statuses["SQLite"] = sqlite_pass.wait()
@@ -134,7 +143,13 @@ def main() -> int:
         print(f"\nWARNING: {'; '.join(problems)}. The PostgreSQL + Redis pass was NOT run.", flush=True)
     else:
         statuses["PostgreSQL, timed"] = start_pytest(
-            f"timed tests on {PG_LABEL}, alone", postgres, ["-m", "timed and not stub and not once", *args]
+            f"timed tests on {PG_LABEL}, alone",
+            postgres,
+            ["-m", "timed and not stub and not once and not hosts", *args],
+        ).wait()
+    if in_ci and not problems:  # CI runs as root: workers on hosts of their own too (make test-hosts)
+        statuses["PostgreSQL, worker hosts"] = start_pytest(
+            f"tests with worker hosts, {PG_LABEL}", postgres, ["-m", "hosts", *args]
         ).wait()
     print("\n" + "; ".join(f"{name}: {'passed' if passed(code) else 'FAILED'}" for name, code in statuses.items()))
     return 0 if all(passed(code) for code in statuses.values()) else 1
