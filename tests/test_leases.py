@@ -135,7 +135,7 @@ def test_an_attempt_taken_over_before_it_commits_is_refused_and_the_newer_one_wr
     first = lease_acquire(run=run, chunk=chunk)
     newer = take_over(run, chunk)
     assert (first, newer) == (1, 2)
-    with pytest.raises(services.ChunkFenced, match=r"attempt 1 was taken over by attempt 2 before it committed"):
+    with pytest.raises(services.ChunkFenced, match=r"attempt 1 was taken over by attempt 2 before it wrote its rows"):
         services.seed_chunk_write(run=run, chunk=chunk, attempt=first)
     assert not SeedChunk.objects.filter(run=run).exists() and not Application.objects.filter(seed_run=run)
     assert in_another_thread(lambda: services.seed_chunk_write(run=run, chunk=chunk, attempt=newer))

@@ -32,10 +32,11 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk, attempt: int | None = None) 
     checks, and parallel writers would queue behind each other. The caller
     derives the run's counters afterwards (``runs.refresh_progress``).
 
-    ``attempt``: a worker's attempt number (``leases.lease_acquire``), its fencing token. The commit then
-    goes through only if no later attempt began meanwhile, checked in the same transaction under a lock on
-    the chunk's attempt row: a worker cut off from the database while its lease lapsed, and another took
-    the chunk over, cannot commit late. Raises ChunkFenced (its rows rolled back).
+    ``attempt``: a worker's attempt number (``leases.lease_acquire``), its fencing token. Once the rows
+    are generated, and before any is written, the transaction checks that no later attempt began, and
+    keeps a lock on the chunk's attempt row until it commits: a worker cut off from the database while
+    its lease lapsed and another took the chunk over cannot write late, and none can take the chunk over
+    between the check and the commit. Raises ChunkFenced (nothing written).
     """
     catalog = active_catalog()
     if run.catalog_digest and catalog.digest != run.catalog_digest:
@@ -50,11 +51,12 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk, attempt: int | None = None) 
             return False
         spec = RunSpec.from_run(run, catalog=catalog)
         parents = parents_of(run, spec)
-        write_rows(MODELS[chunk.kind], generate_chunk(spec, chunk, parents), seed_run_id=run.pk)
-        for table, columns in companion_rows(spec, chunk, parents).items():
-            write_rows(COMPANION_MODELS[table], columns, seed_run_id=run.pk)
-        if attempt is not None:
+        rows, companions = generate_chunk(spec, chunk, parents), companion_rows(spec, chunk, parents)
+        if attempt is not None:  # generated, the long part; nothing written yet
             _fence(run, chunk, attempt)
+        write_rows(MODELS[chunk.kind], rows, seed_run_id=run.pk)
+        for table, columns in companions.items():
+            write_rows(COMPANION_MODELS[table], columns, seed_run_id=run.pk)
         if SeedRun.objects.filter(pk=run.pk, cleared_at__isnull=False).exists():
             # A clear of this run committed while the chunk was being written (it
             # waits for writes in flight): these rows must not outlive it.
@@ -73,9 +75,10 @@ def seed_chunk_write(*, run: SeedRun, chunk: Chunk, attempt: int | None = None) 
 
 
 def _fence(run: SeedRun, chunk: Chunk, attempt: int) -> None:
-    """Refuse the commit if an attempt later than ``attempt`` began. The lock on the attempt row is held
+    """Refuse to write if an attempt later than ``attempt`` began. The lock on the attempt row is held
     until this transaction ends: a worker taking the chunk over (``lease_acquire`` locks the same row)
-    waits for this commit and then finds the chunk written, so no attempt can begin between check and commit.
+    waits for this commit and then finds the chunk written, so no attempt can begin between check and
+    commit, and the two never write the same keys at once.
     """
     latest = (
         SeedChunkAttempt.objects.select_for_update()
@@ -86,7 +89,7 @@ def _fence(run: SeedRun, chunk: Chunk, attempt: int) -> None:
     if latest != attempt:
         raise ChunkFenced(
             f"seed run #{run.pk} {chunk.kind} chunk {chunk.index}: attempt {attempt} was taken over by attempt "
-            f"{latest} before it committed; its rows are rolled back"
+            f"{latest} before it wrote its rows; it writes none"
         )
 
 

@@ -32,7 +32,7 @@ class RunNotActive(SeedingError):
 
 class ChunkFenced(SeedingError):
     """A worker's attempt at a chunk was taken over (its lease lapsed, another worker started the chunk again)
-    before it committed: its commit is refused and its rows rolled back, so only the newer attempt writes."""
+    before it wrote its rows: it writes none, so only the newer attempt writes."""
 
 
 class CatalogMismatch(SeedingError):
