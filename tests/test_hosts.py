@@ -38,7 +38,8 @@ def over_the_bridge(url: str) -> str:
 
 
 @pytest.fixture
-def hosts(tmp_path):
+def host_logs(tmp_path):
+    """Three hosts, each running a worker, all ready; yields what their workers logged (a callable)."""
     with Hosts(3) as made:
         env = {
             **os.environ,
@@ -66,11 +67,10 @@ def hosts(tmp_path):
             interval=0.2,
             message=lambda: f"three hosts' workers ready\n{logs()}",
         )
-        made.logs = logs
-        yield made
+        yield logs
 
 
-def test_three_hosts_share_one_plan_with_exact_counts_and_are_named_where_people_look(hosts, settings):
+def test_three_hosts_share_one_plan_with_exact_counts_and_are_named_where_people_look(host_logs, settings):
     settings.SEED_INLINE_THRESHOLD = 0
     plan = SeedPlan(**PLAN, seed=5, as_of=AS_OF, chunk_size=2_000)
     outcome = services.seed_request(plan=plan, source=SeedRun.Source.API)
@@ -80,7 +80,7 @@ def test_three_hosts_share_one_plan_with_exact_counts_and_are_named_where_people
         run.refresh_from_db()
         return not run.is_active
 
-    wait_until(finished, timeout=180, interval=0.5, message=lambda: f"{run} to finish\n{hosts.logs()}")
+    wait_until(finished, timeout=180, interval=0.5, message=lambda: f"{run} to finish\n{host_logs()}")
     assert run.status == SeedRun.Status.SUCCEEDED, run.error
     assert counts() == PLAN and Event.objects.values("pk").distinct().count() == PLAN["events"]
     writers = set(SeedChunk.objects.filter(run=run).values_list("written_by", flat=True))
