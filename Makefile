@@ -82,7 +82,7 @@ test: $(STAMP)  ## run the suite on SQLite, then on PostgreSQL (required when CI
 	$(PY) scripts/run_tests.py
 
 .PHONY: test-hosts
-test-hosts: $(STAMP)  ## workers on three hosts of their own (network namespaces: root, iproute2, socat), PostgreSQL + Redis
+test-hosts: $(STAMP)  ## workers on three hosts of their own, partitions between them and the servers (namespaces: root, iproute2, iptables)
 	$(PY) scripts/run_tests.py --hosts
 
 .PHONY: bench

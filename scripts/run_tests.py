@@ -17,8 +17,9 @@ Two phases, so the suite takes the time of its longest part rather than the sum:
    an estimate or a limit, which other load would distort), alone: SQLite, then
    PostgreSQL.
 3. With CI=true (CI runs as root), the tests marked ``hosts``: workers on hosts of
-   their own, in network namespaces (scripts/hosts.py). ``--hosts`` runs only
-   those (``make test-hosts``).
+   their own, in network namespaces, against a PostgreSQL and a Redis server of
+   their own on a bridge (scripts/hosts.py, started by the tests), so that a
+   partition is a real one. ``--hosts`` runs only those (``make test-hosts``).
 
 ``TEST_PROCESSES=1`` runs the PostgreSQL pass in one process (still beside the SQLite pass).
 """
@@ -31,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import hosts  # scripts/hosts.py: this script's directory is first on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/demoseed")
@@ -102,18 +105,24 @@ SQLITE_LABEL = "SQLite (a file: WAL, immediate transactions), in-memory broker"
 PG_LABEL = "PostgreSQL, Redis broker, real workers"
 
 
+def start_hosts_pass(args: list[str]):
+    """The tests marked ``hosts``, on the servers those tests start themselves (scripts/hosts.py)."""
+    servers = {"DATABASE_URL": hosts.DATABASE_URL, "REDIS_URL": hosts.REDIS_URL}
+    return start_pytest("tests on separate hosts: workers, PostgreSQL and Redis in namespaces of their own",
+                        servers, ["-m", "hosts", *args])  # fmt: skip
+
+
 def main() -> int:
     args = sys.argv[1:]
     in_ci = os.environ.get("CI", "").lower() == "true"
+    if "--hosts" in args:  # make test-hosts: workers on hosts of their own (network namespaces; root)
+        args.remove("--hosts")
+        return 0 if start_hosts_pass(args).wait() == 0 else 1
     problems = [p for p in (postgres_problem(POSTGRES_URL), redis_problem(REDIS_URL)) if p]
-    if problems and (in_ci or "--hosts" in args):
+    if problems and in_ci:
         print(f"\nFAILED: {'; '.join(problems)}. CI requires both: start them (see README, 'Services').", flush=True)
         return 1
     postgres = {"DATABASE_URL": POSTGRES_URL, "REDIS_URL": REDIS_URL}
-    if "--hosts" in args:  # make test-hosts: workers on hosts of their own (network namespaces; root)
-        args.remove("--hosts")
-        status = start_pytest(f"tests with worker hosts, {PG_LABEL}", postgres, ["-m", "hosts", *args]).wait()
-        return 0 if status == 0 else 1
     sqlite_log = REPO / "var" / "tests-sqlite.log"
     sqlite_log.parent.mkdir(exist_ok=True)
     statuses: dict[str, int] = {}
@@ -148,9 +157,7 @@ def main() -> int:
             ["-m", "timed and not stub and not once and not hosts", *args],
         ).wait()
     if in_ci and not problems:  # CI runs as root: workers on hosts of their own too (make test-hosts)
-        statuses["PostgreSQL, worker hosts"] = start_pytest(
-            f"tests with worker hosts, {PG_LABEL}", postgres, ["-m", "hosts", *args]
-        ).wait()
+        statuses["PostgreSQL, worker hosts"] = start_hosts_pass(args).wait()
     print("\n" + "; ".join(f"{name}: {'passed' if passed(code) else 'FAILED'}" for name, code in statuses.items()))
     return 0 if all(passed(code) for code in statuses.values()) else 1
 

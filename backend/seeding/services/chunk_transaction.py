@@ -11,7 +11,7 @@ import socket
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from seeding.catalogs import active_catalog
 from seeding.generation.columns import companion_rows, generate_chunk
@@ -80,6 +80,7 @@ def _fence(run: SeedRun, chunk: Chunk, attempt: int) -> None:
     waits for this commit and then finds the chunk written, so no attempt can begin between check and
     commit, and the two never write the same keys at once.
     """
+    _end_if_worker_lost(seconds=settings.SEED_CHUNK_LEASE_SECONDS)
     latest = (
         SeedChunkAttempt.objects.select_for_update()
         .filter(run=run, kind=chunk.kind, index=chunk.index)
@@ -90,6 +91,30 @@ def _fence(run: SeedRun, chunk: Chunk, attempt: int) -> None:
         raise ChunkFenced(
             f"seed run #{run.pk} {chunk.kind} chunk {chunk.index}: attempt {attempt} was taken over by attempt "
             f"{latest} before it wrote its rows; it writes none"
+        )
+
+
+def _end_if_worker_lost(*, seconds: float) -> None:
+    """Have PostgreSQL end this transaction about ``seconds`` after it stops hearing from this worker.
+
+    From the fence to the commit the transaction holds the chunk's attempt row, which the worker taking
+    the chunk over must lock. If the network between this worker and the server breaks now, the server
+    hears nothing (a dropped packet says nothing) and by its defaults would keep the session, and the
+    lock, for hours (TCP keepalives after two hours, retransmissions for some fifteen minutes). So for
+    this transaction only (``set_config(..., true)``, like SET LOCAL): keepalive probes from half of
+    ``seconds`` without traffic, and no unacknowledged answer for longer than ``seconds``. A worker cut
+    off before the fence keeps its session (it holds no lock then), meets the fence when the network
+    heals, and writes nothing.
+    """
+    if connection.vendor != "postgresql":
+        return
+    idle, count = max(1, round(seconds / 2)), 5
+    interval = max(1, round((seconds - idle) / count))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('tcp_keepalives_idle', %s, true), set_config('tcp_keepalives_interval', %s, true),"
+            " set_config('tcp_keepalives_count', %s, true), set_config('tcp_user_timeout', %s, true)",
+            [str(idle), str(interval), str(count), str(round(seconds * 1000))],
         )
 
 

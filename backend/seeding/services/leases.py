@@ -83,7 +83,10 @@ def lease_kept(*, run: SeedRun, chunk: Chunk) -> Iterator[None]:
     finally:
         stop.set()
         if renewer is not None:
-            renewer.join()
+            # Not waited for longer than a renewal normally takes: a renewal stuck on a broken network
+            # (a partition) would hold this thread, and with it the chunk's time limit, until TCP gives up.
+            # A late renewal is harmless: it only touches a lease this holder still holds, released below.
+            renewer.join(timeout=settings.SEED_CHUNK_LEASE_SECONDS / 3)
         SeedChunkAttempt.objects.filter(run=run, kind=chunk.kind, index=chunk.index, lease_holder=me).update(
             lease_holder="", lease_until=None
         )

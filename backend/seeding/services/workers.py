@@ -165,9 +165,14 @@ def seed_chunk_process(*, run_id: int, kind: str, index: int) -> str:
             return "fenced"
         except (Exception, TimeLimitExceeded) as exc:  # TimeLimitExceeded is a BaseException
             if _committed(run, chunk):
-                # A concurrent delivery of the same chunk won, or the time limit
-                # landed just after this chunk's COMMIT (it interrupts Python code
-                # only, so typically once the database call returns).
+                # A concurrent delivery of the same chunk won, the time limit landed just after this chunk's
+                # COMMIT (it interrupts Python code only, so typically once the database call returns), or
+                # the server ended this attempt's transaction when it lost this worker (a partition) and
+                # another worker took the chunk over.
+                logger.warning(
+                    "%s %s chunk %s attempt %s ended (%s); the chunk is written: nothing written twice",
+                    run, kind, index, attempt, f"{type(exc).__name__}: {exc}".strip().splitlines()[0],
+                )  # fmt: skip
                 _after_commit(run_id, phase_of(kind))
                 return "already written"
             error = _time_limit_error() if isinstance(exc, TimeLimitExceeded) else None
