@@ -120,7 +120,7 @@ class Hosts:
         return process
 
     def stop(self, process: subprocess.Popen, grace: float = 15) -> None:
-        """SIGTERM to what ``run`` started (the whole host's process tree), SIGKILL after ``grace`` seconds."""
+        """SIGTERM to what ``run`` started, SIGKILL to its process group after ``grace`` seconds."""
         _stop(process, grace)
         with contextlib.suppress(ValueError):
             self.processes.remove(process)
