@@ -69,16 +69,16 @@ class OnHosts:
                  "--worker-shutdown-timeout", "3000"],
             )  # fmt: skip
         wait_until(
-            lambda: self.worker_logs().count("Worker process is ready for action.") >= len(HOST_NUMBERS),
+            lambda: self.logs().count("Worker process is ready for action.") >= len(HOST_NUMBERS),
             timeout=60,
             interval=0.2,
-            message=lambda: f"the hosts' workers ready\n{self.worker_logs()}",
+            message=lambda: f"the hosts' workers ready\n{self.logs()}",
         )
 
     def log(self, name: str) -> str:
         return (self.directory / f"{name}.log").read_text()
 
-    def worker_logs(self) -> str:
+    def logs(self) -> str:
         return "\n".join(f"--- worker-{n} ---\n{self.log(f'worker-{n}')[-3000:]}" for n in HOST_NUMBERS)
 
     def stop_all(self) -> None:

@@ -28,6 +28,7 @@ from seeding.models import SeedChunk, SeedChunkAttempt, SeedRun
 from seeding.plan import SeedPlan
 from tests.support.data import counts
 from tests.support.plans import AS_OF
+from tests.support.runs import finished, wait_for
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.hosts, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -79,19 +80,13 @@ class Held:
 
 
 def the_first_events_chunk_taken_by(run: SeedRun, hostname: str, *, timeout: float) -> Held:
-    """Watch the leases closely and return as soon as ``hostname`` takes an events chunk: cutting then lands
-    while its worker reads and generates, before its transaction locks anything."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        taken = (
-            SeedChunkAttempt.objects.filter(run=run, kind="events", lease_holder__startswith=f"{hostname}:")
-            .values_list("kind", "index", "attempts")
-            .first()
-        )
-        if taken:
-            return Held(*taken)
-        time.sleep(0.005)
-    raise AssertionError(f"{hostname} took no events chunk in {timeout:g} s")
+    """Watch the leases closely and return as soon as ``hostname`` takes an events chunk."""
+
+    def taken() -> tuple | None:
+        leases = SeedChunkAttempt.objects.filter(run=run, kind="events", lease_holder__startswith=f"{hostname}:")
+        return leases.values_list("kind", "index", "attempts").first()
+
+    return Held(*wait_until(taken, timeout=timeout, interval=0.005, message=f"{hostname} to take an events chunk"))
 
 
 def generating(address: str) -> bool:
@@ -118,7 +113,7 @@ def test_a_host_cut_off_for_40_s_costs_the_run_seconds_and_writes_nothing_twice(
     plan = SeedPlan(**PLAN, seed=11, as_of=AS_OF, chunk_size=10_000)
     # One thread per host: the cut host's one chunk transaction is the held chunk's.
     on_hosts.start_workers(threads=1)
-    host_workers, hosts = on_hosts, on_hosts.hosts
+    hosts = on_hosts.hosts
     # A slow host (a tenth of a CPU) for the cut to land where a real one usually does: between taking a
     # chunk and writing it. At full speed that is a few tens of milliseconds of a chunk's hundred.
     hosts.throttle(CUT_HOST, SLOW_HOST_CPU_PERCENT)
@@ -133,19 +128,18 @@ def test_a_host_cut_off_for_40_s_costs_the_run_seconds_and_writes_nothing_twice(
     hosts.heal(CUT_HOST)
     hosts.throttle(CUT_HOST, None)
 
-    def finished() -> bool:
-        run.refresh_from_db()
-        return not run.is_active
-
-    wait_until(finished, timeout=180, interval=0.5, message=lambda: f"{run} to finish\n{host_workers.worker_logs()}")
-    assert run.status == SeedRun.Status.SUCCEEDED, f"{run.error}\n{host_workers.worker_logs()}"
+    wait_for(run, finished, on_hosts, timeout=180)
+    assert run.status == SeedRun.Status.SUCCEEDED, f"{run.error}\n{on_hosts.logs()}"
     assert counts() == PLAN
     assert Event.objects.values("pk").distinct().count() == PLAN["events"]  # nothing written twice
 
     chunk = SeedChunk.objects.get(run=run, kind=held.kind, index=held.index)
     written_after = seconds_after(cut_at, chunk.committed_at)
     assert written_after <= TAKEOVER_TARGET_SECONDS, f"the held chunk was written {written_after:.1f} s after the cut"
-    cut_worker_log = lambda: host_workers.log(f"worker-{CUT_HOST}")  # noqa: E731
+
+    def cut_worker_log() -> str:
+        return on_hosts.log(f"worker-{CUT_HOST}")
+
     if partition.keeps_database:
         assert chunk.written_by.startswith(f"ds-host-{CUT_HOST}:"), chunk.written_by  # no takeover was needed
         assert "fenced off" not in cut_worker_log()
@@ -159,7 +153,7 @@ def test_a_host_cut_off_for_40_s_costs_the_run_seconds_and_writes_nothing_twice(
             interval=0.5,
             message=lambda: f"host {CUT_HOST}'s late attempt at {held} refused\n{cut_worker_log()}",
         )
-    assert host_workers.processes[f"worker-{CUT_HOST}"].poll() is None, "the cut-off host's worker died"
+    assert on_hosts.processes[f"worker-{CUT_HOST}"].poll() is None, "the cut-off host's worker died"
 
     commits = sorted(SeedChunk.objects.filter(run=run).values_list("committed_at", flat=True))
     after_cut = [cut_at, *(moment for moment in commits if moment > cut_at)]

@@ -11,7 +11,7 @@ from seeding.models import SeedChunk, SeedRun
 from seeding.plan import SeedPlan
 from tests.support.data import counts
 from tests.support.plans import AS_OF
-from tests.support.waiting import wait_until
+from tests.support.runs import finished, wait_for
 
 pytestmark = [pytest.mark.hosts, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -24,11 +24,7 @@ def test_three_hosts_share_one_plan_with_exact_counts_and_are_named_where_people
     plan = SeedPlan(**PLAN, seed=5, as_of=AS_OF, chunk_size=2_000)
     run = services.seed_request(plan=plan, source=SeedRun.Source.API).run
 
-    def finished() -> bool:
-        run.refresh_from_db()
-        return not run.is_active
-
-    wait_until(finished, timeout=180, interval=0.5, message=lambda: f"{run} to finish\n{host_workers.worker_logs()}")
+    wait_for(run, finished, host_workers, timeout=180)
     assert run.status == SeedRun.Status.SUCCEEDED, run.error
     assert counts() == PLAN and Event.objects.values("pk").distinct().count() == PLAN["events"]
     writers = set(SeedChunk.objects.filter(run=run).values_list("written_by", flat=True))

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.utils import timezone
 
 from seeding.models import SeedChunkAttempt, SeedRun
-from tests.support.processes import Workers
 from tests.support.waiting import wait_until
 
 
-def wait_for(run: SeedRun, predicate: Callable[[SeedRun], bool], workers: Workers, timeout: float = 90.0) -> SeedRun:
+class Logged(Protocol):
+    """What started the processes writing a run: their logs go into a timeout's message."""
+
+    def logs(self) -> str: ...
+
+
+def wait_for(run: SeedRun, predicate: Callable[[SeedRun], bool], workers: Logged, timeout: float = 90.0) -> SeedRun:
     """``run``, read again until ``predicate`` holds for it; on a timeout the message has its progress and the logs."""
 
     def holds() -> bool:
